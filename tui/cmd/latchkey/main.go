@@ -1,0 +1,166 @@
+// Latchkey is a terminal authenticator: it keeps TOTP (RFC 6238) and HOTP
+// (RFC 4226) accounts and shows their codes, in a full-screen terminal UI
+// or through subcommands meant for scripts.
+//
+// Usage:
+//
+//	latchkey <command> [flags] [arguments]
+//
+// Commands:
+//
+//	code --uri URI [--at TIME]   the code for an otpauth URI at TIME (unix
+//	                             seconds or RFC 3339; default now)
+//	version                      the version of this program
+//	help [COMMAND]               help for a command
+//
+// Every command takes -h or --help. Errors go to standard error with a
+// non-zero exit status, and nothing partial is written to standard output.
+//
+// An example session:
+//
+//	$ latchkey code --uri 'otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXP' --at 2026-01-01T00:00:00Z
+//	260025
+//
+// Secrets are never written to plain files: stored accounts keep theirs
+// in the OS keyring or in an age-encrypted vault. A secret passed on the
+// command line is visible to other users of the machine through the
+// process list; prefer a file or standard input where a command offers it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(report(err, os.Stderr))
+}
+
+// env is what a command may touch of the outside world; tests build their
+// own.
+type env struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	now    func() time.Time
+}
+
+// command is one subcommand of latchkey.
+type command struct {
+	name    string
+	usage   string // the synopsis after "latchkey NAME"
+	summary string // one line for the command list
+	run     func(ctx context.Context, e *env, args []string) error
+}
+
+// commands lists the subcommands in the order help shows them.
+func commands() []command {
+	return []command{
+		codeCommand(),
+		versionCommand(),
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}
+	return dispatch(ctx, e, args)
+}
+
+func dispatch(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		printUsage(e.stdout)
+		return nil
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help", "help":
+		if len(args) > 1 {
+			if c, ok := lookup(args[1]); ok {
+				return c.run(ctx, e, []string{"--help"})
+			}
+			return usageErrorf("unknown command %q; run 'latchkey help' for the list", args[1])
+		}
+		printUsage(e.stdout)
+		return nil
+	case "-version", "--version":
+		name = "version"
+	}
+	c, ok := lookup(name)
+	if !ok {
+		return usageErrorf("unknown command %q; run 'latchkey help' for the list", name)
+	}
+	return c.run(ctx, e, args[1:])
+}
+
+func lookup(name string) (command, bool) {
+	for _, c := range commands() {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "Latchkey keeps TOTP and HOTP accounts and shows their codes.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage:")
+	fmt.Fprintln(w, "  latchkey <command> [flags] [arguments]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	cs := commands()
+	width := 0
+	for _, c := range cs {
+		width = max(width, len(c.name))
+	}
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'latchkey help COMMAND' or 'latchkey COMMAND --help' for a command's flags.")
+}
+
+// exitError carries a specific exit status.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageErrorf reports a mistake in how the command was called (exit 2).
+func usageErrorf(format string, args ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+}
+
+// exitWith wraps err with an exit status.
+func exitWith(code int, err error) error { return &exitError{code: code, err: err} }
+
+// report prints err (if any) and returns the process exit status.
+func report(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	code := 1
+	if errors.As(err, &ee) {
+		code = ee.code
+	}
+	msg := strings.TrimSpace(err.Error())
+	if msg != "" {
+		fmt.Fprintln(stderr, "latchkey: "+msg)
+	}
+	return code
+}
