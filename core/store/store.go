@@ -1,0 +1,724 @@
+// Package store keeps Latchkey's accounts: their metadata and their
+// secrets, in one of two backends behind one API.
+//
+//   - keyring: each secret is an item in the OS keyring (service "latchkey",
+//     user = the account id), through github.com/zalando/go-keyring; the
+//     metadata, never a secret, is in accounts.json under the home folder.
+//   - file: one vault file (vault.age) encrypted with age under a scrypt
+//     passphrase holds metadata and secrets, for hosts without a keyring.
+//
+// The home folder is LATCHKEY_HOME, else the user config dir's "latchkey".
+// It also holds config.json (the remembered backend) and latchkey.lock.
+//
+// Every change is a read-modify-write under an exclusive file lock, so a
+// desktop app and a terminal UI can run at once; files are replaced
+// atomically (temp file, fsync, rename, fsync of the folder), so a crash
+// leaves either the old or the new file. In the keyring backend a secret
+// is written before the metadata that names it and deleted after, so a
+// crash can leave an orphan keyring item but never an account without its
+// secret. A corrupt accounts.json or vault is reported with [ErrCorrupt]
+// and moved aside (renamed with a ".corrupt-TIME" suffix), never
+// overwritten.
+//
+// This is the only package that imports go-keyring.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"latchkey/core/otp"
+)
+
+// Backend names where secrets are kept.
+type Backend string
+
+// The backends.
+const (
+	Keyring Backend = "keyring"
+	File    Backend = "file"
+)
+
+// ParseBackend accepts "keyring" or "file".
+func ParseBackend(s string) (Backend, error) {
+	switch Backend(s) {
+	case Keyring, File:
+		return Backend(s), nil
+	}
+	return "", fmt.Errorf("%w: unknown store %q (want keyring or file)", ErrInvalid, s)
+}
+
+// Errors returned by the store. None of them ever contains a secret.
+var (
+	ErrNotFound  = errors.New("no such account")
+	ErrDuplicate = errors.New("an account with this issuer and name already exists")
+	// ErrKeyringUnavailable is one sentence a user can act on; the D-Bus
+	// or OS error behind it is reachable with errors.Unwrap only.
+	ErrKeyringUnavailable = errors.New("the OS keyring is unavailable (no Secret Service, locked, or no D-Bus session); use the encrypted file store with --store file or LATCHKEY_STORE=file")
+	ErrBadPassphrase      = errors.New("wrong passphrase for the vault")
+	ErrCorrupt            = errors.New("store file is corrupt")
+	// ErrNoPassphrase means the file backend needed a passphrase and
+	// Options.Passphrase was nil.
+	ErrNoPassphrase = errors.New("the file store needs a passphrase")
+	// ErrInvalid wraps a rejected account or argument.
+	ErrInvalid = errors.New("invalid account")
+)
+
+// keyringError carries the cause of ErrKeyringUnavailable without putting
+// it in the message.
+type keyringError struct{ cause error }
+
+func (e *keyringError) Error() string        { return ErrKeyringUnavailable.Error() }
+func (e *keyringError) Is(target error) bool { return target == ErrKeyringUnavailable }
+func (e *keyringError) Unwrap() error        { return e.cause }
+
+// Service is the keyring service name of every item Latchkey writes.
+const Service = "latchkey"
+
+// File names under the home folder.
+const (
+	AccountsFile = "accounts.json"
+	VaultFile    = "vault.age"
+	ConfigFile   = "config.json"
+	LockFile     = "latchkey.lock"
+)
+
+// KeyringAPI is the part of go-keyring the store uses; tests inject a
+// mock.
+type KeyringAPI interface {
+	Set(service, user, password string) error
+	Get(service, user string) (string, error)
+	Delete(service, user string) error
+}
+
+// Options configure Open. The zero value opens the remembered backend in
+// DefaultHome.
+type Options struct {
+	// Home is the folder of accounts.json, the vault and the config;
+	// DefaultHome(os.Getenv) when "".
+	Home string
+	// Backend is the store to use; "" means the remembered choice, else the
+	// keyring if it answers, else an error naming --store file.
+	Backend Backend
+	// Passphrase returns the vault passphrase (file backend); it is called
+	// only when the vault must be opened or created.
+	Passphrase func() ([]byte, error)
+	// NewPassphrase, if set, is called instead of Passphrase when a new
+	// vault is created, so that a prompt can ask twice.
+	NewPassphrase func() ([]byte, error)
+	// Keyring replaces the OS keyring (tests use go-keyring's mock); nil
+	// means the real one.
+	Keyring KeyringAPI
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// WorkFactor is the age scrypt work factor (log2 N) used when the vault
+	// is written; 0 keeps age's default (18). Tests lower it.
+	WorkFactor int
+}
+
+// DefaultHome returns LATCHKEY_HOME, else os.UserConfigDir()/latchkey.
+func DefaultHome(getenv func(string) string) (string, error) {
+	if h := getenv("LATCHKEY_HOME"); h != "" {
+		return h, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("store: no config folder (set LATCHKEY_HOME): %w", err)
+	}
+	return filepath.Join(dir, "latchkey"), nil
+}
+
+// Store is an open account store. Its methods are safe for concurrent
+// use.
+type Store struct {
+	home    string
+	opts    Options
+	kr      KeyringAPI
+	now     func() time.Time
+	lockMu  sync.Mutex // serializes this process's file-lock holders
+	mu      sync.Mutex // guards the fields below
+	backend Backend
+	cache   *snapshot
+	pass    []byte // file backend, once asked
+	secrets map[string]otp.Secret
+}
+
+// snapshot is the content of the metadata file (or vault) as last read.
+type snapshot struct {
+	accounts []Account
+	secrets  map[string]otp.Secret // file backend only
+	info     os.FileInfo           // nil when the file does not exist
+}
+
+// Open opens the store in opts.Home, creating the folder if needed. It
+// reads nothing from the keyring and asks for no passphrase: that happens
+// when an account or secret is first needed.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	home := opts.Home
+	if home == "" {
+		h, err := DefaultHome(os.Getenv)
+		if err != nil {
+			return nil, err
+		}
+		home = h
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	s := &Store{home: home, opts: opts, kr: opts.Keyring, now: opts.Now, secrets: map[string]otp.Secret{}}
+	if s.kr == nil {
+		s.kr = osKeyring{}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	remembered, err := s.readConfig()
+	if err != nil {
+		return nil, err
+	}
+	b := opts.Backend
+	switch {
+	case b != "":
+		if _, err := ParseBackend(string(b)); err != nil {
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	case remembered != "":
+		b = remembered
+	case exists(s.path(VaultFile)):
+		b = File
+	case exists(s.path(AccountsFile)):
+		b = Keyring
+	default:
+		// First use: the keyring if it answers.
+		if _, err := s.kr.Get(Service, "latchkey-probe"); err != nil && !isNotFound(err) {
+			return nil, fmt.Errorf("store: %w", &keyringError{err})
+		}
+		b = Keyring
+	}
+	s.backend = b
+	if remembered == "" {
+		if err := s.writeConfig(b); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Home returns the folder the store keeps its files in.
+func (s *Store) Home() string { return s.home }
+
+// Backend returns the backend in use.
+func (s *Store) Backend() Backend {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.backend
+}
+
+// Close forgets cached secrets.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sec := range s.secrets {
+		sec.Wipe()
+	}
+	if s.cache != nil {
+		for _, sec := range s.cache.secrets {
+			sec.Wipe()
+		}
+	}
+	s.secrets = map[string]otp.Secret{}
+	s.cache = nil
+	clear(s.pass)
+	s.pass = nil
+	return nil
+}
+
+func (s *Store) path(name string) string { return filepath.Join(s.home, name) }
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func newID() (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// List returns every account, sorted by Order then Created. It re-reads
+// the store when another process changed it.
+func (s *Store) List(ctx context.Context) ([]Account, error) {
+	snap, err := s.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Account, len(snap.accounts))
+	for i, a := range snap.accounts {
+		a.Tags = append([]string(nil), a.Tags...)
+		out[i] = a
+	}
+	sortAccounts(out)
+	return out, nil
+}
+
+// Get returns one account by id.
+func (s *Store) Get(ctx context.Context, id string) (Account, error) {
+	as, err := s.List(ctx)
+	if err != nil {
+		return Account{}, err
+	}
+	for _, a := range as {
+		if a.ID == id {
+			return a, nil
+		}
+	}
+	return Account{}, fmt.Errorf("store: get %q: %w", id, ErrNotFound)
+}
+
+// Find returns the accounts matching query case-insensitively on the id,
+// issuer, name or "issuer:name"; exact matches win over substring
+// matches. No match is an empty slice and no error.
+func (s *Store) Find(ctx context.Context, query string) ([]Account, error) {
+	as, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return match(as, query), nil
+}
+
+// Secret returns an account's secret. Each secret is fetched from the
+// backend once per Store and cached.
+func (s *Store) Secret(ctx context.Context, id string) (otp.Secret, error) {
+	s.mu.Lock()
+	if sec, ok := s.secrets[id]; ok {
+		s.mu.Unlock()
+		return sec, nil
+	}
+	s.mu.Unlock()
+	snap, err := s.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !hasID(snap.accounts, id) {
+		return nil, fmt.Errorf("store: secret %q: %w", id, ErrNotFound)
+	}
+	var sec otp.Secret
+	if s.Backend() == File {
+		sec = snap.secrets[id]
+	} else {
+		sec, err = s.keyringGet(id)
+		if err != nil {
+			return nil, fmt.Errorf("store: secret %q: %w", id, err)
+		}
+	}
+	s.mu.Lock()
+	s.secrets[id] = sec
+	s.mu.Unlock()
+	return sec, nil
+}
+
+func hasID(as []Account, id string) bool {
+	for _, a := range as {
+		if a.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Generator returns a code generator for an account.
+func (s *Store) Generator(ctx context.Context, id string) (*otp.Generator, error) {
+	a, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	sec, err := s.Secret(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	g, err := otp.NewGenerator(sec, a.Options())
+	if err != nil {
+		return nil, fmt.Errorf("store: generator %q: %w", id, err)
+	}
+	return g, nil
+}
+
+// Secrets returns every account's secret, fetched concurrently from the
+// keyring (for UIs that show all codes, and for export).
+func (s *Store) Secrets(ctx context.Context) (map[string]otp.Secret, error) {
+	as, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]otp.Secret, len(as))
+	var missing []string
+	s.mu.Lock()
+	for _, a := range as {
+		if sec, ok := s.secrets[a.ID]; ok {
+			out[a.ID] = sec
+		} else {
+			missing = append(missing, a.ID)
+		}
+	}
+	s.mu.Unlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	if s.Backend() == File {
+		for _, id := range missing {
+			sec, err := s.Secret(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			out[id] = sec
+		}
+		return out, nil
+	}
+	type result struct {
+		id  string
+		sec otp.Secret
+		err error
+	}
+	const workers = 16
+	ids := make(chan string)
+	results := make(chan result)
+	var wg sync.WaitGroup
+	for range min(workers, len(missing)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for id := range ids {
+				sec, err := s.keyringGet(id)
+				results <- result{id, sec, err}
+			}
+		}()
+	}
+	go func() {
+		defer close(ids)
+		for _, id := range missing {
+			select {
+			case ids <- id:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	var firstErr error
+	for r := range results {
+		if r.err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("store: secret %q: %w", r.id, r.err)
+			}
+			continue
+		}
+		out[r.id] = r.sec
+	}
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	s.mu.Lock()
+	for id, sec := range out {
+		s.secrets[id] = sec
+	}
+	s.mu.Unlock()
+	return out, nil
+}
+
+// Add stores a new account with its secret and returns it with its id,
+// order and creation time set. The same issuer and name twice is
+// ErrDuplicate unless force is set.
+func (s *Store) Add(ctx context.Context, a Account, secret otp.Secret, force bool) (Account, error) {
+	if err := a.normalize(); err != nil {
+		return Account{}, fmt.Errorf("store: add: %w", err)
+	}
+	if len(secret) == 0 || len(secret) > otp.MaxSecretSize {
+		return Account{}, fmt.Errorf("store: add: %w: %v", ErrInvalid, otp.ErrSecret)
+	}
+	id, err := newID()
+	if err != nil {
+		return Account{}, fmt.Errorf("store: add: %w", err)
+	}
+	a.ID = id
+	a.Created = s.now().UTC()
+	err = s.mutate(ctx, func(st *snapshot) error {
+		if !force {
+			for _, b := range st.accounts {
+				if sameKey(a, b) {
+					return fmt.Errorf("%w: %s", ErrDuplicate, b.Label())
+				}
+			}
+		}
+		a.Order = nextOrder(st.accounts)
+		if err := s.putSecret(st, a.ID, secret); err != nil {
+			return err
+		}
+		st.accounts = append(st.accounts, a)
+		return nil
+	})
+	if err != nil {
+		return Account{}, fmt.Errorf("store: add: %w", err)
+	}
+	s.remember(a.ID, secret)
+	return a, nil
+}
+
+// NewAccount is one account for AddMany.
+type NewAccount struct {
+	Account Account
+	Secret  otp.Secret
+}
+
+// AddMany stores several accounts at once, all or nothing (for import).
+// A duplicate of a stored account, or within items, is ErrDuplicate.
+func (s *Store) AddMany(ctx context.Context, items []NewAccount) ([]Account, error) {
+	out := make([]Account, len(items))
+	for i, it := range items {
+		a := it.Account
+		if err := a.normalize(); err != nil {
+			return nil, fmt.Errorf("store: add %d: %w", i+1, err)
+		}
+		if len(it.Secret) == 0 || len(it.Secret) > otp.MaxSecretSize {
+			return nil, fmt.Errorf("store: add %d: %w: %v", i+1, ErrInvalid, otp.ErrSecret)
+		}
+		id, err := newID()
+		if err != nil {
+			return nil, err
+		}
+		a.ID = id
+		a.Created = s.now().UTC()
+		out[i] = a
+	}
+	err := s.mutate(ctx, func(st *snapshot) error {
+		order := nextOrder(st.accounts)
+		for i := range out {
+			for _, b := range append(st.accounts, out[:i]...) {
+				if sameKey(out[i], b) {
+					return fmt.Errorf("%w: %s", ErrDuplicate, b.Label())
+				}
+			}
+			out[i].Order = order + i
+		}
+		var done []string
+		for i, a := range out {
+			if err := s.putSecret(st, a.ID, items[i].Secret); err != nil {
+				for _, id := range done {
+					_ = s.deleteSecret(st, id)
+				}
+				return err
+			}
+			done = append(done, a.ID)
+		}
+		st.accounts = append(st.accounts, out...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: add: %w", err)
+	}
+	for i, a := range out {
+		s.remember(a.ID, items[i].Secret)
+	}
+	return out, nil
+}
+
+func nextOrder(as []Account) int {
+	n := 0
+	for _, a := range as {
+		n = max(n, a.Order+1)
+	}
+	return n
+}
+
+func (s *Store) remember(id string, sec otp.Secret) {
+	s.mu.Lock()
+	s.secrets[id] = append(otp.Secret(nil), sec...)
+	s.mu.Unlock()
+}
+
+// NextHOTP returns the code of a HOTP account at its counter, after the
+// incremented counter was persisted: a code is never shown twice, even if
+// the process dies right after.
+func (s *Store) NextHOTP(ctx context.Context, id string) (string, Account, error) {
+	sec, err := s.Secret(ctx, id)
+	if err != nil {
+		return "", Account{}, err
+	}
+	var used uint64
+	var acc Account
+	err = s.mutate(ctx, func(st *snapshot) error {
+		i := indexOf(st.accounts, id)
+		if i < 0 {
+			return ErrNotFound
+		}
+		a := &st.accounts[i]
+		if a.Type != otp.HOTP {
+			return fmt.Errorf("%w: %s is not a HOTP account", ErrInvalid, a.Label())
+		}
+		used = a.Counter
+		a.Counter++
+		acc = *a
+		return nil
+	})
+	if err != nil {
+		return "", Account{}, fmt.Errorf("store: next code %q: %w", id, err)
+	}
+	g, err := otp.NewGenerator(sec, acc.Options())
+	if err != nil {
+		return "", Account{}, fmt.Errorf("store: next code %q: %w", id, err)
+	}
+	return g.Code(used), acc, nil
+}
+
+func indexOf(as []Account, id string) int {
+	for i, a := range as {
+		if a.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// Update changes one account under the file lock: fn may rename it or set
+// its tags or order; its id, type and created time stay. Renaming onto
+// another account's issuer and name is ErrDuplicate.
+func (s *Store) Update(ctx context.Context, id string, fn func(*Account) error) (Account, error) {
+	var out Account
+	err := s.mutate(ctx, func(st *snapshot) error {
+		i := indexOf(st.accounts, id)
+		if i < 0 {
+			return ErrNotFound
+		}
+		a := st.accounts[i]
+		a.Tags = append([]string(nil), a.Tags...)
+		if err := fn(&a); err != nil {
+			return err
+		}
+		old := st.accounts[i]
+		a.ID, a.Type, a.Created = old.ID, old.Type, old.Created
+		if err := a.normalize(); err != nil {
+			return err
+		}
+		for j, b := range st.accounts {
+			if j != i && sameKey(a, b) {
+				return fmt.Errorf("%w: %s", ErrDuplicate, b.Label())
+			}
+		}
+		st.accounts[i] = a
+		out = a
+		return nil
+	})
+	if err != nil {
+		return Account{}, fmt.Errorf("store: update %q: %w", id, err)
+	}
+	return out, nil
+}
+
+// Move moves an account delta places in the list order (negative is up),
+// clamped to the ends, and renumbers every account's Order from 0.
+func (s *Store) Move(ctx context.Context, id string, delta int) error {
+	err := s.mutate(ctx, func(st *snapshot) error {
+		sortAccounts(st.accounts)
+		i := indexOf(st.accounts, id)
+		if i < 0 {
+			return ErrNotFound
+		}
+		j := min(max(i+delta, 0), len(st.accounts)-1)
+		a := st.accounts[i]
+		if j < i {
+			copy(st.accounts[j+1:i+1], st.accounts[j:i])
+		} else {
+			copy(st.accounts[i:j], st.accounts[i+1:j+1])
+		}
+		st.accounts[j] = a
+		for k := range st.accounts {
+			st.accounts[k].Order = k
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: move %q: %w", id, err)
+	}
+	return nil
+}
+
+// Delete removes an account and its secret.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	var gone bool
+	err := s.mutate(ctx, func(st *snapshot) error {
+		i := indexOf(st.accounts, id)
+		if i < 0 {
+			return ErrNotFound
+		}
+		st.accounts = append(st.accounts[:i], st.accounts[i+1:]...)
+		if st.secrets != nil {
+			delete(st.secrets, id)
+		}
+		gone = true
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete %q: %w", id, err)
+	}
+	if gone && s.Backend() == Keyring {
+		// After the metadata: a crash here leaves an orphan item, never an
+		// account without a secret.
+		if err := s.kr.Delete(Service, id); err != nil && !isNotFound(err) {
+			return fmt.Errorf("store: delete %q: %w", id, &keyringError{err})
+		}
+	}
+	s.mu.Lock()
+	if sec, ok := s.secrets[id]; ok {
+		sec.Wipe()
+		delete(s.secrets, id)
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// putSecret writes a secret into the backend for an account being added.
+func (s *Store) putSecret(st *snapshot, id string, sec otp.Secret) error {
+	if s.Backend() == File {
+		st.secrets[id] = append(otp.Secret(nil), sec...)
+		return nil
+	}
+	if err := s.kr.Set(Service, id, sec.Base32()); err != nil {
+		return &keyringError{err}
+	}
+	return nil
+}
+
+func (s *Store) deleteSecret(st *snapshot, id string) error {
+	if s.Backend() == File {
+		delete(st.secrets, id)
+		return nil
+	}
+	return s.kr.Delete(Service, id)
+}
+
+func (s *Store) keyringGet(id string) (otp.Secret, error) {
+	v, err := s.kr.Get(Service, id)
+	if err != nil {
+		if isNotFound(err) {
+			return nil, fmt.Errorf("the keyring has no secret for this account: %w", ErrNotFound)
+		}
+		return nil, &keyringError{err}
+	}
+	sec, err := otp.DecodeSecret(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the keyring item is not a base32 secret", ErrCorrupt)
+	}
+	return sec, nil
+}

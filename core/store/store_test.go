@@ -1,0 +1,647 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"latchkey/core/otp"
+)
+
+// memKeyring is an in-memory KeyringAPI, safe for concurrent use, that
+// answers like go-keyring's mock; fail makes it fail like an absent
+// Secret Service.
+type memKeyring struct {
+	mu      sync.Mutex
+	items   map[string]string
+	gets    int
+	fail    error
+	failSet int // fail the n-th Set (1-based) when > 0
+	sets    int
+}
+
+var errDBus = errors.New("dbus: the name org.freedesktop.secrets was not provided by any .service files")
+
+func newMem() *memKeyring { return &memKeyring{items: map[string]string{}} }
+
+func (m *memKeyring) Set(service, user, pw string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sets++
+	if m.fail != nil || m.sets == m.failSet {
+		return errDBus
+	}
+	m.items[service+"/"+user] = pw
+	return nil
+}
+
+func (m *memKeyring) Get(service, user string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gets++
+	if m.fail != nil {
+		return "", m.fail
+	}
+	v, ok := m.items[service+"/"+user]
+	if !ok {
+		return "", errKeyringNotFound
+	}
+	return v, nil
+}
+
+func (m *memKeyring) Delete(service, user string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	if _, ok := m.items[service+"/"+user]; !ok {
+		return errKeyringNotFound
+	}
+	delete(m.items, service+"/"+user)
+	return nil
+}
+
+func (m *memKeyring) len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.items)
+}
+
+var clock = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
+
+const testPass = "correct horse battery staple"
+
+func opts(home string, b Backend, kr KeyringAPI) Options {
+	return Options{Home: home, Backend: b, Keyring: kr, Now: clock, WorkFactor: 2,
+		Passphrase: func() ([]byte, error) { return []byte(testPass), nil }}
+}
+
+func open(t testing.TB, o Options) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func secret(t testing.TB) otp.Secret {
+	t.Helper()
+	s, err := otp.NewSecret(otp.SHA1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func forBoth(t *testing.T, f func(t *testing.T, o Options, kr *memKeyring)) {
+	for _, b := range []Backend{Keyring, File} {
+		t.Run(string(b), func(t *testing.T) {
+			kr := newMem()
+			f(t, opts(t.TempDir(), b, kr), kr)
+		})
+	}
+}
+
+func TestAddFindSecret(t *testing.T) {
+	forBoth(t, func(t *testing.T, o Options, kr *memKeyring) {
+		ctx := context.Background()
+		s := open(t, o)
+		gh := secret(t)
+		added := map[string]otp.Secret{}
+		for _, a := range []Account{
+			{Issuer: "GitHub", Name: "alice"},
+			{Issuer: "GitLab", Name: "alice", Digits: 8, Algorithm: otp.SHA256},
+			{Issuer: "", Name: "bob@example.com", Type: otp.HOTP, Counter: 5},
+		} {
+			sec := secret(t)
+			if a.Issuer == "GitHub" {
+				sec = gh
+			}
+			got, err := s.Add(ctx, a, sec, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.ID) != 16 || !got.Created.Equal(clock()) {
+				t.Fatalf("added %+v", got)
+			}
+			added[got.ID] = sec
+		}
+		// A second Store (another process) sees everything, in order.
+		s2 := open(t, o)
+		as, err := s2.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(as) != 3 || as[0].Issuer != "GitHub" || as[1].Digits != 8 || as[2].Period != 30 || as[0].Digits != 6 {
+			t.Fatalf("list %+v", as)
+		}
+		for id, want := range added {
+			sec, err := s2.Secret(ctx, id)
+			if err != nil || !bytes.Equal(sec, want) {
+				t.Fatalf("secret %s: %v", id, err)
+			}
+		}
+		find := []struct {
+			q    string
+			want []string
+		}{
+			{"github", []string{"GitHub:alice"}},
+			{"GITHUB:ALICE", []string{"GitHub:alice"}},
+			{"alice", []string{"GitHub:alice", "GitLab:alice"}},
+			{"git", []string{"GitHub:alice", "GitLab:alice"}},
+			{"bob", []string{"bob@example.com"}},
+			{"bob@example.com", []string{"bob@example.com"}},
+			{"nobody", nil},
+			{"", nil},
+		}
+		for _, f := range find {
+			got, err := s2.Find(ctx, f.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var labels []string
+			for _, a := range got {
+				labels = append(labels, a.Label())
+			}
+			if !slices.Equal(labels, f.want) {
+				t.Errorf("Find(%q) = %v, want %v", f.q, labels, f.want)
+			}
+		}
+		if _, err := s2.Get(ctx, "0123456789abcdef"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("get missing: %v", err)
+		}
+	})
+}
+
+func TestAddRefuses(t *testing.T) {
+	forBoth(t, func(t *testing.T, o Options, kr *memKeyring) {
+		ctx := context.Background()
+		s := open(t, o)
+		if _, err := s.Add(ctx, Account{Issuer: "X", Name: "a"}, secret(t), false); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			name string
+			a    Account
+			sec  otp.Secret
+			want error
+		}{
+			{"duplicate ignoring case", Account{Issuer: "x", Name: "A"}, secret(t), ErrDuplicate},
+			{"no name", Account{}, secret(t), ErrInvalid},
+			{"no secret", Account{Name: "n"}, nil, ErrInvalid},
+			{"bad digits", Account{Name: "n", Digits: 9}, secret(t), ErrInvalid},
+			{"bad period", Account{Name: "n", Period: -1}, secret(t), ErrInvalid},
+			{"bad type", Account{Name: "n", Type: 7}, secret(t), ErrInvalid},
+		}
+		for _, tt := range tests {
+			if _, err := s.Add(ctx, tt.a, tt.sec, false); !errors.Is(err, tt.want) {
+				t.Errorf("%s: %v, want %v", tt.name, err, tt.want)
+			}
+		}
+		if _, err := s.Add(ctx, Account{Issuer: "x", Name: "A"}, secret(t), true); err != nil {
+			t.Fatalf("force: %v", err)
+		}
+		as, _ := s.List(ctx)
+		if len(as) != 2 {
+			t.Fatalf("%d accounts", len(as))
+		}
+	})
+}
+
+func TestNextHOTPPersistsFirst(t *testing.T) {
+	forBoth(t, func(t *testing.T, o Options, kr *memKeyring) {
+		ctx := context.Background()
+		s := open(t, o)
+		// RFC 4226 Appendix D secret.
+		sec := otp.Secret("12345678901234567890")
+		a, err := s.Add(ctx, Account{Name: "h", Type: otp.HOTP, Counter: 1}, sec, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"287082", "359152", "969429"}
+		for i, w := range want {
+			code, acc, err := s.NextHOTP(ctx, a.ID)
+			if err != nil || code != w || acc.Counter != uint64(i+2) {
+				t.Fatalf("code %d: %q %d %v, want %s", i, code, acc.Counter, err, w)
+			}
+			// Persisted: a fresh Store (a new process) reads the next counter.
+			got, err := open(t, o).Get(ctx, a.ID)
+			if err != nil || got.Counter != uint64(i+2) {
+				t.Fatalf("persisted counter %d (%v)", got.Counter, err)
+			}
+		}
+		tot, _ := s.Add(ctx, Account{Name: "t"}, secret(t), false)
+		if _, _, err := s.NextHOTP(ctx, tot.ID); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("totp NextHOTP: %v", err)
+		}
+	})
+}
+
+func TestUpdateMoveDelete(t *testing.T) {
+	forBoth(t, func(t *testing.T, o Options, kr *memKeyring) {
+		ctx := context.Background()
+		s := open(t, o)
+		var ids []string
+		for _, n := range []string{"a", "b", "c", "d"} {
+			a, err := s.Add(ctx, Account{Issuer: "I", Name: n}, secret(t), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, a.ID)
+		}
+		names := func() string {
+			as, err := open(t, o).List(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n []string
+			for _, a := range as {
+				n = append(n, a.Name)
+			}
+			return strings.Join(n, "")
+		}
+		if err := s.Move(ctx, ids[3], -2); err != nil {
+			t.Fatal(err)
+		}
+		if got := names(); got != "adbc" {
+			t.Fatalf("after move up: %s", got)
+		}
+		if err := s.Move(ctx, ids[0], 10); err != nil {
+			t.Fatal(err)
+		}
+		if got := names(); got != "dbca" {
+			t.Fatalf("after move down: %s", got)
+		}
+		if _, err := s.Update(ctx, ids[1], func(a *Account) error { a.Name = "z"; a.Tags = []string{"work"}; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Update(ctx, ids[1], func(a *Account) error { a.Name = "C"; return nil }); !errors.Is(err, ErrDuplicate) {
+			t.Fatalf("rename onto another: %v", err)
+		}
+		if got := names(); got != "dzca" {
+			t.Fatalf("after rename: %s", got)
+		}
+		if err := s.Delete(ctx, ids[2]); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Delete(ctx, ids[2]); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("second delete: %v", err)
+		}
+		if got := names(); got != "dza" {
+			t.Fatalf("after delete: %s", got)
+		}
+		if o.Backend == Keyring && kr.len() != 3 {
+			t.Fatalf("%d keyring items after delete", kr.len())
+		}
+	})
+}
+
+func TestAddManyAllOrNothing(t *testing.T) {
+	forBoth(t, func(t *testing.T, o Options, kr *memKeyring) {
+		ctx := context.Background()
+		s := open(t, o)
+		if _, err := s.Add(ctx, Account{Issuer: "X", Name: "a"}, secret(t), false); err != nil {
+			t.Fatal(err)
+		}
+		batch := []NewAccount{{Account{Name: "n1"}, secret(t)}, {Account{Name: "n2"}, secret(t)}, {Account{Issuer: "X", Name: "a"}, secret(t)}}
+		if _, err := s.AddMany(ctx, batch); !errors.Is(err, ErrDuplicate) {
+			t.Fatalf("duplicate in batch: %v", err)
+		}
+		within := []NewAccount{{Account{Name: "n1"}, secret(t)}, {Account{Name: "N1"}, secret(t)}}
+		if _, err := s.AddMany(ctx, within); !errors.Is(err, ErrDuplicate) {
+			t.Fatalf("duplicate within batch: %v", err)
+		}
+		if o.Backend == Keyring {
+			kr.failSet = kr.sets + 2
+			if _, err := s.AddMany(ctx, batch[:2]); !errors.Is(err, ErrKeyringUnavailable) {
+				t.Fatalf("failing keyring: %v", err)
+			}
+			if kr.len() != 1 {
+				t.Fatalf("%d keyring items left after a failed batch", kr.len())
+			}
+		}
+		as, _ := open(t, o).List(ctx)
+		if len(as) != 1 {
+			t.Fatalf("%d accounts after failed batches", len(as))
+		}
+		got, err := s.AddMany(ctx, batch[:2])
+		if err != nil || len(got) != 2 || got[1].Order != 2 {
+			t.Fatalf("good batch: %v %+v", err, got)
+		}
+		all, err := open(t, o).Secrets(ctx)
+		if err != nil || len(all) != 3 || !bytes.Equal(all[got[1].ID], batch[1].Secret) {
+			t.Fatalf("secrets: %v %d", err, len(all))
+		}
+	})
+}
+
+func TestSecretsFetchedOnce(t *testing.T) {
+	ctx := context.Background()
+	kr := newMem()
+	o := opts(t.TempDir(), Keyring, kr)
+	s := open(t, o)
+	for i := range 50 {
+		if _, err := s.Add(ctx, Account{Name: string(rune('a' + i%26)), Issuer: strings.Repeat("i", i/26+1)}, secret(t), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s2 := open(t, o)
+	kr.gets = 0
+	for range 3 {
+		all, err := s2.Secrets(ctx)
+		if err != nil || len(all) != 50 {
+			t.Fatalf("%v %d", err, len(all))
+		}
+	}
+	as, _ := s2.List(ctx)
+	if _, err := s2.Generator(ctx, as[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if kr.gets != 50 {
+		t.Fatalf("%d keyring reads for 50 accounts", kr.gets)
+	}
+	// One code reads exactly one item.
+	s3 := open(t, o)
+	kr.gets = 0
+	if _, err := s3.Generator(ctx, as[7].ID); err != nil || kr.gets != 1 {
+		t.Fatalf("one code: %d reads, %v", kr.gets, err)
+	}
+}
+
+func TestKeyringUnavailable(t *testing.T) {
+	ctx := context.Background()
+	kr := newMem()
+	kr.fail = errDBus
+	home := t.TempDir()
+	// No backend chosen and the keyring does not answer: one clear sentence.
+	_, err := Open(ctx, opts(home, "", kr))
+	if !errors.Is(err, ErrKeyringUnavailable) {
+		t.Fatalf("open: %v", err)
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "org.freedesktop") || !strings.Contains(msg, "--store file") || !strings.Contains(msg, "LATCHKEY_STORE=file") {
+		t.Fatalf("message %q", msg)
+	}
+	if !errors.Is(err, errDBus) {
+		t.Fatal("cause not kept for errors.Is")
+	}
+	if exists(filepath.Join(home, ConfigFile)) {
+		t.Fatal("a failed probe remembered a backend")
+	}
+	s := open(t, opts(home, Keyring, kr))
+	if _, err := s.Add(ctx, Account{Name: "a"}, secret(t), false); !errors.Is(err, ErrKeyringUnavailable) || strings.Contains(err.Error(), "freedesktop") {
+		t.Fatalf("add: %v", err)
+	}
+	if as, _ := s.List(ctx); len(as) != 0 {
+		t.Fatal("account stored without its secret")
+	}
+}
+
+func TestRememberedBackend(t *testing.T) {
+	ctx := context.Background()
+	home := t.TempDir()
+	kr := newMem()
+	s := open(t, opts(home, File, kr))
+	if _, err := s.Add(ctx, Account{Name: "a"}, secret(t), false); err != nil {
+		t.Fatal(err)
+	}
+	if b := open(t, opts(home, "", kr)).Backend(); b != File {
+		t.Fatalf("remembered %q", b)
+	}
+	// An explicit choice wins for this Store without changing the memory.
+	if b := open(t, opts(home, Keyring, kr)).Backend(); b != Keyring {
+		t.Fatalf("explicit %q", b)
+	}
+	if b := open(t, opts(home, "", kr)).Backend(); b != File {
+		t.Fatalf("remembered after explicit: %q", b)
+	}
+	// First use with a working keyring picks it.
+	if b := open(t, opts(t.TempDir(), "", kr)).Backend(); b != Keyring {
+		t.Fatalf("first use: %q", b)
+	}
+	if _, err := Open(ctx, opts(t.TempDir(), "floppy", kr)); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bad backend: %v", err)
+	}
+}
+
+func TestWrongPassphraseLeavesVault(t *testing.T) {
+	ctx := context.Background()
+	home := t.TempDir()
+	o := opts(home, File, nil)
+	s := open(t, o)
+	if _, err := s.Add(ctx, Account{Name: "a"}, secret(t), false); err != nil {
+		t.Fatal(err)
+	}
+	vault := filepath.Join(home, VaultFile)
+	before, _ := os.ReadFile(vault)
+	bad := o
+	asked := 0
+	bad.Passphrase = func() ([]byte, error) { asked++; return []byte("wrong"), nil }
+	s2 := open(t, bad)
+	for _, op := range []func() error{
+		func() error { _, err := s2.List(ctx); return err },
+		func() error { _, err := s2.Add(ctx, Account{Name: "b"}, secret(t), false); return err },
+		func() error { return s2.Delete(ctx, "0123456789abcdef") },
+	} {
+		if err := op(); !errors.Is(err, ErrBadPassphrase) {
+			t.Fatalf("wrong passphrase: %v", err)
+		}
+	}
+	if asked != 3 {
+		t.Fatalf("asked %d times; a wrong passphrase must not be cached", asked)
+	}
+	after, _ := os.ReadFile(vault)
+	if !bytes.Equal(before, after) {
+		t.Fatal("the vault changed after wrong passphrases")
+	}
+	entries, _ := os.ReadDir(home)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), "corrupt") {
+			t.Fatalf("wrong passphrase treated as corruption: %s", e.Name())
+		}
+	}
+	none := o
+	none.Passphrase = nil
+	if _, err := open(t, none).List(ctx); !errors.Is(err, ErrNoPassphrase) {
+		t.Fatalf("no passphrase: %v", err)
+	}
+}
+
+func TestCorruptKeptAside(t *testing.T) {
+	for _, tt := range []struct {
+		backend Backend
+		file    string
+		data    string
+	}{
+		{Keyring, AccountsFile, `{"version":1,"accounts":[{"id":"zz"`},
+		{Keyring, AccountsFile, `{"version":99,"accounts":[]}`},
+		{File, VaultFile, "age-encryption.org/v1\n-> scrypt AAAA 2\ngarbage\n"},
+		{File, VaultFile, "not age at all"},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			ctx := context.Background()
+			home := t.TempDir()
+			p := filepath.Join(home, tt.file)
+			if err := os.WriteFile(p, []byte(tt.data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s := open(t, opts(home, tt.backend, newMem()))
+			_, err := s.Add(ctx, Account{Name: "a"}, secret(t), false)
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("add over corrupt file: %v", err)
+			}
+			m, _ := filepath.Glob(p + ".corrupt-*")
+			if len(m) != 1 {
+				t.Fatalf("kept aside: %v", m)
+			}
+			if kept, _ := os.ReadFile(m[0]); string(kept) != tt.data {
+				t.Fatal("the corrupt file was altered")
+			}
+			if !strings.Contains(err.Error(), filepath.Base(m[0])) {
+				t.Fatalf("error does not say where: %v", err)
+			}
+			// The user can go on; the old file stays aside.
+			if _, err := s.Add(ctx, Account{Name: "a"}, secret(t), false); err != nil {
+				t.Fatal(err)
+			}
+			if kept, _ := os.ReadFile(m[0]); string(kept) != tt.data {
+				t.Fatal("the kept file was overwritten")
+			}
+		})
+	}
+}
+
+func TestMigrate(t *testing.T) {
+	ctx := context.Background()
+	home := t.TempDir()
+	kr := newMem()
+	o := opts(home, "", kr)
+	s := open(t, o)
+	want := map[string]otp.Secret{}
+	var hotp string
+	for _, n := range []string{"a", "b", "c"} {
+		a, err := s.Add(ctx, Account{Issuer: "M", Name: n, Type: otp.HOTP, Counter: 3}, secret(t), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[a.ID] = s.secrets[a.ID]
+		hotp = a.ID
+	}
+	if _, _, err := s.NextHOTP(ctx, hotp); err != nil {
+		t.Fatal(err)
+	}
+	check := func(b Backend) {
+		t.Helper()
+		s2 := open(t, o)
+		if s2.Backend() != b {
+			t.Fatalf("backend %s, want %s", s2.Backend(), b)
+		}
+		got, err := s2.Secrets(ctx)
+		if err != nil || len(got) != 3 {
+			t.Fatalf("%v %d", err, len(got))
+		}
+		for id, sec := range want {
+			if !bytes.Equal(got[id], sec) {
+				t.Fatalf("secret of %s lost", id)
+			}
+		}
+		a, _ := s2.Get(ctx, hotp)
+		if a.Counter != 4 {
+			t.Fatalf("counter %d after migration", a.Counter)
+		}
+	}
+	if err := s.Migrate(ctx, File, nil); err != nil {
+		t.Fatal(err)
+	}
+	check(File)
+	if kr.len() != 0 || exists(filepath.Join(home, AccountsFile)) {
+		t.Fatal("keyring source left behind")
+	}
+	if err := s.Migrate(ctx, File, nil); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("migrate to the same: %v", err)
+	}
+	// A keyring that fails half way: nothing moves, the vault stays.
+	kr.failSet = kr.sets + 2
+	if err := open(t, o).Migrate(ctx, Keyring, nil); !errors.Is(err, ErrKeyringUnavailable) {
+		t.Fatalf("failing migrate: %v", err)
+	}
+	if kr.len() != 0 {
+		t.Fatal("a failed migration left keyring items")
+	}
+	check(File)
+	if err := open(t, o).Migrate(ctx, Keyring, nil); err != nil {
+		t.Fatal(err)
+	}
+	check(Keyring)
+	if exists(filepath.Join(home, VaultFile)) || kr.len() != 3 {
+		t.Fatal("vault source left behind")
+	}
+}
+
+// TestNoSecretOnDisk greps every file under the home folder for the
+// secrets: none in the keyring backend, only age ciphertext in the file
+// backend.
+func TestNoSecretOnDisk(t *testing.T) {
+	forBoth(t, func(t *testing.T, o Options, kr *memKeyring) {
+		ctx := context.Background()
+		s := open(t, o)
+		var secs []otp.Secret
+		for _, n := range []string{"a", "b", "c"} {
+			sec := secret(t)
+			secs = append(secs, sec)
+			if _, err := s.Add(ctx, Account{Issuer: "Grep", Name: n}, sec, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		grepHome(t, o.Home, o.Backend, secs)
+	})
+}
+
+func grepHome(t *testing.T, home string, b Backend, secs []otp.Secret) {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(home, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		n++
+		for _, sec := range secs {
+			for _, form := range [][]byte{sec, []byte(sec.Base32()), []byte(strings.ToLower(sec.Base32()))} {
+				if bytes.Contains(data, form) {
+					t.Errorf("%s holds a secret", filepath.Base(p))
+				}
+			}
+		}
+		switch filepath.Base(p) {
+		case VaultFile:
+			if b != File || !bytes.HasPrefix(data, []byte("age-encryption.org/v1\n-> scrypt ")) {
+				t.Errorf("%s is not an age scrypt file", p)
+			}
+		case AccountsFile:
+			if b != Keyring || bytes.Contains(data, []byte("secret")) {
+				t.Errorf("accounts.json in the %s backend: %s", b, data)
+			}
+		case ConfigFile, LockFile:
+		default:
+			t.Errorf("unexpected file %s", filepath.Base(p))
+		}
+		return nil
+	})
+	if err != nil || n < 2 {
+		t.Fatalf("walk: %v (%d files)", err, n)
+	}
+}
