@@ -257,7 +257,7 @@ func TestConcurrentProcesses(t *testing.T) {
 	}
 }
 
-func cleanupKeyring(t *testing.T, s *Store) {
+func cleanupKeyring(_ testing.TB, s *Store) {
 	as, _ := s.List(context.Background())
 	for _, a := range as {
 		s.Delete(context.Background(), a.ID)
