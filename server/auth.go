@@ -1,0 +1,56 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strings"
+)
+
+type ctxKey int
+
+const clientKey ctxKey = iota
+
+// actor is who made a request, for the audit log: a client id or "admin".
+func actor(ctx context.Context) string {
+	if c, ok := ctx.Value(clientKey).(string); ok {
+		return c
+	}
+	return "admin"
+}
+
+// requireAdmin lets a request through only with the admin bearer token.
+func (s *Server) requireAdmin(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		scheme, token, _ := strings.Cut(auth, " ")
+		if !strings.EqualFold(scheme, "Bearer") || !s.checkAdmin(strings.TrimSpace(token)) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="latchkey"`)
+			encode(w, http.StatusUnauthorized, apiError{"unauthorized", "an admin bearer token is required"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// requireClient lets a request through only with a client's id and
+// secret in HTTP Basic authentication, and passes the id on in the
+// request context.
+func (s *Server) requireClient(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, secret, ok := r.BasicAuth()
+		if ok {
+			var err error
+			ok, err = s.authenticateClient(r.Context(), id, secret)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Basic realm="latchkey"`)
+			encode(w, http.StatusUnauthorized, apiError{"invalid_client", "client authentication failed"})
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey, id)))
+	})
+}

@@ -1,0 +1,92 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the server's Prometheus series. They live in the server's
+// own registry, so two servers in one process do not collide.
+type metrics struct {
+	requests      *prometheus.CounterVec
+	latency       *prometheus.HistogramVec
+	verifications *prometheus.CounterVec
+	lockouts      prometheus.Counter
+	enrollments   prometheus.Counter
+}
+
+func newMetrics(reg *prometheus.Registry) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latchkey_http_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "latchkey_http_request_duration_seconds",
+			Help:    "HTTP request latency by route.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+		verifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latchkey_verifications_total", Help: "Code verifications by outcome.",
+		}, []string{"outcome"}),
+		lockouts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "latchkey_lockouts_total", Help: "Users locked after consecutive failures.",
+		}),
+		enrollments: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "latchkey_enrollments_total", Help: "Credentials created.",
+		}),
+	}
+	for _, o := range []string{OutcomeValid, OutcomeInvalid, OutcomeReplayed, OutcomeNoCredential, OutcomeLocked} {
+		m.verifications.WithLabelValues(o)
+	}
+	reg.MustRegister(m.requests, m.latency, m.verifications, m.lockouts, m.enrollments)
+	// A second server on the same registry shares the process collectors.
+	for _, c := range []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		if err := reg.Register(c); err != nil {
+			if _, ok := err.(prometheus.AlreadyRegisteredError); !ok {
+				panic(err)
+			}
+		}
+	}
+	return m
+}
+
+// statusWriter records the status code a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// instrument counts and times requests of one route.
+func (m *metrics) instrument(route string, h http.Handler) http.Handler {
+	obs := m.latency.WithLabelValues(route)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.code == 0 {
+			sw.code = http.StatusOK
+		}
+		obs.Observe(time.Since(start).Seconds())
+		m.requests.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+	})
+}

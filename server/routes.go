@@ -1,0 +1,37 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// routes returns the server's handler: every route of the API is here.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	s.addRoutes(mux)
+	return mux
+}
+
+// addRoutes registers the API on mux. Later endpoint groups (OAuth
+// token, CIBA, the helpdesk page) add their lines here, wrapped the same
+// way: s.route for metrics, s.requireAdmin or s.requireClient for auth.
+func (s *Server) addRoutes(mux *http.ServeMux) {
+	route := func(pattern string, h http.Handler) { mux.Handle(pattern, s.metrics.instrument(pattern, h)) }
+
+	route("GET /healthz", handleHealthz(s))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+
+	// Admin and helpdesk.
+	route("POST /api/v1/clients", s.requireAdmin(handleCreateClient(s)))
+	route("POST /api/v1/users/{user}/credentials", s.requireAdmin(handleCreateCredential(s)))
+	route("GET /api/v1/users/{user}/credentials", s.requireAdmin(handleListCredentials(s)))
+	route("GET /api/v1/users/{user}/credentials/{id}/qr.png", s.requireAdmin(handleQR(s)))
+	route("POST /api/v1/users/{user}/credentials/{id}/verify", s.requireAdmin(handleConfirm(s)))
+	route("PATCH /api/v1/users/{user}/credentials/{id}", s.requireAdmin(handleRename(s)))
+	route("DELETE /api/v1/users/{user}/credentials/{id}", s.requireAdmin(handleDelete(s)))
+	route("GET /api/v1/audit", s.requireAdmin(handleAudit(s)))
+
+	// Applications.
+	route("POST /api/v1/verify", s.requireClient(handleVerify(s)))
+}

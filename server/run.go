@@ -1,0 +1,383 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Usage is the synopsis of Run's arguments.
+const Usage = `[--addr 127.0.0.1:8080] [--db PATH|postgres://...] [--key-file F] [--config F] [--tls-cert F --tls-key F]
+       latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]`
+
+// FileConfig is the JSON file given with --config. Flags given on the
+// command line win over it.
+type FileConfig struct {
+	Addr        string `json:"addr,omitempty"`
+	DB          string `json:"db,omitempty"`
+	KeyFile     string `json:"key_file,omitempty"`
+	TLSCert     string `json:"tls_cert,omitempty"`
+	TLSKey      string `json:"tls_key,omitempty"`
+	Window      *int   `json:"window,omitempty"`
+	MaxFailures int    `json:"max_failures,omitempty"`
+	Issuer      string `json:"issuer,omitempty"`
+	LockBase    string `json:"lock_base,omitempty"`  // a Go duration, "30s"
+	EnrollTTL   string `json:"enroll_ttl,omitempty"` // a Go duration, "15m"
+	MaxBody     int64  `json:"max_body,omitempty"`
+}
+
+// options are Run's settings after flags, config file and environment.
+type options struct {
+	FileConfig
+	newKeyFile string
+	window     int
+	windowSet  bool
+}
+
+func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	o := &options{}
+	var f FileConfig
+	fs.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "listen on `ADDR` (host:port)")
+	fs.StringVar(&f.DB, "db", "", "SQLite file `PATH`, or a postgres:// URL (default: server.db in the data dir)")
+	fs.StringVar(&f.KeyFile, "key-file", "", "master key `FILE` (base64, 32 bytes); else LATCHKEY_MASTER_KEY, else master.key beside the database")
+	cfgFile := fs.String("config", "", "JSON config `FILE` (keys: addr, db, key_file, tls_cert, tls_key, window, max_failures, issuer, lock_base, enroll_ttl, max_body)")
+	fs.StringVar(&f.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM)")
+	fs.StringVar(&f.TLSKey, "tls-key", "", "the TLS private key `FILE` (PEM)")
+	window := fs.Int("window", 1, "accept codes this many `STEPS` either side of now (0..2)")
+	fs.IntVar(&f.MaxFailures, "max-failures", 10, "consecutive failures that lock a user (1..100)")
+	fs.StringVar(&f.Issuer, "issuer", DefaultIssuer, "otpauth issuer `NAME` of new credentials")
+	if name == "rotate-key" {
+		fs.StringVar(&o.newKeyFile, "new-key-file", "", "take the new key from (or write it to) `FILE`; default: KEYFILE.new, renamed over the key file when done")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stdout, "Usage: latchkey serve %s\n\nFlags:\n", Usage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return nil, flag.ErrHelp
+		}
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if *cfgFile != "" {
+		b, err := os.ReadFile(*cfgFile)
+		if err != nil {
+			return nil, fmt.Errorf("serve: config: %w", err)
+		}
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&o.FileConfig); err != nil {
+			return nil, fmt.Errorf("serve: config %s: %w", *cfgFile, err)
+		}
+	}
+	pick := func(flagName string, dst *string, v string) {
+		if set[flagName] || *dst == "" {
+			*dst = v
+		}
+	}
+	pick("addr", &o.Addr, f.Addr)
+	pick("db", &o.DB, f.DB)
+	pick("key-file", &o.KeyFile, f.KeyFile)
+	pick("tls-cert", &o.TLSCert, f.TLSCert)
+	pick("tls-key", &o.TLSKey, f.TLSKey)
+	pick("issuer", &o.Issuer, f.Issuer)
+	if set["max-failures"] || o.MaxFailures == 0 {
+		o.MaxFailures = f.MaxFailures
+	}
+	o.window, o.windowSet = *window, true
+	if !set["window"] && o.Window != nil {
+		o.window = *o.Window
+	}
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return nil, errors.New("serve: --tls-cert and --tls-key go together")
+	}
+	return o, nil
+}
+
+// dataDir is where the default database, key file and token file live.
+func dataDir(getenv func(string) string) (string, error) {
+	if h := getenv("LATCHKEY_HOME"); h != "" {
+		return filepath.Join(h, "server"), nil
+	}
+	if x := getenv("XDG_DATA_HOME"); x != "" {
+		return filepath.Join(x, "latchkey"), nil
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".local", "share", "latchkey"), nil
+	}
+	return "", errors.New("serve: no data directory: set LATCHKEY_HOME or HOME, or pass --db and --key-file")
+}
+
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// setup resolves the database, the data directory and the store.
+func setup(ctx context.Context, o *options, getenv func(string) string) (dir string, st Store, err error) {
+	if o.DB == "" || isPostgres(o.DB) {
+		if dir, err = dataDir(getenv); err != nil {
+			return "", nil, err
+		}
+	} else {
+		dir = filepath.Dir(o.DB)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, fmt.Errorf("serve: data dir: %w", err)
+	}
+	if o.DB == "" {
+		o.DB = filepath.Join(dir, "server.db")
+	}
+	if isPostgres(o.DB) {
+		st, err = OpenPostgres(ctx, o.DB)
+	} else {
+		st, err = OpenSQLite(ctx, o.DB)
+	}
+	return dir, st, err
+}
+
+// loadKeys returns the keyring: the primary key from --key-file,
+// LATCHKEY_MASTER_KEY or dir/master.key (created 0600 on first start),
+// plus KEYFILE.new if an interrupted rotation left one.
+func loadKeys(o *options, dir string, getenv func(string) string, log *slog.Logger) (*Keyring, string, error) {
+	var key []byte
+	var err error
+	path := o.KeyFile
+	switch {
+	case path != "":
+		if key, err = ReadKeyFile(path); err != nil {
+			return nil, "", err
+		}
+	case getenv("LATCHKEY_MASTER_KEY") != "":
+		if key, err = ParseKey(getenv("LATCHKEY_MASTER_KEY")); err != nil {
+			return nil, "", fmt.Errorf("LATCHKEY_MASTER_KEY: %w", err)
+		}
+	default:
+		path = filepath.Join(dir, "master.key")
+		key, err = ReadKeyFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			if key, err = NewKey(); err != nil {
+				return nil, "", err
+			}
+			if err = WriteKeyFile(path, key); err != nil {
+				return nil, "", err
+			}
+			log.Warn("created a master key file; keep it apart from database backups, or pass --key-file or LATCHKEY_MASTER_KEY", "path", path)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+	}
+	var older [][]byte
+	if path != "" {
+		if k, err := ReadKeyFile(path + ".new"); err == nil {
+			older = append(older, k)
+		}
+	}
+	kr, err := NewKeyring(key, older...)
+	return kr, path, err
+}
+
+// adminToken returns LATCHKEY_ADMIN_TOKEN or the token in dir/admin-token,
+// creating that file (0600) on first start. It logs the path, never the
+// token.
+func adminToken(dir string, getenv func(string) string, log *slog.Logger) (string, error) {
+	if t := strings.TrimSpace(getenv("LATCHKEY_ADMIN_TOKEN")); t != "" {
+		return t, nil
+	}
+	path := filepath.Join(dir, "admin-token")
+	b, err := os.ReadFile(path)
+	if err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		log.Info("admin token read from file", "path", path)
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("admin token: %w", err)
+	}
+	tok := randomToken(32)
+	if err := writeSecretFile(path, []byte(tok+"\n")); err != nil {
+		return "", fmt.Errorf("admin token: %w", err)
+	}
+	log.Warn("generated an admin token; read it from the file (0600)", "path", path)
+	return tok, nil
+}
+
+// Run runs the server (or `rotate-key`) as `latchkey serve` does: args
+// are the flags after "serve"; logs go to stderr as JSON; it returns when
+// ctx is done (SIGTERM, for the command) after a graceful shutdown.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	if len(args) > 0 && args[0] == "rotate-key" {
+		return runRotate(ctx, args[1:], getenv, stdout, log)
+	}
+	o, err := parseArgs("serve", args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	dir, st, err := setup(ctx, o, getenv)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	kr, _, err := loadKeys(o, dir, getenv, log)
+	if err != nil {
+		return err
+	}
+	tok, err := adminToken(dir, getenv, log)
+	if err != nil {
+		return err
+	}
+	cfg := Config{Store: st, Keyring: kr, AdminToken: tok, Logger: log, Window: o.window, WindowSet: o.windowSet,
+		MaxFailures: o.MaxFailures, Issuer: o.Issuer, MaxBody: o.MaxBody}
+	if o.LockBase != "" {
+		if cfg.LockBase, err = time.ParseDuration(o.LockBase); err != nil {
+			return fmt.Errorf("serve: lock_base: %w", err)
+		}
+	}
+	if o.EnrollTTL != "" {
+		if cfg.EnrollTTL, err = time.ParseDuration(o.EnrollTTL); err != nil {
+			return fmt.Errorf("serve: enroll_ttl: %w", err)
+		}
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	return srv.ListenAndServe(ctx, o.Addr, o.TLSCert, o.TLSKey, stdout)
+}
+
+// ListenAndServe serves on addr (HTTPS when certFile and keyFile are set)
+// until ctx is done, then shuts down gracefully: in-flight requests get
+// up to 10 seconds. It prints the URL it listens on to stdout.
+func (s *Server) ListenAndServe(ctx context.Context, addr, certFile, keyFile string, stdout io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	scheme := "http"
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("serve: tls: %w", err)
+		}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		scheme = "https"
+	}
+	url := scheme + "://" + ln.Addr().String()
+	s.log.Info("listening", "url", url)
+	fmt.Fprintln(stdout, "latchkey serve: listening on "+url)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	sweep := time.NewTicker(time.Minute)
+	defer sweep.Stop()
+	for {
+		select {
+		case err := <-errc:
+			return fmt.Errorf("serve: %w", err)
+		case <-sweep.C:
+			if n, err := s.SweepExpired(ctx); err != nil {
+				s.log.Error("sweeping expired credentials", "err", err)
+			} else if n > 0 {
+				s.log.Info("expired unverified credentials deleted", "count", n)
+			}
+		case <-ctx.Done():
+			s.log.Info("shutting down")
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := hs.Shutdown(sctx); err != nil {
+				hs.Close()
+				return fmt.Errorf("serve: shutdown: %w", err)
+			}
+			s.log.Info("stopped")
+			return nil
+		}
+	}
+}
+
+// runRotate re-encrypts every secret under a new master key.
+func runRotate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
+	o, err := parseArgs("rotate-key", args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	dir, st, err := setup(ctx, o, getenv)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	old, keyPath, err := loadKeys(o, dir, getenv, log)
+	if err != nil {
+		return err
+	}
+	newPath := o.newKeyFile
+	if newPath == "" {
+		if keyPath == "" {
+			return errors.New("rotate-key: the key comes from LATCHKEY_MASTER_KEY; pass --new-key-file to receive the new key")
+		}
+		newPath = keyPath + ".new"
+	}
+	// Reuse a new key left by an interrupted rotation, so that rows already
+	// re-encrypted stay readable.
+	newKey, err := ReadKeyFile(newPath)
+	if errors.Is(err, os.ErrNotExist) {
+		if newKey, err = NewKey(); err == nil {
+			err = WriteKeyFile(newPath, newKey)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("rotate-key: %w", err)
+	}
+	kr, err := NewKeyring(newKey, old.keys()...)
+	if err != nil {
+		return err
+	}
+	n, err := st.Reseal(ctx, func(user, id string, sealed []byte) ([]byte, error) { return kr.Reseal(sealed, user, id) })
+	if err != nil {
+		return fmt.Errorf("rotate-key: %w (nothing changed)", err)
+	}
+	if o.newKeyFile == "" {
+		if err := os.Rename(newPath, keyPath); err != nil {
+			return fmt.Errorf("rotate-key: secrets are under the key in %s now, but renaming it over %s failed: %w", newPath, keyPath, err)
+		}
+		newPath = keyPath
+	}
+	log.Info("master key rotated", "credentials", n, "key_file", newPath)
+	fmt.Fprintf(stdout, "re-encrypted %d secrets under the key in %s; restart running servers with it\n", n, newPath)
+	return nil
+}

@@ -1,0 +1,97 @@
+package server
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"runtime"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+const sqliteSchema = `
+CREATE TABLE IF NOT EXISTS clients (
+	id TEXT PRIMARY KEY,
+	name TEXT NOT NULL,
+	secret_hash BLOB NOT NULL,
+	created INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS credentials (
+	id TEXT PRIMARY KEY,
+	user_id TEXT NOT NULL,
+	name TEXT NOT NULL,
+	issuer TEXT NOT NULL,
+	algorithm TEXT NOT NULL,
+	digits INTEGER NOT NULL,
+	period INTEGER NOT NULL,
+	secret BLOB NOT NULL,
+	verified INTEGER NOT NULL DEFAULT 0,
+	created INTEGER NOT NULL,
+	expires INTEGER NOT NULL DEFAULT 0,
+	last_step INTEGER NOT NULL DEFAULT -1,
+	last_used INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS credentials_user ON credentials (user_id, verified);
+CREATE TABLE IF NOT EXISTS user_state (
+	user_id TEXT PRIMARY KEY,
+	failures INTEGER NOT NULL DEFAULT 0,
+	locked_until INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS audit (
+	id INTEGER PRIMARY KEY AUTOINCREMENT,
+	at INTEGER NOT NULL,
+	user_id TEXT NOT NULL,
+	credential_id TEXT NOT NULL,
+	client TEXT NOT NULL,
+	action TEXT NOT NULL,
+	outcome TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_user ON audit (user_id, id);
+`
+
+// OpenSQLite opens (creating it 0600 if needed) the SQLite database at
+// path in WAL mode with synchronous=NORMAL: a commit survives the process
+// being killed (it is in the WAL before the call returns), and the WAL is
+// synced at checkpoints. Writes go through one connection, reads through
+// a pool.
+func OpenSQLite(ctx context.Context, path string) (Store, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	f.Close()
+	pragmas := []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)"}
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	wdb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	if _, err := wdb.ExecContext(ctx, sqliteSchema); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: create schema: %w", err)
+	}
+	q.Add("_pragma", "query_only(1)")
+	rdb, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	rdb.SetMaxOpenConns(n)
+	rdb.SetMaxIdleConns(n)
+	rdb.SetConnMaxLifetime(0)
+	// SQLite numbers parameters ?1, ?2...; queries are written with $1.
+	rebind := func(q string) string { return strings.ReplaceAll(q, "$", "?") }
+	return newSQLStore("sqlite", rdb, wdb, rebind), nil
+}

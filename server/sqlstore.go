@@ -1,0 +1,429 @@
+package server
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// sqlStore implements Store over database/sql. The two dialects differ in
+// their schema, their placeholders and how connections are pooled; every
+// query that guards a code is the same conditional statement in both.
+type sqlStore struct {
+	name string  // "sqlite" or "postgres", for errors
+	rdb  *sql.DB // reads
+	wdb  *sql.DB // writes (SQLite: one connection, so writers queue in Go, not in busy loops)
+	// rebind turns $N placeholders into the dialect's.
+	rebind func(string) string
+	q      queries
+}
+
+// queries holds the statements after rebind, prepared once as strings.
+type queries struct {
+	insertClient, getClient                                  string
+	insertCred, getCred, listCreds, verifiedCreds            string
+	renameCred, deleteCred, deleteExpired                    string
+	confirm, accept, resetFailures, userState, failure, lock string
+	insertAudit, auditUser, auditAll                         string
+	resealList, resealUpdate                                 string
+}
+
+func newSQLStore(name string, rdb, wdb *sql.DB, rebind func(string) string) *sqlStore {
+	s := &sqlStore{name: name, rdb: rdb, wdb: wdb, rebind: rebind}
+	r := rebind
+	const credCols = `id, user_id, name, issuer, algorithm, digits, period, secret, verified, created, expires, last_step, last_used`
+	s.q = queries{
+		insertClient: r(`INSERT INTO clients (id, name, secret_hash, created) VALUES ($1, $2, $3, $4)`),
+		getClient:    r(`SELECT id, name, secret_hash, created FROM clients WHERE id = $1`),
+		insertCred: r(`INSERT INTO credentials (` + credCols + `)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`),
+		getCred:   r(`SELECT ` + credCols + ` FROM credentials WHERE id = $1 AND user_id = $2`),
+		listCreds: r(`SELECT ` + credCols + ` FROM credentials WHERE user_id = $1 AND (verified = 1 OR expires > $2) ORDER BY created, id`),
+		verifiedCreds: r(`SELECT c.id, c.algorithm, c.digits, c.period, c.secret, c.last_step,
+				COALESCE(s.failures, 0), COALESCE(s.locked_until, 0)
+			FROM (SELECT CAST($1 AS TEXT) AS uid) u
+			LEFT JOIN credentials c ON c.user_id = u.uid AND c.verified = 1
+			LEFT JOIN user_state s ON s.user_id = u.uid
+			ORDER BY c.created, c.id`),
+		renameCred:    r(`UPDATE credentials SET name = $1 WHERE id = $2 AND user_id = $3`),
+		deleteCred:    r(`DELETE FROM credentials WHERE id = $1 AND user_id = $2`),
+		deleteExpired: r(`DELETE FROM credentials WHERE verified = 0 AND expires <= $1`),
+		confirm: r(`UPDATE credentials SET verified = 1, expires = 0, last_step = $1, last_used = $2
+			WHERE id = $3 AND user_id = $4 AND verified = 0 AND expires > $2 AND last_step < $1`),
+		accept: r(`UPDATE credentials SET last_step = $1, last_used = $2
+			WHERE id = $3 AND user_id = $4 AND verified = 1 AND last_step < $1
+			AND NOT EXISTS (SELECT 1 FROM user_state WHERE user_id = $4 AND locked_until > $2)`),
+		resetFailures: r(`UPDATE user_state SET failures = 0 WHERE user_id = $1 AND failures > 0`),
+		userState:     r(`SELECT failures, locked_until FROM user_state WHERE user_id = $1`),
+		failure: r(`INSERT INTO user_state (user_id, failures, locked_until) VALUES ($1, 1, 0)
+			ON CONFLICT (user_id) DO UPDATE SET failures = user_state.failures + 1
+			RETURNING failures, locked_until`),
+		lock:         r(`UPDATE user_state SET locked_until = $1 WHERE user_id = $2`),
+		insertAudit:  `INSERT INTO audit (at, user_id, credential_id, client, action, outcome) VALUES `,
+		auditUser:    r(`SELECT at, user_id, credential_id, client, action, outcome FROM audit WHERE user_id = $1 ORDER BY id DESC LIMIT $2`),
+		auditAll:     r(`SELECT at, user_id, credential_id, client, action, outcome FROM audit ORDER BY id DESC LIMIT $1`),
+		resealList:   `SELECT user_id, id, secret FROM credentials`,
+		resealUpdate: r(`UPDATE credentials SET secret = $1 WHERE id = $2 AND user_id = $3`),
+	}
+	return s
+}
+
+func (s *sqlStore) errorf(op string, err error) error {
+	return fmt.Errorf("%s: %s: %w", s.name, op, err)
+}
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (s *sqlStore) CreateClient(ctx context.Context, c Client) error {
+	_, err := s.wdb.ExecContext(ctx, s.q.insertClient, c.ID, c.Name, c.SecretHash, ms(c.Created))
+	if err != nil {
+		return s.errorf("create client", err)
+	}
+	return nil
+}
+
+func (s *sqlStore) Client(ctx context.Context, id string) (Client, error) {
+	var c Client
+	var created int64
+	err := s.rdb.QueryRowContext(ctx, s.q.getClient, id).Scan(&c.ID, &c.Name, &c.SecretHash, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Client{}, ErrNotFound
+	}
+	if err != nil {
+		return Client{}, s.errorf("get client", err)
+	}
+	c.Created = fromMS(created)
+	return c, nil
+}
+
+func (s *sqlStore) CreateCredential(ctx context.Context, c Credential, ev Event) error {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return s.errorf("create credential", err)
+	}
+	defer tx.Rollback()
+	_, err = tx.ExecContext(ctx, s.q.insertCred, c.ID, c.User, c.Name, c.Issuer, c.Algorithm, c.Digits, c.Period,
+		c.Secret, b2i(c.Verified), ms(c.Created), ms(c.Expires), c.LastStep, ms(c.LastUsed))
+	if err != nil {
+		return s.errorf("create credential", err)
+	}
+	if err := s.audit(ctx, tx, ev); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return s.errorf("create credential", err)
+	}
+	return nil
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanCred(r scanner) (Credential, error) {
+	var c Credential
+	var verified int
+	var created, expires, used int64
+	err := r.Scan(&c.ID, &c.User, &c.Name, &c.Issuer, &c.Algorithm, &c.Digits, &c.Period, &c.Secret,
+		&verified, &created, &expires, &c.LastStep, &used)
+	c.Verified = verified != 0
+	c.Created, c.Expires, c.LastUsed = fromMS(created), fromMS(expires), fromMS(used)
+	return c, err
+}
+
+func (s *sqlStore) Credential(ctx context.Context, user, id string) (Credential, error) {
+	c, err := scanCred(s.rdb.QueryRowContext(ctx, s.q.getCred, id, user))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Credential{}, ErrNotFound
+	}
+	if err != nil {
+		return Credential{}, s.errorf("get credential", err)
+	}
+	return c, nil
+}
+
+func (s *sqlStore) Credentials(ctx context.Context, user string, now time.Time) ([]Credential, error) {
+	rows, err := s.rdb.QueryContext(ctx, s.q.listCreds, user, ms(now))
+	if err != nil {
+		return nil, s.errorf("list credentials", err)
+	}
+	defer rows.Close()
+	var out []Credential
+	for rows.Next() {
+		c, err := scanCred(rows)
+		if err != nil {
+			return nil, s.errorf("list credentials", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.errorf("list credentials", err)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) VerifiedCredentials(ctx context.Context, user string) ([]Credential, UserState, error) {
+	rows, err := s.rdb.QueryContext(ctx, s.q.verifiedCreds, user)
+	if err != nil {
+		return nil, UserState{}, s.errorf("verified credentials", err)
+	}
+	defer rows.Close()
+	var out []Credential
+	var st UserState
+	for rows.Next() {
+		var id, alg sql.NullString
+		var digits, period, last sql.NullInt64
+		var secret []byte
+		var locked int64
+		if err := rows.Scan(&id, &alg, &digits, &period, &secret, &last, &st.Failures, &locked); err != nil {
+			return nil, UserState{}, s.errorf("verified credentials", err)
+		}
+		st.LockedUntil = fromMS(locked)
+		if !id.Valid {
+			continue
+		}
+		out = append(out, Credential{ID: id.String, User: user, Algorithm: alg.String, Digits: int(digits.Int64),
+			Period: int(period.Int64), Secret: secret, Verified: true, LastStep: last.Int64})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, UserState{}, s.errorf("verified credentials", err)
+	}
+	return out, st, nil
+}
+
+func (s *sqlStore) exec1(ctx context.Context, op, q string, args ...any) error {
+	res, err := s.wdb.ExecContext(ctx, q, args...)
+	if err != nil {
+		return s.errorf(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.errorf(op, err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func (s *sqlStore) RenameCredential(ctx context.Context, user, id, name string) error {
+	return s.exec1(ctx, "rename credential", s.q.renameCred, name, id, user)
+}
+
+func (s *sqlStore) DeleteCredential(ctx context.Context, user, id string) error {
+	return s.exec1(ctx, "delete credential", s.q.deleteCred, id, user)
+}
+
+func (s *sqlStore) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
+	res, err := s.wdb.ExecContext(ctx, s.q.deleteExpired, ms(now))
+	if err != nil {
+		return 0, s.errorf("delete expired", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+func (s *sqlStore) Confirm(ctx context.Context, user, id string, step int64, now time.Time) (bool, error) {
+	err := s.exec1(ctx, "confirm", s.q.confirm, step, ms(now), id, user)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (s *sqlStore) Accept(ctx context.Context, user, id string, step int64, now time.Time) (bool, error) {
+	err := s.exec1(ctx, "accept", s.q.accept, step, ms(now), id, user)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if _, err := s.wdb.ExecContext(ctx, s.q.resetFailures, user); err != nil {
+		return true, s.errorf("reset failures", err)
+	}
+	return true, nil
+}
+
+func (s *sqlStore) UserState(ctx context.Context, user string) (UserState, error) {
+	var st UserState
+	var locked int64
+	err := s.rdb.QueryRowContext(ctx, s.q.userState, user).Scan(&st.Failures, &locked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return UserState{}, nil
+	}
+	if err != nil {
+		return UserState{}, s.errorf("user state", err)
+	}
+	st.LockedUntil = fromMS(locked)
+	return st, nil
+}
+
+func (s *sqlStore) RecordFailure(ctx context.Context, user string, now time.Time, l Lockout) (UserState, error) {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return UserState{}, s.errorf("record failure", err)
+	}
+	defer tx.Rollback()
+	var st UserState
+	var locked int64
+	if err := tx.QueryRowContext(ctx, s.q.failure, user).Scan(&st.Failures, &locked); err != nil {
+		return UserState{}, s.errorf("record failure", err)
+	}
+	st.LockedUntil = fromMS(locked)
+	if d := l.duration(st.Failures); d > 0 {
+		st.LockedUntil = now.Add(d)
+		if _, err := tx.ExecContext(ctx, s.q.lock, ms(st.LockedUntil), user); err != nil {
+			return UserState{}, s.errorf("record failure", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return UserState{}, s.errorf("record failure", err)
+	}
+	return st, nil
+}
+
+// execer is a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+}
+
+func (s *sqlStore) audit(ctx context.Context, db execer, evs ...Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(s.q.insertAudit)
+	args := make([]any, 0, 6*len(evs))
+	for i, ev := range evs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
+		args = append(args, ms(ev.Time), ev.User, ev.Credential, ev.Client, ev.Action, ev.Outcome)
+	}
+	if _, err := db.ExecContext(ctx, s.rebind(b.String()), args...); err != nil {
+		return s.errorf("audit", err)
+	}
+	return nil
+}
+
+// maxAuditBatch keeps one insert under both databases' parameter limits.
+const maxAuditBatch = 500
+
+func (s *sqlStore) Audit(ctx context.Context, evs ...Event) error {
+	for len(evs) > 0 {
+		n := min(len(evs), maxAuditBatch)
+		if err := s.audit(ctx, s.wdb, evs[:n]...); err != nil {
+			return err
+		}
+		evs = evs[n:]
+	}
+	return nil
+}
+
+func (s *sqlStore) AuditLog(ctx context.Context, user string, limit int) ([]Event, error) {
+	var rows *sql.Rows
+	var err error
+	if user == "" {
+		rows, err = s.rdb.QueryContext(ctx, s.q.auditAll, limit)
+	} else {
+		rows, err = s.rdb.QueryContext(ctx, s.q.auditUser, user, limit)
+	}
+	if err != nil {
+		return nil, s.errorf("audit log", err)
+	}
+	defer rows.Close()
+	out := []Event{}
+	for rows.Next() {
+		var ev Event
+		var at int64
+		if err := rows.Scan(&at, &ev.User, &ev.Credential, &ev.Client, &ev.Action, &ev.Outcome); err != nil {
+			return nil, s.errorf("audit log", err)
+		}
+		ev.Time = fromMS(at).UTC()
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.errorf("audit log", err)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) Reseal(ctx context.Context, fn func(user, id string, sealed []byte) ([]byte, error)) (int, error) {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, s.errorf("reseal", err)
+	}
+	defer tx.Rollback()
+	type row struct {
+		user, id string
+		secret   []byte
+	}
+	var all []row
+	rows, err := tx.QueryContext(ctx, s.q.resealList)
+	if err != nil {
+		return 0, s.errorf("reseal", err)
+	}
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.user, &r.id, &r.secret); err != nil {
+			rows.Close()
+			return 0, s.errorf("reseal", err)
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, s.errorf("reseal", err)
+	}
+	for _, r := range all {
+		sealed, err := fn(r.user, r.id, r.secret)
+		if err != nil {
+			return 0, fmt.Errorf("reseal credential %s: %w", r.id, err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q.resealUpdate, sealed, r.id, r.user); err != nil {
+			return 0, s.errorf("reseal", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, s.errorf("reseal", err)
+	}
+	return len(all), nil
+}
+
+func (s *sqlStore) Ping(ctx context.Context) error {
+	if err := s.rdb.PingContext(ctx); err != nil {
+		return s.errorf("ping", err)
+	}
+	return nil
+}
+
+func (s *sqlStore) Close() error {
+	err := s.rdb.Close()
+	if s.wdb != s.rdb {
+		err = errors.Join(err, s.wdb.Close())
+	}
+	return err
+}

@@ -1,0 +1,385 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"latchkey/core/testenv"
+)
+
+// backends opens each Store implementation fresh for a test: SQLite in a
+// temporary directory and PostgreSQL in a database of its own on the
+// server `make test` starts.
+var backends = []struct {
+	name string
+	open func(t testing.TB) Store
+}{
+	{"sqlite", openTestSQLite},
+	{"postgres", openTestPostgres},
+}
+
+func openTestSQLite(t testing.TB) Store {
+	t.Helper()
+	st, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// newPostgresDB creates a database with a random name on the test server
+// and drops it when the test ends; it returns its DSN.
+func newPostgresDB(t testing.TB) string {
+	t.Helper()
+	dsn := testenv.Env(t, "LATCHKEY_TEST_PG_DSN")
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := "latchkey_test_" + randomID(6)
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		admin.Close()
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("drop database: %v", err)
+		}
+		admin.Close()
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+func openTestPostgres(t testing.TB) Store {
+	t.Helper()
+	st, err := OpenPostgres(context.Background(), newPostgresDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+func testCred(user, id string, verified bool) Credential {
+	c := Credential{ID: id, User: user, Name: "phone", Issuer: "Acme", Algorithm: "SHA1", Digits: 6, Period: 30,
+		Secret: []byte("sealed-" + id), Verified: verified, Created: t0, LastStep: -1}
+	if !verified {
+		c.Expires = t0.Add(15 * time.Minute)
+	}
+	return c
+}
+
+func mustCreate(t *testing.T, st Store, c Credential) {
+	t.Helper()
+	if err := st.CreateCredential(context.Background(), c, Event{Time: t0, User: c.User, Credential: c.ID, Action: "enroll", Outcome: "created"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStore is the suite both implementations pass.
+func TestStore(t *testing.T) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, st Store)
+	}{
+		{"clients", testStoreClients},
+		{"credentials", testStoreCredentials},
+		{"confirm", testStoreConfirm},
+		{"accept", testStoreAccept},
+		{"accept race", testStoreAcceptRace},
+		{"failures and locks", testStoreFailures},
+		{"audit", testStoreAudit},
+		{"reseal", testStoreReseal},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) { tt.run(t, b.open(t)) })
+			}
+		})
+	}
+}
+
+func testStoreClients(t *testing.T, st Store) {
+	ctx := context.Background()
+	c := Client{ID: "lk_1", Name: "app", SecretHash: []byte{1, 2, 3}, Created: t0}
+	if err := st.CreateClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.CreateClient(ctx, c); err == nil {
+		t.Fatal("duplicate client id accepted")
+	}
+	got, err := st.Client(ctx, "lk_1")
+	if err != nil || got.Name != "app" || !bytes.Equal(got.SecretHash, c.SecretHash) || !got.Created.Equal(t0) {
+		t.Fatalf("Client = %+v, %v", got, err)
+	}
+	if _, err := st.Client(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown client: %v, want ErrNotFound", err)
+	}
+}
+
+func testStoreCredentials(t *testing.T, st Store) {
+	ctx := context.Background()
+	mustCreate(t, st, testCred("alice", "c1", false))
+	mustCreate(t, st, testCred("alice", "c2", true))
+	mustCreate(t, st, testCred("bob", "c3", true))
+
+	got, err := st.Credential(ctx, "alice", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := testCred("alice", "c1", false)
+	if got.Name != want.Name || got.Issuer != want.Issuer || got.Verified || !got.Expires.Equal(want.Expires) ||
+		got.LastStep != -1 || !bytes.Equal(got.Secret, want.Secret) || got.Digits != 6 || got.Period != 30 {
+		t.Fatalf("Credential = %+v", got)
+	}
+	if _, err := st.Credential(ctx, "bob", "c1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("another user's credential: %v, want ErrNotFound", err)
+	}
+
+	list, err := st.Credentials(ctx, "alice", t0)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("Credentials = %d, %v; want 2", len(list), err)
+	}
+	list, _ = st.Credentials(ctx, "alice", t0.Add(16*time.Minute))
+	if len(list) != 1 || list[0].ID != "c2" {
+		t.Fatalf("after expiry: %+v, want only c2", list)
+	}
+
+	vs, state, err := st.VerifiedCredentials(ctx, "alice")
+	if err != nil || len(vs) != 1 || vs[0].ID != "c2" || state.Failures != 0 {
+		t.Fatalf("VerifiedCredentials = %+v %+v %v", vs, state, err)
+	}
+	vs, _, err = st.VerifiedCredentials(ctx, "nobody")
+	if err != nil || len(vs) != 0 {
+		t.Fatalf("VerifiedCredentials(nobody) = %+v %v", vs, err)
+	}
+
+	if err := st.RenameCredential(ctx, "alice", "c2", "laptop"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := st.Credential(ctx, "alice", "c2"); c.Name != "laptop" {
+		t.Fatalf("rename: name %q", c.Name)
+	}
+	if err := st.RenameCredential(ctx, "bob", "c2", "x"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("rename another user's: %v", err)
+	}
+	if err := st.DeleteCredential(ctx, "alice", "c2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteCredential(ctx, "alice", "c2"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+	n, err := st.DeleteExpired(ctx, t0.Add(16*time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteExpired = %d, %v; want 1", n, err)
+	}
+	if _, err := st.Credential(ctx, "bob", "c3"); err != nil {
+		t.Fatalf("verified credential swept: %v", err)
+	}
+}
+
+func testStoreConfirm(t *testing.T, st Store) {
+	ctx := context.Background()
+	mustCreate(t, st, testCred("alice", "c1", false))
+	if ok, err := st.Confirm(ctx, "alice", "c1", 100, t0.Add(16*time.Minute)); ok || err != nil {
+		t.Fatalf("confirm after expiry = %v, %v", ok, err)
+	}
+	if ok, err := st.Confirm(ctx, "alice", "c1", 100, t0.Add(time.Minute)); !ok || err != nil {
+		t.Fatalf("confirm = %v, %v", ok, err)
+	}
+	if ok, _ := st.Confirm(ctx, "alice", "c1", 101, t0.Add(time.Minute)); ok {
+		t.Fatal("confirmed twice")
+	}
+	c, _ := st.Credential(ctx, "alice", "c1")
+	if !c.Verified || c.LastStep != 100 || !c.Expires.IsZero() {
+		t.Fatalf("after confirm: %+v", c)
+	}
+	// The enrollment code's step is burned.
+	if ok, _ := st.Accept(ctx, "alice", "c1", 100, t0.Add(time.Minute)); ok {
+		t.Fatal("enrollment step accepted again")
+	}
+	if ok, _ := st.Accept(ctx, "alice", "c1", 101, t0.Add(time.Minute)); !ok {
+		t.Fatal("next step refused")
+	}
+}
+
+func testStoreAccept(t *testing.T, st Store) {
+	ctx := context.Background()
+	mustCreate(t, st, testCred("alice", "c1", true))
+	mustCreate(t, st, testCred("alice", "c0", false))
+	if ok, _ := st.Accept(ctx, "alice", "c0", 5, t0); ok {
+		t.Fatal("unverified credential accepted")
+	}
+	steps := []struct {
+		step int64
+		want bool
+	}{{10, true}, {10, false}, {9, false}, {11, true}, {13, true}, {12, false}}
+	for _, s := range steps {
+		if ok, err := st.Accept(ctx, "alice", "c1", s.step, t0); ok != s.want || err != nil {
+			t.Fatalf("Accept(step %d) = %v, %v; want %v", s.step, ok, err, s.want)
+		}
+	}
+	c, _ := st.Credential(ctx, "alice", "c1")
+	if c.LastStep != 13 || !c.LastUsed.Equal(t0) {
+		t.Fatalf("last step %d, last used %v", c.LastStep, c.LastUsed)
+	}
+	// A failure count is reset by a success; a lock refuses even a new step.
+	l := Lockout{MaxFailures: 3, Base: time.Minute, Max: time.Hour}
+	st.RecordFailure(ctx, "alice", t0, l)
+	st.RecordFailure(ctx, "alice", t0, l)
+	if ok, _ := st.Accept(ctx, "alice", "c1", 20, t0); !ok {
+		t.Fatal("step 20 refused")
+	}
+	if s, _ := st.UserState(ctx, "alice"); s.Failures != 0 {
+		t.Fatalf("failures after success = %d", s.Failures)
+	}
+	for range 3 {
+		st.RecordFailure(ctx, "alice", t0, l)
+	}
+	if ok, _ := st.Accept(ctx, "alice", "c1", 21, t0.Add(30*time.Second)); ok {
+		t.Fatal("accepted while locked")
+	}
+	if ok, _ := st.Accept(ctx, "alice", "c1", 21, t0.Add(61*time.Second)); !ok {
+		t.Fatal("refused after the lock ended")
+	}
+}
+
+// testStoreAcceptRace: of 50 concurrent compare-and-sets of one step,
+// exactly one wins.
+func testStoreAcceptRace(t *testing.T, st Store) {
+	ctx := context.Background()
+	mustCreate(t, st, testCred("alice", "c1", true))
+	for round := int64(1); round <= 3; round++ {
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range 50 {
+			wg.Go(func() {
+				<-start
+				ok, err := st.Accept(ctx, "alice", "c1", round*10, t0)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					wins.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("round %d: %d winners, want exactly 1", round, wins.Load())
+		}
+	}
+}
+
+func testStoreFailures(t *testing.T, st Store) {
+	ctx := context.Background()
+	l := Lockout{MaxFailures: 3, Base: time.Minute, Max: 5 * time.Minute}
+	want := []struct {
+		failures int
+		lock     time.Duration
+	}{{1, 0}, {2, 0}, {3, time.Minute}, {4, 2 * time.Minute}, {5, 4 * time.Minute}, {6, 5 * time.Minute}, {7, 5 * time.Minute}}
+	for _, w := range want {
+		s, err := st.RecordFailure(ctx, "bob", t0, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lock time.Duration
+		if !s.LockedUntil.IsZero() {
+			lock = s.LockedUntil.Sub(t0)
+		}
+		if s.Failures != w.failures || lock != w.lock {
+			t.Fatalf("failure %d: state %d failures, locked %v; want %d, %v", w.failures, s.Failures, lock, w.failures, w.lock)
+		}
+	}
+	s, err := st.UserState(ctx, "bob")
+	if err != nil || s.Failures != 7 || !s.LockedUntil.Equal(t0.Add(5*time.Minute)) {
+		t.Fatalf("UserState = %+v, %v", s, err)
+	}
+	if s, _ := st.UserState(ctx, "carol"); s.Failures != 0 || !s.LockedUntil.IsZero() {
+		t.Fatalf("fresh user state = %+v", s)
+	}
+	// Concurrent failures are all counted.
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if _, err := st.RecordFailure(ctx, "dave", t0, Lockout{MaxFailures: 100, Base: time.Second, Max: time.Hour}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if s, _ := st.UserState(ctx, "dave"); s.Failures != 20 {
+		t.Fatalf("concurrent failures counted %d, want 20", s.Failures)
+	}
+}
+
+func testStoreAudit(t *testing.T, st Store) {
+	ctx := context.Background()
+	var evs []Event
+	for i := range 1200 {
+		evs = append(evs, Event{Time: t0.Add(time.Duration(i) * time.Second), User: fmt.Sprintf("u%d", i%3), Action: "verify", Outcome: "valid", Client: "lk_x"})
+	}
+	if err := st.Audit(ctx, evs...); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.AuditLog(ctx, "u1", 5)
+	if err != nil || len(got) != 5 {
+		t.Fatalf("AuditLog = %d, %v", len(got), err)
+	}
+	if got[0].User != "u1" || !got[0].Time.Equal(t0.Add(1198*time.Second)) || got[0].Client != "lk_x" {
+		t.Fatalf("newest u1 event = %+v", got[0])
+	}
+	all, _ := st.AuditLog(ctx, "", 2000)
+	if len(all) != 1200 {
+		t.Fatalf("all events = %d", len(all))
+	}
+}
+
+func testStoreReseal(t *testing.T, st Store) {
+	ctx := context.Background()
+	mustCreate(t, st, testCred("alice", "c1", true))
+	mustCreate(t, st, testCred("bob", "c2", false))
+	n, err := st.Reseal(ctx, func(user, id string, sealed []byte) ([]byte, error) {
+		return append([]byte(user+"/"), sealed...), nil
+	})
+	if err != nil || n != 2 {
+		t.Fatalf("Reseal = %d, %v", n, err)
+	}
+	c, _ := st.Credential(ctx, "bob", "c2")
+	if string(c.Secret) != "bob/sealed-c2" {
+		t.Fatalf("resealed secret %q", c.Secret)
+	}
+	// A failing reseal changes nothing.
+	_, err = st.Reseal(ctx, func(user, id string, sealed []byte) ([]byte, error) {
+		if id == "c2" {
+			return nil, errors.New("boom")
+		}
+		return []byte("x"), nil
+	})
+	if err == nil {
+		t.Fatal("failing reseal reported success")
+	}
+	if c, _ := st.Credential(ctx, "alice", "c1"); string(c.Secret) != "alice/sealed-c1" {
+		t.Fatalf("partial reseal left %q", c.Secret)
+	}
+}
