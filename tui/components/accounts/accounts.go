@@ -1,0 +1,503 @@
+// Package accounts is the list of accounts with their live codes: moving,
+// fuzzy filtering, mouse selection and a per-period countdown.
+package accounts
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/list"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"latchkey/core/otp"
+	"latchkey/tui/common"
+)
+
+// WarnSeconds is how close to the end of its period a code turns red and
+// the next code appears beside it.
+const WarnSeconds = 5
+
+// WideWidth is the terminal width from which a row shows tags and the
+// algorithm on one line; narrower terminals get a compact two-line row.
+const WideWidth = 80
+
+// Item is one account as the list shows it.
+type Item struct {
+	ID        string
+	Issuer    string
+	Name      string
+	Tags      []string
+	Type      otp.Type
+	Algorithm otp.Algorithm
+	Digits    int
+	Period    int
+	Counter   uint64 // HOTP: the next counter
+	Gen       *otp.Generator
+	HOTPCode  string // HOTP: the last code handed out this session
+
+	step       uint64
+	code, next string
+	fresh      bool
+}
+
+// Label is "Issuer:Name", or the name alone.
+func (it Item) Label() string {
+	if it.Issuer == "" {
+		return it.Name
+	}
+	return it.Issuer + ":" + it.Name
+}
+
+// Code is the code to copy: the current TOTP code, or the last HOTP code
+// handed out ("" when there is none yet).
+func (it Item) Code() string {
+	if it.Type == otp.HOTP {
+		return it.HOTPCode
+	}
+	return it.code
+}
+
+// refresh recomputes the codes when now is in a new time step; the next
+// code becomes the current one without recomputing it.
+func (it *Item) refresh(now time.Time) {
+	if it.Type != otp.TOTP || it.Gen == nil {
+		return
+	}
+	step := it.Gen.Step(now)
+	switch {
+	case it.fresh && step == it.step:
+		return
+	case it.fresh && step == it.step+1:
+		it.code = it.next
+	default:
+		it.code = it.Gen.Code(step)
+	}
+	it.next = it.Gen.Code(step + 1)
+	it.step = step
+	it.fresh = true
+}
+
+// Model is the list component.
+type Model struct {
+	common.Common
+	items     []Item
+	visible   []int // indexes into items, in display order
+	cursor    int   // index into visible
+	offset    int   // first visible row shown
+	filter    textinput.Model
+	filtering bool // the filter has the keyboard
+	now       time.Time
+}
+
+// New returns an empty list.
+func New(c common.Common) Model {
+	f := common.NewInput(c)
+	f.Prompt = "/ "
+	f.Placeholder = "type to filter, esc to clear"
+	m := Model{Common: c, filter: f, now: c.Now()}
+	return m
+}
+
+// SetSize implements common.Component.
+func (m *Model) SetSize(width, height int) {
+	m.Common.SetSize(width, height)
+	m.filter.Width = max(1, width-3)
+	m.clamp()
+}
+
+// SetItems replaces the items, keeping the selection on the same account
+// when it is still there.
+func (m *Model) SetItems(items []Item) {
+	sel, ok := m.Selected()
+	m.items = items
+	for i := range m.items {
+		m.items[i].refresh(m.now)
+	}
+	m.applyFilter()
+	if ok {
+		m.Select(sel.ID)
+	}
+	m.clamp()
+}
+
+// Items returns the items in their stored order.
+func (m Model) Items() []Item { return m.items }
+
+// SetItem replaces the item with the same ID, keeping its generator when
+// it.Gen is nil.
+func (m *Model) SetItem(it Item) {
+	for i := range m.items {
+		if m.items[i].ID == it.ID {
+			if it.Gen == nil {
+				it.Gen = m.items[i].Gen
+			}
+			if it.HOTPCode == "" {
+				it.HOTPCode = m.items[i].HOTPCode
+			}
+			it.fresh = false
+			it.refresh(m.now)
+			m.items[i] = it
+			m.applyFilter()
+			m.Select(it.ID)
+			return
+		}
+	}
+}
+
+// Tick moves the list's clock to now; codes change only when their time
+// step does.
+func (m *Model) Tick(now time.Time) {
+	m.now = now
+	for i := range m.items {
+		m.items[i].refresh(now)
+	}
+}
+
+// Selected returns the item under the cursor.
+func (m Model) Selected() (Item, bool) {
+	if m.cursor < 0 || m.cursor >= len(m.visible) {
+		return Item{}, false
+	}
+	return m.items[m.visible[m.cursor]], true
+}
+
+// Select moves the cursor to the account id if it is shown.
+func (m *Model) Select(id string) {
+	for i, idx := range m.visible {
+		if m.items[idx].ID == id {
+			m.cursor = i
+			m.clamp()
+			return
+		}
+	}
+}
+
+// Filtering reports whether the filter has the keyboard.
+func (m Model) Filtering() bool { return m.filtering }
+
+// FilterValue is the current filter text.
+func (m Model) FilterValue() string { return m.filter.Value() }
+
+// Len is the number of accounts shown (after filtering).
+func (m Model) Len() int { return len(m.visible) }
+
+// StartFilter gives the keyboard to the filter.
+func (m *Model) StartFilter() tea.Cmd {
+	m.filtering = true
+	return m.filter.Focus()
+}
+
+// StopFilter takes the keyboard back, keeping the filter applied.
+func (m *Model) StopFilter() {
+	m.filtering = false
+	m.filter.Blur()
+}
+
+// ClearFilter removes the filter and shows every account again.
+func (m *Model) ClearFilter() {
+	sel, ok := m.Selected()
+	m.StopFilter()
+	m.filter.SetValue("")
+	m.applyFilter()
+	if ok {
+		m.Select(sel.ID)
+	}
+}
+
+func (m *Model) applyFilter() {
+	m.visible = m.visible[:0]
+	term := strings.TrimSpace(m.filter.Value())
+	if term == "" {
+		for i := range m.items {
+			m.visible = append(m.visible, i)
+		}
+		m.clamp()
+		return
+	}
+	targets := make([]string, len(m.items))
+	for i, it := range m.items {
+		targets[i] = it.Issuer + " " + it.Name
+	}
+	for _, r := range list.DefaultFilter(term, targets) {
+		m.visible = append(m.visible, r.Index)
+	}
+	m.cursor = 0
+	m.offset = 0
+	m.clamp()
+}
+
+// rowHeight is the number of lines one account takes.
+func (m Model) rowHeight() int {
+	if m.Width >= WideWidth {
+		return 1
+	}
+	return 2
+}
+
+// filterLines is the number of lines the filter bar takes above the rows.
+func (m Model) filterLines() int {
+	if m.filtering || m.filter.Value() != "" {
+		return 1
+	}
+	return 0
+}
+
+// rows is how many accounts fit on the screen.
+func (m Model) rows() int {
+	return max(1, (m.Height-m.filterLines())/m.rowHeight())
+}
+
+func (m *Model) clamp() {
+	m.cursor = min(m.cursor, len(m.visible)-1)
+	m.cursor = max(m.cursor, 0)
+	rows := m.rows()
+	if m.cursor < m.offset {
+		m.offset = m.cursor
+	}
+	if m.cursor >= m.offset+rows {
+		m.offset = m.cursor - rows + 1
+	}
+	m.offset = max(0, min(m.offset, len(m.visible)-rows))
+}
+
+// Update handles moving, filtering and mouse selection. Mouse rows are
+// relative to the top of this component's view.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	km := m.KeyMap
+	switch msg := msg.(type) {
+	case tea.KeyMsg:
+		if m.filtering {
+			switch {
+			case key.Matches(msg, km.Back):
+				m.ClearFilter()
+				return m, nil
+			case msg.Type == tea.KeyUp || msg.Type == tea.KeyDown:
+				m.move(map[bool]int{true: -1, false: 1}[msg.Type == tea.KeyUp])
+				return m, nil
+			}
+			var cmd tea.Cmd
+			before := m.filter.Value()
+			m.filter, cmd = m.filter.Update(msg)
+			if m.filter.Value() != before {
+				m.applyFilter()
+			}
+			return m, cmd
+		}
+		switch {
+		case key.Matches(msg, km.Up):
+			m.move(-1)
+		case key.Matches(msg, km.Down):
+			m.move(1)
+		case key.Matches(msg, km.Home):
+			m.cursor = 0
+			m.clamp()
+		case key.Matches(msg, km.End):
+			m.cursor = len(m.visible) - 1
+			m.clamp()
+		case key.Matches(msg, km.Back):
+			if m.filter.Value() != "" {
+				m.ClearFilter()
+			}
+		}
+	case tea.MouseMsg:
+		switch {
+		case msg.Button == tea.MouseButtonWheelUp:
+			m.move(-1)
+		case msg.Button == tea.MouseButtonWheelDown:
+			m.move(1)
+		case msg.Action == tea.MouseActionPress && msg.Button == tea.MouseButtonLeft:
+			y := msg.Y - m.filterLines()
+			if y >= 0 {
+				if row := m.offset + y/m.rowHeight(); row < len(m.visible) {
+					m.cursor = row
+					m.clamp()
+				}
+			}
+		}
+	}
+	return m, nil
+}
+
+func (m *Model) move(d int) {
+	m.cursor += d
+	m.clamp()
+}
+
+// ShortHelp implements help.KeyMap.
+func (m Model) ShortHelp() []key.Binding {
+	km := m.KeyMap
+	if m.filtering {
+		return []key.Binding{km.Up, km.Down, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "copy")), km.Back}
+	}
+	return []key.Binding{km.Copy, km.Filter, km.Add, km.Help, km.Quit}
+}
+
+// FullHelp implements help.KeyMap.
+func (m Model) FullHelp() [][]key.Binding {
+	km := m.KeyMap
+	return [][]key.Binding{
+		{km.Up, km.Down, km.Home, km.End, km.Filter, km.Back},
+		{km.Copy, km.Next, km.QR, km.Add, km.Rename, km.Delete},
+		{km.Help, km.Quit},
+	}
+}
+
+// View draws the filter bar (when there is a filter) and the visible rows.
+func (m Model) View() string {
+	var b strings.Builder
+	st := m.Styles
+	if m.filterLines() > 0 {
+		b.WriteString(m.filter.View())
+		b.WriteByte('\n')
+	}
+	if len(m.items) == 0 {
+		b.WriteString(st.Subtle.Render(common.Truncate("No accounts yet. Press a to add one.", m.Width)))
+		return b.String()
+	}
+	if len(m.visible) == 0 {
+		b.WriteString(st.Subtle.Render(common.Truncate(fmt.Sprintf("No account matches %q.", m.filter.Value()), m.Width)))
+		return b.String()
+	}
+	lay := m.layout()
+	end := min(len(m.visible), m.offset+m.rows())
+	for i := m.offset; i < end; i++ {
+		if i > m.offset {
+			b.WriteByte('\n')
+		}
+		it := &m.items[m.visible[i]]
+		if lay.wide {
+			m.wideRow(&b, lay, it, i == m.cursor)
+		} else {
+			m.narrowRow(&b, lay, it, i == m.cursor)
+		}
+	}
+	return b.String()
+}
+
+// layout is the width of each column for the accounts on screen.
+type layout struct {
+	wide                              bool
+	issuer, name, tags, details, code int
+	bar                               int
+}
+
+func (m Model) layout() layout {
+	l := layout{wide: m.Width >= WideWidth, code: 7, bar: 10}
+	end := min(len(m.visible), m.offset+m.rows())
+	for _, idx := range m.visible[m.offset:end] {
+		it := &m.items[idx]
+		l.code = max(l.code, len(otp.Group(strings.Repeat("0", max(it.Digits, otp.MinDigits)))))
+		l.issuer = max(l.issuer, common.Width(it.Issuer))
+		l.tags = max(l.tags, common.Width(strings.Join(it.Tags, ",")))
+		l.details = max(l.details, len(details(it)))
+	}
+	if !l.wide {
+		// "    123 456  ▰▰▰▰▰▰▰▰▰▰ 12s  → 789 012"
+		l.bar = max(3, min(10, m.Width-(4+l.code+2+1+3+2+2+l.code)))
+		return l
+	}
+	l.issuer = min(max(l.issuer, 6), 16)
+	l.tags = min(l.tags, 12)
+	fixed := 2 + l.issuer + 1 + 1 + l.details + 1 + l.code + 2 + l.bar + 1 + 3 + 2 + 2 + l.code
+	if l.tags > 0 {
+		fixed += l.tags + 1
+	}
+	l.name = m.Width - fixed
+	if l.name < 8 && l.tags > 0 {
+		l.name += l.tags + 1
+		l.tags = 0
+	}
+	l.name = max(8, l.name)
+	return l
+}
+
+// details is the algorithm column: "SHA1 6d 30s" or "HOTP SHA1 6d".
+func details(it *Item) string {
+	if it.Type == otp.HOTP {
+		return fmt.Sprintf("HOTP %s %dd", it.Algorithm, it.Digits)
+	}
+	return fmt.Sprintf("%s %dd %ds", it.Algorithm, it.Digits, it.Period)
+}
+
+func (m Model) cursorCell(b *strings.Builder, selected bool) {
+	if selected {
+		b.WriteString(m.Styles.Cursor.Render("▸ "))
+	} else {
+		b.WriteString("  ")
+	}
+}
+
+func (m Model) wideRow(b *strings.Builder, l layout, it *Item, selected bool) {
+	st := m.Styles
+	m.cursorCell(b, selected)
+	b.WriteString(st.Issuer.Render(common.Fit(it.Issuer, l.issuer)))
+	b.WriteByte(' ')
+	name := st.Name
+	if selected {
+		name = st.Selected
+	}
+	b.WriteString(name.Render(common.Fit(it.Name, l.name)))
+	b.WriteByte(' ')
+	if l.tags > 0 {
+		b.WriteString(st.Tags.Render(common.Fit(strings.Join(it.Tags, ","), l.tags)))
+		b.WriteByte(' ')
+	}
+	b.WriteString(st.Details.Render(common.Fit(details(it), l.details)))
+	b.WriteByte(' ')
+	m.codeCells(b, l, it)
+}
+
+func (m Model) narrowRow(b *strings.Builder, l layout, it *Item, selected bool) {
+	st := m.Styles
+	m.cursorCell(b, selected)
+	label := it.Name
+	if it.Issuer != "" {
+		label = it.Issuer + " · " + it.Name
+	}
+	style := st.Name
+	if selected {
+		style = st.Selected
+	}
+	b.WriteString(style.Render(common.Truncate(label, m.Width-2)))
+	b.WriteString("\n    ")
+	m.codeCells(b, l, it)
+}
+
+// codeCells draws "123 456  ▰▰▰▰▰▱▱▱▱▱ 12s" and, in the last WarnSeconds,
+// "→ 789 012" after it; HOTP rows show their counter instead.
+func (m Model) codeCells(b *strings.Builder, l layout, it *Item) {
+	st := m.Styles
+	if it.Gen == nil {
+		b.WriteString(st.Subtle.Render("(secret unavailable)"))
+		return
+	}
+	if it.Type == otp.HOTP {
+		if it.HOTPCode == "" {
+			b.WriteString(st.Subtle.Render(common.Fit(strings.Repeat("·", l.code), l.code)))
+		} else {
+			b.WriteString(st.Code.Render(common.Fit(otp.Group(it.HOTPCode), l.code)))
+		}
+		b.WriteString(st.Subtle.Render(fmt.Sprintf("  counter %d · n: next code", it.Counter)))
+		return
+	}
+	left := otp.Remaining(m.now, it.Period)
+	secs := int((left + time.Second - 1) / time.Second)
+	warn := secs <= WarnSeconds
+	code, bar := st.Code, st.BarFull
+	if warn {
+		code, bar = st.CodeWarn, st.BarWarn
+	}
+	b.WriteString(code.Render(common.Fit(otp.Group(it.code), l.code)))
+	b.WriteString("  ")
+	full := (secs*l.bar + it.Period - 1) / it.Period
+	full = min(max(full, 0), l.bar)
+	b.WriteString(bar.Render(strings.Repeat("▰", full)))
+	b.WriteString(st.BarEmpty.Render(strings.Repeat("▱", l.bar-full)))
+	b.WriteString(st.Subtle.Render(fmt.Sprintf(" %2ds", secs)))
+	if warn {
+		b.WriteString(st.NextCode.Render("  → " + otp.Group(it.next)))
+	}
+}

@@ -1,0 +1,297 @@
+// Package form is the "add an account" form: paste an otpauth URI, or fill
+// in the fields one by one; each field is validated as it is typed, with a
+// message naming what is wrong.
+package form
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"latchkey/core/otp"
+	"latchkey/core/otpauth"
+	"latchkey/tui/common"
+)
+
+// SubmitMsg carries the key the form describes.
+type SubmitMsg struct{ Key *otpauth.Key }
+
+// CancelMsg says the form was dismissed.
+type CancelMsg struct{}
+
+// SubmitCmd returns the command delivering a SubmitMsg.
+func SubmitCmd(k *otpauth.Key) tea.Cmd {
+	return func() tea.Msg { return SubmitMsg{Key: k} }
+}
+
+// CancelCmd delivers a CancelMsg.
+func CancelCmd() tea.Msg { return CancelMsg{} }
+
+// Field indexes.
+const (
+	URI = iota
+	Issuer
+	Name
+	Secret
+	Type
+	Algorithm
+	Digits
+	Period
+	Counter
+	numFields
+)
+
+var labels = [numFields]string{"URI", "Issuer", "Name", "Secret", "Type", "Algorithm", "Digits", "Period", "Counter"}
+
+var placeholders = [numFields]string{
+	"paste otpauth://… (or leave empty)", "e.g. GitHub (optional)", "e.g. alice@example.com",
+	"base32, e.g. JBSWY3DPEHPK3PXP", "totp or hotp", "SHA1, SHA256 or SHA512", "6, 7 or 8",
+	"seconds, usually 30", "HOTP only: the next counter",
+}
+
+var defaults = [numFields]string{Type: "totp", Algorithm: "SHA1", Digits: "6", Period: "30", Counter: "0"}
+
+// Model is the form component.
+type Model struct {
+	common.Common
+	inputs  [numFields]textinput.Model
+	errs    [numFields]string
+	touched [numFields]bool
+	focus   int
+	err     string // a message about the whole form (e.g. a duplicate)
+}
+
+// New returns an empty form with the URI field focused.
+func New(c common.Common) Model {
+	m := Model{Common: c}
+	for i := range m.inputs {
+		in := common.NewInput(c)
+		in.Prompt = ""
+		in.Placeholder = placeholders[i]
+		in.SetValue(defaults[i])
+		in.CharLimit = otpauth.MaxLen
+		if i == URI || i == Secret {
+			// The URI holds the secret too; neither is echoed.
+			in.EchoMode = textinput.EchoPassword
+			in.EchoCharacter = '•'
+		}
+		m.inputs[i] = in
+	}
+	m.inputs[URI].Focus()
+	m.SetSize(c.Width, c.Height)
+	return m
+}
+
+// SetError shows a message about the whole form (the store refused it).
+func (m *Model) SetError(s string) { m.err = s }
+
+// SetSize implements common.Component.
+func (m *Model) SetSize(width, height int) {
+	m.Common.SetSize(width, height)
+	for i := range m.inputs {
+		m.inputs[i].Width = max(1, width-13)
+	}
+}
+
+// Focused is the index of the field with the keyboard.
+func (m Model) Focused() int { return m.focus }
+
+// Value is the text of field i.
+func (m Model) Value(i int) string { return m.inputs[i].Value() }
+
+// Error is the validation message of field i ("" when valid or untouched).
+func (m Model) Error(i int) string { return m.errs[i] }
+
+func (m *Model) setFocus(i int) tea.Cmd {
+	m.touched[m.focus] = true
+	m.validate()
+	m.inputs[m.focus].Blur()
+	m.focus = (i + numFields) % numFields
+	if m.usesURI() && m.focus != URI {
+		// Only the URI matters once one is given.
+		m.focus = URI
+	}
+	return m.inputs[m.focus].Focus()
+}
+
+func (m Model) usesURI() bool { return strings.TrimSpace(m.inputs[URI].Value()) != "" }
+
+// Update handles typing, moving between fields, Enter and Esc.
+func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
+	km := m.KeyMap
+	if k, ok := msg.(tea.KeyMsg); ok && !k.Paste {
+		switch {
+		case key.Matches(k, km.Back):
+			return m, CancelCmd
+		case k.Type == tea.KeyTab || k.Type == tea.KeyDown:
+			return m, m.setFocus(m.focus + 1)
+		case k.Type == tea.KeyShiftTab || k.Type == tea.KeyUp:
+			return m, m.setFocus(m.focus - 1)
+		case key.Matches(k, km.Submit):
+			for i := range m.touched {
+				m.touched[i] = true
+			}
+			key, bad := m.build()
+			m.validate()
+			if bad >= 0 {
+				m.inputs[m.focus].Blur()
+				m.focus = bad
+				return m, m.inputs[bad].Focus()
+			}
+			return m, SubmitCmd(key)
+		}
+	}
+	var cmd tea.Cmd
+	m.inputs[m.focus], cmd = m.inputs[m.focus].Update(msg)
+	m.err = ""
+	m.validate()
+	return m, cmd
+}
+
+// validate refreshes the message of every touched field (and of the
+// focused one once it holds text).
+func (m *Model) validate() {
+	_, _ = m.build()
+}
+
+// build checks every field and returns the key, or the first field in
+// error (-1 when none).
+func (m *Model) build() (*otpauth.Key, int) {
+	var errs [numFields]error
+	var k *otpauth.Key
+	if m.usesURI() {
+		var err error
+		k, err = otpauth.Parse(m.inputs[URI].Value())
+		if err != nil {
+			var fe *otpauth.FieldError
+			if errors.As(err, &fe) {
+				err = fmt.Errorf("%s: %s", fe.Field, fe.Reason)
+			}
+			errs[URI] = err
+		}
+	} else {
+		k = &otpauth.Key{Issuer: strings.TrimSpace(m.inputs[Issuer].Value()), Account: strings.TrimSpace(m.inputs[Name].Value())}
+		if k.Account == "" {
+			errs[Name] = errors.New("required")
+		}
+		if strings.Contains(k.Issuer, ":") {
+			errs[Issuer] = errors.New("must not contain ':'")
+		}
+		s := m.inputs[Secret].Value()
+		if strings.TrimSpace(s) == "" {
+			errs[Secret] = errors.New("required")
+		} else if sec, err := otp.DecodeSecret(s); err != nil {
+			// DecodeSecret names the position, never the text.
+			errs[Secret] = errors.New(strings.TrimPrefix(err.Error(), otp.ErrSecret.Error()+": "))
+		} else if len(sec) < 10 {
+			errs[Secret] = fmt.Errorf("too short: %d bits, at least 80 needed", 8*len(sec))
+		} else {
+			k.Secret = sec
+		}
+		var err error
+		if k.Type, err = otp.ParseType(m.inputs[Type].Value()); err != nil {
+			errs[Type] = errors.New("totp or hotp")
+		}
+		if k.Algorithm, err = otp.ParseAlgorithm(m.inputs[Algorithm].Value()); err != nil {
+			errs[Algorithm] = errors.New("SHA1, SHA256 or SHA512")
+		}
+		if d, err := strconv.Atoi(strings.TrimSpace(m.inputs[Digits].Value())); err != nil || d < otp.MinDigits || d > otp.MaxDigits {
+			errs[Digits] = errors.New("6, 7 or 8")
+		} else {
+			k.Digits = d
+		}
+		if p, err := strconv.Atoi(strings.TrimSpace(m.inputs[Period].Value())); err != nil || p < otp.MinPeriod || p > otp.MaxPeriod {
+			errs[Period] = fmt.Errorf("%d to %d seconds", otp.MinPeriod, otp.MaxPeriod)
+		} else {
+			k.Period = p
+		}
+		if c, err := strconv.ParseUint(strings.TrimSpace(m.inputs[Counter].Value()), 10, 64); err != nil {
+			errs[Counter] = errors.New("a whole number from 0")
+		} else {
+			k.Counter = c
+		}
+	}
+	bad := -1
+	for i := range errs {
+		m.errs[i] = ""
+		if errs[i] == nil {
+			continue
+		}
+		if bad < 0 {
+			bad = i
+		}
+		if m.touched[i] || (i == m.focus && m.inputs[i].Value() != "") {
+			m.errs[i] = errs[i].Error()
+		}
+	}
+	if bad >= 0 {
+		return nil, bad
+	}
+	return k, -1
+}
+
+// ShortHelp implements help.KeyMap.
+func (m Model) ShortHelp() []key.Binding {
+	km := m.KeyMap
+	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "add")), km.NextItem, km.PrevItem, km.Back}
+}
+
+// FullHelp implements help.KeyMap.
+func (m Model) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()} }
+
+// View draws the fields, each followed by its message when it has one.
+func (m Model) View() string {
+	st := m.Styles
+	var b strings.Builder
+	b.WriteString(st.Title.Render("Add an account"))
+	b.WriteByte('\n')
+	b.WriteString(st.Subtle.Render(common.Wrap("Paste an otpauth:// URI, or leave it empty and fill in the fields.", m.Width)))
+	b.WriteByte('\n')
+	if m.err != "" {
+		b.WriteString(st.StatusErr.Render(common.Wrap(m.err, m.Width)))
+		b.WriteByte('\n')
+	}
+	uri := m.usesURI()
+	for i := range m.inputs {
+		if uri && i != URI {
+			continue
+		}
+		b.WriteByte('\n')
+		mark := "  "
+		if i == m.focus {
+			mark = st.Cursor.Render("▸ ")
+		}
+		b.WriteString(mark + st.Label.Render(common.Fit(labels[i], 10)) + " " + m.inputs[i].View())
+		if m.errs[i] != "" {
+			for _, line := range strings.Split(common.Wrap("✗ "+m.errs[i], max(1, m.Width-13)), "\n") {
+				b.WriteString("\n" + strings.Repeat(" ", 13) + st.FieldErr.Render(line))
+			}
+		}
+	}
+	if uri {
+		if k, bad := m.peek(); bad < 0 {
+			b.WriteString("\n\n" + st.Subtle.Render(common.Wrap(describe(k), m.Width)))
+		}
+	}
+	return b.String()
+}
+
+// peek builds without touching the messages.
+func (m Model) peek() (*otpauth.Key, int) { return m.build() }
+
+func describe(k *otpauth.Key) string {
+	label := k.Account
+	if k.Issuer != "" {
+		label = k.Issuer + ":" + k.Account
+	}
+	s := fmt.Sprintf("→ %s (%s, %s, %d digits", label, strings.ToUpper(k.Type.String()), k.Algorithm, k.Digits)
+	if k.Type == otp.TOTP {
+		s += fmt.Sprintf(", %d s", k.Period)
+	}
+	return s + ")"
+}

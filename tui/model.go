@@ -1,0 +1,652 @@
+// Package tui is Latchkey's terminal UI: the accounts with live codes,
+// filtering, copying, adding, renaming, deleting, HOTP counters and QR
+// codes, built from the small components under tui/components.
+//
+// The model never does I/O in Update or View: the store and the clipboard
+// are reached through commands whose results come back as ...Msg values.
+// Time comes from the injected clock in common.Common, and the next tick is
+// scheduled at the next whole second of that clock, so codes change exactly
+// at period boundaries.
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"latchkey/core/otp"
+	"latchkey/tui/common"
+	"latchkey/tui/components/accounts"
+	"latchkey/tui/components/confirm"
+	"latchkey/tui/components/form"
+	"latchkey/tui/components/prompt"
+	"latchkey/tui/components/qrview"
+)
+
+// state is what the screen shows.
+type state int
+
+const (
+	stateLoading state = iota
+	stateLocked        // asking for the file store's passphrase
+	stateError         // the store cannot be used (keyring missing, corrupt file)
+	stateList
+	stateHelp
+	stateAdd
+	stateRename
+	stateConfirm // delete, show QR, add a duplicate
+	stateQR
+)
+
+// StatusTTL is how long a status message stays on screen.
+const StatusTTL = 5 * time.Second
+
+// Prompt and question names.
+const (
+	idPassphrase = "passphrase"
+	idRename     = "rename"
+	idDelete     = "delete"
+	idQR         = "qr"
+	idDuplicate  = "duplicate"
+)
+
+// Options configures the UI.
+type Options struct {
+	// Open opens the store (required).
+	Open OpenFunc
+	// Passphrase, when set, is tried before asking (LATCHKEY_PASSPHRASE).
+	Passphrase func() ([]byte, error)
+	// Clipboard receives copied codes; nil reports that copying is not
+	// possible.
+	Clipboard Clipboard
+	// Backend names the store in the header ("keyring", "file"); optional.
+	Backend string
+	// Schedule returns the command delivering a TickMsg after d; nil means
+	// tea.Tick. Tests record d instead of waiting.
+	Schedule func(d time.Duration) tea.Cmd
+}
+
+// Model is the root model of the terminal UI.
+type Model struct {
+	common   common.Common
+	opts     Options
+	schedule func(time.Duration) tea.Cmd
+	state    state
+	back     state // where a dialog returns to
+
+	store   Store
+	err     error
+	list    accounts.Model
+	help    help.Model
+	prompt  prompt.Model
+	form    form.Model
+	confirm confirm.Model
+	qr      qrview.Model
+
+	pendingID  string // the account a dialog is about
+	pendingAdd *form.SubmitMsg
+	status     string
+	statusErr  bool
+	statusAt   time.Time
+}
+
+// New returns the UI; c carries the styles, key map, logger and clock.
+func New(c common.Common, o Options) Model {
+	m := Model{common: c, opts: o, schedule: o.Schedule, state: stateLoading}
+	if m.schedule == nil {
+		m.schedule = defaultSchedule
+	}
+	m.list = accounts.New(c)
+	m.help = help.New()
+	m.help.Styles = c.Styles.Help
+	m.SetSize(c.Width, c.Height)
+	return m
+}
+
+// headerLines and footerLines frame every screen.
+const (
+	headerLines = 2 // title, blank
+	footerLines = 2 // status, key help
+)
+
+// SetSize resizes every component.
+func (m *Model) SetSize(width, height int) {
+	m.common.SetSize(width, height)
+	bw, bh := width, max(1, height-headerLines-footerLines)
+	m.list.SetSize(bw, bh)
+	m.help.Width = width
+	m.prompt.SetSize(bw, bh)
+	m.form.SetSize(bw, bh)
+	m.confirm.SetSize(bw, bh)
+	m.qr.SetSize(bw, bh)
+}
+
+// Init opens the store and starts the clock.
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(m.open(m.opts.Passphrase), m.tickCmd())
+}
+
+// open starts opening the store; without a passphrase source the store is
+// told one is needed, which brings up the prompt.
+func (m Model) open(pass func() ([]byte, error)) tea.Cmd {
+	if pass == nil {
+		pass = func() ([]byte, error) { return nil, ErrNeedPassphrase }
+	}
+	return openCmd(m.common.Ctx, m.opts.Open, pass)
+}
+
+// Update implements tea.Model.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.SetSize(msg.Width, msg.Height)
+		return m, nil
+	case TickMsg:
+		now := m.common.Now()
+		m.list.Tick(now)
+		if m.status != "" && now.Sub(m.statusAt) >= StatusTTL {
+			m.status = ""
+		}
+		return m, m.tickCmd()
+	case OpenedMsg:
+		return m.opened(msg)
+	case LoadedMsg:
+		if msg.Err != nil {
+			return m.fail(msg.Err)
+		}
+		m.list.SetItems(msg.Items)
+		m.state = stateList
+		m.common.Logger.Info("accounts loaded", "count", len(msg.Items))
+		return m, nil
+	case CopiedMsg:
+		if msg.Err != nil {
+			m.setStatus(true, "Could not copy: %v", msg.Err)
+		} else {
+			m.setStatus(false, "Copied the code of %s (cleared in 30 s).", msg.Label)
+		}
+		return m, nil
+	case DeletedMsg:
+		if msg.Err != nil {
+			m.setStatus(true, "Could not delete %s: %v", msg.Label, msg.Err)
+			return m, nil
+		}
+		items := m.list.Items()
+		kept := make([]accounts.Item, 0, len(items))
+		for _, it := range items {
+			if it.ID != msg.ID {
+				kept = append(kept, it)
+			}
+		}
+		m.list.SetItems(kept)
+		m.setStatus(false, "Deleted %s.", msg.Label)
+		return m, nil
+	case RenamedMsg:
+		if msg.Err != nil {
+			m.setStatus(true, "Could not rename: %v", msg.Err)
+			return m, nil
+		}
+		m.list.SetItem(item(msg.Account))
+		m.setStatus(false, "Renamed to %s.", msg.Account.Label())
+		return m, nil
+	case AddedMsg:
+		return m.added(msg)
+	case HOTPMsg:
+		if msg.Err != nil {
+			m.setStatus(true, "Could not advance the counter: %v", msg.Err)
+			return m, nil
+		}
+		it := item(msg.Account)
+		it.HOTPCode = msg.Code
+		m.list.SetItem(it)
+		m.setStatus(false, "New code for %s (counter now %d).", msg.Account.Label(), msg.Account.Counter)
+		return m, nil
+	case QRMsg:
+		if msg.Err != nil {
+			m.state = stateList
+			m.setStatus(true, "Could not read the secret of %s: %v", msg.Label, msg.Err)
+			return m, nil
+		}
+		m.qr = qrview.New(m.common, msg.Label, msg.URI)
+		m.qr.SetSize(m.list.Width, max(1, m.common.Height-headerLines-footerLines))
+		m.state = stateQR
+		return m, nil
+	case qrview.CloseMsg:
+		m.qr = qrview.Model{}
+		m.state = stateList
+		return m, nil
+	case prompt.SubmitMsg:
+		return m.promptDone(msg)
+	case prompt.CancelMsg:
+		m.state = stateList
+		return m, nil
+	case form.SubmitMsg:
+		m.state = stateLoading
+		m.back = stateAdd
+		return m, addCmd(m.common.Ctx, m.store, msg.Key, false)
+	case form.CancelMsg:
+		m.state = stateList
+		return m, nil
+	case confirm.ResultMsg:
+		return m.answered(msg)
+	case tea.KeyMsg:
+		if key.Matches(msg, m.common.KeyMap.ForceQuit()) {
+			return m, tea.Quit
+		}
+		return m.key(msg)
+	case tea.MouseMsg:
+		if m.state == stateList {
+			msg.Y -= headerLines
+			var cmd tea.Cmd
+			m.list, cmd = m.list.Update(msg)
+			return m, cmd
+		}
+		return m, nil
+	}
+	return m.forward(msg)
+}
+
+// forward hands other messages (cursor blinks) to the active component.
+func (m Model) forward(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
+	switch m.state {
+	case stateLocked, stateRename:
+		m.prompt, cmd = m.prompt.Update(msg)
+	case stateAdd:
+		m.form, cmd = m.form.Update(msg)
+	case stateList:
+		m.list, cmd = m.list.Update(msg)
+	}
+	return m, cmd
+}
+
+func (m Model) opened(msg OpenedMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case msg.Err == nil:
+		m.store = msg.Store
+		return m, loadCmd(m.common.Ctx, m.store)
+	case errors.Is(msg.Err, ErrNeedPassphrase) || errors.Is(msg.Err, ErrBadPassphrase):
+		m.common.Logger.Info("store locked", "bad_passphrase", errors.Is(msg.Err, ErrBadPassphrase))
+		m.state = stateLocked
+		m.prompt = prompt.New(m.bodyCommon(), prompt.Options{
+			ID:     idPassphrase,
+			Title:  "Unlock the file store",
+			Hint:   "Secrets are kept in an age-encrypted vault. Type its passphrase (a new vault is created with it). Set LATCHKEY_PASSPHRASE to skip this.",
+			Secret: true,
+			Validate: func(s string) error {
+				if s == "" {
+					return errors.New("the passphrase is empty")
+				}
+				return nil
+			},
+		})
+		if errors.Is(msg.Err, ErrBadPassphrase) {
+			m.prompt.SetError("Wrong passphrase; try again.")
+		}
+		return m, nil
+	}
+	return m.fail(msg.Err)
+}
+
+// fail shows the error screen; it never panics and never shows secrets
+// (store errors carry none).
+func (m Model) fail(err error) (tea.Model, tea.Cmd) {
+	m.common.Logger.Error("store unusable", "err", err)
+	m.err = err
+	m.state = stateError
+	return m, nil
+}
+
+func (m Model) bodyCommon() common.Common {
+	c := m.common
+	c.SetSize(m.common.Width, max(1, m.common.Height-headerLines-footerLines))
+	return c
+}
+
+func (m *Model) setStatus(isErr bool, format string, args ...any) {
+	m.status = fmt.Sprintf(format, args...)
+	m.statusErr = isErr
+	m.statusAt = m.common.Now()
+	if isErr {
+		m.common.Logger.Warn("status", "msg", m.status)
+	}
+}
+
+func (m Model) added(msg AddedMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case errors.Is(msg.Err, ErrDuplicate):
+		m.pendingAdd = &form.SubmitMsg{Key: msg.Key}
+		m.state = stateConfirm
+		m.confirm = confirm.New(m.bodyCommon(), idDuplicate,
+			fmt.Sprintf("%s already exists.", msg.Label),
+			"Add a second account with the same issuer and name?", false)
+		return m, nil
+	case msg.Err != nil:
+		m.state = stateAdd
+		m.form.SetError("Not added: " + msg.Err.Error())
+		return m, nil
+	}
+	items := append(m.list.Items(), msg.Item)
+	m.list.SetItems(items)
+	m.list.Select(msg.Item.ID)
+	m.state = stateList
+	m.setStatus(false, "Added %s.", msg.Label)
+	return m, nil
+}
+
+func (m Model) promptDone(msg prompt.SubmitMsg) (tea.Model, tea.Cmd) {
+	switch msg.ID {
+	case idPassphrase:
+		pass := []byte(msg.Value)
+		m.state = stateLoading
+		return m, m.open(func() ([]byte, error) { return pass, nil })
+	case idRename:
+		issuer, name := splitLabel(msg.Value)
+		m.state = stateList
+		return m, renameCmd(m.common.Ctx, m.store, m.pendingID, issuer, name)
+	}
+	return m, nil
+}
+
+// splitLabel splits "Issuer:Name" at the first colon.
+func splitLabel(s string) (issuer, name string) {
+	if i, n, ok := strings.Cut(s, ":"); ok {
+		return strings.TrimSpace(i), strings.TrimSpace(n)
+	}
+	return "", strings.TrimSpace(s)
+}
+
+func (m Model) answered(msg confirm.ResultMsg) (tea.Model, tea.Cmd) {
+	m.state = stateList
+	if !msg.Yes {
+		m.pendingAdd = nil
+		return m, nil
+	}
+	switch msg.ID {
+	case idDelete:
+		it, ok := m.find(m.pendingID)
+		if !ok {
+			return m, nil
+		}
+		return m, deleteCmd(m.common.Ctx, m.store, it.ID, it.Label())
+	case idQR:
+		it, ok := m.find(m.pendingID)
+		if !ok {
+			return m, nil
+		}
+		m.state = stateLoading
+		return m, qrCmd(m.common.Ctx, m.store, it)
+	case idDuplicate:
+		if m.pendingAdd == nil {
+			return m, nil
+		}
+		k := m.pendingAdd.Key
+		m.pendingAdd = nil
+		m.state = stateLoading
+		return m, addCmd(m.common.Ctx, m.store, k, true)
+	}
+	return m, nil
+}
+
+func (m Model) find(id string) (accounts.Item, bool) {
+	for _, it := range m.list.Items() {
+		if it.ID == id {
+			return it, true
+		}
+	}
+	return accounts.Item{}, false
+}
+
+// key routes a key press by state.
+func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	km := m.common.KeyMap
+	var cmd tea.Cmd
+	switch m.state {
+	case stateLoading:
+		if key.Matches(msg, km.Quit) {
+			return m, tea.Quit
+		}
+	case stateError:
+		if key.Matches(msg, km.Quit, km.Back) {
+			return m, tea.Quit
+		}
+	case stateLocked, stateRename:
+		m.prompt, cmd = m.prompt.Update(msg)
+	case stateAdd:
+		m.form, cmd = m.form.Update(msg)
+	case stateConfirm:
+		m.confirm, cmd = m.confirm.Update(msg)
+	case stateQR:
+		m.qr, cmd = m.qr.Update(msg)
+	case stateHelp:
+		switch {
+		case key.Matches(msg, km.Quit):
+			return m, tea.Quit
+		case key.Matches(msg, km.Help, km.Back):
+			m.state = stateList
+		}
+	case stateList:
+		return m.listKey(msg)
+	}
+	return m, cmd
+}
+
+func (m Model) listKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	km := m.common.KeyMap
+	var cmd tea.Cmd
+	if m.list.Filtering() {
+		if msg.Type == tea.KeyEnter {
+			m.list.StopFilter()
+			return m.copySelected()
+		}
+		m.list, cmd = m.list.Update(msg)
+		return m, cmd
+	}
+	it, ok := m.list.Selected()
+	switch {
+	case key.Matches(msg, km.Quit):
+		return m, tea.Quit
+	case key.Matches(msg, km.Help):
+		m.state = stateHelp
+		return m, nil
+	case key.Matches(msg, km.Filter):
+		return m, m.list.StartFilter()
+	case key.Matches(msg, km.Add):
+		m.form = form.New(m.bodyCommon())
+		m.state = stateAdd
+		return m, nil
+	case key.Matches(msg, km.Copy):
+		return m.copySelected()
+	case !ok && key.Matches(msg, km.Rename, km.Delete, km.Next, km.QR):
+		m.setStatus(true, "No account selected.")
+		return m, nil
+	case key.Matches(msg, km.Rename):
+		m.pendingID = it.ID
+		m.state = stateRename
+		m.prompt = prompt.New(m.bodyCommon(), prompt.Options{
+			ID: idRename, Title: "Rename " + it.Label(), Hint: "Issuer:Name, or a name alone (no issuer).",
+			Value: it.Label(), Cancel: true,
+			Validate: func(s string) error {
+				if _, n := splitLabel(s); n == "" {
+					return errors.New("the name is empty")
+				}
+				return nil
+			},
+		})
+		return m, nil
+	case key.Matches(msg, km.Delete):
+		m.pendingID = it.ID
+		m.state = stateConfirm
+		m.confirm = confirm.New(m.bodyCommon(), idDelete, "Delete "+it.Label()+"?",
+			"Its secret is removed too: unless the service has another way in, you lose access to it.", true)
+		return m, nil
+	case key.Matches(msg, km.Next):
+		if it.Type != otp.HOTP {
+			m.setStatus(true, "n is only for HOTP (counter) accounts.")
+			return m, nil
+		}
+		return m, nextHOTPCmd(m.common.Ctx, m.store, it.ID)
+	case key.Matches(msg, km.QR):
+		m.pendingID = it.ID
+		m.state = stateConfirm
+		m.confirm = confirm.New(m.bodyCommon(), idQR, "Show the secret of "+it.Label()+" as a QR code?",
+			"Anyone who can see this screen (or a recording of it) can copy the account.", true)
+		return m, nil
+	}
+	m.list, cmd = m.list.Update(msg)
+	return m, cmd
+}
+
+func (m Model) copySelected() (tea.Model, tea.Cmd) {
+	it, ok := m.list.Selected()
+	if !ok {
+		m.setStatus(true, "No account selected.")
+		return m, nil
+	}
+	code := it.Code()
+	if code == "" {
+		if it.Type == otp.HOTP {
+			m.setStatus(true, "Press n to get a code for %s first.", it.Label())
+		} else {
+			m.setStatus(true, "No code for %s: its secret is unavailable.", it.Label())
+		}
+		return m, nil
+	}
+	return m, copyCmd(m.common.Ctx, m.opts.Clipboard, it.Label(), code)
+}
+
+// component is the component with the keyboard, for the help line.
+func (m Model) component() common.Component {
+	switch m.state {
+	case stateLocked, stateRename:
+		return &m.prompt
+	case stateAdd:
+		return &m.form
+	case stateConfirm:
+		return &m.confirm
+	case stateQR:
+		return &m.qr
+	}
+	return &m.list
+}
+
+// View implements tea.Model.
+func (m Model) View() string {
+	st := m.common.Styles
+	w, h := m.common.Width, m.common.Height
+	if w <= 0 || h <= 0 {
+		return ""
+	}
+	var body string
+	switch m.state {
+	case stateLoading:
+		body = st.Subtle.Render("Opening the account store…")
+	case stateError:
+		body = st.StatusErr.Render(common.Wrap(errorText(m.err), w)) + "\n\n" + st.Subtle.Render("Press q to quit.")
+	case stateLocked, stateRename:
+		body = m.prompt.View()
+	case stateAdd:
+		body = m.form.View()
+	case stateConfirm:
+		body = m.confirm.View()
+	case stateQR:
+		body = m.qr.View()
+	case stateHelp:
+		body = m.helpView()
+	default:
+		body = m.list.View()
+	}
+	var b strings.Builder
+	b.WriteString(m.headerView())
+	b.WriteString("\n\n")
+	bh := max(1, h-headerLines-footerLines)
+	lines := strings.Split(body, "\n")
+	if len(lines) > bh {
+		lines = lines[:bh]
+	}
+	for len(lines) < bh {
+		lines = append(lines, "")
+	}
+	b.WriteString(strings.Join(lines, "\n"))
+	b.WriteByte('\n')
+	if m.status != "" {
+		style := st.Status
+		if m.statusErr {
+			style = st.StatusErr
+		}
+		b.WriteString(style.Render(common.Truncate(m.status, w)))
+	}
+	b.WriteByte('\n')
+	b.WriteString(m.helpLine())
+	return b.String()
+}
+
+func (m Model) headerView() string {
+	st := m.common.Styles
+	title := st.Title.Render("Latchkey")
+	var info string
+	if m.state == stateList || m.state == stateHelp {
+		n, total := m.list.Len(), len(m.list.Items())
+		if n == total {
+			info = fmt.Sprintf("%d accounts", total)
+		} else {
+			info = fmt.Sprintf("%d of %d accounts", n, total)
+		}
+		if m.opts.Backend != "" {
+			info += " · " + m.opts.Backend + " store"
+		}
+	}
+	if info == "" {
+		return title
+	}
+	return title + st.Header.Render(common.Truncate("  "+info, max(0, m.common.Width-8)))
+}
+
+func (m Model) helpLine() string {
+	switch m.state {
+	case stateLoading, stateError:
+		return m.help.ShortHelpView([]key.Binding{m.common.KeyMap.Quit})
+	case stateHelp:
+		return m.help.ShortHelpView([]key.Binding{m.common.KeyMap.Back, m.common.KeyMap.Quit})
+	}
+	return m.help.ShortHelpView(m.component().ShortHelp())
+}
+
+// helpView lists every key, one per line.
+func (m Model) helpView() string {
+	st := m.common.Styles
+	var b strings.Builder
+	b.WriteString(st.Title.Render("Keys"))
+	for i, group := range m.list.FullHelp() {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		for _, k := range group {
+			h := k.Help()
+			b.WriteString("\n" + st.Help.FullKey.Render(common.Fit(h.Key, 9)) + " " + st.Help.FullDesc.Render(h.Desc))
+		}
+	}
+	b.WriteString("\n\n" + st.Subtle.Render(common.Wrap("Filter: type, ↑/↓ move, enter copies, esc clears. Click to select.", m.common.Width)))
+	return b.String()
+}
+
+// errorText is the one place a store error becomes words for the screen.
+func errorText(err error) string {
+	switch {
+	case err == nil:
+		return "Unknown error."
+	case errors.Is(err, ErrKeyringUnavailable):
+		return ErrKeyringUnavailable.Error()
+	}
+	return "The account store cannot be used: " + err.Error()
+}
+
+// Err is the store error shown on the error screen, if any.
+func (m Model) Err() error { return m.err }
+
+// Ready reports whether the accounts are on screen.
+func (m Model) Ready() bool { return m.state == stateList }

@@ -1,0 +1,194 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"latchkey/core/otp"
+	"latchkey/core/otpauth"
+	"latchkey/tui/components/accounts"
+)
+
+// TickMsg is delivered at each whole second of the injected clock; codes
+// change at period boundaries, which are whole seconds.
+type TickMsg struct{ Time time.Time }
+
+// tickCmd schedules the next TickMsg at the next whole second of now.
+func (m *Model) tickCmd() tea.Cmd {
+	now := m.common.Now()
+	d := otp.Remaining(now, 1)
+	return m.schedule(d)
+}
+
+func defaultSchedule(d time.Duration) tea.Cmd {
+	return tea.Tick(d, func(t time.Time) tea.Msg { return TickMsg{Time: t} })
+}
+
+// OpenedMsg reports the result of opening the store.
+type OpenedMsg struct {
+	Store Store
+	Err   error
+}
+
+// openCmd opens the store with pass as its passphrase source.
+func openCmd(ctx context.Context, open OpenFunc, pass func() ([]byte, error)) tea.Cmd {
+	return func() tea.Msg {
+		s, err := open(ctx, pass)
+		return OpenedMsg{Store: s, Err: err}
+	}
+}
+
+// LoadedMsg carries the accounts with their generators.
+type LoadedMsg struct {
+	Items []accounts.Item
+	Err   error
+}
+
+// loadCmd lists the accounts and builds a generator for each.
+func loadCmd(ctx context.Context, s Store) tea.Cmd {
+	return func() tea.Msg {
+		as, err := s.List(ctx)
+		if err != nil {
+			return LoadedMsg{Err: fmt.Errorf("list accounts: %w", err)}
+		}
+		secrets, err := s.Secrets(ctx)
+		if err != nil {
+			return LoadedMsg{Err: fmt.Errorf("read secrets: %w", err)}
+		}
+		items := make([]accounts.Item, len(as))
+		for i, a := range as {
+			items[i] = item(a)
+			if sec, ok := secrets[a.ID]; ok {
+				// A generator that fails (a corrupt secret) leaves
+				// Gen nil: the row says the secret is unavailable.
+				items[i].Gen, _ = otp.NewGenerator(sec, a.Options())
+			}
+		}
+		return LoadedMsg{Items: items}
+	}
+}
+
+func item(a Account) accounts.Item {
+	return accounts.Item{
+		ID: a.ID, Issuer: a.Issuer, Name: a.Name, Tags: a.Tags, Type: a.Type,
+		Algorithm: a.Algorithm, Digits: a.Digits, Period: a.Period, Counter: a.Counter,
+	}
+}
+
+// CopiedMsg reports a copy to the clipboard.
+type CopiedMsg struct {
+	Label string
+	Err   error
+}
+
+func copyCmd(ctx context.Context, c Clipboard, label, code string) tea.Cmd {
+	return func() tea.Msg {
+		if c == nil {
+			return CopiedMsg{Label: label, Err: errors.New("no clipboard")}
+		}
+		return CopiedMsg{Label: label, Err: c.Copy(ctx, code)}
+	}
+}
+
+// DeletedMsg reports a deletion.
+type DeletedMsg struct {
+	ID, Label string
+	Err       error
+}
+
+func deleteCmd(ctx context.Context, s Store, id, label string) tea.Cmd {
+	return func() tea.Msg {
+		return DeletedMsg{ID: id, Label: label, Err: s.Delete(ctx, id)}
+	}
+}
+
+// RenamedMsg reports a rename.
+type RenamedMsg struct {
+	Account Account
+	Err     error
+}
+
+func renameCmd(ctx context.Context, s Store, id, issuer, name string) tea.Cmd {
+	return func() tea.Msg {
+		a, err := s.Update(ctx, id, func(a *Account) error {
+			a.Issuer, a.Name = issuer, name
+			return nil
+		})
+		return RenamedMsg{Account: a, Err: err}
+	}
+}
+
+// AddedMsg reports an added account.
+type AddedMsg struct {
+	Item  accounts.Item
+	Label string
+	Key   *otpauth.Key // kept to retry with force after ErrDuplicate
+	Err   error
+}
+
+func addCmd(ctx context.Context, s Store, k *otpauth.Key, force bool) tea.Cmd {
+	return func() tea.Msg {
+		a := Account{
+			Issuer: k.Issuer, Name: k.Account, Type: k.Type, Algorithm: k.Algorithm,
+			Digits: k.Digits, Period: k.Period, Counter: k.Counter,
+		}
+		if a.Digits == 0 {
+			a.Digits = otp.DefaultDigits
+		}
+		if a.Period == 0 {
+			a.Period = otp.DefaultPeriod
+		}
+		g, err := otp.NewGenerator(k.Secret, a.Options())
+		if err != nil {
+			return AddedMsg{Label: a.Label(), Key: k, Err: err}
+		}
+		label := a.Label()
+		a, err = s.Add(ctx, a, k.Secret, force)
+		if err != nil {
+			return AddedMsg{Label: label, Key: k, Err: err}
+		}
+		it := item(a)
+		it.Gen = g
+		return AddedMsg{Item: it, Label: a.Label(), Key: k}
+	}
+}
+
+// HOTPMsg carries the next HOTP code; the store persisted the counter
+// before returning it.
+type HOTPMsg struct {
+	Code    string
+	Account Account
+	Err     error
+}
+
+func nextHOTPCmd(ctx context.Context, s Store, id string) tea.Cmd {
+	return func() tea.Msg {
+		code, a, err := s.NextHOTP(ctx, id)
+		return HOTPMsg{Code: code, Account: a, Err: err}
+	}
+}
+
+// QRMsg carries the otpauth URI of the account to draw as a QR code.
+type QRMsg struct {
+	Label string
+	URI   string
+	Err   error
+}
+
+func qrCmd(ctx context.Context, s Store, it accounts.Item) tea.Cmd {
+	return func() tea.Msg {
+		sec, err := s.Secret(ctx, it.ID)
+		if err != nil {
+			return QRMsg{Label: it.Label(), Err: err}
+		}
+		k := &otpauth.Key{
+			Type: it.Type, Issuer: it.Issuer, Account: it.Name, Secret: sec,
+			Algorithm: it.Algorithm, Digits: it.Digits, Period: it.Period, Counter: it.Counter,
+		}
+		return QRMsg{Label: it.Label(), URI: k.String()}
+	}
+}
