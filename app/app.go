@@ -1,17 +1,36 @@
 // Package app is Latchkey's desktop application. Run starts it with Fyne's
-// GL driver; the screens it shows live in packages that do not import
-// fyne.io/fyne/v2/app, so they are tested on Fyne's test driver without cgo.
+// GL driver and connects the screens (package app/ui, which does not import
+// fyne.io/fyne/v2/app and is tested on Fyne's test driver without cgo) to
+// the real account store, QR decoder and clock check.
+//
+// Environment:
+//
+//	LATCHKEY_HOME        the store's folder (default: the user config dir's "latchkey")
+//	LATCHKEY_STORE       keyring or file (default: the remembered choice, else the keyring)
+//	LATCHKEY_PASSPHRASE  the file store's passphrase, for tests and kiosks (default: asked)
+//	LATCHKEY_SERVER      an enrollment server URL whose Date header checks the clock
+//	LATCHKEY_DEBUG_DUMP  a file that receives the list's rows as text whenever they change
 package app
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"latchkey/app/ui"
 	"latchkey/assets"
+	"latchkey/core/store"
+	"latchkey/core/transfer/qr"
 )
 
 // ID is the application identifier, as in FyneApp.toml.
@@ -23,12 +42,106 @@ func Run(args []string) int {
 		fmt.Println("latchkey-desktop", ui.Version())
 		return 0
 	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	deps, err := newDeps(os.Getenv, log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "latchkey-desktop:", err)
+		return 2
+	}
+
 	a := fyneapp.NewWithID(ID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := a.NewWindow("Latchkey")
-	w.SetContent(ui.Main(w))
 	w.Resize(fyne.NewSize(420, 640))
+	u := ui.New(w, deps)
+	ctx, cancel := context.WithCancel(context.Background())
+	a.Lifecycle().SetOnStarted(func() { u.Start(ctx) })
 	w.ShowAndRun()
-	_ = os.Stdout.Sync()
+	cancel()
+	u.Stop()
 	return 0
+}
+
+// newDeps connects the screens to the store, the QR decoder and the
+// environment.
+func newDeps(getenv func(string) string, log *slog.Logger) (ui.Deps, error) {
+	d := ui.Deps{Log: log, DecodeQR: decodeQR}
+	if s := getenv("LATCHKEY_STORE"); s != "" {
+		b, err := store.ParseBackend(s)
+		if err != nil {
+			return d, fmt.Errorf("LATCHKEY_STORE: %w", err)
+		}
+		d.Backend = b
+	}
+	if p := getenv("LATCHKEY_PASSPHRASE"); p != "" {
+		d.Passphrase = func() ([]byte, error) { return []byte(p), nil }
+	}
+	d.Open = func(ctx context.Context, b ui.Backend, p ui.Prompts) (ui.Store, error) {
+		s, err := store.Open(ctx, store.Options{Backend: b, Passphrase: p.Passphrase, NewPassphrase: p.NewPassphrase})
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	if srv := strings.TrimRight(getenv("LATCHKEY_SERVER"), "/"); srv != "" {
+		d.ClockSkew = func(ctx context.Context) (time.Duration, error) { return clockSkew(ctx, srv) }
+	}
+	if f := getenv("LATCHKEY_DEBUG_DUMP"); f != "" {
+		d.DumpRows = func(rows []string) {
+			if err := writeAtomic(f, []byte(strings.Join(rows, "\n")+"\n")); err != nil {
+				log.Warn("debug dump", "err", err)
+			}
+		}
+	}
+	return d, nil
+}
+
+// decodeQR reads a PNG or JPEG image and returns its QR codes' texts.
+func decodeQR(r io.Reader) ([]string, error) {
+	data, err := io.ReadAll(io.LimitReader(r, qr.MaxInput+1))
+	if err != nil {
+		return nil, fmt.Errorf("read image: %w", err)
+	}
+	return qr.Decode(data)
+}
+
+// clockSkew compares the system clock with the Date header of the
+// enrollment server's health check, allowing for half the round trip.
+func clockSkew(ctx context.Context, server string) (time.Duration, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, server+"/healthz", nil)
+	if err != nil {
+		return 0, fmt.Errorf("clock check: %w", err)
+	}
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("clock check: %w", err)
+	}
+	resp.Body.Close()
+	end := time.Now()
+	date, err := http.ParseTime(resp.Header.Get("Date"))
+	if err != nil {
+		return 0, errors.New("clock check: the server sent no Date header")
+	}
+	mid := start.Add(end.Sub(start) / 2)
+	// Date has whole seconds: compare at the middle of that second.
+	return mid.Sub(date.Add(500 * time.Millisecond)), nil
+}
+
+// writeAtomic replaces path with data (temp file and rename), so a reader
+// never sees a half-written dump.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".dump-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

@@ -1,0 +1,518 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"latchkey/core/otp"
+)
+
+// warnBefore is how long before a period ends the countdown turns red and
+// the next code appears.
+const warnBefore = 5 * time.Second
+
+// App is the desktop app's state: one window showing the account list (or
+// the start, error and lock screens), driven by the injected Deps.
+type App struct {
+	deps Deps
+	w    fyne.Window
+	ctx  context.Context
+	// async runs slow store calls off the UI goroutine; tests make it
+	// synchronous.
+	async func(f func())
+
+	store Store
+	all   []Account // as the store lists them
+	shown []Account // after the search filter
+	gens  map[string]*otp.Generator
+	hotp  map[string]string // the last HOTP code generated per account
+	sel   int               // index into shown; -1 for none
+	dump  string            // the last rows handed to Deps.DumpRows
+
+	search   *searchEntry
+	list     *widget.List
+	empty    *widget.Label
+	status   *widget.Label
+	stopTick func() bool
+	stopClip func() bool
+	stopNote func() bool
+	active   time.Time // the last user input, for the idle lock
+}
+
+// New returns the app for window w. Call Start to open the store.
+func New(w fyne.Window, d Deps) *App {
+	d.defaults()
+	u := &App{
+		deps:  d,
+		w:     w,
+		ctx:   context.Background(),
+		async: func(f func()) { go f() },
+		gens:  map[string]*otp.Generator{},
+		hotp:  map[string]string{},
+		sel:   -1,
+	}
+	applyTheme(themePref(fyne.CurrentApp().Preferences()))
+	return u
+}
+
+// Start shows the start screen and opens the store in the background; the
+// account list replaces the start screen once the store is open.
+func (u *App) Start(ctx context.Context) {
+	u.ctx = ctx
+	u.w.SetContent(messageScreen("Opening your accounts…", nil, ""))
+	u.async(func() { u.open(u.deps.Backend) })
+}
+
+// Stop cancels the timers; the store is closed.
+func (u *App) Stop() {
+	for _, stop := range []func() bool{u.stopTick, u.stopClip, u.stopNote} {
+		if stop != nil {
+			stop()
+		}
+	}
+	if u.store != nil {
+		_ = u.store.Close()
+		u.store = nil
+	}
+}
+
+// accountsScreen is the main window: a search field and toolbar above the
+// account list, and a status line for confirmations.
+func (u *App) accountsScreen(w fyne.Window) fyne.CanvasObject {
+	u.search = newSearchEntry(u)
+	u.search.SetPlaceHolder("Search (type anywhere, Ctrl+F)")
+	u.search.OnChanged = func(string) { u.touch(); u.filter() }
+
+	u.list = widget.NewList(
+		func() int { return len(u.shown) },
+		func() fyne.CanvasObject { return newCodeRow() },
+		func(i widget.ListItemID, o fyne.CanvasObject) { u.bindRow(i, o.(*codeRow)) },
+	)
+	u.empty = widget.NewLabel("")
+	u.empty.Alignment = fyne.TextAlignCenter
+	u.empty.Wrapping = fyne.TextWrapWord
+	u.empty.Hide()
+	u.status = widget.NewLabel("")
+	u.status.Truncation = fyne.TextTruncateEllipsis
+	u.status.Hide()
+
+	add := widget.NewButtonWithIcon("", theme.ContentAddIcon(), func() { u.showAdd() })
+	var more *widget.Button
+	more = widget.NewButtonWithIcon("", theme.MoreVerticalIcon(), func() {
+		pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(more)
+		u.showActions(u.selected(), pos.Add(fyne.NewPos(0, more.Size().Height)))
+	})
+	settings := widget.NewButtonWithIcon("", theme.SettingsIcon(), func() { u.showSettings() })
+	top := container.NewBorder(nil, nil, nil, container.NewHBox(add, more, settings), u.search)
+
+	c := w.Canvas()
+	c.SetOnTypedRune(func(r rune) {
+		u.touch()
+		c.Focus(u.search)
+		u.search.TypedRune(r)
+	})
+	c.SetOnTypedKey(func(e *fyne.KeyEvent) { u.touch(); u.key(e.Name) })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: fyne.KeyModifierShortcutDefault},
+		func(fyne.Shortcut) { c.Focus(u.search) })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault},
+		func(fyne.Shortcut) { u.showAdd() })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyUp, Modifier: fyne.KeyModifierShortcutDefault},
+		func(fyne.Shortcut) { u.move(u.selected(), -1) })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyDown, Modifier: fyne.KeyModifierShortcutDefault},
+		func(fyne.Shortcut) { u.move(u.selected(), 1) })
+
+	return container.NewBorder(top, u.status, nil, nil, container.NewStack(u.list, u.empty))
+}
+
+// showMain puts the account list in the window and starts the clock.
+func (u *App) showMain(s Store) {
+	u.store = s
+	u.active = u.deps.Clock.Now()
+	u.w.SetContent(u.accountsScreen(u.w))
+	u.reload()
+	u.schedule()
+	if b := s.Backend(); b != "" {
+		u.deps.Log.Info("store open", "backend", string(b))
+	}
+}
+
+// reload lists the accounts again and fetches generators for new ones.
+func (u *App) reload() {
+	if u.store == nil {
+		return
+	}
+	accts, err := u.store.List(u.ctx)
+	if err != nil {
+		u.showError("Could not list the accounts", err)
+		return
+	}
+	u.all = accts
+	u.filter()
+	var missing []string
+	for _, a := range accts {
+		if a.Type == otp.TOTP && u.gens[a.ID] == nil {
+			missing = append(missing, a.ID)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	s, ctx := u.store, u.ctx
+	u.async(func() {
+		got := make(map[string]*otp.Generator, len(missing))
+		var firstErr error
+		for _, id := range missing {
+			g, err := s.Generator(ctx, id)
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
+			}
+			got[id] = g
+		}
+		fyne.Do(func() {
+			if u.store != s {
+				return // locked or reopened meanwhile
+			}
+			for id, g := range got {
+				u.gens[id] = g
+			}
+			if firstErr != nil {
+				u.showError("Some codes cannot be shown", firstErr)
+			}
+			u.refresh()
+		})
+	})
+}
+
+// filter applies the search text: exact matches on issuer, name or
+// "issuer:name" first, then substring matches (tags included), each group
+// in store order.
+func (u *App) filter() {
+	q := ""
+	if u.search != nil {
+		q = strings.ToLower(strings.TrimSpace(u.search.Text))
+	}
+	var id string
+	if a, ok := u.selectedAccount(); ok {
+		id = a.ID
+	}
+	u.shown = filterAccounts(u.all, q)
+	u.sel = -1
+	for i, a := range u.shown {
+		if a.ID == id {
+			u.sel = i
+		}
+	}
+	if u.sel < 0 && len(u.shown) > 0 && q != "" {
+		u.sel = 0
+	}
+	u.refresh()
+}
+
+func filterAccounts(all []Account, q string) []Account {
+	if q == "" {
+		return slices.Clone(all)
+	}
+	var exact, partial []Account
+	for _, a := range all {
+		issuer, name, label := strings.ToLower(a.Issuer), strings.ToLower(a.Name), strings.ToLower(a.Label())
+		switch {
+		case issuer == q || name == q || label == q:
+			exact = append(exact, a)
+		case strings.Contains(label, q) || slices.ContainsFunc(a.Tags, func(t string) bool {
+			return strings.Contains(strings.ToLower(t), q)
+		}):
+			partial = append(partial, a)
+		}
+	}
+	return append(exact, partial...)
+}
+
+// refresh redraws the visible rows and the empty-list hint, and hands the
+// rows to the debug dump.
+func (u *App) refresh() {
+	if u.list == nil {
+		return
+	}
+	switch {
+	case len(u.all) == 0:
+		u.empty.SetText("No accounts yet. Press + (Ctrl+N) to add one from an otpauth link, a QR image or its secret.")
+		u.empty.Show()
+	case len(u.shown) == 0:
+		u.empty.SetText(fmt.Sprintf("No account matches %q.", u.search.Text))
+		u.empty.Show()
+	default:
+		u.empty.Hide()
+	}
+	u.list.Refresh()
+	u.dumpRows()
+}
+
+// view computes what the row of account a shows at now.
+func (u *App) view(a Account, now time.Time) rowView {
+	v := rowView{Title: a.Issuer, Subtitle: a.Name}
+	if a.Issuer == "" {
+		v.Title, v.Subtitle = a.Name, ""
+	}
+	if len(a.Tags) > 0 {
+		v.Subtitle = strings.TrimSpace(v.Subtitle + "  #" + strings.Join(a.Tags, " #"))
+	}
+	if a.Type == otp.HOTP {
+		v.HOTP = true
+		v.Code = "Press for a code"
+		if c, ok := u.hotp[a.ID]; ok {
+			v.Code = otp.Group(c)
+		}
+		return v
+	}
+	g := u.gens[a.ID]
+	if g == nil {
+		v.Code = "…"
+		return v
+	}
+	period := g.Options().Period
+	left := otp.Remaining(now, period)
+	v.Code = otp.Group(g.At(now))
+	v.Frac = float32(left.Seconds() / float64(period))
+	if left <= warnBefore {
+		v.Warn = true
+		v.Next = "next " + otp.Group(g.At(now.Add(left)))
+	}
+	return v
+}
+
+func (u *App) bindRow(i int, r *codeRow) {
+	if i < 0 || i >= len(u.shown) {
+		return
+	}
+	v := u.view(u.shown[i], u.deps.Clock.Now())
+	v.Selected = i == u.sel
+	r.onTap = func() { u.touch(); u.setSel(i); u.activate(i) }
+	r.onSecondary = func(pos fyne.Position) { u.touch(); u.setSel(i); u.showActions(i, pos) }
+	r.set(v)
+}
+
+// schedule runs tick at the next whole second; codes change exactly at
+// period boundaries because every period is a whole number of seconds.
+func (u *App) schedule() {
+	now := u.deps.Clock.Now()
+	d := time.Second - time.Duration(now.Nanosecond())
+	u.stopTick = u.deps.Clock.AfterFunc(d, func() {
+		fyne.Do(func() {
+			if u.list == nil {
+				return
+			}
+			u.tick()
+			u.schedule()
+		})
+	})
+}
+
+// tick redraws the codes and countdowns and locks an idle file store.
+func (u *App) tick() {
+	if u.idleExpired(u.deps.Clock.Now()) {
+		u.lock()
+		return
+	}
+	u.refresh()
+}
+
+// dumpRows hands the rows, as text, to Deps.DumpRows when they changed.
+func (u *App) dumpRows() {
+	if u.deps.DumpRows == nil {
+		return
+	}
+	rows := u.rows()
+	s := strings.Join(rows, "\n")
+	if s == u.dump {
+		return
+	}
+	u.dump = s
+	u.deps.DumpRows(rows)
+}
+
+// rows are the list's rows as "title<TAB>subtitle<TAB>code", in order.
+func (u *App) rows() []string {
+	now := u.deps.Clock.Now()
+	out := make([]string, 0, len(u.shown))
+	for _, a := range u.shown {
+		v := u.view(a, now)
+		out = append(out, v.Title+"\t"+v.Subtitle+"\t"+v.Code)
+	}
+	return out
+}
+
+func (u *App) touch() { u.active = u.deps.Clock.Now() }
+
+func (u *App) selected() int { return u.sel }
+
+func (u *App) selectedAccount() (Account, bool) {
+	if u.sel < 0 || u.sel >= len(u.shown) {
+		return Account{}, false
+	}
+	return u.shown[u.sel], true
+}
+
+func (u *App) setSel(i int) {
+	if i < 0 || i >= len(u.shown) {
+		return
+	}
+	old := u.sel
+	u.sel = i
+	if old >= 0 && old < len(u.shown) {
+		u.list.RefreshItem(old)
+	}
+	u.list.RefreshItem(i)
+	u.list.ScrollTo(i)
+}
+
+// key handles the list's keys: arrows move, Enter copies, Delete asks to
+// remove, Escape clears the search. It reports whether it used the key.
+func (u *App) key(k fyne.KeyName) bool {
+	switch k {
+	case fyne.KeyDown:
+		u.setSel(min(u.sel+1, len(u.shown)-1))
+	case fyne.KeyUp:
+		u.setSel(max(u.sel-1, 0))
+	case fyne.KeyReturn, fyne.KeyEnter:
+		u.activate(u.sel)
+	case fyne.KeyDelete:
+		u.confirmDelete(u.sel)
+	case fyne.KeyEscape:
+		u.search.SetText("")
+		u.w.Canvas().Unfocus()
+	default:
+		return false
+	}
+	return true
+}
+
+// activate copies row i's code; for HOTP it first generates the next one
+// (the store persists the counter before returning the code).
+func (u *App) activate(i int) {
+	if i < 0 || i >= len(u.shown) {
+		return
+	}
+	a := u.shown[i]
+	if a.Type == otp.HOTP {
+		u.nextHOTP(a)
+		return
+	}
+	g := u.gens[a.ID]
+	if g == nil {
+		return
+	}
+	u.copyCode(a, g.At(u.deps.Clock.Now()))
+}
+
+func (u *App) nextHOTP(a Account) {
+	code, _, err := u.store.NextHOTP(u.ctx, a.ID)
+	if err != nil {
+		u.showError("Could not generate the next code", err)
+		return
+	}
+	u.hotp[a.ID] = code
+	u.reload()
+	u.copyCode(a, code)
+}
+
+// copyCode puts code on the clipboard and clears it after the configured
+// time if it still holds the code.
+func (u *App) copyCode(a Account, code string) {
+	cb := fyne.CurrentApp().Clipboard()
+	cb.SetContent(code)
+	if u.stopClip != nil {
+		u.stopClip()
+	}
+	clear := clipboardClear(fyne.CurrentApp().Preferences())
+	msg := fmt.Sprintf("Copied the code of %s.", a.Label())
+	if clear > 0 {
+		msg = fmt.Sprintf("Copied the code of %s; the clipboard clears in %d s.", a.Label(), int(clear.Seconds()))
+		u.stopClip = u.deps.Clock.AfterFunc(clear, func() {
+			fyne.Do(func() {
+				if cb.Content() == code {
+					cb.SetContent("")
+				}
+			})
+		})
+	}
+	u.note(msg)
+}
+
+// note shows a short confirmation in the status line for a few seconds.
+func (u *App) note(msg string) {
+	if u.status == nil {
+		return
+	}
+	u.status.SetText(msg)
+	u.status.Show()
+	if u.stopNote != nil {
+		u.stopNote()
+	}
+	u.stopNote = u.deps.Clock.AfterFunc(3*time.Second, func() {
+		fyne.Do(func() { u.status.Hide() })
+	})
+}
+
+func (u *App) confirmDelete(i int) {
+	if i < 0 || i >= len(u.shown) {
+		return
+	}
+	a := u.shown[i]
+	dialog.ShowConfirm("Delete account?",
+		fmt.Sprintf("Delete %s? Its secret is removed from the store and this app can no longer show its codes.", a.Label()),
+		func(ok bool) {
+			if !ok {
+				return
+			}
+			if err := u.store.Delete(u.ctx, a.ID); err != nil {
+				u.showError("Could not delete "+a.Label(), err)
+				return
+			}
+			delete(u.gens, a.ID)
+			delete(u.hotp, a.ID)
+			u.note("Deleted " + a.Label() + ".")
+			u.reload()
+		}, u.w)
+}
+
+// searchEntry is the search field; it passes the list's keys (arrows,
+// Enter, Escape, and Delete when empty) to the app.
+type searchEntry struct {
+	widget.Entry
+	app *App
+}
+
+func newSearchEntry(u *App) *searchEntry {
+	e := &searchEntry{app: u}
+	e.ExtendBaseWidget(e)
+	return e
+}
+
+// TypedKey sends list keys to the app and the rest to the entry.
+func (e *searchEntry) TypedKey(k *fyne.KeyEvent) {
+	e.app.touch()
+	switch k.Name {
+	case fyne.KeyUp, fyne.KeyDown, fyne.KeyReturn, fyne.KeyEnter, fyne.KeyEscape:
+		e.app.key(k.Name)
+		return
+	case fyne.KeyDelete:
+		if e.Text == "" {
+			e.app.key(k.Name)
+			return
+		}
+	}
+	e.Entry.TypedKey(k)
+}

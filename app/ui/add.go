@@ -1,0 +1,360 @@
+package ui
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image/png"
+	"io"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/widget"
+
+	"latchkey/core/otp"
+	"latchkey/core/store"
+	"latchkey/core/otpauth"
+)
+
+// Messages for the QR paths that a platform or build may not offer.
+const (
+	noQRDecoder = "Reading QR images is not available in this build of Latchkey. " +
+		"Paste the otpauth:// link or enter the secret instead."
+	noScreenCapture = "Scanning the screen is not possible here: this platform gives Latchkey no " +
+		"portable way to capture the screen. Save a screenshot of the QR code with your desktop's " +
+		"screenshot tool and add it under \"QR image\", or paste the link."
+)
+
+// addForm is the add dialog's state; each tab reports into its own
+// message label.
+type addForm struct {
+	app    *App
+	dialog dialog.Dialog
+
+	uri    *widget.Entry
+	uriMsg *widget.Label
+
+	issuer, name, secret, period, counter *widget.Entry
+	kind, algorithm, digits               *widget.Select
+	manualMsg                             *widget.Label
+
+	imageMsg  *widget.Label
+	screenMsg *widget.Label
+	tabs      *container.AppTabs
+}
+
+// showAdd opens the add dialog: an otpauth link (pre-filled when the
+// clipboard holds one), manual entry, a QR image file, or a QR on screen.
+func (u *App) showAdd() {
+	if u.store == nil {
+		return
+	}
+	f := u.newAddForm()
+	d := dialog.NewCustom("Add account", "Close", f.tabs, u.w)
+	f.dialog = d
+	d.Resize(fyne.NewSize(480, 460))
+	d.Show()
+	if f.uri.Text == "" {
+		u.w.Canvas().Focus(f.uri)
+	}
+}
+
+func (u *App) newAddForm() *addForm {
+	f := &addForm{app: u}
+	msg := func() *widget.Label {
+		l := widget.NewLabel("")
+		l.Wrapping = fyne.TextWrapWord
+		l.Importance = widget.DangerImportance
+		l.Hide()
+		return l
+	}
+
+	f.uri = widget.NewMultiLineEntry()
+	f.uri.SetPlaceHolder("otpauth://totp/Issuer:name?secret=…")
+	f.uri.Wrapping = fyne.TextWrapBreak
+	f.uriMsg = msg()
+	if c := strings.TrimSpace(fyne.CurrentApp().Clipboard().Content()); strings.HasPrefix(strings.ToLower(c), "otpauth://") {
+		f.uri.SetText(c)
+	}
+	uriTab := container.NewBorder(widget.NewLabel("Paste the otpauth:// link a site shows beside its QR code."),
+		container.NewVBox(f.uriMsg, container.NewHBox(layoutSpacer(), widget.NewButton("Add", f.submitURI))),
+		nil, nil, f.uri)
+
+	f.issuer = widget.NewEntry()
+	f.issuer.SetPlaceHolder("e.g. GitHub (optional)")
+	f.name = widget.NewEntry()
+	f.name.SetPlaceHolder("e.g. alice@example.com")
+	f.name.Validator = validateName
+	f.secret = widget.NewPasswordEntry()
+	f.secret.SetPlaceHolder("base32, e.g. JBSW Y3DP EHPK 3PXP")
+	f.secret.Validator = validateSecret
+	f.kind = widget.NewSelect([]string{"TOTP (time)", "HOTP (counter)"}, nil)
+	f.kind.SetSelectedIndex(0)
+	f.algorithm = widget.NewSelect([]string{"SHA1", "SHA256", "SHA512"}, nil)
+	f.algorithm.SetSelectedIndex(0)
+	f.digits = widget.NewSelect([]string{"6", "7", "8"}, nil)
+	f.digits.SetSelectedIndex(0)
+	f.period = widget.NewEntry()
+	f.period.SetText("30")
+	f.period.Validator = validatePeriod
+	f.counter = widget.NewEntry()
+	f.counter.SetText("0")
+	f.counter.Validator = validateCounter
+	f.manualMsg = msg()
+	form := widget.NewForm(
+		widget.NewFormItem("Issuer", f.issuer),
+		widget.NewFormItem("Name", f.name),
+		widget.NewFormItem("Secret", f.secret),
+		widget.NewFormItem("Type", f.kind),
+		widget.NewFormItem("Algorithm", f.algorithm),
+		widget.NewFormItem("Digits", f.digits),
+		widget.NewFormItem("Period (s)", f.period),
+		widget.NewFormItem("Counter", f.counter),
+	)
+	manualTab := container.NewVScroll(container.NewVBox(form, f.manualMsg,
+		container.NewHBox(layoutSpacer(), widget.NewButton("Add", f.submitManual))))
+
+	f.imageMsg = msg()
+	imageTab := container.NewVBox(
+		widget.NewLabel("Choose a PNG or JPEG image holding the account's QR code."),
+		container.NewHBox(widget.NewButton("Choose image…", f.chooseImage)), f.imageMsg)
+
+	f.screenMsg = msg()
+	scan := widget.NewButton("Scan the screen", f.scanScreen)
+	if u.deps.CaptureScreen == nil {
+		scan.Disable()
+		f.screenMsg.SetText(noScreenCapture)
+		f.screenMsg.Importance = widget.MediumImportance
+		f.screenMsg.Show()
+	}
+	screenTab := container.NewVBox(
+		widget.NewLabel("Show the QR code on your screen, then scan."),
+		container.NewHBox(scan), f.screenMsg)
+
+	f.tabs = container.NewAppTabs(
+		container.NewTabItem("Link", uriTab),
+		container.NewTabItem("Manual", manualTab),
+		container.NewTabItem("QR image", imageTab),
+		container.NewTabItem("QR on screen", screenTab),
+	)
+	return f
+}
+
+func validateName(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return errors.New("name is required")
+	}
+	return nil
+}
+
+func validateSecret(s string) error {
+	sec, err := otp.DecodeSecret(s)
+	if err != nil {
+		return errors.New("secret is not valid base32 (letters A-Z and digits 2-7)")
+	}
+	defer sec.Wipe()
+	if len(sec) < 10 {
+		return fmt.Errorf("secret is too short: %d bits, at least 80 needed", 8*len(sec))
+	}
+	return nil
+}
+
+func validatePeriod(s string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < otp.MinPeriod || n > otp.MaxPeriod {
+		return fmt.Errorf("period must be a whole number of seconds from %d to %d", otp.MinPeriod, otp.MaxPeriod)
+	}
+	return nil
+}
+
+func validateCounter(s string) error {
+	if _, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64); err != nil {
+		return errors.New("counter must be a whole number, 0 or more")
+	}
+	return nil
+}
+
+func fail(l *widget.Label, text string) {
+	l.SetText(text)
+	l.Show()
+}
+
+func (f *addForm) submitURI() {
+	s := strings.TrimSpace(f.uri.Text)
+	if s == "" {
+		fail(f.uriMsg, "Paste an otpauth:// link first.")
+		return
+	}
+	k, err := otpauth.Parse(s)
+	if err != nil {
+		fail(f.uriMsg, userMessage("This link cannot be added", err))
+		return
+	}
+	f.add(k, f.uriMsg)
+}
+
+// manualKey validates every field and builds the key, or names the first
+// field that is wrong.
+func (f *addForm) manualKey() (*otpauth.Key, error) {
+	for _, c := range []struct {
+		field string
+		e     *widget.Entry
+	}{{"Name", f.name}, {"Secret", f.secret}, {"Period", f.period}, {"Counter", f.counter}} {
+		if err := c.e.Validator(c.e.Text); err != nil {
+			c.e.SetValidationError(err)
+			return nil, fmt.Errorf("%s: %w", c.field, err)
+		}
+	}
+	sec, err := otp.DecodeSecret(f.secret.Text)
+	if err != nil {
+		return nil, fmt.Errorf("Secret: %w", err)
+	}
+	alg, err := otp.ParseAlgorithm(f.algorithm.Selected)
+	if err != nil {
+		return nil, fmt.Errorf("Algorithm: %w", err)
+	}
+	digits, _ := strconv.Atoi(f.digits.Selected)
+	period, _ := strconv.Atoi(strings.TrimSpace(f.period.Text))
+	counter, _ := strconv.ParseUint(strings.TrimSpace(f.counter.Text), 10, 64)
+	k := &otpauth.Key{Type: otp.TOTP, Issuer: strings.TrimSpace(f.issuer.Text), Account: strings.TrimSpace(f.name.Text),
+		Secret: sec, Algorithm: alg, Digits: digits, Period: period}
+	if f.kind.SelectedIndex() == 1 {
+		k.Type, k.Counter, k.Period = otp.HOTP, counter, otp.DefaultPeriod
+	}
+	return k, nil
+}
+
+func (f *addForm) submitManual() {
+	k, err := f.manualKey()
+	if err != nil {
+		fail(f.manualMsg, err.Error()+".")
+		return
+	}
+	f.add(k, f.manualMsg)
+}
+
+func (f *addForm) chooseImage() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil {
+			fail(f.imageMsg, userMessage("Could not open the image", err))
+			return
+		}
+		if r == nil {
+			return // cancelled
+		}
+		defer r.Close()
+		f.addFromImage(r)
+	}, f.app.w)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".png", ".jpg", ".jpeg", ".PNG", ".JPG", ".JPEG"}))
+	d.Show()
+}
+
+// addFromImage decodes the QR codes in an image and adds the first
+// otpauth link found.
+func (f *addForm) addFromImage(r io.Reader) {
+	f.addFromQR(r, f.imageMsg)
+}
+
+func (f *addForm) addFromQR(r io.Reader, msg *widget.Label) {
+	if f.app.deps.DecodeQR == nil {
+		fail(msg, noQRDecoder)
+		return
+	}
+	texts, err := f.app.deps.DecodeQR(r)
+	if err != nil {
+		fail(msg, userMessage("No QR code could be read from the image", err))
+		return
+	}
+	var firstErr error
+	for _, t := range texts {
+		k, err := otpauth.Parse(strings.TrimSpace(t))
+		if err != nil {
+			firstErr = err
+			continue
+		}
+		f.add(k, msg)
+		return
+	}
+	switch {
+	case len(texts) == 0:
+		fail(msg, "The image holds no QR code. Crop it around the code, or paste the link instead.")
+	case firstErr != nil && strings.HasPrefix(strings.ToLower(texts[0]), "otpauth-migration:"):
+		fail(msg, "This QR code is a Google Authenticator export; import it with `latchkey import`.")
+	default:
+		fail(msg, userMessage("The QR code does not hold an account link", firstErr))
+	}
+}
+
+func (f *addForm) scanScreen() {
+	capture := f.app.deps.CaptureScreen
+	if capture == nil {
+		fail(f.screenMsg, noScreenCapture)
+		return
+	}
+	img, err := capture(f.app.ctx)
+	if err != nil {
+		fail(f.screenMsg, userMessage("Could not capture the screen", err))
+		return
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		fail(f.screenMsg, userMessage("Could not capture the screen", err))
+		return
+	}
+	f.addFromQR(&buf, f.screenMsg)
+}
+
+// add stores k, asking before adding a second account with the same
+// issuer and name.
+func (f *addForm) add(k *otpauth.Key, msg *widget.Label) {
+	u := f.app
+	a := Account{Type: k.Type, Issuer: k.Issuer, Name: k.Account, Algorithm: k.Algorithm,
+		Digits: k.Digits, Period: k.Period, Counter: k.Counter}
+	if a.Name == "" {
+		a.Name = a.Issuer
+	}
+	if a.Name == "" {
+		fail(msg, "The account has no name; enter one under Manual.")
+		return
+	}
+	save := func(force bool) {
+		saved, err := u.store.Add(u.ctx, a, k.Secret, force)
+		if errors.Is(err, store.ErrDuplicate) && !force {
+			dialog.ShowConfirm("Account exists",
+				fmt.Sprintf("An account %s exists already. Add this one as well?", a.Label()),
+				func(ok bool) {
+					if ok {
+						f.saveForce(a, k)
+					}
+				}, u.w)
+			return
+		}
+		if err != nil {
+			fail(msg, userMessage("Could not add the account", err))
+			return
+		}
+		f.done(saved)
+	}
+	save(false)
+}
+
+func (f *addForm) saveForce(a Account, k *otpauth.Key) {
+	saved, err := f.app.store.Add(f.app.ctx, a, k.Secret, true)
+	if err != nil {
+		dialog.ShowError(errors.New(userMessage("Could not add the account", err)), f.app.w)
+		return
+	}
+	f.done(saved)
+}
+
+func (f *addForm) done(a Account) {
+	if f.dialog != nil {
+		f.dialog.Hide()
+	}
+	f.app.note("Added " + a.Label() + ".")
+	f.app.reload()
+}

@@ -1,0 +1,189 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"image"
+	"io"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"latchkey/core/otp"
+)
+
+func TestAddManualValidation(t *testing.T) {
+	tests := []struct {
+		name                         string
+		issuer, acct, secret, period string
+		hotp                         bool
+		counter                      string
+		want                         string // message, "" for success
+	}{
+		{"name required", "ACME", " ", "JBSWY3DPEHPK3PXP", "30", false, "0", "Name: name is required."},
+		{"bad base32", "ACME", "carol", "not base32!", "30", false, "0", "Secret: secret is not valid base32"},
+		{"short secret", "ACME", "carol", "JBSWY3DP", "30", false, "0", "Secret: secret is too short: 40 bits"},
+		{"period zero", "ACME", "carol", "JBSWY3DPEHPK3PXP", "0", false, "0", "Period: period must be a whole number of seconds from 1 to 3600."},
+		{"period text", "ACME", "carol", "JBSWY3DPEHPK3PXP", "half", false, "0", "Period: period must be"},
+		{"bad counter", "ACME", "carol", "JBSWY3DPEHPK3PXP", "30", true, "-1", "Counter: counter must be a whole number"},
+		{"totp ok", "ACME", "carol", "jbsw y3dp ehpk 3pxp", "60", false, "0", ""},
+		{"hotp ok", "", "door", "JBSWY3DPEHPK3PXP", "30", true, "7", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Keyring, seedThree)
+			f := h.app.newAddForm()
+			f.issuer.SetText(tc.issuer)
+			f.name.SetText(tc.acct)
+			f.secret.SetText(tc.secret)
+			f.period.SetText(tc.period)
+			f.counter.SetText(tc.counter)
+			if tc.hotp {
+				f.kind.SetSelectedIndex(1)
+			}
+			f.submitManual()
+			if tc.want != "" {
+				if !f.manualMsg.Visible() || !strings.HasPrefix(f.manualMsg.Text, tc.want) {
+					t.Errorf("message %q, want prefix %q", f.manualMsg.Text, tc.want)
+				}
+				if strings.Contains(f.manualMsg.Text, tc.secret) && tc.secret != "" {
+					t.Error("the message repeats the secret")
+				}
+				if len(h.store.accts) != 3 {
+					t.Error("an invalid account was stored")
+				}
+				return
+			}
+			if f.manualMsg.Visible() {
+				t.Fatalf("valid input refused: %s", f.manualMsg.Text)
+			}
+			a := h.store.accts[3]
+			if a.Name != tc.acct || a.Issuer != tc.issuer || (a.Type == otp.HOTP) != tc.hotp {
+				t.Errorf("stored %+v", a)
+			}
+			if tc.hotp && a.Counter != 7 {
+				t.Errorf("counter %d, want 7", a.Counter)
+			}
+			if !tc.hotp && a.Period != 60 {
+				t.Errorf("period %d, want 60", a.Period)
+			}
+			if !strings.Contains(h.rows(), tc.acct) {
+				t.Errorf("new account not listed:\n%s", h.rows())
+			}
+		})
+	}
+}
+
+func TestAddURI(t *testing.T) {
+	tests := []struct {
+		name, uri, want string
+	}{
+		{"empty", "", "Paste an otpauth:// link first."},
+		{"not otpauth", "https://example.com", "This link cannot be added: the link's scheme"},
+		{"bad secret", "otpauth://totp/X:y?secret=1!1", "This link cannot be added: the link's secret"},
+		{"bad digits", "otpauth://totp/X:y?secret=JBSWY3DPEHPK3PXP&digits=9", "This link cannot be added: the link's digits"},
+		{"ok", "otpauth://totp/Slack:dave?secret=JBSWY3DPEHPK3PXP&issuer=Slack", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Keyring, seedThree)
+			f := h.app.newAddForm()
+			f.uri.SetText(tc.uri)
+			f.submitURI()
+			if tc.want == "" {
+				if f.uriMsg.Visible() || len(h.store.accts) != 4 {
+					t.Fatalf("not added: %q", f.uriMsg.Text)
+				}
+				return
+			}
+			if !strings.HasPrefix(f.uriMsg.Text, tc.want) {
+				t.Errorf("message %q, want prefix %q", f.uriMsg.Text, tc.want)
+			}
+		})
+	}
+}
+
+func TestAddOffersClipboardURIAndAsksOnDuplicate(t *testing.T) {
+	h := newHarness(t, Keyring, seedThree)
+	uri := "otpauth://totp/GitHub:alice@example.com?secret=JBSWY3DPEHPK3PXP&issuer=GitHub"
+	fyne.CurrentApp().Clipboard().SetContent(uri)
+	h.app.showAdd()
+	d := overlay(t, h.w)
+	if got := texts(d); !strings.Contains(got, "[Add]") {
+		t.Fatalf("add dialog:\n%s", got)
+	}
+	f := h.app.newAddForm()
+	if f.uri.Text != uri {
+		t.Fatalf("the clipboard's link was not offered: %q", f.uri.Text)
+	}
+	f.submitURI()
+	dup := overlay(t, h.w)
+	if got := texts(dup); !strings.Contains(got, "An account GitHub:alice@example.com exists already") {
+		t.Fatalf("no duplicate question:\n%s", got)
+	}
+	if len(h.store.accts) != 3 {
+		t.Fatal("the duplicate was added before the answer")
+	}
+	test.Tap(button(t, dup, "Yes"))
+	if len(h.store.accts) != 4 {
+		t.Errorf("Yes did not add the duplicate: %d accounts", len(h.store.accts))
+	}
+}
+
+func TestAddFromQR(t *testing.T) {
+	uri := "otpauth://hotp/Lab:eve?secret=JBSWY3DPEHPK3PXP&counter=3"
+	tests := []struct {
+		name   string
+		decode func(io.Reader) ([]string, error)
+		want   string
+	}{
+		{"no decoder in this build", nil, noQRDecoder},
+		{"decoder error", func(io.Reader) ([]string, error) { return nil, errors.New("transfer: no QR code found") },
+			"No QR code could be read from the image: transfer: no QR code found."},
+		{"no code", func(io.Reader) ([]string, error) { return nil, nil }, "The image holds no QR code."},
+		{"migration export", func(io.Reader) ([]string, error) { return []string{"otpauth-migration://offline?data=x"}, nil },
+			"This QR code is a Google Authenticator export"},
+		{"other text", func(io.Reader) ([]string, error) { return []string{"hello"}, nil },
+			"The QR code does not hold an account link: the link's scheme"},
+		{"account", func(io.Reader) ([]string, error) { return []string{"hello", uri}, nil }, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Keyring, seedThree)
+			h.app.deps.DecodeQR = tc.decode
+			f := h.app.newAddForm()
+			f.addFromImage(strings.NewReader("png bytes"))
+			if tc.want == "" {
+				if f.imageMsg.Visible() || len(h.store.accts) != 4 || h.store.accts[3].Counter != 3 {
+					t.Fatalf("not added: %q", f.imageMsg.Text)
+				}
+				return
+			}
+			if !strings.HasPrefix(f.imageMsg.Text, tc.want) {
+				t.Errorf("message %q, want prefix %q", f.imageMsg.Text, tc.want)
+			}
+		})
+	}
+}
+
+func TestQROnScreen(t *testing.T) {
+	h := newHarness(t, Keyring, seedThree)
+	f := h.app.newAddForm()
+	if !f.screenMsg.Visible() || f.screenMsg.Text != noScreenCapture {
+		t.Errorf("without screen capture the tab says %q", f.screenMsg.Text)
+	}
+	if !strings.Contains(noScreenCapture, "not possible here") {
+		t.Error("the message must say plainly that scanning is unavailable")
+	}
+	h.app.deps.CaptureScreen = func(context.Context) (image.Image, error) { return image.NewGray(image.Rect(0, 0, 4, 4)), nil }
+	h.app.deps.DecodeQR = func(io.Reader) ([]string, error) {
+		return []string{"otpauth://totp/Screen:frank?secret=JBSWY3DPEHPK3PXP"}, nil
+	}
+	f = h.app.newAddForm()
+	f.scanScreen()
+	if len(h.store.accts) != 4 || h.store.accts[3].Issuer != "Screen" {
+		t.Errorf("screen scan did not add the account: %q", f.screenMsg.Text)
+	}
+}

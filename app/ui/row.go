@@ -1,0 +1,213 @@
+package ui
+
+import (
+	"hash/fnv"
+	"image/color"
+	"strings"
+	"unicode"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// rowView is what one account row shows.
+type rowView struct {
+	Title    string  // issuer, or the name when there is no issuer
+	Subtitle string  // the name under an issuer, and tags
+	Code     string  // grouped code, or a hint for HOTP
+	Next     string  // the next code, set in the last seconds of a period
+	Frac     float32 // the part of the period left, 0..1 (TOTP)
+	Warn     bool    // the last seconds of the period
+	HOTP     bool
+	Selected bool
+}
+
+// codeRow is one account in the list: an initial avatar, issuer and name,
+// the current code, a countdown bar and, near the end of a period, the next
+// code. Taps are reported to the owner; the widget holds no account data.
+type codeRow struct {
+	widget.BaseWidget
+	view        rowView
+	onTap       func()
+	onSecondary func(pos fyne.Position)
+}
+
+func newCodeRow() *codeRow {
+	r := &codeRow{}
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+func (r *codeRow) set(v rowView) {
+	if r.view == v {
+		return
+	}
+	r.view = v
+	r.Refresh()
+}
+
+// Tapped copies the code (via the owner).
+func (r *codeRow) Tapped(*fyne.PointEvent) {
+	if r.onTap != nil {
+		r.onTap()
+	}
+}
+
+// TappedSecondary opens the account's action menu.
+func (r *codeRow) TappedSecondary(e *fyne.PointEvent) {
+	if r.onSecondary != nil {
+		r.onSecondary(e.AbsolutePosition)
+	}
+}
+
+// CreateRenderer builds the row's canvas objects.
+func (r *codeRow) CreateRenderer() fyne.WidgetRenderer {
+	rr := &codeRowRenderer{
+		row:      r,
+		sel:      canvas.NewRectangle(color.Transparent),
+		avatar:   canvas.NewCircle(color.Transparent),
+		initial:  canvas.NewText("", color.White),
+		title:    canvas.NewText("", color.Black),
+		subtitle: canvas.NewText("", color.Black),
+		code:     canvas.NewText("", color.Black),
+		next:     canvas.NewText("", color.Black),
+		track:    canvas.NewRectangle(color.Transparent),
+		bar:      canvas.NewRectangle(color.Transparent),
+	}
+	rr.sel.CornerRadius = 4
+	rr.initial.TextStyle.Bold = true
+	rr.initial.Alignment = fyne.TextAlignCenter
+	rr.title.TextStyle.Bold = true
+	rr.code.TextStyle.Monospace = true
+	rr.code.TextStyle.Bold = true
+	rr.code.Alignment = fyne.TextAlignTrailing
+	rr.next.TextStyle.Monospace = true
+	rr.next.Alignment = fyne.TextAlignTrailing
+	rr.objects = []fyne.CanvasObject{rr.sel, rr.avatar, rr.initial, rr.title, rr.subtitle, rr.code, rr.next, rr.track, rr.bar}
+	rr.Refresh()
+	return rr
+}
+
+type codeRowRenderer struct {
+	row                                  *codeRow
+	sel, track, bar                      *canvas.Rectangle
+	avatar                               *canvas.Circle
+	initial, title, subtitle, code, next *canvas.Text
+	objects                              []fyne.CanvasObject
+}
+
+const (
+	avatarSize = 36
+	barHeight  = 3
+	codeWidth  = 130
+)
+
+func (rr *codeRowRenderer) Destroy()                     {}
+func (rr *codeRowRenderer) Objects() []fyne.CanvasObject { return rr.objects }
+
+func (rr *codeRowRenderer) MinSize() fyne.Size {
+	p := theme.Padding()
+	textH := rr.title.MinSize().Height + rr.subtitle.MinSize().Height
+	h := max(avatarSize, textH, rr.code.MinSize().Height+rr.next.MinSize().Height)
+	return fyne.NewSize(avatarSize+codeWidth+180, h+2*p+barHeight)
+}
+
+func (rr *codeRowRenderer) Layout(size fyne.Size) {
+	p := theme.Padding()
+	rr.sel.Resize(size)
+	body := size.Height - barHeight
+	ay := (body - avatarSize) / 2
+	rr.avatar.Move(fyne.NewPos(p, ay))
+	rr.avatar.Resize(fyne.NewSquareSize(avatarSize))
+	ih := rr.initial.MinSize().Height
+	rr.initial.Move(fyne.NewPos(p, ay+(avatarSize-ih)/2))
+	rr.initial.Resize(fyne.NewSize(avatarSize, ih))
+
+	x := 2*p + avatarSize
+	textW := size.Width - x - codeWidth - 2*p
+	th, sh := rr.title.MinSize().Height, rr.subtitle.MinSize().Height
+	ty := (body - th - sh) / 2
+	rr.title.Move(fyne.NewPos(x, ty))
+	rr.title.Resize(fyne.NewSize(textW, th))
+	rr.subtitle.Move(fyne.NewPos(x, ty+th))
+	rr.subtitle.Resize(fyne.NewSize(textW, sh))
+
+	ch, nh := rr.code.MinSize().Height, rr.next.MinSize().Height
+	cx := size.Width - codeWidth - p
+	cy := (body - ch - nh) / 2
+	rr.code.Move(fyne.NewPos(cx, cy))
+	rr.code.Resize(fyne.NewSize(codeWidth, ch))
+	rr.next.Move(fyne.NewPos(cx, cy+ch))
+	rr.next.Resize(fyne.NewSize(codeWidth, nh))
+
+	rr.track.Move(fyne.NewPos(x, body))
+	rr.track.Resize(fyne.NewSize(size.Width-x-p, barHeight))
+	rr.bar.Move(fyne.NewPos(x, body))
+	frac := rr.row.view.Frac
+	if rr.row.view.HOTP {
+		frac = 0
+	}
+	rr.bar.Resize(fyne.NewSize((size.Width-x-p)*min(max(frac, 0), 1), barHeight))
+}
+
+func (rr *codeRowRenderer) Refresh() {
+	v := rr.row.view
+	th := rr.row.Theme()
+	variant := fyne.CurrentApp().Settings().ThemeVariant()
+	fg := th.Color(theme.ColorNameForeground, variant)
+	dim := th.Color(theme.ColorNamePlaceHolder, variant)
+	size := th.Size(theme.SizeNameText)
+
+	if v.Selected {
+		rr.sel.FillColor = th.Color(theme.ColorNameSelection, variant)
+	} else {
+		rr.sel.FillColor = color.Transparent
+	}
+	rr.avatar.FillColor = avatarColor(v.Title)
+	rr.initial.Text = initial(v.Title)
+	rr.initial.TextSize = size * 1.2
+	rr.title.Text, rr.title.Color, rr.title.TextSize = v.Title, fg, size
+	rr.subtitle.Text, rr.subtitle.Color, rr.subtitle.TextSize = v.Subtitle, dim, size*0.9
+	rr.code.Text, rr.code.TextSize = v.Code, size*1.6
+	rr.code.Color = fg
+	if v.HOTP && !strings.ContainsAny(v.Code, "0123456789") {
+		rr.code.TextSize = size
+		rr.code.Color = dim
+	}
+	rr.next.Text, rr.next.Color, rr.next.TextSize = v.Next, dim, size*0.85
+	rr.track.FillColor = th.Color(theme.ColorNameInputBorder, variant)
+	rr.bar.FillColor = th.Color(theme.ColorNamePrimary, variant)
+	if v.Warn {
+		rr.bar.FillColor = th.Color(theme.ColorNameError, variant)
+	}
+	rr.track.Hidden, rr.bar.Hidden = v.HOTP, v.HOTP
+	rr.Layout(rr.row.Size())
+	for _, o := range rr.objects {
+		o.Refresh()
+	}
+}
+
+// initial is the avatar letter: the first letter or digit of s.
+func initial(s string) string {
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return strings.ToUpper(string(r))
+		}
+	}
+	return "?"
+}
+
+var avatarPalette = []color.NRGBA{
+	{0x1e, 0x88, 0xe5, 0xff}, {0x43, 0xa0, 0x47, 0xff}, {0xe5, 0x39, 0x35, 0xff},
+	{0x8e, 0x24, 0xaa, 0xff}, {0xfb, 0x8c, 0x00, 0xff}, {0x00, 0x89, 0x7b, 0xff},
+	{0x6d, 0x4c, 0x41, 0xff}, {0x39, 0x49, 0xab, 0xff},
+}
+
+// avatarColor picks a stable colour for an issuer.
+func avatarColor(s string) color.Color {
+	h := fnv.New32a()
+	h.Write([]byte(strings.ToLower(s)))
+	return avatarPalette[h.Sum32()%uint32(len(avatarPalette))]
+}

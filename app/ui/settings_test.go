@@ -1,0 +1,203 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"latchkey/core/otp"
+	"latchkey/core/store"
+)
+
+func selects(o fyne.CanvasObject) []*widget.Select {
+	var out []*widget.Select
+	for _, x := range test.LaidOutObjects(o) {
+		if s, ok := x.(*widget.Select); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func TestSettings(t *testing.T) {
+	h := newHarness(t, Keyring, seedThree)
+	h.app.showSettings()
+	d := overlay(t, h.w)
+	got := texts(d)
+	for _, want := range []string{"In the system keyring.", "[Move to an encrypted file…]",
+		"Not checked: no enrollment server is configured"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("settings lack %q:\n%s", want, got)
+		}
+	}
+	s := selects(d)
+	clip, lock := s[0], s[1]
+	if clip.Selected != "After 30 s" || lock.Selected != "After 5 min idle" || !lock.Disabled() {
+		t.Errorf("defaults: clipboard %q, lock %q (disabled %v)", clip.Selected, lock.Selected, lock.Disabled())
+	}
+	clip.SetSelected("After 10 s")
+	prefs := fyne.CurrentApp().Preferences()
+	if got := clipboardClear(prefs); got != 10*time.Second {
+		t.Errorf("clipboard preference %s, want 10s", got)
+	}
+	for _, x := range test.LaidOutObjects(d) {
+		if r, ok := x.(*widget.RadioGroup); ok {
+			r.SetSelected("Dark")
+		}
+	}
+	if themePref(prefs) != "dark" || fyne.CurrentApp().Settings().Theme().Color(theme.ColorNameBackground, theme.VariantLight) !=
+		theme.DefaultTheme().Color(theme.ColorNameBackground, theme.VariantDark) {
+		t.Error("the dark theme was not applied")
+	}
+}
+
+func TestSettingsMigrateToFile(t *testing.T) {
+	h := newHarness(t, Keyring, seedThree)
+	h.app.confirmMigrate(File)
+	d := overlay(t, h.w)
+	e := entriesIn(d)
+	e[0].SetText("correct horse")
+	e[1].SetText("correct horse")
+	test.Tap(button(t, d, "OK"))
+	if h.store.migrated != File {
+		t.Fatalf("not migrated: %q", h.store.migrated)
+	}
+	if !strings.Contains(h.app.status.Text, "Secrets moved to the file store.") {
+		t.Errorf("status %q", h.app.status.Text)
+	}
+}
+
+func TestClockCheck(t *testing.T) {
+	tests := []struct {
+		skew time.Duration
+		err  error
+		want string
+	}{
+		{2 * time.Second, nil, "OK: the system clock is within 2s"},
+		{-95 * time.Second, nil, "Warning: the system clock is 1m35s off"},
+		{0, errors.New("get https://otp.example/healthz: connection refused"), "Could not check the clock: get https://otp.example/healthz: connection refused."},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.skew, tc.err), func(t *testing.T) {
+			h := newHarness(t, Keyring, seedThree)
+			h.app.deps.ClockSkew = func(context.Context) (time.Duration, error) { return tc.skew, tc.err }
+			if got := texts(h.app.clockCheck()); !strings.HasPrefix(got, tc.want) {
+				t.Errorf("clock check says %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestKeyringUnavailableOffersFileStore(t *testing.T) {
+	test.NewTempApp(t)
+	w := test.NewTempWindow(t, nil)
+	w.Resize(fyne.NewSize(420, 400))
+	var opened []Backend
+	file := newFakeStore(File)
+	u := New(w, Deps{
+		Clock: &fakeClock{now: t0},
+		Open: func(_ context.Context, b Backend, p Prompts) (Store, error) {
+			opened = append(opened, b)
+			if b != File {
+				return nil, fmt.Errorf("store: open: %w", store.ErrKeyringUnavailable)
+			}
+			return file, nil
+		},
+		Passphrase: func() ([]byte, error) { return []byte("pw"), nil },
+	})
+	u.async = func(f func()) { f() }
+	u.Start(context.Background())
+	t.Cleanup(u.Stop)
+	d := overlay(t, w)
+	if got := texts(d); !strings.Contains(got, "The system keyring (Secret Service) is not available") {
+		t.Fatalf("dialog says:\n%s", got)
+	}
+	if got := texts(w.Content()); !strings.Contains(got, "[Use the encrypted file store]") {
+		t.Errorf("the window behind the dialog offers nothing:\n%s", got)
+	}
+	test.Tap(button(t, d, "Use the encrypted file store"))
+	if fmt.Sprint(opened) != "[ file]" || u.store != file {
+		t.Errorf("opened %q; store %v", opened, u.store)
+	}
+}
+
+func TestOpenErrorOffersRetry(t *testing.T) {
+	test.NewTempApp(t)
+	w := test.NewTempWindow(t, nil)
+	fail := true
+	u := New(w, Deps{Clock: &fakeClock{now: t0}, Open: func(context.Context, Backend, Prompts) (Store, error) {
+		if fail {
+			return nil, fmt.Errorf("store: open: %w", store.ErrBadPassphrase)
+		}
+		return newFakeStore(File), nil
+	}})
+	u.async = func(f func()) { f() }
+	u.Start(context.Background())
+	if got := texts(w.Content()); !strings.Contains(got, "Could not open your accounts: the passphrase is wrong.") {
+		t.Fatalf("window says:\n%s", got)
+	}
+	fail = false
+	test.Tap(button(t, w.Content(), "Try again"))
+	if u.store == nil {
+		t.Error("retry did not open the store")
+	}
+}
+
+func TestIdleLock(t *testing.T) {
+	h := newHarness(t, File, seedThree)
+	h.app.deps.Open = func(_ context.Context, b Backend, p Prompts) (Store, error) {
+		pw, _ := p.Passphrase()
+		if string(pw) != "right" {
+			return nil, fmt.Errorf("store: open vault: %w", store.ErrBadPassphrase)
+		}
+		h.store.closed = false
+		return h.store, nil
+	}
+	test.Tap(h.row(0)) // copies; the clipboard clears in 30 s
+	h.clock.advance(4 * time.Minute)
+	if h.app.store == nil {
+		t.Fatal("locked before 5 idle minutes")
+	}
+	h.clock.advance(time.Minute)
+	if h.app.store != nil || !h.store.closed {
+		t.Fatal("not locked after 5 idle minutes")
+	}
+	if got := fyne.CurrentApp().Clipboard().Content(); got != "" {
+		t.Errorf("clipboard after the lock %q", got)
+	}
+	if got := texts(h.w.Content()); !strings.Contains(got, "Latchkey is locked") {
+		t.Fatalf("lock screen:\n%s", got)
+	}
+	if strings.Contains(h.rows(), "081") {
+		t.Error("codes still shown while locked")
+	}
+	pass := entriesIn(h.w.Content())[0]
+	test.Type(pass, "wrong")
+	test.Tap(button(t, h.w.Content(), "Unlock"))
+	if got := texts(h.w.Content()); !strings.Contains(got, "Could not unlock: the passphrase is wrong.") {
+		t.Errorf("after a wrong passphrase:\n%s", got)
+	}
+	test.Type(pass, "right")
+	test.Tap(button(t, h.w.Content(), "Unlock"))
+	sec, _ := otp.DecodeSecret(rfcSecret)
+	want, _ := otp.TOTPCode(sec, h.clock.Now(), otp.Options{})
+	if h.app.store == nil || !strings.Contains(h.rows(), otp.Group(want)) {
+		t.Errorf("not unlocked:\n%s", h.rows())
+	}
+}
+
+func TestKeyringNeverLocks(t *testing.T) {
+	h := newHarness(t, Keyring, seedThree)
+	h.clock.advance(2 * time.Hour)
+	if h.app.store == nil {
+		t.Error("the keyring store locked")
+	}
+}

@@ -1,0 +1,202 @@
+package ui
+
+import (
+	"errors"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"latchkey/core/otp"
+	"latchkey/core/store"
+)
+
+// errCancelled is returned by the passphrase prompt when the user cancels.
+var errCancelled = errors.New("ui: cancelled")
+
+// open opens the store with backend b; it runs off the UI goroutine.
+func (u *App) open(b Backend) {
+	p := Prompts{Passphrase: u.deps.Passphrase, NewPassphrase: u.deps.Passphrase}
+	if p.Passphrase == nil {
+		p.Passphrase = func() ([]byte, error) {
+			return u.askPassphrase("Unlock the encrypted file store", "Passphrase of your Latchkey file store", false)
+		}
+		p.NewPassphrase = func() ([]byte, error) {
+			return u.askPassphrase("Choose a passphrase for the new file store", "At least 8 characters", true)
+		}
+	}
+	s, err := u.deps.Open(u.ctx, b, p)
+	fyne.Do(func() {
+		if err != nil {
+			u.openFailed(b, err)
+			return
+		}
+		u.showMain(s)
+	})
+}
+
+// openFailed explains why the store did not open and offers a way on: the
+// file store when the keyring is unavailable, another try otherwise.
+func (u *App) openFailed(b Backend, err error) {
+	retry := func() {
+		u.w.SetContent(messageScreen("Opening your accounts…", nil, ""))
+		u.async(func() { u.open(b) })
+	}
+	switch {
+	case errors.Is(err, store.ErrKeyringUnavailable):
+		useFile := func() {
+			u.w.SetContent(messageScreen("Opening the encrypted file store…", nil, ""))
+			u.async(func() { u.open(File) })
+		}
+		u.w.SetContent(messageScreen(keyringHelp, useFile, "Use the encrypted file store"))
+		d := dialog.NewConfirm("Keyring unavailable", keyringHelp+"\n\nUse the encrypted file store now?",
+			func(ok bool) {
+				if ok {
+					useFile()
+				}
+			}, u.w)
+		d.SetConfirmText("Use the encrypted file store")
+		d.SetDismissText("Not now")
+		d.Show()
+	case errors.Is(err, errCancelled):
+		u.w.SetContent(messageScreen("Latchkey needs the passphrase to show your accounts.", retry, "Enter the passphrase"))
+	default:
+		u.w.SetContent(messageScreen(userMessage("Could not open your accounts", err), retry, "Try again"))
+	}
+}
+
+const keyringHelp = "The system keyring (Secret Service) is not available or is locked, so Latchkey " +
+	"cannot read the secrets kept there. Unlock your keyring and restart Latchkey, or keep your " +
+	"secrets in Latchkey's encrypted file store, protected by a passphrase."
+
+// askPassphrase shows a passphrase dialog and waits for the answer; it must
+// be called off the UI goroutine. confirm asks twice (a new passphrase).
+func (u *App) askPassphrase(title, hint string, confirm bool) ([]byte, error) {
+	type answer struct {
+		p   []byte
+		err error
+	}
+	ch := make(chan answer, 1)
+	fyne.Do(func() {
+		u.passphraseDialog(title, hint, confirm, func(p []byte, ok bool) {
+			if !ok {
+				ch <- answer{err: errCancelled}
+				return
+			}
+			ch <- answer{p: p}
+		})
+	})
+	a := <-ch
+	return a.p, a.err
+}
+
+// passphraseDialog asks for a passphrase (twice when confirm) and calls
+// done with it, or with ok false when cancelled.
+func (u *App) passphraseDialog(title, hint string, confirm bool, done func(p []byte, ok bool)) {
+	p1 := widget.NewPasswordEntry()
+	p1.SetPlaceHolder(hint)
+	items := []*widget.FormItem{widget.NewFormItem("Passphrase", p1)}
+	p2 := widget.NewPasswordEntry()
+	if confirm {
+		p1.Validator = func(s string) error {
+			if len(s) < 8 {
+				return errors.New("use at least 8 characters")
+			}
+			return nil
+		}
+		p2.Validator = func(s string) error {
+			if s != p1.Text {
+				return errors.New("the two passphrases differ")
+			}
+			return nil
+		}
+		items = append(items, widget.NewFormItem("Again", p2))
+	}
+	d := dialog.NewForm(title, "OK", "Cancel", items, func(ok bool) {
+		done([]byte(p1.Text), ok)
+	}, u.w)
+	d.Resize(fyne.NewSize(380, d.MinSize().Height))
+	d.Show()
+	u.w.Canvas().Focus(p1)
+}
+
+// lockMinutes is the idle time before the file store locks; 0 never.
+func (u *App) idleExpired(now time.Time) bool {
+	if u.store == nil || u.store.Backend() != File {
+		return false
+	}
+	m := lockMinutes(fyne.CurrentApp().Preferences())
+	return m > 0 && now.Sub(u.active) >= time.Duration(m)*time.Minute
+}
+
+// lock closes the store, forgets the generators and codes, clears a code
+// left on the clipboard and asks for the passphrase again.
+func (u *App) lock() {
+	if u.stopTick != nil {
+		u.stopTick()
+	}
+	if u.store != nil {
+		_ = u.store.Close()
+		u.store = nil
+	}
+	u.gens = map[string]*otp.Generator{}
+	u.hotp = map[string]string{}
+	u.all, u.shown, u.list = nil, nil, nil
+	if u.stopClip != nil && u.stopClip() {
+		fyne.CurrentApp().Clipboard().SetContent("")
+	}
+	u.w.SetContent(u.lockScreen(u.w))
+}
+
+// lockScreen asks for the file store's passphrase to unlock.
+func (u *App) lockScreen(w fyne.Window) fyne.CanvasObject {
+	pass := widget.NewPasswordEntry()
+	pass.SetPlaceHolder("Passphrase")
+	msg := widget.NewLabel("")
+	msg.Importance = widget.DangerImportance
+	msg.Hide()
+	var unlock *widget.Button
+	submit := func() {
+		p := []byte(pass.Text)
+		unlock.Disable()
+		u.async(func() {
+			s, err := u.deps.Open(u.ctx, File, Prompts{Passphrase: func() ([]byte, error) { return p, nil }})
+			fyne.Do(func() {
+				unlock.Enable()
+				if err != nil {
+					pass.SetText("")
+					msg.SetText(userMessage("Could not unlock", err))
+					msg.Show()
+					return
+				}
+				u.showMain(s)
+			})
+		})
+	}
+	pass.OnSubmitted = func(string) { submit() }
+	unlock = widget.NewButton("Unlock", submit)
+	unlock.Importance = widget.HighImportance
+	title := widget.NewLabelWithStyle("Latchkey is locked", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	hint := widget.NewLabel("It locked after being idle. Enter the passphrase of the encrypted file store.")
+	hint.Wrapping = fyne.TextWrapWord
+	hint.Alignment = fyne.TextAlignCenter
+	box := container.NewVBox(title, hint, pass, unlock, msg)
+	w.Canvas().Focus(pass)
+	return container.NewPadded(container.NewCenter(container.NewGridWrap(fyne.NewSize(340, box.MinSize().Height), box)))
+}
+
+// messageScreen is a centred message with an optional button.
+func messageScreen(text string, action func(), label string) fyne.CanvasObject {
+	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
+	l.Alignment = fyne.TextAlignCenter
+	box := container.NewVBox(l)
+	if action != nil {
+		b := widget.NewButton(label, action)
+		b.Importance = widget.HighImportance
+		box.Add(container.NewCenter(b))
+	}
+	return container.NewPadded(container.NewVBox(layoutSpacer(), box, layoutSpacer()))
+}

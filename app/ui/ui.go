@@ -1,0 +1,80 @@
+// Package ui holds the desktop app's screens and widgets. It must not import
+// fyne.io/fyne/v2/app, so that its tests run on Fyne's test driver with
+// CGO_ENABLED=0; package app wires it to the GL driver and the real store.
+//
+// Every dependency is injected through Deps: the account store (an
+// interface that core/store satisfies), the clock, QR decoding, screen
+// capture and the clock check. The screens never touch the keyring, files
+// or crypto themselves.
+package ui
+
+import (
+	"context"
+	"image"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"time"
+)
+
+// Clock is the time source of the screens; tests drive a fake one.
+type Clock interface {
+	Now() time.Time
+	// AfterFunc calls f once after d; stop cancels it if it has not run.
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+func (realClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}
+
+// OpenFunc opens the account store with a backend ("" = remembered
+// choice), asking p for the file backend's passphrase when needed.
+type OpenFunc func(ctx context.Context, b Backend, p Prompts) (Store, error)
+
+// Deps are the app's connections to the world.
+type Deps struct {
+	// Open opens the store; required.
+	Open OpenFunc
+	// Backend is the backend asked for at start ("" = remembered choice).
+	Backend Backend
+	// Passphrase, when set, answers the file store's passphrase prompts
+	// without asking (LATCHKEY_PASSPHRASE); nil asks in a dialog.
+	Passphrase func() ([]byte, error)
+	// Clock is the time source; nil means the system clock.
+	Clock Clock
+	// DecodeQR returns the text of every QR code in a PNG or JPEG image;
+	// nil means QR decoding is not available in this build.
+	DecodeQR func(r io.Reader) ([]string, error)
+	// CaptureScreen takes a screenshot of the desktop; nil means the
+	// platform offers no portable way to do so.
+	CaptureScreen func(ctx context.Context) (image.Image, error)
+	// ClockSkew reports how far the system clock is from the enrollment
+	// server's; nil means no server is configured.
+	ClockSkew func(ctx context.Context) (time.Duration, error)
+	// DumpRows, when set, receives the list's rows as text after every
+	// refresh (LATCHKEY_DEBUG_DUMP, for end-to-end tests).
+	DumpRows func(rows []string)
+	// Log receives diagnostics; nil discards them.
+	Log *slog.Logger
+}
+
+func (d *Deps) defaults() {
+	if d.Clock == nil {
+		d.Clock = realClock{}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Version returns the module version the binary was built from.
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
