@@ -106,7 +106,7 @@ func encryptAegis(t testing.TB, db string, passwords ...string) []byte {
 		slots = append(slots, map[string]any{
 			"type": 1, "uuid": "slot", "key": hex.EncodeToString(ct),
 			"key_params": params{hex.EncodeToString(nonce), hex.EncodeToString(tag)},
-			"n": 32768, "r": 8, "p": 1, "salt": hex.EncodeToString(salt), "repaired": true,
+			"n":          32768, "r": 8, "p": 1, "salt": hex.EncodeToString(salt), "repaired": true,
 		})
 	}
 	ct, nonce, tag := seal(master, []byte(db))
@@ -172,7 +172,9 @@ func TestParseAegisErrors(t *testing.T) {
 		{"huge scrypt n", mutate(func(c map[string]any) { slot(c)["n"] = 1 << 30 }), ErrCorrupt, "scrypt parameters"},
 		{"n not a power of two", mutate(func(c map[string]any) { slot(c)["n"] = 1000 }), ErrCorrupt, "scrypt parameters"},
 		{"tampered db", mutate(func(c map[string]any) { c["db"] = base64.StdEncoding.EncodeToString([]byte("tampered ciphertext")) }), ErrCorrupt, "does not decrypt"},
-		{"bad nonce", mutate(func(c map[string]any) { c["header"].(map[string]any)["params"] = map[string]any{"nonce": "zz", "tag": "00"} }), ErrCorrupt, "nonce"},
+		{"bad nonce", mutate(func(c map[string]any) {
+			c["header"].(map[string]any)["params"] = map[string]any{"nonce": "zz", "tag": "00"}
+		}), ErrCorrupt, "nonce"},
 		{"only biometric", mutate(func(c map[string]any) { h := c["header"].(map[string]any); h["slots"] = h["slots"].([]any)[:1] }), ErrCorrupt, "no password slot"},
 		{"bad secret", []byte(`{"version":1,"header":{},"db":{"version":3,"entries":[{"type":"totp","name":"n","issuer":"i","info":{"secret":"!!","digits":6,"period":30}}]}}`), nil, "entry 1 (i:n): secret"},
 		{"hotp without counter", []byte(`{"version":1,"header":{},"db":{"version":3,"entries":[{"type":"hotp","name":"n","info":{"secret":"JBSWY3DP","digits":6}}]}}`), nil, "without a counter"},

@@ -84,73 +84,120 @@ type Options struct {
 
 // Result is what Read found.
 type Result struct {
-	Format  Format
+	Format  Format  // of the last input, for ReadFiles
 	Entries []Entry // in input order, unsupported ones included
 	// Warnings are worth showing the user but did not stop the import.
 	Warnings []string
 }
 
+// File is one input of ReadFiles.
+type File struct {
+	Name string // for messages; may be empty
+	Data []byte
+}
+
 // Read parses an import in any supported format. It either returns every
 // entry of the input or an error: never part of it.
 func Read(data []byte, opts Options) (*Result, error) {
-	if len(data) > MaxInput {
-		return nil, fmt.Errorf("%w: more than %d MiB", ErrTooLarge, MaxInput>>20)
-	}
-	f := opts.Format
-	if f == "" {
+	return ReadFiles([]File{{Data: data}}, opts)
+}
+
+// ReadFiles parses several inputs as one import, so that the batches of a
+// Google Authenticator export saved as several QR images or text files
+// are gathered. Entries from URI lists and QR images come after those of
+// vaults and backups. It returns every entry or an error naming the file.
+func ReadFiles(files []File, opts Options) (*Result, error) {
+	res := &Result{}
+	var lines []line
+	total := 0
+	for _, file := range files {
+		prefix := ""
+		if file.Name != "" {
+			prefix = file.Name + ": "
+		}
+		fail := func(err error) (*Result, error) {
+			if file.Name == "" {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%s: %w", file.Name, err)
+		}
+		total += len(file.Data)
+		if total > MaxInput {
+			return fail(fmt.Errorf("%w: more than %d MiB", ErrTooLarge, MaxInput>>20))
+		}
+		f := opts.Format
+		if f == "" {
+			var err error
+			if f, err = Detect(file.Data); err != nil {
+				return fail(err)
+			}
+		}
+		res.Format = f
+		var entries []Entry
 		var err error
-		if f, err = Detect(data); err != nil {
+		switch f {
+		case FormatURIs, FormatMigration:
+			var ls []line
+			if ls, err = splitLines(file.Data, prefix+"line"); err == nil {
+				for _, l := range ls {
+					if f == FormatMigration && !hasScheme(l.text, "otpauth-migration:") {
+						return fail(&EntryError{Where: strings.TrimPrefix(l.where, prefix), Err: fmt.Errorf("%w: not an otpauth-migration:// URI", ErrFormat)})
+					}
+				}
+				lines = append(lines, ls...)
+			}
+		case FormatQR:
+			var ls []line
+			if ls, err = qrLines(file.Data); err == nil {
+				for i := range ls {
+					ls[i].where = prefix + ls[i].where
+				}
+				lines = append(lines, ls...)
+			}
+		case FormatAegis:
+			entries, err = ParseAegis(file.Data, opts.Passphrase)
+		case FormatTwoFAS:
+			entries, err = ParseTwoFAS(file.Data, opts.Passphrase)
+		case FormatBackup:
+			entries, err = ParseBackup(file.Data, opts.Passphrase)
+		default:
+			_, err = ParseFormat(string(f))
+		}
+		if err != nil {
+			return fail(err)
+		}
+		res.Entries = append(res.Entries, entries...)
+		if len(res.Entries)+len(lines) > MaxEntries {
+			return nil, tooMany()
+		}
+	}
+	if len(lines) > 0 {
+		entries, warnings, err := parseLines(lines)
+		if err != nil {
 			return nil, err
 		}
-	}
-	res := &Result{Format: f}
-	var err error
-	switch f {
-	case FormatURIs:
-		res.Entries, res.Warnings, err = ParseURIs(data)
-	case FormatMigration:
-		var lines []string
-		for _, l := range strings.Split(string(data), "\n") {
-			l = strings.TrimSpace(l)
-			if l == "" || strings.HasPrefix(l, "#") {
-				continue
-			}
-			lines = append(lines, l)
+		res.Entries = append(res.Entries, entries...)
+		res.Warnings = append(res.Warnings, warnings...)
+		if len(res.Entries) > MaxEntries {
+			return nil, tooMany()
 		}
-		if len(lines) == 0 {
-			return nil, fmt.Errorf("%w: no otpauth-migration:// URI found", ErrFormat)
-		}
-		res.Entries, res.Warnings, err = ParseMigration(lines)
-	case FormatQR:
-		res.Entries, res.Warnings, err = readQR(data)
-	case FormatAegis:
-		res.Entries, err = ParseAegis(data, opts.Passphrase)
-	case FormatTwoFAS:
-		res.Entries, err = ParseTwoFAS(data, opts.Passphrase)
-	case FormatBackup:
-		res.Entries, err = ParseBackup(data, opts.Passphrase)
-	default:
-		_, err = ParseFormat(string(f))
-	}
-	if err != nil {
-		return nil, err
 	}
 	return res, nil
 }
 
-func readQR(data []byte) ([]Entry, []string, error) {
+func qrLines(data []byte) ([]line, error) {
 	texts, err := qr.Decode(data)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var b strings.Builder
+	lines := make([]line, 0, len(texts))
 	for i, t := range texts {
 		t = strings.TrimSpace(t)
+		where := fmt.Sprintf("QR code %d", i+1)
 		if !hasScheme(t, "otpauth:") && !hasScheme(t, "otpauth-migration:") {
-			return nil, nil, &EntryError{Where: fmt.Sprintf("QR code %d", i+1), Err: fmt.Errorf("%w: it holds something other than an otpauth:// or otpauth-migration:// URI", ErrFormat)}
+			return nil, &EntryError{Where: where, Err: fmt.Errorf("%w: it holds something other than an otpauth:// or otpauth-migration:// URI", ErrFormat)}
 		}
-		b.WriteString(t)
-		b.WriteByte('\n')
+		lines = append(lines, line{where, t})
 	}
-	return parseLines([]byte(b.String()), "QR code")
+	return lines, nil
 }

@@ -15,23 +15,46 @@ import (
 // [ParseMigration] does. Warnings say what is worth telling the user
 // (a missing migration batch, a label that disagrees with its issuer).
 func ParseURIs(data []byte) (entries []Entry, warnings []string, err error) {
-	return parseLines(data, "line")
+	lines, err := splitLines(data, "line")
+	if err != nil {
+		return nil, nil, err
+	}
+	return parseLines(lines)
 }
 
-// parseLines is ParseURIs naming each line with unit ("line", "QR code").
-func parseLines(data []byte, unit string) (entries []Entry, warnings []string, err error) {
-	var migration []string
-	var migrationWhere []string
+// line is one URI and where it came from ("line 3", "shot.png QR code 2").
+type line struct{ where, text string }
+
+// splitLines returns the URI lines of data, naming each with unit and
+// its line number, without blank lines and # comments.
+func splitLines(data []byte, unit string) ([]line, error) {
+	var out []line
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), maxLine)
-	line := 0
+	n := 0
 	for sc.Scan() {
-		line++
+		n++
 		s := strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff"))
 		if s == "" || strings.HasPrefix(s, "#") {
 			continue
 		}
-		where := fmt.Sprintf("%s %d", unit, line)
+		out = append(out, line{fmt.Sprintf("%s %d", unit, n), s})
+		if len(out) > MaxEntries {
+			return nil, tooMany()
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s %d: %w: longer than %d bytes", unit, n+1, ErrTooLarge, maxLine)
+	}
+	return out, nil
+}
+
+// parseLines reads otpauth:// lines in place and gathers the
+// otpauth-migration:// ones, whose batches belong together.
+func parseLines(lines []line) (entries []Entry, warnings []string, err error) {
+	var migration, migrationWhere []string
+	for _, l := range lines {
+		where, s := l.where, l.text
 		if hasScheme(s, "otpauth-migration:") {
 			migration = append(migration, s)
 			migrationWhere = append(migrationWhere, where)
@@ -53,9 +76,6 @@ func parseLines(data []byte, unit string) (entries []Entry, warnings []string, e
 		if len(entries) > MaxEntries {
 			return nil, nil, tooMany()
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, nil, fmt.Errorf("%s %d: %w: longer than %d bytes", unit, line+1, ErrTooLarge, maxLine)
 	}
 	if len(migration) > 0 {
 		m, w, err := parseMigration(migration, migrationWhere)
