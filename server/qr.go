@@ -14,8 +14,6 @@ import (
 // phone camera and zbarimg, small enough to keep the PNG near 2 KB.
 const qrScale = 6
 
-
-
 // qrPNG renders content as a QR code (medium error correction, with its
 // quiet zone) in a 1-bit paletted PNG.
 func qrPNG(content string) ([]byte, error) {
