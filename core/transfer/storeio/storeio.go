@@ -1,0 +1,179 @@
+// Package storeio moves transfer entries into and out of the account
+// store: Import adds parsed entries in one all-or-nothing step, skipping
+// exact duplicates and renaming name clashes; Export reads every account
+// with its secret for a writer. The CLI and the desktop app share it, so
+// both import the same way.
+package storeio
+
+import (
+	"cmp"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"latchkey/core/otp"
+	"latchkey/core/otpauth"
+	"latchkey/core/store"
+	"latchkey/core/transfer"
+)
+
+// Store is the part of *store.Store that Import and Export use.
+type Store interface {
+	List(ctx context.Context) ([]store.Account, error)
+	Secret(ctx context.Context, id string) (otp.Secret, error)
+	Secrets(ctx context.Context) (map[string]otp.Secret, error)
+	AddMany(ctx context.Context, items []store.NewAccount) ([]store.Account, error)
+}
+
+// Summary is what an import did.
+type Summary struct {
+	Added       []store.Account    // stored, in order
+	Skipped     []string           // labels already present with the same secret
+	Renamed     []Renamed          // name clashes stored under a new name
+	Unsupported []transfer.Skipped // entries Latchkey cannot use
+}
+
+// Renamed is an entry stored under another name because its issuer and
+// name were taken by an account with another secret.
+type Renamed struct{ From, To string }
+
+// Plan works out what Import would add without writing anything.
+func Plan(ctx context.Context, s Store, entries []transfer.Entry) ([]store.NewAccount, Summary, error) {
+	var sum Summary
+	existing, err := s.List(ctx)
+	if err != nil {
+		return nil, sum, err
+	}
+	// Backups carry the order; other formats leave it 0, so the stable
+	// sort keeps their file order.
+	entries = slices.Clone(entries)
+	slices.SortStableFunc(entries, func(a, b transfer.Entry) int { return cmp.Compare(a.Order, b.Order) })
+
+	type taken struct {
+		issuer, name string
+		secret       func() (otp.Secret, error)
+	}
+	var used []taken
+	for _, a := range existing {
+		id := a.ID
+		used = append(used, taken{a.Issuer, a.Name, func() (otp.Secret, error) { return s.Secret(ctx, id) }})
+	}
+	clash := func(issuer, name string) []taken {
+		var out []taken
+		for _, u := range used {
+			if strings.EqualFold(u.issuer, issuer) && strings.EqualFold(u.name, name) {
+				out = append(out, u)
+			}
+		}
+		return out
+	}
+	var items []store.NewAccount
+	for i := range entries {
+		e := &entries[i]
+		if e.Unsupported != "" {
+			sum.Unsupported = append(sum.Unsupported, transfer.Skipped{Label: e.Label(), Reason: e.Unsupported})
+			continue
+		}
+		k := &e.Key
+		issuer, name := strings.TrimSpace(k.Issuer), strings.TrimSpace(k.Account)
+		if issuer == "" && name == "" {
+			return nil, sum, fmt.Errorf("entry %d: the account has neither an issuer nor a name", i+1)
+		}
+		dup := false
+		for _, u := range clash(issuer, name) {
+			sec, err := u.secret()
+			if err != nil {
+				return nil, sum, err
+			}
+			if subtle.ConstantTimeCompare(sec, k.Secret) == 1 {
+				dup = true
+				break
+			}
+		}
+		if dup {
+			sum.Skipped = append(sum.Skipped, e.Label())
+			continue
+		}
+		newName := name
+		for n := 2; len(clash(issuer, newName)) > 0; n++ {
+			newName = fmt.Sprintf("%s (%d)", name, n)
+		}
+		if newName != name {
+			sum.Renamed = append(sum.Renamed, Renamed{From: label(issuer, name), To: label(issuer, newName)})
+		}
+		sec := k.Secret
+		used = append(used, taken{issuer, newName, func() (otp.Secret, error) { return sec, nil }})
+		items = append(items, store.NewAccount{
+			Account: store.Account{
+				Issuer: issuer, Name: newName, Type: k.Type, Algorithm: k.Algorithm,
+				Digits: k.Digits, Period: k.Period, Counter: k.Counter, Tags: e.Tags,
+			},
+			Secret: sec,
+		})
+	}
+	return items, sum, nil
+}
+
+// Import adds entries to s in one step: all of them or, on any error,
+// none. Accounts already stored with the same issuer, name and secret are
+// skipped; a taken issuer and name with another secret gets " (2)" (or
+// the next free number) after the name.
+func Import(ctx context.Context, s Store, entries []transfer.Entry) (Summary, error) {
+	items, sum, err := Plan(ctx, s, entries)
+	if err != nil {
+		return Summary{}, err
+	}
+	if len(items) == 0 {
+		return sum, nil
+	}
+	added, err := s.AddMany(ctx, items)
+	if err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			// Another process added one of them meanwhile.
+			return Summary{}, fmt.Errorf("%w (another program changed the accounts during the import; nothing was added, try again)", err)
+		}
+		return Summary{}, err
+	}
+	sum.Added = added
+	return sum, nil
+}
+
+// Export returns every stored account with its secret, in list order, as
+// entries for a transfer writer.
+func Export(ctx context.Context, s Store) ([]transfer.Entry, error) {
+	as, err := s.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := s.Secrets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]transfer.Entry, 0, len(as))
+	for _, a := range as {
+		sec, ok := secrets[a.ID]
+		if !ok {
+			return nil, fmt.Errorf("the secret of %s is missing from the store", a.Label())
+		}
+		out = append(out, transfer.Entry{
+			Key: otpauth.Key{
+				Type: a.Type, Issuer: a.Issuer, Account: a.Name, Secret: sec, Algorithm: a.Algorithm,
+				Digits: a.Digits, Period: a.Period, Counter: a.Counter,
+			},
+			Tags:    slices.Clone(a.Tags),
+			Order:   a.Order,
+			Created: a.Created,
+		})
+	}
+	return out, nil
+}
+
+func label(issuer, name string) string {
+	if issuer == "" {
+		return name
+	}
+	return issuer + ":" + name
+}

@@ -1,0 +1,149 @@
+package storeio
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"latchkey/core/otp"
+	"latchkey/core/otpauth"
+	"latchkey/core/store"
+	"latchkey/core/transfer"
+)
+
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), store.Options{
+		Home: t.TempDir(), Backend: store.File, WorkFactor: 2,
+		Passphrase: func() ([]byte, error) { return []byte("test passphrase"), nil },
+		Now:        func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func entries(t *testing.T) []transfer.Entry {
+	t.Helper()
+	in := "otpauth://totp/GitHub:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n" +
+		"otpauth://hotp/Bank:carol?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&counter=42&algorithm=SHA512&digits=8\n" +
+		"otpauth://totp/alone?secret=MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U&period=60\n"
+	res, err := transfer.Read([]byte(in), transfer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Entries[0].Tags = []string{"work"}
+	return res.Entries
+}
+
+func TestImportDuplicatesAndClashes(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	es := entries(t)
+	unsupported := transfer.Entry{Key: otpauth.Key{Issuer: "Steam", Account: "gamer"}, Unsupported: "steam"}
+	sum, err := Import(ctx, s, append(slices.Clone(es), unsupported))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Added) != 3 || len(sum.Skipped) != 0 || len(sum.Unsupported) != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+
+	// The same again, plus GitHub:alice with another secret (twice).
+	other := es[0]
+	other.Key.Secret = otp.Secret(bytes.Repeat([]byte{7}, 20))
+	third := es[0]
+	third.Key.Secret = otp.Secret(bytes.Repeat([]byte{8}, 20))
+	third.Key.Account = "ALICE" // clashes ignore case, as the store does
+	sum, err = Import(ctx, s, append(slices.Clone(es), other, third))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Skipped) != 3 || len(sum.Added) != 2 || len(sum.Renamed) != 2 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if sum.Added[0].Name != "alice (2)" || sum.Added[1].Name != "ALICE (3)" {
+		t.Fatalf("renamed to %q, %q", sum.Added[0].Name, sum.Added[1].Name)
+	}
+	as, _ := s.List(ctx)
+	if len(as) != 5 {
+		t.Fatalf("%d accounts", len(as))
+	}
+}
+
+func TestImportAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	es := entries(t)
+	bad := es[1]
+	bad.Key.Issuer, bad.Key.Account = "", ""
+	_, err := Import(ctx, s, append(es, bad))
+	if err == nil || !strings.Contains(err.Error(), "entry 4") {
+		t.Fatalf("err %v", err)
+	}
+	if as, _ := s.List(ctx); len(as) != 0 {
+		t.Fatalf("%d accounts added by a failed import", len(as))
+	}
+}
+
+// TestBackupRestoresIdenticalStore: export -> age backup -> import into
+// an empty store gives the same accounts, metadata, counters and codes.
+func TestBackupRestoresIdenticalStore(t *testing.T) {
+	ctx := context.Background()
+	src := openStore(t)
+	if _, err := Import(ctx, src, entries(t)); err != nil {
+		t.Fatal(err)
+	}
+	// Advance the HOTP counter so that the backup must carry it.
+	hotp, _ := src.Find(ctx, "Bank:carol")
+	if _, _, err := src.NextHOTP(ctx, hotp[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	out, err := Export(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := transfer.WriteBackup(&buf, out, []byte("backup pass"), transfer.BackupOptions{WorkFactor: 2}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := transfer.Read(buf.Bytes(), transfer.Options{Passphrase: func() ([]byte, error) { return []byte("backup pass"), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := openStore(t)
+	if _, err := Import(ctx, dst, res.Entries); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := src.List(ctx)
+	got, _ := dst.List(ctx)
+	if len(got) != len(want) {
+		t.Fatalf("%d accounts, want %d", len(got), len(want))
+	}
+	wantSec, _ := src.Secrets(ctx)
+	gotSec, _ := dst.Secrets(ctx)
+	for i := range want {
+		w, g := want[i], got[i]
+		w.ID, g.ID = "", ""
+		if w.Issuer != g.Issuer || w.Name != g.Name || w.Type != g.Type || w.Algorithm != g.Algorithm || w.Digits != g.Digits ||
+			w.Period != g.Period || w.Counter != g.Counter || w.Order != g.Order || !slices.Equal(w.Tags, g.Tags) {
+			t.Errorf("account %d: %+v, want %+v", i, g, w)
+		}
+		if !bytes.Equal(wantSec[want[i].ID], gotSec[got[i].ID]) {
+			t.Errorf("account %d: secrets differ", i)
+		}
+	}
+	if got[1].Counter != 43 {
+		t.Fatalf("counter %d, want 43", got[1].Counter)
+	}
+	// Importing the backup again changes nothing.
+	sum, err := Import(ctx, dst, res.Entries)
+	if err != nil || len(sum.Added) != 0 || len(sum.Skipped) != 3 {
+		t.Fatalf("err %v summary %+v", err, sum)
+	}
+}
