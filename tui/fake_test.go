@@ -12,6 +12,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"latchkey/core/otp"
+	"latchkey/core/store"
 	"latchkey/tui/common"
 	"latchkey/tui/styles"
 )
@@ -82,7 +83,7 @@ func (s *fakeStore) Add(_ context.Context, a Account, secret otp.Secret, force b
 	s.calls = append(s.calls, fmt.Sprintf("add %s force=%v", a.Label(), force))
 	for _, b := range s.accounts {
 		if b.Issuer == a.Issuer && b.Name == a.Name && !force {
-			return Account{}, fmt.Errorf("fake: add %s: %w", a.Label(), ErrDuplicate)
+			return Account{}, fmt.Errorf("fake: add %s: %w", a.Label(), store.ErrDuplicate)
 		}
 	}
 	s.nextID++
@@ -144,12 +145,12 @@ type fakeClipboard struct {
 	err    error
 }
 
-func (c *fakeClipboard) Copy(_ context.Context, text string) error {
+func (c *fakeClipboard) Copy(_ context.Context, text string) (time.Duration, error) {
 	if c.err != nil {
-		return c.err
+		return 0, c.err
 	}
 	c.copied = append(c.copied, text)
-	return nil
+	return 30 * time.Second, nil
 }
 
 // clock is a settable clock.

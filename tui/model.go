@@ -20,6 +20,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"latchkey/core/otp"
+	"latchkey/core/store"
 	"latchkey/tui/common"
 	"latchkey/tui/components/accounts"
 	"latchkey/tui/components/confirm"
@@ -157,7 +158,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.opened(msg)
 	case LoadedMsg:
 		if msg.Err != nil {
-			return m.fail(msg.Err)
+			return m.storeFailed(msg.Err)
 		}
 		m.list.SetItems(msg.Items)
 		m.state = stateList
@@ -166,8 +167,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case CopiedMsg:
 		if msg.Err != nil {
 			m.setStatus(true, "Could not copy: %v", msg.Err)
+		} else if msg.ClearsIn > 0 {
+			m.setStatus(false, "Copied the code of %s (cleared in %s).", msg.Label, msg.ClearsIn)
 		} else {
-			m.setStatus(false, "Copied the code of %s (cleared in 30 s).", msg.Label)
+			m.setStatus(false, "Sent the code of %s to the terminal's clipboard (OSC 52).", msg.Label)
 		}
 		return m, nil
 	case DeletedMsg:
@@ -265,12 +268,30 @@ func (m Model) forward(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) opened(msg OpenedMsg) (tea.Model, tea.Cmd) {
+	if msg.Err != nil {
+		return m.storeFailed(msg.Err)
+	}
+	m.store = msg.Store
+	if b, ok := msg.Store.(interface{ Backend() store.Backend }); ok {
+		m.opts.Backend = string(b.Backend())
+	}
+	return m, loadCmd(m.common.Ctx, m.store)
+}
+
+// locked reports whether err means the vault needs a (different)
+// passphrase.
+func locked(err error) bool {
+	return errors.Is(err, ErrNeedPassphrase) || errors.Is(err, store.ErrNoPassphrase) || errors.Is(err, store.ErrBadPassphrase)
+}
+
+// storeFailed shows the passphrase prompt for a locked vault and the error
+// screen for anything else. The file store asks for its passphrase only
+// when it first reads the vault, so this follows opening and loading.
+func (m Model) storeFailed(err error) (tea.Model, tea.Cmd) {
 	switch {
-	case msg.Err == nil:
-		m.store = msg.Store
-		return m, loadCmd(m.common.Ctx, m.store)
-	case errors.Is(msg.Err, ErrNeedPassphrase) || errors.Is(msg.Err, ErrBadPassphrase):
-		m.common.Logger.Info("store locked", "bad_passphrase", errors.Is(msg.Err, ErrBadPassphrase))
+	case locked(err):
+		bad := errors.Is(err, store.ErrBadPassphrase)
+		m.common.Logger.Info("store locked", "bad_passphrase", bad)
 		m.state = stateLocked
 		m.prompt = prompt.New(m.bodyCommon(), prompt.Options{
 			ID:     idPassphrase,
@@ -284,12 +305,12 @@ func (m Model) opened(msg OpenedMsg) (tea.Model, tea.Cmd) {
 				return nil
 			},
 		})
-		if errors.Is(msg.Err, ErrBadPassphrase) {
+		if bad {
 			m.prompt.SetError("Wrong passphrase; try again.")
 		}
 		return m, nil
 	}
-	return m.fail(msg.Err)
+	return m.fail(err)
 }
 
 // fail shows the error screen; it never panics and never shows secrets
@@ -318,7 +339,7 @@ func (m *Model) setStatus(isErr bool, format string, args ...any) {
 
 func (m Model) added(msg AddedMsg) (tea.Model, tea.Cmd) {
 	switch {
-	case errors.Is(msg.Err, ErrDuplicate):
+	case errors.Is(msg.Err, store.ErrDuplicate):
 		m.pendingAdd = &form.SubmitMsg{Key: msg.Key}
 		m.state = stateConfirm
 		m.confirm = confirm.New(m.bodyCommon(), idDuplicate,
@@ -639,8 +660,9 @@ func errorText(err error) string {
 	switch {
 	case err == nil:
 		return "Unknown error."
-	case errors.Is(err, ErrKeyringUnavailable):
-		return ErrKeyringUnavailable.Error()
+	case errors.Is(err, store.ErrKeyringUnavailable):
+		// One sentence naming --store file; the D-Bus cause stays out.
+		return store.ErrKeyringUnavailable.Error()
 	}
 	return "The account store cannot be used: " + err.Error()
 }
@@ -650,3 +672,7 @@ func (m Model) Err() error { return m.err }
 
 // Ready reports whether the accounts are on screen.
 func (m Model) Ready() bool { return m.state == stateList }
+
+// Store is the open store, or nil before it opened; the caller closes it
+// after the program ends.
+func (m Model) Store() Store { return m.store }

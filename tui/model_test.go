@@ -16,6 +16,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"latchkey/core/otp"
+	"latchkey/core/store"
 	"latchkey/tui/components/accounts"
 )
 
@@ -29,9 +30,9 @@ func TestMain(m *testing.M) {
 
 // RFC 6238 Appendix B seeds and RFC 4226's.
 const (
-	seedSHA1   = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"                                 // "12345678901234567890"
-	seedSHA256 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA"             // 32 bytes
-	rfcTime    = 1111111109                                                         // a vector time, 1 s before a boundary
+	seedSHA1   = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"                     // "12345678901234567890"
+	seedSHA256 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA" // 32 bytes
+	rfcTime    = 1111111109                                             // a vector time, 1 s before a boundary
 )
 
 // harness drives a Model through Update, running the commands it returns
@@ -569,7 +570,7 @@ func TestLockedStore(t *testing.T) {
 			}
 			got = append(got, string(p))
 			if string(p) != "correct horse" {
-				return nil, fmt.Errorf("store: open vault: %w", ErrBadPassphrase)
+				return nil, fmt.Errorf("store: open vault: %w", store.ErrBadPassphrase)
 			}
 			return (*h).store, nil
 		}
@@ -604,7 +605,7 @@ func TestPassphraseFromEnv(t *testing.T) {
 		passphrase: func() ([]byte, error) { return []byte("pw"), nil },
 		open: func(_ context.Context, pass func() ([]byte, error)) (Store, error) {
 			if p, err := pass(); err != nil || string(p) != "pw" {
-				return nil, ErrBadPassphrase
+				return nil, store.ErrBadPassphrase
 			}
 			return st, nil
 		},
@@ -620,7 +621,7 @@ func TestStoreErrors(t *testing.T) {
 		err  error
 		want string
 	}{
-		{"keyring", fmt.Errorf("store: %w", ErrKeyringUnavailable), "--store file"},
+		{"keyring", fmt.Errorf("store: %w", store.ErrKeyringUnavailable), "--store file"},
 		{"corrupt", errors.New("store: accounts.json: corrupt"), "The account store cannot be used: store: accounts.json: corrupt"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -689,7 +690,7 @@ func TestGolden(t *testing.T) {
 	})
 	t.Run("keyring-40", func(t *testing.T) {
 		h := newHarness(t, harnessOpts{width: 40, height: 12, open: func(context.Context, func() ([]byte, error)) (Store, error) {
-			return nil, ErrKeyringUnavailable
+			return nil, store.ErrKeyringUnavailable
 		}})
 		golden(t, "keyring-40", h.view())
 	})
@@ -719,4 +720,39 @@ func golden(t *testing.T, name, got string) {
 	if string(want) != got {
 		t.Fatalf("%s differs (run go test -update after checking):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
+}
+
+// lazyStore asks for its passphrase on the first read, like the file
+// store, which reads the vault only when needed.
+type lazyStore struct {
+	*fakeStore
+	pass func() ([]byte, error)
+	want string
+}
+
+func (s lazyStore) List(ctx context.Context) ([]Account, error) {
+	p, err := s.pass()
+	if err != nil {
+		return nil, fmt.Errorf("store: passphrase: %w", err)
+	}
+	if string(p) != s.want {
+		return nil, fmt.Errorf("store: open vault: %w", store.ErrBadPassphrase)
+	}
+	return s.fakeStore.List(ctx)
+}
+
+func TestLockedOnFirstRead(t *testing.T) {
+	st := newFakeStore()
+	seed(st)
+	h := newHarness(t, harnessOpts{open: func(_ context.Context, pass func() ([]byte, error)) (Store, error) {
+		return lazyStore{fakeStore: st, pass: pass, want: "s3cret"}, nil
+	}})
+	h.wantView("Unlock the file store")
+	h.keys("nope", "enter")
+	h.wantView("Wrong passphrase")
+	h.keys("ctrl+u", "s3cret", "enter")
+	if !h.model().Ready() || h.opens != 3 {
+		t.Fatalf("ready %v after %d opens:\n%s", h.model().Ready(), h.opens, h.view())
+	}
+	h.wantView("081 804")
 }

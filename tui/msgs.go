@@ -81,8 +81,9 @@ func item(a Account) accounts.Item {
 
 // CopiedMsg reports a copy to the clipboard.
 type CopiedMsg struct {
-	Label string
-	Err   error
+	Label    string
+	ClearsIn time.Duration
+	Err      error
 }
 
 func copyCmd(ctx context.Context, c Clipboard, label, code string) tea.Cmd {
@@ -90,7 +91,8 @@ func copyCmd(ctx context.Context, c Clipboard, label, code string) tea.Cmd {
 		if c == nil {
 			return CopiedMsg{Label: label, Err: errors.New("no clipboard")}
 		}
-		return CopiedMsg{Label: label, Err: c.Copy(ctx, code)}
+		d, err := c.Copy(ctx, code)
+		return CopiedMsg{Label: label, ClearsIn: d, Err: err}
 	}
 }
 

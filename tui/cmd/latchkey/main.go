@@ -78,9 +78,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 }
 
 func dispatch(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
-		printUsage(e.stdout)
+	if len(args) == 0 && !interactive(e) {
+		printUsage(e.stdout) // not on a terminal: scripts get the usage
 		return nil
+	}
+	if len(args) == 0 || tuiFlag(args[0]) {
+		return runTUI(ctx, e, args)
 	}
 	name := args[0]
 	switch name {
