@@ -17,6 +17,18 @@ import (
 	"time"
 )
 
+// ErrUsage is wrapped by errors in how Run was called (flags, arguments).
+var ErrUsage = errors.New("usage error")
+
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+func (e *usageError) Is(target error) bool { return target == ErrUsage }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
 // Usage is the synopsis of Run's arguments.
 const Usage = `[--addr 127.0.0.1:8080] [--db PATH|postgres://...] [--key-file F] [--config F] [--tls-cert F --tls-key F]
        latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]`
@@ -69,10 +81,10 @@ func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
 			fs.PrintDefaults()
 			return nil, flag.ErrHelp
 		}
-		return nil, fmt.Errorf("serve: %w", err)
+		return nil, usagef("serve: %v (see 'latchkey serve --help')", err)
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+		return nil, usagef("serve: unexpected argument %q", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
@@ -106,7 +118,7 @@ func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
 		o.window = *o.Window
 	}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
-		return nil, errors.New("serve: --tls-cert and --tls-key go together")
+		return nil, usagef("serve: --tls-cert and --tls-key go together")
 	}
 	return o, nil
 }

@@ -68,6 +68,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		codeCommand(),
+		serveCommand(),
 		versionCommand(),
 	}
 }
