@@ -47,6 +47,8 @@ type enrollResponse struct {
 	OTPAuthURI string    `json:"otpauth_uri"`
 	QRPNG      []byte    `json:"qr_png"` // base64 in JSON
 	Expires    time.Time `json:"expires"`
+	// EnrollmentLink is a single-use link to the secret (see links.go).
+	EnrollmentLink string `json:"enrollment_link"`
 }
 
 func handleCreateCredential(s *Server) http.Handler {
@@ -66,9 +68,14 @@ func handleCreateCredential(s *Server) http.Handler {
 			return
 		}
 		defer e.Secret.Wipe()
+		link, err := s.enrollmentLink(r, user, e.ID)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Location", r.URL.Path+"/"+e.ID)
-		encode(w, http.StatusCreated, enrollResponse{ID: e.ID, Secret: e.Secret.Base32(), OTPAuthURI: e.URI, QRPNG: e.QR, Expires: e.Expires.UTC()})
+		encode(w, http.StatusCreated, enrollResponse{ID: e.ID, Secret: e.Secret.Base32(), OTPAuthURI: e.URI, QRPNG: e.QR, Expires: e.Expires.UTC(), EnrollmentLink: link})
 	})
 }
 

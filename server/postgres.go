@@ -46,6 +46,13 @@ CREATE TABLE IF NOT EXISTS audit (
 	outcome TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_user ON audit (user_id, id);
+CREATE TABLE IF NOT EXISTS enrollment_links (
+	token_hash BYTEA PRIMARY KEY,
+	user_id TEXT NOT NULL,
+	credential_id TEXT NOT NULL,
+	expires BIGINT NOT NULL,
+	redeemed INTEGER NOT NULL DEFAULT 0
+);
 `
 
 // OpenPostgres connects to PostgreSQL at dsn (a postgres:// URL) with pgx

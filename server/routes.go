@@ -34,4 +34,9 @@ func (s *Server) addRoutes(mux *http.ServeMux) {
 
 	// Applications.
 	route("POST /api/v1/verify", s.requireClient(handleVerify(s)))
+
+	// Enrollment links: the token in the body is the authorization (links.go).
+	route("GET /enroll", handleLinkPage(s))
+	route("POST /api/v1/enroll", handleRedeemLink(s))
+	route("POST /api/v1/enroll/confirm", handleConfirmLink(s))
 }

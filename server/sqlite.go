@@ -50,6 +50,13 @@ CREATE TABLE IF NOT EXISTS audit (
 	outcome TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_user ON audit (user_id, id);
+CREATE TABLE IF NOT EXISTS enrollment_links (
+	token_hash BLOB PRIMARY KEY,
+	user_id TEXT NOT NULL,
+	credential_id TEXT NOT NULL,
+	expires INTEGER NOT NULL,
+	redeemed INTEGER NOT NULL DEFAULT 0
+);
 `
 
 // OpenSQLite opens (creating it 0600 if needed) the SQLite database at

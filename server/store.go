@@ -136,6 +136,17 @@ type Store interface {
 	// transaction (key rotation). It returns the number rewritten.
 	Reseal(ctx context.Context, fn func(user, id string, sealed []byte) ([]byte, error)) (int, error)
 
+	// CreateLink stores an enrollment link (see links.go), replacing any
+	// other link of its credential and dropping links that expired before
+	// sweepBefore.
+	CreateLink(ctx context.Context, l Link, sweepBefore time.Time) error
+	// RedeemLink marks the unredeemed link with hash, unexpired at now,
+	// redeemed and returns it, or ErrNotFound; of concurrent calls exactly
+	// one wins.
+	RedeemLink(ctx context.Context, hash []byte, now time.Time) (Link, error)
+	// Link returns the link with hash, redeemed or not, or ErrNotFound.
+	Link(ctx context.Context, hash []byte) (Link, error)
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the database.
