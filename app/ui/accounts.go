@@ -168,19 +168,29 @@ func (u *App) reload() {
 		return
 	}
 	s, ctx := u.store, u.ctx
+	byID := make(map[string]Account, len(accts))
+	for _, a := range accts {
+		byID[a.ID] = a
+	}
 	u.async(func() {
+		// One call fetches every secret (concurrently, in the store)
+		// rather than one keyring round trip per account.
 		got := make(map[string]*otp.Generator, len(missing))
-		var firstErr error
+		secrets, firstErr := s.Secrets(ctx)
 		for _, id := range missing {
-			g, err := s.Generator(ctx, id)
-			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
+			sec, ok := secrets[id]
+			if !ok {
 				continue
 			}
-			got[id] = g
+			g, err := otp.NewGenerator(sec, byID[id].Options())
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			if err == nil {
+				got[id] = g
+			}
 		}
+		// The store keeps (and owns) the secrets it returns: no Wipe here.
 		fyne.Do(func() {
 			if u.store != s {
 				return // locked or reopened meanwhile

@@ -104,6 +104,16 @@ func (s *fakeStore) Generator(ctx context.Context, id string) (*otp.Generator, e
 	return otp.NewGenerator(sec, a.Options())
 }
 
+func (s *fakeStore) Secrets(context.Context) (map[string]otp.Secret, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]otp.Secret, len(s.secrets))
+	for id, sec := range s.secrets {
+		out[id] = slices.Clone(sec)
+	}
+	return out, nil
+}
+
 func (s *fakeStore) get(id string) (Account, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

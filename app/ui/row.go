@@ -165,7 +165,7 @@ func (rr *codeRowRenderer) Refresh() {
 	} else {
 		rr.sel.FillColor = color.Transparent
 	}
-	rr.avatar.FillColor = avatarColor(v.Title)
+	rr.avatar.FillColor = AvatarColor(v.Title)
 	rr.initial.Text = initial(v.Title)
 	rr.initial.TextSize = size * 1.2
 	rr.title.Text, rr.title.Color, rr.title.TextSize = v.Title, fg, size
@@ -205,8 +205,9 @@ var avatarPalette = []color.NRGBA{
 	{0x6d, 0x4c, 0x41, 0xff}, {0x39, 0x49, 0xab, 0xff},
 }
 
-// avatarColor picks a stable colour for an issuer.
-func avatarColor(s string) color.Color {
+// AvatarColor is the colour of the initial avatar of a row titled s (the
+// issuer, or the name without one); stable, so people learn it.
+func AvatarColor(s string) color.NRGBA {
 	h := fnv.New32a()
 	h.Write([]byte(strings.ToLower(s)))
 	return avatarPalette[h.Sum32()%uint32(len(avatarPalette))]

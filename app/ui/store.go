@@ -27,6 +27,7 @@ type Store interface {
 	Add(ctx context.Context, a Account, secret otp.Secret, force bool) (Account, error)
 	Secret(ctx context.Context, id string) (otp.Secret, error)
 	Generator(ctx context.Context, id string) (*otp.Generator, error)
+	Secrets(ctx context.Context) (map[string]otp.Secret, error)
 	NextHOTP(ctx context.Context, id string) (string, Account, error)
 	Update(ctx context.Context, id string, fn func(*Account) error) (Account, error)
 	Move(ctx context.Context, id string, delta int) error
