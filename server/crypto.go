@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -217,4 +218,11 @@ func (kr *Keyring) keys() [][]byte {
 		out = append(out, k.raw)
 	}
 	return out
+}
+
+// WriteKeyFileTo writes key as WriteKeyFile does, to w: base64 and a
+// newline (for LATCHKEY_MASTER_KEY or a secrets manager).
+func WriteKeyFileTo(w io.Writer, key []byte) error {
+	_, err := io.WriteString(w, base64.StdEncoding.EncodeToString(key)+"\n")
+	return err
 }
