@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"latchkey/core/clipboard"
 	"latchkey/core/otp"
 	"latchkey/core/otpauth"
 )
@@ -15,8 +17,8 @@ import (
 func codeCommand() command {
 	return command{
 		name:    "code",
-		usage:   "--uri URI [--at TIME]",
-		summary: "print the current code of an otpauth URI",
+		usage:   "QUERY [--copy] [--store STORE] | --uri URI [--at TIME]",
+		summary: "print the current code of a stored account, or of an otpauth URI",
 		run:     runCode,
 	}
 }
@@ -25,15 +27,20 @@ func runCode(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(codeCommand(), e)
 	uri := fs.String("uri", "", "compute the code of this otpauth:// `URI` (stateless; nothing is stored)")
 	at := fs.String("at", "", "the `TIME` to compute the code at: unix seconds or RFC 3339 (default now)")
+	cp := fs.Bool("copy", false, "put the code on the clipboard instead of printing it; cleared after 30 s if unchanged")
+	which := storeFlag(fs)
 	pos, err := fs.parse(args)
 	if err != nil {
 		return handleHelp(err)
 	}
-	if *uri == "" {
-		return usageErrorf("code: --uri URI is required")
+	if *uri == "" && len(pos) == 0 {
+		return usageErrorf("code: give a QUERY (issuer, name or issuer:name), or --uri URI")
 	}
-	if len(pos) > 0 {
+	if *uri != "" && len(pos) > 0 {
 		return usageErrorf("code: unexpected argument %q with --uri", pos[0])
+	}
+	if len(pos) > 1 {
+		return usageErrorf("code: one QUERY at a time (quote it if it has spaces)")
 	}
 	t := e.now()
 	if *at != "" {
@@ -41,24 +48,154 @@ func runCode(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("code: --at: %w", err)
 		}
 	}
-	k, err := otpauth.Parse(*uri)
+	var code, label string
+	if *uri != "" {
+		if code, err = uriCode(e, *uri, t); err != nil {
+			return err
+		}
+	} else {
+		if code, label, err = storedCode(ctx, e, *which, pos[0], t, *at != ""); err != nil {
+			return err
+		}
+	}
+	if *cp {
+		return copyCode(ctx, e, code, label)
+	}
+	_, err = fmt.Fprintln(e.stdout, code)
+	return err
+}
+
+func uriCode(e *env, uri string, t time.Time) (string, error) {
+	k, err := otpauth.Parse(uri)
 	if err != nil {
-		return fmt.Errorf("code: %w", err)
+		return "", fmt.Errorf("code: %w", err)
 	}
 	for _, w := range k.Warnings {
 		fmt.Fprintln(e.stderr, "latchkey: warning: "+w)
 	}
 	g, err := k.Generator()
 	if err != nil {
+		return "", fmt.Errorf("code: %w", err)
+	}
+	if k.Type == otp.HOTP {
+		return g.Code(k.Counter), nil
+	}
+	return g.At(t), nil
+}
+
+// storedCode is the code of the one account matching query. It reads one
+// secret only; a HOTP counter is advanced and saved before the code is
+// returned.
+func storedCode(ctx context.Context, e *env, which, query string, t time.Time, atGiven bool) (code, label string, err error) {
+	s, err := openStore(ctx, e, which)
+	if err != nil {
+		return "", "", err
+	}
+	defer s.Close()
+	a, err := findOne(ctx, s, "code", query)
+	if err != nil {
+		return "", "", err
+	}
+	if a.Type == otp.HOTP {
+		if atGiven {
+			return "", "", usageErrorf("code: --at does not apply to %s, a HOTP account", a.Label())
+		}
+		code, _, err = s.NextHOTP(ctx, a.ID)
+		if err != nil {
+			return "", "", storeErrorIn("code", err)
+		}
+		return code, a.Label(), nil
+	}
+	g, err := s.Generator(ctx, a.ID)
+	if err != nil {
+		return "", "", storeErrorIn("code", err)
+	}
+	return g.At(t), a.Label(), nil
+}
+
+// copyCode puts code on the clipboard and starts the detached
+// `latchkey clipboard-clear` that empties it later if it still holds the
+// code.
+func copyCode(ctx context.Context, e *env, code, label string) error {
+	cenv := clipboard.Env{Getenv: e.getenv}
+	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		defer tty.Close()
+		cenv.Terminal = tty
+	}
+	m, err := clipboard.Copy(ctx, cenv, code)
+	if err != nil {
 		return fmt.Errorf("code: %w", err)
 	}
-	var code string
-	if k.Type == otp.HOTP {
-		code = g.Code(k.Counter)
-	} else {
-		code = g.At(t)
+	what := "the code"
+	if label != "" {
+		what = "the code for " + label
 	}
-	_, err = fmt.Fprintln(e.stdout, code)
+	if m == clipboard.OSC52 {
+		fmt.Fprintf(e.stderr, "latchkey: sent %s to your terminal's clipboard (OSC 52); clear it yourself after use\n", what)
+		return nil
+	}
+	after := clearDelay(e)
+	key, err := clipboard.NewKey()
+	if err != nil {
+		return fmt.Errorf("code: %w", err)
+	}
+	exe, err := os.Executable()
+	if err == nil {
+		err = clipboard.StartClearer(exe, []string{"clipboard-clear", "--after", after.String()}, key, clipboard.Fingerprint(key, code))
+	}
+	if err != nil {
+		return fmt.Errorf("code: copied, but cannot schedule clearing the clipboard: %w", err)
+	}
+	fmt.Fprintf(e.stderr, "latchkey: copied %s (%s); cleared in %s if unchanged\n", what, m, after)
+	return nil
+}
+
+// clearDelay is LATCHKEY_CLIPBOARD_CLEAR (seconds), else 30 s.
+func clearDelay(e *env) time.Duration {
+	if v := e.getenv("LATCHKEY_CLIPBOARD_CLEAR"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 && n <= 3600 {
+			return time.Duration(n) * time.Second
+		}
+	}
+	return 30 * time.Second
+}
+
+func clipboardClearCommand() command {
+	return command{
+		name:    "clipboard-clear",
+		usage:   "[--after DURATION] < TICKET",
+		summary: "(internal, started by code --copy) clear the clipboard if it still holds the copied code",
+		run:     runClipboardClear,
+		hidden:  true,
+	}
+}
+
+func runClipboardClear(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(clipboardClearCommand(), e)
+	after := fs.Duration("after", 30*time.Second, "how long to wait before clearing")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return handleHelp(err)
+	}
+	if len(pos) > 0 {
+		return usageErrorf("clipboard-clear: takes no arguments")
+	}
+	line, err := readLine(e)
+	if err != nil {
+		return fmt.Errorf("clipboard-clear: %w", err)
+	}
+	key, sum, err := clipboard.ReadTicket(line)
+	if err != nil {
+		return err
+	}
+	timer := time.NewTimer(*after)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	_, err = clipboard.ClearIfUnchanged(ctx, clipboard.Env{Getenv: e.getenv}, key, sum)
 	return err
 }
 

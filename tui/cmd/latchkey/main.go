@@ -62,12 +62,19 @@ type command struct {
 	usage   string // the synopsis after "latchkey NAME"
 	summary string // one line for the command list
 	run     func(ctx context.Context, e *env, args []string) error
+	hidden  bool // left out of the command list (internal helpers)
 }
 
 // commands lists the subcommands in the order help shows them.
 func commands() []command {
 	return []command{
+		addCommand(),
+		listCommand(),
 		codeCommand(),
+		rmCommand(),
+		renameCommand(),
+		storeCommand(),
+		clipboardClearCommand(),
 		serveCommand(),
 		versionCommand(),
 	}
@@ -123,7 +130,12 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "  latchkey <command> [flags] [arguments]")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
-	cs := commands()
+	var cs []command
+	for _, c := range commands() {
+		if !c.hidden {
+			cs = append(cs, c)
+		}
+	}
 	width := 0
 	for _, c := range cs {
 		width = max(width, len(c.name))

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/charmbracelet/x/term"
+
+	"latchkey/core/store"
+)
+
+// storeFlag adds --store to a command that opens the account store.
+func storeFlag(fs *flagSet) *string {
+	return fs.String("store", "", "the account `STORE`: keyring or file (default: LATCHKEY_STORE, else the one used before)")
+}
+
+// openStore opens the account store the way every command does: the
+// backend from --store, LATCHKEY_STORE or the remembered choice; the home
+// from LATCHKEY_HOME; the vault passphrase from LATCHKEY_PASSPHRASE or a
+// prompt on the terminal.
+func openStore(ctx context.Context, e *env, flagValue string) (*store.Store, error) {
+	name := flagValue
+	if name == "" {
+		name = e.getenv("LATCHKEY_STORE")
+	}
+	var b store.Backend
+	if name != "" {
+		var err error
+		if b, err = store.ParseBackend(name); err != nil {
+			return nil, usageErrorf("--store: %q is not a store; use keyring or file", name)
+		}
+	}
+	home, err := store.DefaultHome(e.getenv)
+	if err != nil {
+		return nil, err
+	}
+	s, err := store.Open(ctx, store.Options{
+		Home:          home,
+		Backend:       b,
+		Passphrase:    func() ([]byte, error) { return passphrase(e, false) },
+		NewPassphrase: func() ([]byte, error) { return passphrase(e, true) },
+		Now:           e.now,
+	})
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return s, nil
+}
+
+// terminalIn returns the file descriptor of standard input when it is a
+// terminal.
+func terminalIn(e *env) (uintptr, bool) {
+	f, ok := e.stdin.(*os.File)
+	if !ok || !term.IsTerminal(f.Fd()) {
+		return 0, false
+	}
+	return f.Fd(), true
+}
+
+var errNoPassphrase = errors.New("the file store needs its passphrase: set LATCHKEY_PASSPHRASE or run on a terminal")
+
+// passphrase returns LATCHKEY_PASSPHRASE, or asks on the terminal (twice
+// for a new vault).
+func passphrase(e *env, create bool) ([]byte, error) {
+	if p := e.getenv("LATCHKEY_PASSPHRASE"); p != "" {
+		return []byte(p), nil
+	}
+	fd, ok := terminalIn(e)
+	if !ok {
+		return nil, errNoPassphrase
+	}
+	prompt := "Vault passphrase: "
+	if create {
+		prompt = "New vault passphrase: "
+	}
+	fmt.Fprint(e.stderr, prompt)
+	p, err := term.ReadPassword(fd)
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return nil, err
+	}
+	if create {
+		fmt.Fprint(e.stderr, "Again: ")
+		q, err := term.ReadPassword(fd)
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return nil, err
+		}
+		if string(p) != string(q) {
+			return nil, errors.New("the passphrases differ")
+		}
+	}
+	return p, nil
+}
+
+// messageError replaces an error's text while keeping it for errors.Is.
+type messageError struct {
+	msg string
+	err error
+}
+
+func (m *messageError) Error() string { return m.msg }
+func (m *messageError) Unwrap() error { return m.err }
+
+// storeError turns a store error into what a user reads: the keyring
+// sentence alone, duplicates with the way out, no "store:" noise.
+func storeError(err error) error {
+	var ee *exitError
+	if err == nil || errors.As(err, &ee) {
+		return err
+	}
+	switch {
+	case errors.Is(err, store.ErrKeyringUnavailable):
+		return &messageError{store.ErrKeyringUnavailable.Error(), err}
+	case errors.Is(err, store.ErrBadPassphrase):
+		return &messageError{"wrong passphrase for the vault (nothing was changed)", err}
+	case errors.Is(err, store.ErrNoPassphrase):
+		return &messageError{errNoPassphrase.Error(), err}
+	}
+	return &messageError{strings.ReplaceAll(err.Error(), "store: ", ""), err}
+}
+
+// findOne resolves QUERY to exactly one account: none is exit 1, several
+// is exit 2 with the candidates listed.
+func findOne(ctx context.Context, s *store.Store, cmd, query string) (store.Account, error) {
+	as, err := s.Find(ctx, query)
+	if err != nil {
+		return store.Account{}, storeError(err)
+	}
+	switch len(as) {
+	case 0:
+		return store.Account{}, exitWith(1, fmt.Errorf("%s: no account matches %q", cmd, query))
+	case 1:
+		return as[0], nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %q matches %d accounts; be more specific (issuer:name or the id):", cmd, query, len(as))
+	for _, a := range as {
+		fmt.Fprintf(&b, "\n  %-40s %s", a.Label(), a.ID)
+	}
+	return store.Account{}, exitWith(2, errors.New(b.String()))
+}
+
+func storeCommand() command {
+	return command{
+		name:    "store",
+		usage:   "[info] | migrate --to keyring|file [--store STORE]",
+		summary: "show where accounts are kept, or move them to the other store",
+		run:     runStore,
+	}
+}
+
+func runStore(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(storeCommand(), e)
+	which := storeFlag(fs)
+	to := fs.String("to", "", "with migrate: the store to move every account to, `keyring` or file")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return handleHelp(err)
+	}
+	sub := "info"
+	if len(pos) > 0 {
+		sub = pos[0]
+	}
+	if len(pos) > 1 {
+		return usageErrorf("store: unexpected argument %q", pos[1])
+	}
+	switch sub {
+	case "info":
+		if *to != "" {
+			return usageErrorf("store: --to goes with migrate")
+		}
+		s, err := openStore(ctx, e, *which)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		as, err := s.List(ctx)
+		if err != nil {
+			return storeError(err)
+		}
+		fmt.Fprintf(e.stdout, "store:    %s\nhome:     %s\naccounts: %d\n", s.Backend(), s.Home(), len(as))
+		return nil
+	case "migrate":
+		dst, err := store.ParseBackend(*to)
+		if err != nil {
+			return usageErrorf("store migrate: --to keyring or --to file is required")
+		}
+		s, err := openStore(ctx, e, *which)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		from := s.Backend()
+		as, err := s.List(ctx)
+		if err != nil {
+			return storeError(err)
+		}
+		if err := s.Migrate(ctx, dst, nil); err != nil {
+			return storeError(err)
+		}
+		fmt.Fprintf(e.stdout, "moved %d accounts from %s to %s\n", len(as), from, dst)
+		return nil
+	}
+	return usageErrorf("store: unknown subcommand %q (info or migrate)", sub)
+}
+
+// confirm asks a yes/no question; only y or yes is yes.
+func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
+	fmt.Fprintf(out, "%s [y/N] ", question)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && line == "" {
+		return false, err
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}
+
+// storeErrorIn is storeError for a command: the one-sentence errors stay
+// alone, others get the command's name in front.
+func storeErrorIn(cmd string, err error) error {
+	se := storeError(err)
+	for _, sentence := range []error{store.ErrKeyringUnavailable, store.ErrBadPassphrase, store.ErrNoPassphrase} {
+		if errors.Is(err, sentence) {
+			return se
+		}
+	}
+	return &messageError{cmd + ": " + se.Error(), err}
+}
