@@ -82,7 +82,7 @@ func TestDecodeQrencode(t *testing.T) {
 
 // screenshot places QR images at the given offsets on a larger noisy
 // background, as in a screenshot of a web page.
-func screenshot(t *testing.T, w, h int, codes map[image.Point][]byte) image.Image {
+func screenshot(t testing.TB, w, h int, codes map[image.Point][]byte) image.Image {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	draw.Draw(img, img.Bounds(), &image.Uniform{color.RGBA{236, 240, 244, 255}}, image.Point{}, draw.Src)
@@ -229,4 +229,28 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("texts with an error")
 		}
 	})
+}
+
+// BenchmarkDecodeCode is the baseline for BenchmarkDecodeScreenshot: a
+// QR image alone.
+func BenchmarkDecodeCode(b *testing.B) {
+	data, _ := PNG(uri, 220)
+	for b.Loop() {
+		if _, err := Decode(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeScreenshot finds the same code in a 1600x1000 screenshot.
+func BenchmarkDecodeScreenshot(b *testing.B) {
+	code, _ := PNG(uri, 220)
+	img := screenshot(b, 1600, 1000, map[image.Point][]byte{{1130, 610}: code})
+	var p bytes.Buffer
+	png.Encode(&p, img)
+	for b.Loop() {
+		if _, err := Decode(p.Bytes()); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
