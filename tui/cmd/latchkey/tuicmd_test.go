@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"latchkey/core/otp"
+	"latchkey/core/store"
+	"latchkey/core/testenv"
+)
+
+// tuiBinary builds the real command (CGO_ENABLED=0) into a temp dir.
+func tuiBinary(tb testing.TB) string {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), "latchkey")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		tb.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// tuiTerm is the real binary running in a private tmux server.
+type tuiTerm struct {
+	tb     testing.TB
+	tmux   string
+	socket string
+}
+
+// tuiTmux runs argv in a detached width×height tmux session on a
+// private server (tmux -L), killed when the test ends.
+func tuiTmux(tb testing.TB, env []string, width, height int, argv ...string) *tuiTerm {
+	tb.Helper()
+	tt := &tuiTerm{tb: tb, tmux: testenv.Tool(tb, "tmux"), socket: fmt.Sprintf("latchkey-test-%d-%d", os.Getpid(), time.Now().UnixNano())}
+	args := []string{"-L", tt.socket, "-f", "/dev/null", "new-session", "-d", "-x", strconv.Itoa(width), "-y", strconv.Itoa(height)}
+	for _, kv := range env {
+		args = append(args, "-e", kv)
+	}
+	args = append(args, argv...)
+	cmd := exec.Command(tt.tmux, args...)
+	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("tmux new-session: %v\n%s", err, out)
+	}
+	tb.Cleanup(func() { exec.Command(tt.tmux, "-L", tt.socket, "kill-server").Run() })
+	return tt
+}
+
+// screen is the pane's text (capture-pane drops colours).
+func (tt *tuiTerm) screen() string {
+	out, err := exec.Command(tt.tmux, "-L", tt.socket, "capture-pane", "-p").Output()
+	if err != nil {
+		return ""
+	}
+	return string(out)
+}
+
+// key sends one key and pauses: Bubble Tea v1 merges keys that arrive
+// together.
+func (tt *tuiTerm) key(k string) {
+	tt.tb.Helper()
+	if out, err := exec.Command(tt.tmux, "-L", tt.socket, "send-keys", k).CombinedOutput(); err != nil {
+		tt.tb.Fatalf("send-keys %q: %v\n%s", k, err, out)
+	}
+	time.Sleep(150 * time.Millisecond)
+}
+
+// waitFor polls the screen until ok accepts it.
+func (tt *tuiTerm) waitFor(what string, timeout time.Duration, ok func(string) bool) string {
+	tt.tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		s := tt.screen()
+		if ok(s) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			tt.tb.Fatalf("waiting for %s; the screen is:\n%s", what, s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (tt *tuiTerm) alive() bool {
+	return exec.Command(tt.tmux, "-L", tt.socket, "has-session").Run() == nil
+}
+
+var tuiCodeRe = regexp.MustCompile(`(\d{3,4}) (\d{3,4})`)
+
+// tuiRowCode is the first grouped code on the screen line that holds label.
+func tuiRowCode(screen, label string) string {
+	for _, line := range strings.Split(screen, "\n") {
+		if strings.Contains(line, label) {
+			if m := tuiCodeRe.FindStringSubmatch(line); m != nil {
+				return m[1] + m[2]
+			}
+		}
+	}
+	return ""
+}
+
+// tuiSeed writes n TOTP accounts to a new file store in one vault
+// write (the store's AddMany), with the default scrypt work factor, so that
+// opening it costs what it costs a user.
+func tuiSeed(tb testing.TB, home, passphrase string, n int) {
+	tb.Helper()
+	ctx := context.Background()
+	s, err := store.Open(ctx, store.Options{Home: home, Backend: store.File,
+		Passphrase: func() ([]byte, error) { return []byte(passphrase), nil }})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer s.Close()
+	items := make([]store.NewAccount, n)
+	for i := range items {
+		sec, err := otp.NewSecret(otp.SHA1)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		items[i] = store.NewAccount{Account: store.Account{Issuer: fmt.Sprintf("Issuer%03d", i), Name: fmt.Sprintf("user%03d@example.com", i),
+			Type: otp.TOTP, Algorithm: otp.SHA1, Digits: 6, Period: 30}, Secret: sec}
+	}
+	if _, err := s.AddMany(ctx, items); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// BenchmarkStartup measures, with 200 accounts on the file store and the
+// passphrase from LATCHKEY_PASSPHRASE, the time from starting the TUI in
+// tmux to its first full frame (the header counts 200 accounts and the
+// first row shows a code), against the baseline of "latchkey list" on the
+// same store (open, decrypt, print 200 codes, exit).
+func BenchmarkStartup(b *testing.B) {
+	testenv.Tool(b, "tmux")
+	bin := tuiBinary(b)
+	home := filepath.Join(b.TempDir(), "home")
+	const pass = "bench passphrase"
+	tuiSeed(b, home, pass, 200)
+	env := []string{"LATCHKEY_HOME=" + home, "LATCHKEY_STORE=file", "LATCHKEY_PASSPHRASE=" + pass}
+	b.Run("tui-first-frame", func(b *testing.B) {
+		for range b.N {
+			start := time.Now()
+			tt := tuiTmux(b, env, 100, 40, bin)
+			tt.waitFor("the first frame", 60*time.Second, func(s string) bool {
+				return strings.Contains(s, "200 accounts") && tuiRowCode(s, "Issuer000") != ""
+			})
+			b.ReportMetric(float64(time.Since(start).Milliseconds()), "ms/frame")
+			exec.Command(tt.tmux, "-L", tt.socket, "kill-server").Run()
+		}
+	})
+	b.Run("baseline-cli-list", func(b *testing.B) {
+		for range b.N {
+			cmd := exec.Command(bin, "list")
+			cmd.Env = append(os.Environ(), env...)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("latchkey list: %v\n%s", err, out)
+			}
+		}
+	})
+}
