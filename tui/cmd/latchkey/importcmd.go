@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/charmbracelet/x/term"
+
+	"latchkey/core/transfer"
+	"latchkey/core/transfer/storeio"
+)
+
+func importCommand() command {
+	return command{
+		name:    "import",
+		usage:   "[--format FORMAT] [--dry-run] [--store STORE] FILE... | -",
+		summary: "add accounts from otpauth URIs, Google Authenticator, QR images, Aegis, 2FAS or a Latchkey backup",
+		run:     runImport,
+	}
+}
+
+func runImport(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(importCommand(), e)
+	format := fs.String("format", "", "read the input as `FORMAT`: uris, migration, qr, aegis, 2fas or backup (default: detected from the content)")
+	dry := fs.Bool("dry-run", false, "show what would be added without changing anything")
+	which := storeFlag(fs)
+	pos, err := fs.parse(args)
+	if err != nil {
+		return handleHelp(err)
+	}
+	if len(pos) == 0 {
+		return usageErrorf("import: name a FILE to import (or - for standard input)")
+	}
+	var opts transfer.Options
+	if *format != "" {
+		if opts.Format, err = transfer.ParseFormat(*format); err != nil {
+			return usageErrorf("import: --format: %v", err)
+		}
+	}
+	opts.Passphrase = func() ([]byte, error) {
+		return askSecret(e, "LATCHKEY_IMPORT_PASSPHRASE", "Password of the file to import: ", false)
+	}
+	files := make([]transfer.File, 0, len(pos))
+	for _, name := range pos {
+		data, err := readInput(e, name)
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		if name == "-" {
+			name = "standard input"
+		}
+		files = append(files, transfer.File{Name: name, Data: data})
+	}
+	res, err := transfer.ReadFiles(files, opts)
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(e.stderr, "latchkey: warning: "+w)
+	}
+	s, err := openStore(ctx, e, *which)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if *dry {
+		items, sum, err := storeio.Plan(ctx, s, res.Entries)
+		if err != nil {
+			return fmt.Errorf("import: %w", storeError(err))
+		}
+		for _, it := range items {
+			fmt.Fprintln(e.stdout, "would add "+it.Account.Label())
+		}
+		printDetails(e.stderr, sum)
+		fmt.Fprintln(e.stdout, "dry run: "+summaryLine(len(items), sum))
+		return nil
+	}
+	sum, err := storeio.Import(ctx, s, res.Entries)
+	if err != nil {
+		return fmt.Errorf("import: nothing was added: %w", storeError(err))
+	}
+	printDetails(e.stderr, sum)
+	fmt.Fprintln(e.stdout, summaryLine(len(sum.Added), sum))
+	return nil
+}
+
+func summaryLine(added int, sum storeio.Summary) string {
+	return fmt.Sprintf("added %d, skipped %d (already present), unsupported %d", added, len(sum.Skipped), len(sum.Unsupported))
+}
+
+func printDetails(w io.Writer, sum storeio.Summary) {
+	for _, r := range sum.Renamed {
+		fmt.Fprintf(w, "latchkey: %s exists with another secret; imported as %s\n", r.From, r.To)
+	}
+	for _, u := range sum.Unsupported {
+		fmt.Fprintf(w, "latchkey: not imported: %s: %s\n", u.Label, u.Reason)
+	}
+}
+
+// readInput reads a file, or standard input for "-", refusing more than
+// transfer.MaxInput bytes.
+func readInput(e *env, name string) ([]byte, error) {
+	var r io.Reader
+	if name == "-" {
+		r = e.stdin
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > transfer.MaxInput {
+			return nil, fmt.Errorf("%s: %w: more than %d MiB", name, transfer.ErrTooLarge, transfer.MaxInput>>20)
+		}
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, transfer.MaxInput+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(data) > transfer.MaxInput {
+		return nil, fmt.Errorf("%s: %w: more than %d MiB", name, transfer.ErrTooLarge, transfer.MaxInput>>20)
+	}
+	return data, nil
+}
+
+// askSecret returns the environment variable env, or asks on the
+// terminal (twice when confirm is set).
+func askSecret(e *env, envName, prompt string, confirm bool) ([]byte, error) {
+	if p := e.getenv(envName); p != "" {
+		return []byte(p), nil
+	}
+	fd, ok := terminalIn(e)
+	if !ok {
+		return nil, fmt.Errorf("a password is needed: set %s or run on a terminal", envName)
+	}
+	fmt.Fprint(e.stderr, prompt)
+	p, err := term.ReadPassword(fd)
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return nil, err
+	}
+	if len(p) == 0 {
+		return nil, errors.New("empty password")
+	}
+	if confirm {
+		fmt.Fprint(e.stderr, "Again: ")
+		q, err := term.ReadPassword(fd)
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return nil, err
+		}
+		if string(p) != string(q) {
+			return nil, errors.New("the passwords differ")
+		}
+	}
+	return p, nil
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"latchkey/core/otpauth"
+	"latchkey/core/testenv"
+	"latchkey/core/transfer/qr"
+)
+
+// run1 runs one command in-process with the given environment and
+// standard input.
+func run1(t *testing.T, vars map[string]string, stdin string, c command, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{getenv: func(k string) string { return vars[k] }, stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb,
+		now: func() time.Time { return time.Unix(1700000000, 0) }}
+	code := report(c.run(context.Background(), e, args), &errb)
+	return out.String(), errb.String(), code
+}
+
+// keyringStore is a fresh store on the real Secret Service that `make
+// test` provides (the file store's scrypt would make these tests slow).
+func keyringStore(t *testing.T) map[string]string {
+	testenv.Env(t, "LATCHKEY_TEST_SECRET_SERVICE")
+	return map[string]string{"LATCHKEY_HOME": t.TempDir(), "LATCHKEY_STORE": "keyring"}
+}
+
+const importList = `# three accounts
+otpauth://totp/GitHub:alice@example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=GitHub
+otpauth://hotp/Bank:carol?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&counter=42&algorithm=SHA512&digits=8
+
+otpauth://totp/ACME%20Co:bob?secret=MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U&period=60&algorithm=SHA256
+`
+
+// uriSet exports the store as URIs and returns them sorted, the store's
+// content in a comparable form.
+func uriSet(t *testing.T, vars map[string]string) []string {
+	t.Helper()
+	out, errOut, code := run1(t, vars, "", exportCommand(), "--format", "uris", "--yes")
+	if code != 0 {
+		t.Fatalf("export uris: exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	slices.Sort(lines)
+	return lines
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestImportExportCLI(t *testing.T) {
+	vars := keyringStore(t)
+	list := writeFile(t, "accounts.txt", importList)
+
+	out, errOut, code := run1(t, vars, "", importCommand(), list)
+	if code != 0 || out != "added 3, skipped 0 (already present), unsupported 0\n" {
+		t.Fatalf("import: exit %d, %q %q", code, out, errOut)
+	}
+	want := uriSet(t, vars)
+	if len(want) != 3 {
+		t.Fatalf("%d accounts", len(want))
+	}
+
+	// Again from standard input: all skipped.
+	out, _, code = run1(t, vars, importList, importCommand(), "-")
+	if code != 0 || !strings.HasPrefix(out, "added 0, skipped 3") {
+		t.Fatalf("re-import: exit %d, %q", code, out)
+	}
+
+	// A bad entry: nothing added, the error names the file and the line.
+	bad := writeFile(t, "bad.txt", "otpauth://totp/New:one?secret=JBSWY3DPEHPK3PXP\notpauth://totp/New:two?secret=JBSWY3DPEHPK3PXP&digits=12\n")
+	_, errOut, code = run1(t, vars, "", importCommand(), bad)
+	if code != 1 || !strings.Contains(errOut, "bad.txt: line 2: invalid otpauth URI: digits") {
+		t.Fatalf("bad import: exit %d, %q", code, errOut)
+	}
+	if got := uriSet(t, vars); !slices.Equal(got, want) {
+		t.Fatal("a failed import changed the store")
+	}
+
+	// Plain-text export needs --yes without a terminal, and -o is 0600.
+	_, errOut, code = run1(t, vars, "", exportCommand(), "--format", "aegis")
+	if code != 1 || !strings.Contains(errOut, "--yes") {
+		t.Fatalf("export without --yes: exit %d, %q", code, errOut)
+	}
+	aegis := filepath.Join(t.TempDir(), "aegis.json")
+	if _, errOut, code = run1(t, vars, "", exportCommand(), "--format", "aegis", "-o", aegis, "--yes"); code != 0 {
+		t.Fatalf("export aegis: %s", errOut)
+	}
+	if st, err := os.Stat(aegis); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("aegis file: %v %v", st.Mode(), err)
+	}
+
+	// Round trips through every format into fresh stores.
+	qrDir := filepath.Join(t.TempDir(), "qr")
+	out, errOut, code = run1(t, vars, "", exportCommand(), "--format", "migration", "--qr", qrDir, "--yes")
+	if code != 0 {
+		t.Fatalf("export migration: %s", errOut)
+	}
+	pngs := strings.Fields(out)
+	if !strings.Contains(errOut, "not exported: ACME Co:bob: Google Authenticator exports carry a 30-second period") {
+		t.Fatalf("migration export did not report the skipped account: %q", errOut)
+	}
+	migration, _, _ := run1(t, vars, "", exportCommand(), "--format", "migration", "--yes")
+	backup := filepath.Join(t.TempDir(), "latchkey.age")
+	vars["LATCHKEY_BACKUP_PASSPHRASE"] = "backup pass"
+	if _, errOut, code = run1(t, vars, "", exportCommand(), "--format", "backup", "-o", backup); code != 0 {
+		t.Fatalf("export backup: %s", errOut)
+	}
+	inputs := map[string][]string{
+		"aegis":         {aegis},
+		"migration qr":  pngs,
+		"migration uri": {writeFile(t, "m.txt", migration)},
+		"backup":        {backup},
+	}
+	for name, files := range inputs {
+		t.Run(name, func(t *testing.T) {
+			fresh := keyringStore(t)
+			fresh["LATCHKEY_IMPORT_PASSPHRASE"] = "backup pass"
+			out, errOut, code := run1(t, fresh, "", importCommand(), files...)
+			wantHere := want
+			if strings.HasPrefix(name, "migration") {
+				// Google Authenticator exports have no period field, so
+				// the 60-second ACME account was left out (and said so).
+				wantHere = slices.DeleteFunc(slices.Clone(want), func(u string) bool { return strings.Contains(u, "ACME") })
+			}
+			if code != 0 || !strings.HasPrefix(out, fmt.Sprintf("added %d,", len(wantHere))) {
+				t.Fatalf("exit %d, %q %q", code, out, errOut)
+			}
+			if got := uriSet(t, fresh); !slices.Equal(got, wantHere) {
+				t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantHere, "\n"))
+			}
+		})
+	}
+
+	// A wrong backup password: a clear error and nothing added.
+	fresh := keyringStore(t)
+	fresh["LATCHKEY_IMPORT_PASSPHRASE"] = "not it"
+	_, errOut, code = run1(t, fresh, "", importCommand(), backup)
+	if code != 1 || !strings.Contains(errOut, "latchkey.age: backup: wrong password") {
+		t.Fatalf("wrong password: exit %d, %q", code, errOut)
+	}
+}
+
+func TestQRCommand(t *testing.T) {
+	vars := keyringStore(t)
+	if _, errOut, code := run1(t, vars, "", importCommand(), writeFile(t, "a.txt", importList)); code != 0 {
+		t.Fatal(errOut)
+	}
+	_, errOut, code := run1(t, vars, "", qrCommand(), "github")
+	if code != 1 || !strings.Contains(errOut, "--yes") {
+		t.Fatalf("without --yes: exit %d, %q", code, errOut)
+	}
+	png := filepath.Join(t.TempDir(), "github.png")
+	if _, errOut, code = run1(t, vars, "", qrCommand(), "github", "-o", png, "--yes"); code != 0 {
+		t.Fatal(errOut)
+	}
+	data, err := os.ReadFile(png)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts, err := qr.Decode(data)
+	if err != nil || len(texts) != 1 {
+		t.Fatalf("decode: %v", err)
+	}
+	k, err := otpauth.Parse(texts[0])
+	if err != nil || k.Label() != "GitHub:alice@example.com" || k.Secret.Base32() != "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" {
+		t.Fatalf("qr holds %v, %v", k, err)
+	}
+	out, _, code := run1(t, vars, "", qrCommand(), "bank", "--yes")
+	if code != 0 || !strings.Contains(out, "▀") || !strings.HasSuffix(out, "Bank:carol\n") {
+		t.Fatalf("terminal: exit %d", code)
+	}
+}
+
+// TestShowQRs draws migration batches one after another, as on a
+// terminal, and each drawing scans.
+func TestShowQRs(t *testing.T) {
+	uris := []string{"otpauth-migration://offline?data=CgA%3D", "otpauth-migration://offline?data=CgE%3D"}
+	var out bytes.Buffer
+	e := &env{stdin: strings.NewReader("\n\n"), stdout: &out}
+	if err := showQRs(e, uris); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if !strings.Contains(s, "QR code 1 of 2") || !strings.Contains(s, "QR code 2 of 2") || !strings.Contains(s, "Press Enter when done") {
+		t.Fatalf("output %q", s)
+	}
+	if strings.Count(s, "▀") < 2*21*11 {
+		t.Fatal("no QR drawn")
+	}
+}
+
+func TestImportUsage(t *testing.T) {
+	vars := map[string]string{"LATCHKEY_HOME": t.TempDir()}
+	tests := []struct {
+		args     []string
+		exit     int
+		mentions string
+	}{
+		{nil, 2, "name a FILE"},
+		{[]string{"--format", "keepass", "x"}, 2, "--format"},
+		{[]string{filepath.Join(t.TempDir(), "missing.txt")}, 1, "no such file"},
+	}
+	for _, tt := range tests {
+		_, errOut, code := run1(t, vars, "", importCommand(), tt.args...)
+		if code != tt.exit || !strings.Contains(errOut, tt.mentions) {
+			t.Errorf("%v: exit %d, %q", tt.args, code, errOut)
+		}
+	}
+	// Unrecognized content fails before the store is opened.
+	_, errOut, code := run1(t, vars, "hello world\n", importCommand(), "-")
+	if code != 1 || !strings.Contains(errOut, "standard input: unrecognized import format") {
+		t.Errorf("exit %d, %q", code, errOut)
+	}
+	for _, args := range [][]string{{}, {"--format", "csv"}, {"--format", "aegis", "--qr", "d"}} {
+		if _, _, code := run1(t, vars, "", exportCommand(), args...); code != 2 {
+			t.Errorf("export %v: exit %d", args, code)
+		}
+	}
+}
