@@ -21,7 +21,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -81,7 +83,7 @@ func newDeps(getenv func(string) string, log *slog.Logger) (ui.Deps, error) {
 		if err != nil {
 			return nil, err
 		}
-		return s, nil
+		return &releasing{Store: s}, nil
 	}
 	if srv := strings.TrimRight(getenv("LATCHKEY_SERVER"), "/"); srv != "" {
 		d.ClockSkew = func(ctx context.Context) (time.Duration, error) { return clockSkew(ctx, srv) }
@@ -94,6 +96,22 @@ func newDeps(getenv func(string) string, log *slog.Logger) (ui.Deps, error) {
 		}
 	}
 	return d, nil
+}
+
+// releasing is the store with one change: after the first List, which is
+// where the file store unlocks its vault with scrypt (age: N=2^18, r=8,
+// 256 MiB), that memory goes back to the OS instead of staying resident
+// for the life of the window.
+type releasing struct {
+	*store.Store
+	once sync.Once
+}
+
+// List lists the accounts.
+func (s *releasing) List(ctx context.Context) ([]store.Account, error) {
+	as, err := s.Store.List(ctx)
+	s.once.Do(debug.FreeOSMemory)
+	return as, err
 }
 
 // decodeQR reads a PNG or JPEG image and returns its QR codes' texts.

@@ -134,19 +134,69 @@ func (u *App) accountsScreen(w fyne.Window) fyne.CanvasObject {
 	return container.NewBorder(top, u.status, nil, nil, container.NewStack(u.list, u.empty))
 }
 
-// showMain puts the account list in the window and starts the clock.
-func (u *App) showMain(s Store) {
-	u.store = s
+// showMain puts the account list of an unlocked store in the window and
+// starts the clock.
+func (u *App) showMain(l loaded) {
+	u.store = l.store
+	u.gens = l.gens
+	u.hotp = map[string]string{}
 	u.active = u.deps.Clock.Now()
 	u.w.SetContent(u.accountsScreen(u.w))
-	u.reload()
+	u.all = l.accounts
+	u.filter()
 	u.schedule()
-	if b := s.Backend(); b != "" {
-		u.deps.Log.Info("store open", "backend", string(b))
-	}
+	u.deps.Log.Info("store open", "backend", string(l.store.Backend()), "accounts", len(l.accounts))
 }
 
-// reload lists the accounts again and fetches generators for new ones.
+// loaded is a store that answered: its accounts and their generators.
+type loaded struct {
+	store    Store
+	accounts []Account
+	gens     map[string]*otp.Generator
+}
+
+// load reads the accounts and every secret, off the UI goroutine: this is
+// where the file store asks for its passphrase and runs scrypt, and where
+// a locked or missing keyring shows. On error the store is closed.
+func load(ctx context.Context, s Store) (loaded, error) {
+	accts, err := s.List(ctx)
+	if err == nil {
+		var gens map[string]*otp.Generator
+		gens, err = generators(ctx, s, accts)
+		if err == nil {
+			return loaded{s, accts, gens}, nil
+		}
+	}
+	_ = s.Close()
+	return loaded{}, err
+}
+
+// generators prepares the code generator of every TOTP account in accts.
+// One Secrets call fetches them all (concurrently, in the store) rather
+// than one keyring round trip per account. The store keeps, and owns, the
+// secrets it returns: no Wipe here.
+func generators(ctx context.Context, s Store, accts []Account) (map[string]*otp.Generator, error) {
+	secrets, err := s.Secrets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	gens := make(map[string]*otp.Generator, len(accts))
+	for _, a := range accts {
+		sec, ok := secrets[a.ID]
+		if a.Type != otp.TOTP || !ok {
+			continue
+		}
+		g, err := otp.NewGenerator(sec, a.Options())
+		if err != nil {
+			return nil, fmt.Errorf("account %s: %w", a.Label(), err)
+		}
+		gens[a.ID] = g
+	}
+	return gens, nil
+}
+
+// reload lists the accounts again (the store re-reads its file when another
+// process changed it) and prepares generators for new ones.
 func (u *App) reload() {
 	if u.store == nil {
 		return
@@ -158,48 +208,28 @@ func (u *App) reload() {
 	}
 	u.all = accts
 	u.filter()
-	var missing []string
+	missing := false
 	for _, a := range accts {
-		if a.Type == otp.TOTP && u.gens[a.ID] == nil {
-			missing = append(missing, a.ID)
-		}
+		missing = missing || (a.Type == otp.TOTP && u.gens[a.ID] == nil)
 	}
-	if len(missing) == 0 {
+	if !missing {
 		return
 	}
 	s, ctx := u.store, u.ctx
-	byID := make(map[string]Account, len(accts))
-	for _, a := range accts {
-		byID[a.ID] = a
-	}
 	u.async(func() {
-		// One call fetches every secret (concurrently, in the store)
-		// rather than one keyring round trip per account.
-		got := make(map[string]*otp.Generator, len(missing))
-		secrets, firstErr := s.Secrets(ctx)
-		for _, id := range missing {
-			sec, ok := secrets[id]
-			if !ok {
-				continue
-			}
-			g, err := otp.NewGenerator(sec, byID[id].Options())
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			if err == nil {
-				got[id] = g
-			}
-		}
-		// The store keeps (and owns) the secrets it returns: no Wipe here.
+		got, err := generators(ctx, s, accts)
 		fyne.Do(func() {
 			if u.store != s {
 				return // locked or reopened meanwhile
 			}
-			for id, g := range got {
-				u.gens[id] = g
+			if err != nil {
+				u.showError("Some codes cannot be shown", err)
+				return
 			}
-			if firstErr != nil {
-				u.showError("Some codes cannot be shown", firstErr)
+			for id, g := range got {
+				if u.gens[id] == nil {
+					u.gens[id] = g
+				}
 			}
 			u.refresh()
 		})

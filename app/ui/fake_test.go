@@ -22,7 +22,8 @@ type fakeStore struct {
 	next     int
 	closed   bool
 	migrated Backend
-	failList error
+	failList    error
+	failSecrets error
 }
 
 func newFakeStore(b Backend) *fakeStore {
@@ -107,6 +108,9 @@ func (s *fakeStore) Generator(ctx context.Context, id string) (*otp.Generator, e
 func (s *fakeStore) Secrets(context.Context) (map[string]otp.Secret, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failSecrets != nil {
+		return nil, s.failSecrets
+	}
 	out := make(map[string]otp.Secret, len(s.secrets))
 	for id, sec := range s.secrets {
 		out[id] = slices.Clone(sec)

@@ -201,3 +201,49 @@ func TestKeyringNeverLocks(t *testing.T) {
 		t.Error("the keyring store locked")
 	}
 }
+
+// The store reports a wrong passphrase or an unavailable keyring when it is
+// first read, not when it is opened: both must reach the start screen.
+func TestLoadErrorsAtStart(t *testing.T) {
+	tests := []struct {
+		name                  string
+		failList, failSecrets error
+		want                  string
+		dialog                bool
+	}{
+		{"wrong passphrase", fmt.Errorf("store: %w", store.ErrBadPassphrase), nil,
+			"Could not open your accounts: the passphrase is wrong.", false},
+		{"keyring locked", nil, fmt.Errorf("store: secrets: %w", store.ErrKeyringUnavailable),
+			"The system keyring (Secret Service) is not available", true},
+		{"corrupt", fmt.Errorf("store: %w", store.ErrCorrupt), nil, "a store file is damaged", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			test.NewTempApp(t)
+			w := test.NewTempWindow(t, nil)
+			s := newFakeStore(Keyring)
+			seedThree(s)
+			s.failList, s.failSecrets = tc.failList, tc.failSecrets
+			u := New(w, Deps{Clock: &fakeClock{now: t0}, Open: func(context.Context, Backend, Prompts) (Store, error) {
+				s.closed = false
+				return s, nil
+			}})
+			u.async = func(f func()) { f() }
+			u.Start(context.Background())
+			if got := texts(w.Content()); !strings.Contains(got, tc.want) {
+				t.Errorf("start screen says:\n%s", got)
+			}
+			if !s.closed || u.store != nil {
+				t.Error("the store that failed to load was kept open")
+			}
+			if tc.dialog && !strings.Contains(texts(overlay(t, w)), tc.want) {
+				t.Error("no dialog")
+			}
+			s.failList, s.failSecrets = nil, nil
+			button(t, w.Content(), map[bool]string{false: "Try again", true: "Use the encrypted file store"}[tc.dialog]).OnTapped()
+			if u.store == nil || len(u.shown) != 3 {
+				t.Errorf("no accounts after the retry: %v", u.store)
+			}
+		})
+	}
+}

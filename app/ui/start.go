@@ -27,14 +27,23 @@ func (u *App) open(b Backend) {
 			return u.askPassphrase("Choose a passphrase for the new file store", "At least 8 characters", true)
 		}
 	}
-	s, err := u.deps.Open(u.ctx, b, p)
+	l, err := u.openAndLoad(b, p)
 	fyne.Do(func() {
 		if err != nil {
 			u.openFailed(b, err)
 			return
 		}
-		u.showMain(s)
+		u.showMain(l)
 	})
+}
+
+// openAndLoad opens the store and loads it (off the UI goroutine).
+func (u *App) openAndLoad(b Backend, p Prompts) (loaded, error) {
+	s, err := u.deps.Open(u.ctx, b, p)
+	if err != nil {
+		return loaded{}, err
+	}
+	return load(u.ctx, s)
 }
 
 // openFailed explains why the store did not open and offers a way on: the
@@ -162,7 +171,7 @@ func (u *App) lockScreen(w fyne.Window) fyne.CanvasObject {
 		p := []byte(pass.Text)
 		unlock.Disable()
 		u.async(func() {
-			s, err := u.deps.Open(u.ctx, File, Prompts{Passphrase: func() ([]byte, error) { return p, nil }})
+			l, err := u.openAndLoad(File, Prompts{Passphrase: func() ([]byte, error) { return p, nil }})
 			fyne.Do(func() {
 				unlock.Enable()
 				if err != nil {
@@ -171,7 +180,7 @@ func (u *App) lockScreen(w fyne.Window) fyne.CanvasObject {
 					msg.Show()
 					return
 				}
-				u.showMain(s)
+				u.showMain(l)
 			})
 		})
 	}
