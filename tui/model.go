@@ -47,6 +47,11 @@ const (
 // StatusTTL is how long a status message stays on screen.
 const StatusTTL = 5 * time.Second
 
+// ReloadEvery is how often the accounts are listed again, so that changes
+// made by another process (the desktop app, the CLI) show up; the store
+// re-reads its files only when they changed.
+const ReloadEvery = 15 * time.Second
+
 // Prompt and question names.
 const (
 	idPassphrase = "passphrase"
@@ -78,7 +83,7 @@ type Model struct {
 	opts     Options
 	schedule func(time.Duration) tea.Cmd
 	state    state
-	back     state // where a dialog returns to
+	busy     string // what the loading screen says
 
 	store   Store
 	err     error
@@ -88,6 +93,9 @@ type Model struct {
 	form    form.Model
 	confirm confirm.Model
 	qr      qrview.Model
+
+	loadedAt  time.Time // when the accounts were last listed
+	reloading bool      // a reload is under way
 
 	pendingID  string // the account a dialog is about
 	pendingAdd *form.SubmitMsg
@@ -153,10 +161,25 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.status != "" && now.Sub(m.statusAt) >= StatusTTL {
 			m.status = ""
 		}
-		return m, m.tickCmd()
+		cmd := m.tickCmd()
+		if m.store != nil && !m.reloading && (m.state == stateList || m.state == stateHelp) && now.Sub(m.loadedAt) >= ReloadEvery {
+			m.reloading = true
+			cmd = tea.Batch(cmd, reloadCmd(m.common.Ctx, m.store))
+		}
+		return m, cmd
 	case OpenedMsg:
 		return m.opened(msg)
 	case LoadedMsg:
+		m.loadedAt = m.common.Now()
+		if msg.Reload {
+			m.reloading = false
+			if msg.Err != nil {
+				m.common.Logger.Warn("reload failed", "err", msg.Err)
+				return m, nil
+			}
+			m.list.SetItems(msg.Items)
+			return m, nil
+		}
 		if msg.Err != nil {
 			return m.storeFailed(msg.Err)
 		}
@@ -228,8 +251,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.state = stateList
 		return m, nil
 	case form.SubmitMsg:
-		m.state = stateLoading
-		m.back = stateAdd
+		m.wait("Adding the account…")
 		return m, addCmd(m.common.Ctx, m.store, msg.Key, false)
 	case form.CancelMsg:
 		m.state = stateList
@@ -328,6 +350,12 @@ func (m Model) bodyCommon() common.Common {
 	return c
 }
 
+// wait shows the loading screen with what is being done.
+func (m *Model) wait(what string) {
+	m.state = stateLoading
+	m.busy = what
+}
+
 func (m *Model) setStatus(isErr bool, format string, args ...any) {
 	m.status = fmt.Sprintf(format, args...)
 	m.statusErr = isErr
@@ -363,7 +391,7 @@ func (m Model) promptDone(msg prompt.SubmitMsg) (tea.Model, tea.Cmd) {
 	switch msg.ID {
 	case idPassphrase:
 		pass := []byte(msg.Value)
-		m.state = stateLoading
+		m.wait("Unlocking the vault…")
 		return m, m.open(func() ([]byte, error) { return pass, nil })
 	case idRename:
 		issuer, name := splitLabel(msg.Value)
@@ -399,7 +427,7 @@ func (m Model) answered(msg confirm.ResultMsg) (tea.Model, tea.Cmd) {
 		if !ok {
 			return m, nil
 		}
-		m.state = stateLoading
+		m.wait("Reading the secret…")
 		return m, qrCmd(m.common.Ctx, m.store, it)
 	case idDuplicate:
 		if m.pendingAdd == nil {
@@ -407,7 +435,7 @@ func (m Model) answered(msg confirm.ResultMsg) (tea.Model, tea.Cmd) {
 		}
 		k := m.pendingAdd.Key
 		m.pendingAdd = nil
-		m.state = stateLoading
+		m.wait("Adding the account…")
 		return m, addCmd(m.common.Ctx, m.store, k, true)
 	}
 	return m, nil
@@ -565,7 +593,11 @@ func (m Model) View() string {
 	var body string
 	switch m.state {
 	case stateLoading:
-		body = st.Subtle.Render("Opening the account store…")
+		busy := m.busy
+		if busy == "" {
+			busy = "Opening the account store…"
+		}
+		body = st.Subtle.Render(common.Truncate(busy, w))
 	case stateError:
 		body = st.StatusErr.Render(common.Wrap(errorText(m.err), w)) + "\n\n" + st.Subtle.Render("Press q to quit.")
 	case stateLocked, stateRename:

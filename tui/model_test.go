@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"latchkey/core/otp"
 	"latchkey/core/store"
 	"latchkey/tui/components/accounts"
+	"latchkey/tui/styles"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -755,4 +757,34 @@ func TestLockedOnFirstRead(t *testing.T) {
 		t.Fatalf("ready %v after %d opens:\n%s", h.model().Ready(), h.opens, h.view())
 	}
 	h.wantView("081 804")
+}
+
+func TestReloadSeesOtherProcesses(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.keys("j", "j", "n") // hand out a HOTP code; it must survive reloads
+	h.store.put(Account{Issuer: "Desktop", Name: "added elsewhere", Type: otp.TOTP, Algorithm: otp.SHA1, Digits: 6, Period: 30}, seedSHA1)
+	h.clock.t = h.clock.t.Add(ReloadEvery - time.Second)
+	h.send(TickMsg{Time: h.clock.t})
+	h.wantNotView("Desktop")
+	h.clock.t = h.clock.t.Add(time.Second)
+	h.send(TickMsg{Time: h.clock.t})
+	h.wantView("6 accounts", "Desktop · added elsewhere", "755 224")
+	if got := h.selected().Issuer; got != "Bank" {
+		t.Fatalf("selection moved to %q on reload", got)
+	}
+}
+
+func TestAdaptiveColours(t *testing.T) {
+	r := func(dark bool) string {
+		rd := lipgloss.NewRenderer(io.Discard)
+		rd.SetColorProfile(termenv.TrueColor)
+		rd.SetHasDarkBackground(dark)
+		return styles.DefaultStyles(rd).Code.Render("123")
+	}
+	if r(true) == r(false) {
+		t.Fatal("codes look the same on light and dark backgrounds")
+	}
+	if got := testStyles(termenv.Ascii).CodeWarn.Render("123"); got != "123" {
+		t.Fatalf("the Ascii profile (NO_COLOR) still styles: %q", got)
+	}
 }

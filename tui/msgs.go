@@ -42,10 +42,22 @@ func openCmd(ctx context.Context, open OpenFunc, pass func() ([]byte, error)) te
 	}
 }
 
-// LoadedMsg carries the accounts with their generators.
+// LoadedMsg carries the accounts with their generators. Reload marks a
+// periodic re-read, whose failure is logged rather than shown.
 type LoadedMsg struct {
-	Items []accounts.Item
-	Err   error
+	Items  []accounts.Item
+	Reload bool
+	Err    error
+}
+
+// reloadCmd lists the accounts again.
+func reloadCmd(ctx context.Context, s Store) tea.Cmd {
+	load := loadCmd(ctx, s)
+	return func() tea.Msg {
+		msg := load().(LoadedMsg)
+		msg.Reload = true
+		return msg
+	}
 }
 
 // loadCmd lists the accounts and builds a generator for each.

@@ -69,7 +69,7 @@ func Wrap(s string, w int) string {
 			case Width(line)+1+Width(word) <= w:
 				line += " " + word
 			default:
-				out = append(out, line)
+				out = append(out, Truncate(line, w))
 				line = word
 			}
 		}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muesli/termenv"
+
 	"latchkey/core/otp"
 	"latchkey/core/store"
 	"latchkey/core/testenv"
@@ -166,4 +168,56 @@ func BenchmarkStartup(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestTUIFlagsStartTheUI(t *testing.T) {
+	for _, tt := range []struct {
+		arg  string
+		want bool
+	}{{"--log", true}, {"-log=x", true}, {"--store=file", true}, {"-store", true}, {"--logs", false}, {"log", false}, {"--help", false}, {"list", false}} {
+		if got := tuiFlag(tt.arg); got != tt.want {
+			t.Errorf("tuiFlag(%q) = %v, want %v", tt.arg, got, tt.want)
+		}
+	}
+	// Off a terminal the UI refuses with a usage error; no arguments print
+	// the usage instead, for scripts.
+	out, errOut, code := call(t, "--log", filepath.Join(t.TempDir(), "log"))
+	if code != 2 || out != "" || !strings.Contains(errOut, "needs a terminal") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if out, _, code := call(t); code != 0 || !strings.Contains(out, "Usage:") {
+		t.Fatalf("no arguments off a terminal: exit %d, %q", code, out)
+	}
+	if _, errOut, code := call(t, "--store", "floppy"); code != 2 || !strings.Contains(errOut, "needs a terminal") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestTUIStylesHonourNoColor(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, tt := range []struct {
+		noColor string
+		plain   bool
+	}{{"1", true}, {"", false}} {
+		e := &env{getenv: func(k string) string {
+			switch k {
+			case "NO_COLOR":
+				return tt.noColor
+			case "TERM":
+				return "xterm-256color"
+			}
+			return ""
+		}}
+		st := tuiStyles(e, f)
+		if got := st.Renderer.ColorProfile() == termenv.Ascii; tt.noColor != "" && !got {
+			t.Errorf("NO_COLOR=%q: profile %v, want Ascii", tt.noColor, st.Renderer.ColorProfile())
+		}
+		if got := st.Code.Render("1"); tt.plain && got != "1" {
+			t.Errorf("NO_COLOR=%q: styled %q", tt.noColor, got)
+		}
+	}
 }

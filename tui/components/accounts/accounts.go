@@ -112,9 +112,21 @@ func (m *Model) SetSize(width, height int) {
 // when it is still there.
 func (m *Model) SetItems(items []Item) {
 	sel, ok := m.Selected()
+	// A HOTP code handed out this session stays on screen while its
+	// counter has not moved elsewhere.
+	handed := map[string]Item{}
+	for _, it := range m.items {
+		if it.HOTPCode != "" {
+			handed[it.ID] = it
+		}
+	}
 	m.items = items
 	for i := range m.items {
-		m.items[i].refresh(m.now)
+		it := &m.items[i]
+		if old, ok := handed[it.ID]; ok && it.HOTPCode == "" && old.Counter == it.Counter {
+			it.HOTPCode = old.HOTPCode
+		}
+		it.refresh(m.now)
 	}
 	m.applyFilter()
 	if ok {

@@ -1,0 +1,107 @@
+package form
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"latchkey/core/otp"
+	"latchkey/core/otpauth"
+	"latchkey/tui/common"
+)
+
+func newForm() Model {
+	c := common.New(context.Background(), nil, nil, nil)
+	c.SetSize(60, 30)
+	return New(c)
+}
+
+func typeInto(m Model, field int, text string) Model {
+	m.inputs[m.focus].Blur()
+	m.focus = field
+	m.inputs[field].Focus()
+	m.inputs[field].SetValue(text)
+	return m
+}
+
+func submit(m Model) (Model, *otpauth.Key) {
+	m, cmd := m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	if cmd == nil {
+		return m, nil
+	}
+	if s, ok := cmd().(SubmitMsg); ok {
+		return m, s.Key
+	}
+	return m, nil
+}
+
+func TestManualFields(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		fields map[int]string
+		field  int // the field in error, -1 for none
+		msg    string
+	}{
+		{"valid", map[int]string{Name: "bob", Secret: "JBSW Y3DP EHPK 3PXP"}, -1, ""},
+		{"no name", map[int]string{Secret: "JBSWY3DPEHPK3PXP"}, Name, "required"},
+		{"colon in issuer", map[int]string{Issuer: "a:b", Name: "bob", Secret: "JBSWY3DPEHPK3PXP"}, Issuer, "':'"},
+		{"short secret", map[int]string{Name: "bob", Secret: "JBSWY3DP"}, Secret, "too short"},
+		{"bad type", map[int]string{Name: "bob", Secret: "JBSWY3DPEHPK3PXP", Type: "motp"}, Type, "totp or hotp"},
+		{"bad digits", map[int]string{Name: "bob", Secret: "JBSWY3DPEHPK3PXP", Digits: "5"}, Digits, "6, 7 or 8"},
+		{"bad period", map[int]string{Name: "bob", Secret: "JBSWY3DPEHPK3PXP", Period: "3601"}, Period, "seconds"},
+		{"bad counter", map[int]string{Name: "bob", Secret: "JBSWY3DPEHPK3PXP", Counter: "-1"}, Counter, "whole number"},
+		{"bad uri", map[int]string{URI: "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&period=0"}, URI, "period"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newForm()
+			for f, v := range tt.fields {
+				m = typeInto(m, f, v)
+			}
+			m, k := submit(m)
+			if tt.field < 0 {
+				if k == nil {
+					t.Fatalf("not submitted: %q", m.errs)
+				}
+				if k.Account != "bob" || k.Digits != 6 || k.Period != 30 || k.Type != otp.TOTP {
+					t.Fatalf("key %+v", k)
+				}
+				return
+			}
+			if k != nil {
+				t.Fatal("submitted an invalid form")
+			}
+			if m.Focused() != tt.field || !strings.Contains(m.Error(tt.field), tt.msg) {
+				t.Fatalf("focus %d error %q, want field %d with %q", m.Focused(), m.Error(tt.field), tt.field, tt.msg)
+			}
+		})
+	}
+}
+
+// FuzzForm types arbitrary text into every field: the form never panics,
+// never echoes the secret, and a key it accepts makes codes.
+func FuzzForm(f *testing.F) {
+	f.Add("", "GitHub", "alice", "JBSWY3DPEHPK3PXP", "totp", "SHA1", "6", "30", "0")
+	f.Add("otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP", "", "", "", "", "", "", "", "")
+	f.Add("", "", "x", "jbsw y3dp ehpk 3pxp====", "HOTP", "sha-512", "8", "1", "18446744073709551615")
+	f.Add("otpauth://hotp/%ZZ", "é", "\x00", "0189", "", "md5", "99", "-1", "x")
+	f.Fuzz(func(t *testing.T, uri, issuer, name, secret, typ, alg, digits, period, counter string) {
+		m := newForm()
+		for i, v := range []string{uri, issuer, name, secret, typ, alg, digits, period, counter} {
+			m = typeInto(m, i, v)
+		}
+		m, k := submit(m)
+		if view := m.View(); len(secret) >= 8 && strings.Contains(view, secret) {
+			t.Fatalf("the view shows the secret")
+		}
+		if k == nil {
+			return
+		}
+		g, err := k.Generator()
+		if err != nil {
+			t.Fatalf("accepted a key that makes no codes: %v", err)
+		}
+		_ = g.Code(k.Counter)
+	})
+}
