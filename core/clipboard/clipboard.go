@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -143,6 +144,7 @@ func Copy(ctx context.Context, e Env, text string) (Method, error) {
 		return OSC52, nil
 	}
 	cmd := exec.CommandContext(ctx, t.copy[0], t.copy[1:]...)
+	cmd.Env = toolEnv(e)
 	cmd.Stdin = strings.NewReader(text)
 	// No stdout/stderr pipes: xclip and wl-copy leave a child serving the
 	// selection, and waiting for its pipes would wait for that child.
@@ -163,12 +165,25 @@ func Read(ctx context.Context, e Env) (string, error) {
 	}
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, t.paste[0], t.paste[1:]...)
+	cmd.Env = toolEnv(e)
 	cmd.Stdout = &out
 	if err := cmd.Run(); err != nil {
 		// An empty X selection makes xclip fail: nothing to compare.
 		return "", fmt.Errorf("clipboard: %s: %w", t.method, err)
 	}
 	return out.String(), nil
+}
+
+// toolEnv is the process environment with the display variables taken
+// from e, which is what Detect looked at.
+func toolEnv(e Env) []string {
+	env := os.Environ()
+	for _, k := range []string{"DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "XDG_RUNTIME_DIR"} {
+		if v := e.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }
 
 // osc52 returns the escape sequence that sets the terminal's clipboard,

@@ -166,7 +166,7 @@ func encodeAccounts(as []Account) ([]byte, error) {
 	if as == nil {
 		as = []Account{}
 	}
-	return json.MarshalIndent(accountsFile{Version: formatVersion, Accounts: as}, "", "  ")
+	return json.Marshal(accountsFile{Version: formatVersion, Accounts: as})
 }
 
 // decodeVault parses the decrypted vault.

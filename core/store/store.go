@@ -174,7 +174,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s := &Store{home: home, opts: opts, kr: opts.Keyring, now: opts.Now, secrets: map[string]otp.Secret{}}
 	if s.kr == nil {
-		s.kr = osKeyring{}
+		s.kr = newOSKeyring()
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -203,6 +203,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		b = Keyring
 	}
 	s.backend = b
+	if k, ok := s.kr.(*osKeyring); ok && b == Keyring {
+		k.warm()
+	}
 	if remembered == "" {
 		if err := s.writeConfig(b); err != nil {
 			return nil, err
@@ -235,6 +238,9 @@ func (s *Store) Close() error {
 	}
 	s.secrets = map[string]otp.Secret{}
 	s.cache = nil
+	if k, ok := s.kr.(*osKeyring); ok {
+		k.close()
+	}
 	clear(s.pass)
 	s.pass = nil
 	return nil

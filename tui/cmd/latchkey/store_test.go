@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -223,17 +224,20 @@ func TestConfirm(t *testing.T) {
 // TestClipboardClear runs the hidden clearer against the real X clipboard:
 // it clears the code, and leaves anything the user copied since.
 func TestClipboardClear(t *testing.T) {
-	display := testenv.Env(t, "DISPLAY")
+	display := privateDisplay(t)
 	xclip := testenv.Tool(t, "xclip")
 	set := func(s string) {
 		cmd := exec.Command(xclip, "-selection", "clipboard", "-in")
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
 		cmd.Stdin = strings.NewReader(s)
 		if err := cmd.Run(); err != nil {
 			t.Fatal(err)
 		}
 	}
 	get := func() string {
-		out, _ := exec.Command(xclip, "-selection", "clipboard", "-out").Output()
+		cmd := exec.Command(xclip, "-selection", "clipboard", "-out")
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+		out, _ := cmd.Output()
 		return string(out)
 	}
 	key := strings.Repeat("ab", 32)
@@ -358,7 +362,7 @@ func TestStoreBinary(t *testing.T) {
 	})
 
 	t.Run("copy", func(t *testing.T) {
-		display := testenv.Env(t, "DISPLAY")
+		display := privateDisplay(t)
 		xclip := testenv.Tool(t, "xclip")
 		testenv.Env(t, "LATCHKEY_TEST_SECRET_SERVICE")
 		home := t.TempDir()
@@ -371,7 +375,9 @@ func TestStoreBinary(t *testing.T) {
 			t.Fatalf("code --copy: %d %q %q", code, out, errOut)
 		}
 		clip := func() string {
-			b, _ := exec.Command(xclip, "-selection", "clipboard", "-out").Output()
+			cmd := exec.Command(xclip, "-selection", "clipboard", "-out")
+			cmd.Env = append(os.Environ(), "DISPLAY="+display)
+			b, _ := cmd.Output()
 			return string(b)
 		}
 		got := clip()
@@ -388,4 +394,29 @@ func TestStoreBinary(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
+}
+
+// privateDisplay starts an Xvfb of this test's own, so that no other test
+// running at the same time (other packages share make test's display)
+// touches its clipboard; it returns the DISPLAY value.
+func privateDisplay(t *testing.T) string {
+	t.Helper()
+	xvfb := testenv.Tool(t, "Xvfb")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(xvfb, "-displayfd", "3", "-screen", "0", "64x64x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil {
+		t.Fatalf("Xvfb did not start: %v", err)
+	}
+	return ":" + strings.TrimSpace(line)
 }
