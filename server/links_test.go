@@ -215,7 +215,9 @@ func TestLinkEndToEnd(t *testing.T) {
 func TestLinkRefusals(t *testing.T) {
 	h := newHDServer(t, openTestSQLite(t))
 	token := func(c enroll.Created) string { return c.EnrollmentLink[strings.Index(c.EnrollmentLink, "#")+1:] }
-	redeem := func(tok string) (int, []byte) { return h.do(t, "POST", "/api/v1/enroll", "", map[string]string{"token": tok}) }
+	redeem := func(tok string) (int, []byte) {
+		return h.do(t, "POST", "/api/v1/enroll", "", map[string]string{"token": tok})
+	}
 
 	used := h.createCred(t, "bob")
 	if st, body := redeem(token(used)); st != http.StatusOK || !bytes.Contains(body, []byte(`"otpauth_uri"`)) {

@@ -39,4 +39,17 @@ func (s *Server) addRoutes(mux *http.ServeMux) {
 	route("GET /enroll", handleLinkPage(s))
 	route("POST /api/v1/enroll", handleRedeemLink(s))
 	route("POST /api/v1/enroll/confirm", handleConfirmLink(s))
+
+	// The helpdesk page: session cookie and CSRF token (helpdesk.go).
+	hd := newHelpdesk(s)
+	route("GET /helpdesk", handleHelpdeskHome(hd))
+	route("POST /helpdesk/login", handleHelpdeskLogin(hd))
+	route("POST /helpdesk/logout", handleHelpdeskLogout(hd))
+	route("POST /helpdesk/enroll", handleHelpdeskEnroll(hd))
+	route("POST /helpdesk/confirm", handleHelpdeskConfirm(hd))
+	route("POST /helpdesk/rename", handleHelpdeskRename(hd))
+	route("GET /helpdesk/revoke", handleHelpdeskRevokeAsk(hd))
+	route("POST /helpdesk/revoke", handleHelpdeskRevoke(hd))
+	route("GET /helpdesk/status", handleHelpdeskStatus(hd))
+	route("GET /helpdesk/static/", handleHelpdeskStatic(hd))
 }

@@ -102,6 +102,9 @@ type Config struct {
 	// Registerer receives the Prometheus metrics; nil means a private
 	// registry served at /metrics.
 	Registry *prometheus.Registry
+	// HelpdeskPassword, when set, also signs in to the /helpdesk page
+	// (besides the admin token).
+	HelpdeskPassword string
 }
 
 func (c Config) withDefaults() (Config, error) {

@@ -118,6 +118,7 @@ func TestImportExportCLI(t *testing.T) {
 	migration, _, _ := run1(t, vars, "", exportCommand(), "--format", "migration", "--yes")
 	backup := filepath.Join(t.TempDir(), "latchkey.age")
 	vars["LATCHKEY_BACKUP_PASSPHRASE"] = "backup pass"
+	vars["LATCHKEY_BACKUP_WORK_FACTOR"] = "10" // age's 18 takes a minute under -race
 	if _, errOut, code = run1(t, vars, "", exportCommand(), "--format", "backup", "-o", backup); code != 0 {
 		t.Fatalf("export backup: %s", errOut)
 	}

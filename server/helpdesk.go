@@ -1,0 +1,545 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"latchkey/assets"
+	"latchkey/core/otp"
+	"latchkey/core/otpauth"
+)
+
+// The helpdesk page (/helpdesk) is the web face of the admin API for
+// people: sign in with the admin token or the helpdesk password, type a
+// user, see their credentials, enroll one with a full-screen QR and
+// confirm it with the user's first code, rename or revoke.
+//
+// Sessions are stateless: the cookie holds an expiry and a nonce under an
+// HMAC whose key is derived from the admin token and the helpdesk
+// password, so every instance behind a load balancer accepts it and
+// changing either signs everyone out. Every form carries a CSRF token,
+// an HMAC of a random per-browser cookie; the cookies are HttpOnly,
+// SameSite=Strict and Secure under TLS.
+
+const (
+	sessionCookie = "latchkey_helpdesk"
+	csrfCookie    = "latchkey_csrf"
+	// SessionTTL is how long a helpdesk sign-in lasts.
+	SessionTTL = 8 * time.Hour
+	// maxForm bounds a helpdesk form body.
+	maxForm = 16 << 10
+)
+
+// helpdesk serves the /helpdesk pages.
+type helpdesk struct {
+	s      *Server
+	tmpl   *template.Template
+	static http.Handler
+	key    []byte // HMAC key of sessions and CSRF tokens
+}
+
+func newHelpdesk(s *Server) *helpdesk {
+	tmpl := template.Must(template.New("").ParseFS(assets.Web, "web/templates/*.html"))
+	sub, err := fs.Sub(assets.Web, "web/static")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	pw := sha256.Sum256([]byte(s.cfg.HelpdeskPassword))
+	m := hmac.New(sha256.New, s.admin[:])
+	m.Write([]byte("latchkey helpdesk session v1\x00"))
+	m.Write(pw[:])
+	return &helpdesk{s: s, tmpl: tmpl, static: http.StripPrefix("/helpdesk/static/", http.FileServerFS(sub)), key: m.Sum(nil)}
+}
+
+func (h *helpdesk) mac(parts ...string) []byte {
+	m := hmac.New(sha256.New, h.key)
+	for _, p := range parts {
+		m.Write([]byte(p))
+		m.Write([]byte{0})
+	}
+	return m.Sum(nil)
+}
+
+// signIn checks a typed secret against the admin token and the helpdesk
+// password, in constant time.
+func (h *helpdesk) signIn(secret string) bool {
+	secret = strings.TrimSpace(secret)
+	if secret == "" {
+		return false
+	}
+	ok := h.s.checkAdmin(secret)
+	if pw := h.s.cfg.HelpdeskPassword; pw != "" {
+		a, b := sha256.Sum256([]byte(secret)), sha256.Sum256([]byte(pw))
+		ok = subtle.ConstantTimeCompare(a[:], b[:]) == 1 || ok
+	}
+	return ok
+}
+
+func cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/helpdesk", MaxAge: maxAge, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil}
+}
+
+// newSession returns a session cookie value valid until now+SessionTTL.
+func (h *helpdesk) newSession() string {
+	nonce := make([]byte, 16)
+	rand.Read(nonce)
+	payload := strconv.FormatInt(h.s.now().Add(SessionTTL).Unix(), 10) + "." + base64.RawURLEncoding.EncodeToString(nonce)
+	return payload + "." + base64.RawURLEncoding.EncodeToString(h.mac("session", payload))
+}
+
+// signedIn reports whether r carries a valid, unexpired session.
+func (h *helpdesk) signedIn(r *http.Request) bool {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || len(c.Value) > 200 {
+		return false
+	}
+	i := strings.LastIndexByte(c.Value, '.')
+	if i < 0 {
+		return false
+	}
+	payload := c.Value[:i]
+	sig, err := base64.RawURLEncoding.DecodeString(c.Value[i+1:])
+	if err != nil || !hmac.Equal(sig, h.mac("session", payload)) {
+		return false
+	}
+	exp, _, _ := strings.Cut(payload, ".")
+	sec, err := strconv.ParseInt(exp, 10, 64)
+	return err == nil && h.s.now().Unix() < sec
+}
+
+// csrfToken returns the form token for r's CSRF cookie, setting a new
+// cookie when r has none (or rotate is set, after sign-in).
+func (h *helpdesk) csrfToken(w http.ResponseWriter, r *http.Request, rotate bool) string {
+	var v string
+	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) == 43 && !rotate {
+		v = c.Value
+	} else {
+		b := make([]byte, 32)
+		rand.Read(b)
+		v = base64.RawURLEncoding.EncodeToString(b)
+		http.SetCookie(w, cookie(r, csrfCookie, v, int((24*time.Hour).Seconds())))
+	}
+	return base64.RawURLEncoding.EncodeToString(h.mac("csrf", v))
+}
+
+// checkCSRF verifies a form's token against the browser's CSRF cookie,
+// and refuses requests a browser marks as cross-site.
+func (h *helpdesk) checkCSRF(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+		return false
+	}
+	c, err := r.Cookie(csrfCookie)
+	if err != nil {
+		return false
+	}
+	got, err := base64.RawURLEncoding.DecodeString(r.PostFormValue("csrf"))
+	return err == nil && hmac.Equal(got, h.mac("csrf", c.Value))
+}
+
+// view is what every page template receives.
+type view struct {
+	Title, BodyClass string
+	SignedIn         bool
+	CSRF             string
+	Error, Notice    string
+	User             string
+	Recent           []string
+	Credentials      []credRow
+	// The QR screen and the confirmation pages.
+	ID, Name, Issuer, Link, ExpiresAt string
+	// QR is a data: URL of the QR PNG, built here, never from input.
+	QR                                template.URL
+	LinkMode                          bool
+	QRSize, Digits, Period, Remaining int
+	SecretGroups                      []string
+}
+
+type credRow struct {
+	ID, Name, Created, LastUsed, Expires string
+	Verified                             bool
+}
+
+func (h *helpdesk) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
+	if v.CSRF == "" {
+		v.CSRF = h.csrfToken(w, r, false)
+	}
+	var buf bytes.Buffer
+	if err := h.tmpl.ExecuteTemplate(&buf, name, v); err != nil {
+		h.s.log.ErrorContext(r.Context(), "helpdesk template", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	setPageHeaders(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// problem renders a page that only says what went wrong.
+func (h *helpdesk) problem(w http.ResponseWriter, r *http.Request, status int, title, user string) {
+	h.render(w, r, status, "problem", &view{Title: title, SignedIn: h.signedIn(r), User: user})
+}
+
+// page wraps a GET page: signed-out visitors get the sign-in form.
+func (h *helpdesk) page(next func(http.ResponseWriter, *http.Request)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.signedIn(r) {
+			h.render(w, r, http.StatusOK, "login", &view{Title: "Sign in"})
+			return
+		}
+		next(w, r)
+	})
+}
+
+// form wraps a POST form: it needs a valid CSRF token and a session.
+func (h *helpdesk) form(next func(http.ResponseWriter, *http.Request)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		if err := r.ParseForm(); err != nil {
+			h.problem(w, r, http.StatusBadRequest, "The form could not be read.", "")
+			return
+		}
+		if !h.checkCSRF(r) {
+			h.problem(w, r, http.StatusForbidden, "The form expired or came from another site. Reload the page and try again.", "")
+			return
+		}
+		if !h.signedIn(r) {
+			h.render(w, r, http.StatusUnauthorized, "login", &view{Title: "Sign in", Error: "Your session ended. Sign in again."})
+			return
+		}
+		next(w, r)
+	})
+}
+
+func seeOther(w http.ResponseWriter, r *http.Request, user, msg string) {
+	q := url.Values{}
+	if user != "" {
+		q.Set("user", user)
+	}
+	if msg != "" {
+		q.Set("msg", msg)
+	}
+	loc := "/helpdesk"
+	if len(q) > 0 {
+		loc += "?" + q.Encode()
+	}
+	http.Redirect(w, r, loc, http.StatusSeeOther)
+}
+
+// notices are the fixed messages a redirect can ask for by name, so that
+// nothing from the URL is reflected as text.
+var notices = map[string]string{
+	"renamed": "The credential was renamed.",
+	"revoked": "The credential was revoked.",
+}
+
+func handleHelpdeskLogin(h *helpdesk) http.Handler {
+	return h.formNoSession(func(w http.ResponseWriter, r *http.Request) {
+		if !h.signIn(r.PostFormValue("secret")) {
+			h.s.audit.add(Event{Time: h.s.now(), Client: "helpdesk", Action: "helpdesk_login", Outcome: "refused"})
+			h.render(w, r, http.StatusUnauthorized, "login", &view{Title: "Sign in", Error: "That token or password is not right."})
+			return
+		}
+		h.s.audit.add(Event{Time: h.s.now(), Client: "helpdesk", Action: "helpdesk_login", Outcome: "ok"})
+		http.SetCookie(w, cookie(r, sessionCookie, h.newSession(), int(SessionTTL.Seconds())))
+		h.csrfToken(w, r, true) // a new CSRF cookie for the new session
+		http.Redirect(w, r, "/helpdesk", http.StatusSeeOther)
+	})
+}
+
+// formNoSession is form without the session check (the sign-in form).
+func (h *helpdesk) formNoSession(next func(http.ResponseWriter, *http.Request)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		if err := r.ParseForm(); err != nil {
+			h.problem(w, r, http.StatusBadRequest, "The form could not be read.", "")
+			return
+		}
+		if !h.checkCSRF(r) {
+			h.render(w, r, http.StatusForbidden, "login", &view{Title: "Sign in", Error: "The form expired. Try again."})
+			return
+		}
+		next(w, r)
+	})
+}
+
+func handleHelpdeskLogout(h *helpdesk) http.Handler {
+	return h.form(func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, cookie(r, sessionCookie, "", -1))
+		http.Redirect(w, r, "/helpdesk", http.StatusSeeOther)
+	})
+}
+
+const timeLayout = "2006-01-02 15:04 MST"
+
+func handleHelpdeskHome(h *helpdesk) http.Handler {
+	return h.page(func(w http.ResponseWriter, r *http.Request) {
+		v := &view{Title: "Helpdesk", SignedIn: true, Notice: notices[r.URL.Query().Get("msg")]}
+		v.User = strings.TrimSpace(r.URL.Query().Get("user"))
+		v.Recent = h.recentUsers(r.Context())
+		if v.User == "" {
+			h.render(w, r, http.StatusOK, "home", v)
+			return
+		}
+		if err := checkUser(v.User); err != nil {
+			v.Error, v.User = "That user name is not valid: at most 256 characters, no control characters.", ""
+			h.render(w, r, http.StatusBadRequest, "home", v)
+			return
+		}
+		v.Title = v.User
+		cs, err := h.s.store.Credentials(r.Context(), v.User, h.s.now())
+		if err != nil {
+			h.fail(w, r, err, v.User)
+			return
+		}
+		for _, c := range cs {
+			row := credRow{ID: c.ID, Name: c.Name, Verified: c.Verified, Created: c.Created.UTC().Format(timeLayout)}
+			if !c.LastUsed.IsZero() {
+				row.LastUsed = c.LastUsed.UTC().Format(timeLayout)
+			}
+			if !c.Verified {
+				row.Expires = c.Expires.UTC().Format(timeLayout)
+			}
+			v.Credentials = append(v.Credentials, row)
+		}
+		h.render(w, r, http.StatusOK, "home", v)
+	})
+}
+
+// recentUsers suggests the users of the latest audit events.
+func (h *helpdesk) recentUsers(ctx context.Context) []string {
+	evs, err := h.s.store.AuditLog(ctx, "", 200)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, ev := range evs {
+		if ev.User != "" && !slices.Contains(out, ev.User) {
+			out = append(out, ev.User)
+			if len(out) == 20 {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// fail maps a service error to a page: the helpdesk's one place for it.
+// A wrong code and a replayed one read the same.
+func (h *helpdesk) fail(w http.ResponseWriter, r *http.Request, err error, user string) {
+	var locked *LockedError
+	switch {
+	case errors.Is(err, ErrInvalidCode):
+		h.problem(w, r, http.StatusBadRequest, "That code was not accepted.", user)
+	case errors.As(err, &locked):
+		h.problem(w, r, http.StatusTooManyRequests, "Too many wrong codes for this user. Wait a few minutes, then try again.", user)
+	case errors.Is(err, ErrNotFound):
+		h.problem(w, r, http.StatusNotFound, "That credential does not exist any more (an unconfirmed enrollment expires after a while). Start a new one.", user)
+	case errors.Is(err, ErrAlreadyVerified):
+		h.problem(w, r, http.StatusConflict, "That credential is already verified.", user)
+	case errors.Is(err, ErrInvalidInput):
+		h.problem(w, r, http.StatusBadRequest, "Check the form: "+strings.TrimPrefix(err.Error(), ErrInvalidInput.Error()+": ")+".", user)
+	default:
+		h.s.log.ErrorContext(r.Context(), "helpdesk request failed", "path", r.URL.Path, "err", err)
+		h.problem(w, r, http.StatusInternalServerError, "Something went wrong on the server. Try again; if it persists, ask an administrator to read the server log.", user)
+	}
+}
+
+// groups splits s into groups of four for reading aloud or typing.
+func groups(s string) []string {
+	var out []string
+	for len(s) > 4 {
+		out = append(out, s[:4])
+		s = s[4:]
+	}
+	return append(out, s)
+}
+
+// qrView fills the QR screen of a pending credential: the otpauth URI as
+// a QR with the secret in groups, or (link set) the enrollment link.
+func (h *helpdesk) qrView(c Credential, secret otp.Secret, link string) (*view, error) {
+	alg, err := otp.ParseAlgorithm(c.Algorithm)
+	if err != nil {
+		return nil, err
+	}
+	v := &view{Title: "Enroll " + c.User, BodyClass: "qr-screen", SignedIn: true, User: c.User, ID: c.ID, Name: c.Name,
+		Issuer: c.Issuer, Digits: c.Digits, Period: c.Period, ExpiresAt: c.Expires.UTC().Format(timeLayout),
+		Remaining: max(0, int(c.Expires.Sub(h.s.now()).Seconds()))}
+	content := link
+	if link != "" {
+		v.LinkMode, v.Link = true, link
+	} else {
+		key := &otpauth.Key{Type: otp.TOTP, Issuer: c.Issuer, Account: c.User, Secret: secret, Algorithm: alg, Digits: c.Digits, Period: c.Period}
+		content = key.String()
+		v.SecretGroups = groups(secret.Base32())
+	}
+	png, err := qrPNG(content)
+	if err != nil {
+		return nil, err
+	}
+	v.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
+	v.QRSize = 480
+	return v, nil
+}
+
+func handleHelpdeskEnroll(h *helpdesk) http.Handler {
+	return h.form(func(w http.ResponseWriter, r *http.Request) {
+		user := strings.TrimSpace(r.PostFormValue("user"))
+		e, err := h.s.CreateCredential(r.Context(), user, EnrollRequest{Name: r.PostFormValue("name")}, "helpdesk")
+		if err != nil {
+			h.fail(w, r, err, user)
+			return
+		}
+		defer e.Secret.Wipe()
+		link := ""
+		if r.PostFormValue("qr") == "link" {
+			if link, err = h.s.enrollmentLink(r, user, e.ID); err != nil {
+				h.fail(w, r, err, user)
+				return
+			}
+		}
+		c, err := h.s.store.Credential(r.Context(), user, e.ID)
+		if err != nil {
+			h.fail(w, r, err, user)
+			return
+		}
+		v, err := h.qrView(c, e.Secret, link)
+		if err != nil {
+			h.fail(w, r, err, user)
+			return
+		}
+		v.CSRF = h.csrfToken(w, r, false)
+		h.render(w, r, http.StatusOK, "enroll", v)
+	})
+}
+
+func handleHelpdeskConfirm(h *helpdesk) http.Handler {
+	return h.form(func(w http.ResponseWriter, r *http.Request) {
+		user, id := r.PostFormValue("user"), r.PostFormValue("id")
+		code := strings.ReplaceAll(strings.TrimSpace(r.PostFormValue("code")), " ", "")
+		if len(code) > maxCodeLen {
+			code = ""
+		}
+		err := ErrInvalidCode
+		if code != "" {
+			err = h.s.ConfirmCredential(r.Context(), user, id, code, "helpdesk")
+		}
+		if err == nil {
+			c, _ := h.s.store.Credential(r.Context(), user, id)
+			h.render(w, r, http.StatusOK, "done", &view{Title: "Enrollment confirmed", SignedIn: true, User: user, Name: c.Name})
+			return
+		}
+		if !errors.Is(err, ErrInvalidCode) {
+			h.fail(w, r, err, user)
+			return
+		}
+		// Show the QR screen again with the reason, so the user can retry.
+		c, perr := h.s.pending(r.Context(), user, id)
+		if perr != nil {
+			h.fail(w, r, perr, user)
+			return
+		}
+		secret, perr := h.s.keys.Open(c.Secret, c.User, c.ID)
+		if perr != nil {
+			h.fail(w, r, perr, user)
+			return
+		}
+		defer secret.Wipe()
+		v, perr := h.qrView(c, secret, "")
+		if perr != nil {
+			h.fail(w, r, perr, user)
+			return
+		}
+		v.Error = "That code was not accepted. Wait for the next code in the app and type it; if it fails again, check that the device's clock is right."
+		h.render(w, r, http.StatusBadRequest, "enroll", v)
+	})
+}
+
+func handleHelpdeskRename(h *helpdesk) http.Handler {
+	return h.form(func(w http.ResponseWriter, r *http.Request) {
+		user, id := r.PostFormValue("user"), r.PostFormValue("id")
+		name := strings.TrimSpace(r.PostFormValue("name"))
+		if name == "" {
+			h.fail(w, r, invalidf("a name is required"), user)
+			return
+		}
+		if err := checkName(name); err != nil {
+			h.fail(w, r, err, user)
+			return
+		}
+		if err := h.s.store.RenameCredential(r.Context(), user, id, name); err != nil {
+			h.fail(w, r, err, user)
+			return
+		}
+		h.s.audit.add(Event{Time: h.s.now(), User: user, Credential: id, Client: "helpdesk", Action: "rename", Outcome: "ok"})
+		seeOther(w, r, user, "renamed")
+	})
+}
+
+func handleHelpdeskRevokeAsk(h *helpdesk) http.Handler {
+	return h.page(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		c, err := h.s.store.Credential(r.Context(), q.Get("user"), q.Get("id"))
+		if err != nil {
+			h.fail(w, r, err, q.Get("user"))
+			return
+		}
+		h.render(w, r, http.StatusOK, "revoke", &view{Title: "Revoke " + c.Name, SignedIn: true, User: c.User, ID: c.ID, Name: c.Name})
+	})
+}
+
+func handleHelpdeskRevoke(h *helpdesk) http.Handler {
+	return h.form(func(w http.ResponseWriter, r *http.Request) {
+		user, id := r.PostFormValue("user"), r.PostFormValue("id")
+		if err := h.s.DeleteCredential(r.Context(), user, id, "helpdesk"); err != nil {
+			h.fail(w, r, err, user)
+			return
+		}
+		seeOther(w, r, user, "revoked")
+	})
+}
+
+// handleHelpdeskStatus tells the QR screen whether Latchkey confirmed an
+// enrollment link yet.
+func handleHelpdeskStatus(h *helpdesk) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.signedIn(r) {
+			encode(w, http.StatusUnauthorized, apiError{"unauthorized", "sign in to the helpdesk"})
+			return
+		}
+		q := r.URL.Query()
+		c, err := h.s.store.Credential(r.Context(), q.Get("user"), q.Get("id"))
+		w.Header().Set("Cache-Control", "no-store")
+		switch {
+		case errors.Is(err, ErrNotFound):
+			encode(w, http.StatusOK, map[string]bool{"verified": false, "expired": true})
+		case err != nil:
+			h.s.writeError(w, r, err)
+		default:
+			encode(w, http.StatusOK, map[string]bool{"verified": c.Verified, "expired": !c.Verified && !c.Expires.After(h.s.now())})
+		}
+	})
+}
+
+func handleHelpdeskStatic(h *helpdesk) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		h.static.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,430 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"latchkey/core/enroll"
+	"latchkey/core/otpauth"
+	"latchkey/core/transfer/qr"
+)
+
+// browser is a cookie-keeping HTTP client that does not follow redirects.
+type browser struct {
+	t    *testing.T
+	h    *hdServer
+	c    *http.Client
+	csrf string // the last page's form token
+}
+
+func newBrowser(t *testing.T, h *hdServer) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, h: h, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+type page struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (b *browser) read(resp *http.Response, err error) page {
+	b.t.Helper()
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if m := csrfRE.FindSubmatch(body); m != nil {
+		b.csrf = string(m[1])
+	}
+	return page{resp.StatusCode, resp.Header, string(body)}
+}
+
+func (b *browser) get(path string) page {
+	b.t.Helper()
+	return b.read(b.c.Get(b.h.url + path))
+}
+
+// post submits a form with the current CSRF token unless form sets one.
+func (b *browser) post(path string, form url.Values, hdr ...string) page {
+	b.t.Helper()
+	if _, ok := form["csrf"]; !ok {
+		form.Set("csrf", b.csrf)
+	}
+	req, _ := http.NewRequest("POST", b.h.url+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	return b.read(b.c.Do(req))
+}
+
+func (b *browser) signIn(secret string) page {
+	b.t.Helper()
+	b.get("/helpdesk")
+	p := b.post("/helpdesk/login", url.Values{"secret": {secret}})
+	if p.status == http.StatusSeeOther {
+		b.get("/helpdesk") // picks up the new CSRF token
+	}
+	return p
+}
+
+func cookieNamed(h http.Header, name string) *http.Cookie {
+	for _, c := range (&http.Response{Header: h}).Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func TestHelpdeskSignIn(t *testing.T) {
+	h := newHDServer(t, openTestSQLite(t), func(c *Config) { c.HelpdeskPassword = "desk password" })
+	tests := []struct {
+		name, secret string
+		ok           bool
+	}{
+		{"admin token", hdAdminToken, true},
+		{"helpdesk password", "desk password", true},
+		{"wrong", "nope", false},
+		{"empty", "", false},
+		{"token with spaces", " " + hdAdminToken + " ", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBrowser(t, h)
+			if p := b.get("/helpdesk"); p.status != 200 || !strings.Contains(p.body, `id="login-form"`) {
+				t.Fatalf("signed-out page: %d", p.status)
+			}
+			p := b.signIn(tc.secret)
+			sess := cookieNamed(p.header, sessionCookie)
+			if !tc.ok {
+				if p.status != http.StatusUnauthorized || sess != nil || !strings.Contains(p.body, "not right") {
+					t.Fatalf("refused sign-in: %d, cookie %v", p.status, sess)
+				}
+				return
+			}
+			if p.status != http.StatusSeeOther || sess == nil {
+				t.Fatalf("sign-in: %d, cookie %v", p.status, sess)
+			}
+			if !sess.HttpOnly || sess.SameSite != http.SameSiteStrictMode || sess.Secure || sess.MaxAge <= 0 {
+				t.Errorf("session cookie flags: %+v", sess)
+			}
+			if csrf := cookieNamed(p.header, csrfCookie); csrf == nil || !csrf.HttpOnly || csrf.SameSite != http.SameSiteStrictMode {
+				t.Errorf("sign-in must set a fresh CSRF cookie: %+v", csrf)
+			}
+			if p := b.get("/helpdesk"); !strings.Contains(p.body, `id="user"`) || strings.Contains(p.body, "login-form") {
+				t.Errorf("signed-in page is not the search page")
+			}
+		})
+	}
+}
+
+// TestHelpdeskCookiesTLS: under TLS every cookie is Secure.
+func TestHelpdeskCookiesTLS(t *testing.T) {
+	h := newHDServer(t, openTestSQLite(t))
+	ts := httptest.NewTLSServer(h.Server)
+	defer ts.Close()
+	b := newBrowser(t, &hdServer{Server: h.Server, url: ts.URL, clock: h.clock})
+	b.c.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	first := b.get("/helpdesk")
+	if c := cookieNamed(first.header, csrfCookie); c == nil || !c.Secure {
+		t.Errorf("CSRF cookie under TLS: %+v", c)
+	}
+	p := b.post("/helpdesk/login", url.Values{"secret": {hdAdminToken}})
+	if c := cookieNamed(p.header, sessionCookie); c == nil || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteStrictMode {
+		t.Errorf("session cookie under TLS: %+v", c)
+	}
+}
+
+// TestHelpdeskCSRF: forms without the right token, or marked cross-site,
+// change nothing.
+func TestHelpdeskCSRF(t *testing.T) {
+	h := newHDServer(t, openTestSQLite(t))
+	b := newBrowser(t, h)
+	if p := b.signIn(hdAdminToken); p.status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", p.status)
+	}
+	good := b.csrf
+	other := newBrowser(t, h)
+	other.get("/helpdesk")
+	tests := []struct {
+		name string
+		csrf string
+		hdr  []string
+	}{
+		{"missing", "", nil},
+		{"garbage", "not-a-token", nil},
+		{"another browser's", other.csrf, nil},
+		{"cross-site", good, []string{"Sec-Fetch-Site", "cross-site"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := b.post("/helpdesk/enroll", url.Values{"csrf": {tc.csrf}, "user": {"mallory-victim"}}, tc.hdr...)
+			if p.status != http.StatusForbidden {
+				t.Errorf("status %d, want 403", p.status)
+			}
+			cs, _ := h.store.Credentials(context.Background(), "mallory-victim", h.clock.Now())
+			if len(cs) != 0 {
+				t.Fatalf("a forged form created a credential")
+			}
+		})
+	}
+	// Sign-in itself needs the token too (no login CSRF).
+	anon := newBrowser(t, h)
+	anon.get("/helpdesk")
+	if p := anon.post("/helpdesk/login", url.Values{"csrf": {""}, "secret": {hdAdminToken}}); p.status != http.StatusForbidden || cookieNamed(p.header, sessionCookie) != nil {
+		t.Errorf("sign-in without CSRF token: %d", p.status)
+	}
+	// With the right token the same form works.
+	b.csrf = good
+	if p := b.post("/helpdesk/enroll", url.Values{"user": {"mallory-victim"}}); p.status != http.StatusOK {
+		t.Errorf("good token: %d", p.status)
+	}
+}
+
+// TestHelpdeskSession: no session, a forged one or an expired one gets
+// the sign-in form and no data.
+func TestHelpdeskSession(t *testing.T) {
+	h := newHDServer(t, openTestSQLite(t))
+	h.createCred(t, "olga")
+	b := newBrowser(t, h)
+	b.get("/helpdesk")
+	if p := b.post("/helpdesk/enroll", url.Values{"user": {"olga"}}); p.status != http.StatusUnauthorized || !strings.Contains(p.body, "login-form") {
+		t.Errorf("enroll without a session: %d", p.status)
+	}
+	if p := b.get("/helpdesk?user=olga"); strings.Contains(p.body, "Laptop") || !strings.Contains(p.body, "login-form") {
+		t.Error("credentials shown without a session")
+	}
+	if p := b.get("/helpdesk/status?user=olga&id=x"); p.status != http.StatusUnauthorized {
+		t.Errorf("status without a session: %d", p.status)
+	}
+	u, _ := url.Parse(h.url + "/helpdesk")
+	forged := strings.Join([]string{"99999999999", "AAAAAAAAAAAAAAAAAAAAAA", base64.RawURLEncoding.EncodeToString(make([]byte, 32))}, ".")
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: forged, Path: "/helpdesk"}})
+	if p := b.get("/helpdesk?user=olga"); !strings.Contains(p.body, "login-form") {
+		t.Error("a forged session was accepted")
+	}
+	b.signIn(hdAdminToken)
+	if p := b.get("/helpdesk?user=olga"); !strings.Contains(p.body, "Laptop") {
+		t.Fatalf("signed in, credentials missing: %s", p.body)
+	}
+	h.clock.Add(SessionTTL + time.Second)
+	if p := b.get("/helpdesk?user=olga"); !strings.Contains(p.body, "login-form") {
+		t.Error("an expired session was accepted")
+	}
+}
+
+func qrText(t *testing.T, body string) string {
+	t.Helper()
+	m := regexp.MustCompile(`src="data:image/png;base64,([^"]+)"`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no QR image in the page")
+	}
+	png, err := base64.StdEncoding.DecodeString(html.UnescapeString(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts, err := qr.Decode(png)
+	if err != nil || len(texts) != 1 {
+		t.Fatalf("decode QR: %v %v", texts, err)
+	}
+	return texts[0]
+}
+
+// TestHelpdeskEnrollFlow: enroll, read the QR back, a wrong code and then
+// the right one, rename, revoke with confirmation.
+func TestHelpdeskEnrollFlow(t *testing.T) {
+	h := newHDServer(t, openTestSQLite(t))
+	b := newBrowser(t, h)
+	b.signIn(hdAdminToken)
+	p := b.post("/helpdesk/enroll", url.Values{"user": {"pat@example.com"}, "name": {"Phone"}, "qr": {"otpauth"}})
+	if p.status != 200 || !strings.Contains(p.body, `class="qr-screen"`) {
+		t.Fatalf("enroll: %d", p.status)
+	}
+	for _, h := range []string{"Content-Security-Policy", "X-Frame-Options", "Referrer-Policy"} {
+		if p.header.Get(h) == "" {
+			t.Errorf("missing %s", h)
+		}
+	}
+	if p.header.Get("Cache-Control") != "no-store" {
+		t.Error("the QR page may be cached")
+	}
+	k, err := otpauth.Parse(qrText(t, p.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Account != "pat@example.com" || k.Issuer != DefaultIssuer {
+		t.Errorf("QR key %v", k)
+	}
+	b32 := k.Secret.Base32()
+	if !strings.Contains(p.body, "<span>"+b32[:4]+"</span> <span>"+b32[4:8]+"</span>") {
+		t.Error("secret not shown in groups of four")
+	}
+	if !strings.Contains(p.body, `data-remaining="900"`) || !strings.Contains(p.body, `<span class="issuer">Latchkey</span> · account <span class="user">pat@example.com</span>`) {
+		t.Errorf("countdown or issuer/user words missing: %s", p.body)
+	}
+	id := regexp.MustCompile(`name="id" value="([^"]+)"`).FindStringSubmatch(p.body)[1]
+	g, _ := k.Generator()
+	code := g.At(h.clock.Now())
+	wrong := "000000"
+	if wrong == code {
+		wrong = "111111"
+	}
+	p = b.post("/helpdesk/confirm", url.Values{"user": {"pat@example.com"}, "id": {id}, "code": {wrong}})
+	if p.status != http.StatusBadRequest || !strings.Contains(p.body, "That code was not accepted") || !strings.Contains(p.body, "qr-screen") {
+		t.Fatalf("wrong code: %d", p.status)
+	}
+	if again, _ := otpauth.Parse(qrText(t, p.body)); again == nil || again.Secret.Base32() != b32 {
+		t.Error("the retry page shows another QR")
+	}
+	p = b.post("/helpdesk/confirm", url.Values{"user": {"pat@example.com"}, "id": {id}, "code": {code[:3] + " " + code[3:]}})
+	if p.status != 200 || !strings.Contains(p.body, `id="verified-message"`) {
+		t.Fatalf("right code: %d %s", p.status, p.body)
+	}
+	if !h.verified(t, "pat@example.com", id) {
+		t.Fatal("not verified through the API")
+	}
+	p = b.get("/helpdesk?user=pat%40example.com")
+	if !strings.Contains(p.body, `<td class="verified">Yes</td>`) || !strings.Contains(p.body, "<td>2026-11-23 12:00 UTC</td>\n<td>2026-11-23 12:00 UTC</td>") {
+		t.Errorf("list after confirm lacks verified/last used: %s", p.body)
+	}
+	// Rename.
+	p = b.post("/helpdesk/rename", url.Values{"user": {"pat@example.com"}, "id": {id}, "name": {"Work phone"}})
+	if p.status != http.StatusSeeOther || !strings.Contains(p.header.Get("Location"), "msg=renamed") {
+		t.Fatalf("rename: %d", p.status)
+	}
+	if p = b.get(p.header.Get("Location")); !strings.Contains(p.body, "Work phone") || !strings.Contains(p.body, "was renamed") {
+		t.Error("renamed credential not listed")
+	}
+	if p = b.post("/helpdesk/rename", url.Values{"user": {"pat@example.com"}, "id": {id}, "name": {"  "}}); p.status != http.StatusBadRequest {
+		t.Errorf("empty name: %d", p.status)
+	}
+	// Revoke asks first, then deletes.
+	p = b.get("/helpdesk/revoke?user=pat%40example.com&id=" + id)
+	if !strings.Contains(p.body, `id="revoke-form"`) || !strings.Contains(p.body, "Work phone") {
+		t.Fatal("no confirmation page")
+	}
+	if cs, _ := h.store.Credentials(context.Background(), "pat@example.com", h.clock.Now()); len(cs) != 1 {
+		t.Fatal("asking deleted the credential")
+	}
+	p = b.post("/helpdesk/revoke", url.Values{"user": {"pat@example.com"}, "id": {id}})
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", p.status)
+	}
+	if cs, _ := h.store.Credentials(context.Background(), "pat@example.com", h.clock.Now()); len(cs) != 0 {
+		t.Error("revoked credential still there")
+	}
+	if p = b.post("/helpdesk/revoke", url.Values{"user": {"pat@example.com"}, "id": {id}}); p.status != http.StatusNotFound {
+		t.Errorf("second revoke: %d", p.status)
+	}
+}
+
+// TestHelpdeskUniformMessages: a wrong code, a code from outside the
+// window and a code typed again after it was accepted never tell the
+// person at the desk about replays.
+func TestHelpdeskUniformMessages(t *testing.T) {
+	h := newHDServer(t, openTestSQLite(t))
+	b := newBrowser(t, h)
+	b.signIn(hdAdminToken)
+	msg := regexp.MustCompile(`<p class="message error" role="alert" id="message">([^<]*)</p>`)
+	p := b.post("/helpdesk/enroll", url.Values{"user": {"quinn"}})
+	k, _ := otpauth.Parse(qrText(t, p.body))
+	id := regexp.MustCompile(`name="id" value="([^"]+)"`).FindStringSubmatch(p.body)[1]
+	g, _ := k.Generator()
+	now := h.clock.Now()
+	wrong := b.post("/helpdesk/confirm", url.Values{"user": {"quinn"}, "id": {id}, "code": {"12345678"}})
+	old := b.post("/helpdesk/confirm", url.Values{"user": {"quinn"}, "id": {id}, "code": {g.At(now.Add(-70 * time.Second))}})
+	m1, m2 := msg.FindStringSubmatch(wrong.body), msg.FindStringSubmatch(old.body)
+	if m1 == nil || m2 == nil || m1[1] != m2[1] || wrong.status != old.status {
+		t.Fatalf("messages differ: %q (%d) vs %q (%d)", m1, wrong.status, m2, old.status)
+	}
+	if ok := b.post("/helpdesk/confirm", url.Values{"user": {"quinn"}, "id": {id}, "code": {g.At(now)}}); ok.status != 200 {
+		t.Fatalf("right code: %d", ok.status)
+	}
+	again := b.post("/helpdesk/confirm", url.Values{"user": {"quinn"}, "id": {id}, "code": {g.At(now)}})
+	for _, pg := range []page{wrong, old, again} {
+		low := strings.ToLower(pg.body)
+		if strings.Contains(low, "replay") || strings.Contains(low, "already used") {
+			t.Errorf("a page talks about replays: %s", pg.body)
+		}
+	}
+	if again.status != http.StatusConflict {
+		t.Errorf("code typed again: %d", again.status)
+	}
+}
+
+// TestHelpdeskLinkMode: the QR can carry the enrollment link, and the
+// status endpoint sees Latchkey's confirmation.
+func TestHelpdeskLinkMode(t *testing.T) {
+	h := newHDServer(t, openTestSQLite(t))
+	b := newBrowser(t, h)
+	b.signIn(hdAdminToken)
+	p := b.post("/helpdesk/enroll", url.Values{"user": {"rita"}, "qr": {"link"}})
+	link := qrText(t, p.body)
+	if !strings.HasPrefix(link, h.url+"/enroll#") || !strings.Contains(p.body, link) {
+		t.Fatalf("QR carries %q", link)
+	}
+	if strings.Contains(p.body, `id="secret"`) {
+		t.Error("link mode also shows the secret")
+	}
+	id := regexp.MustCompile(`data-id="([^"]+)"`).FindStringSubmatch(p.body)[1]
+	if p := b.get("/helpdesk/status?user=rita&id=" + id); !strings.Contains(p.body, `"verified":false`) {
+		t.Errorf("status before: %s", p.body)
+	}
+	if _, err := enroll.Enroll(context.Background(), enroll.Client{}, link, &memSaver{}, enroll.Options{Now: h.clock.Now}); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.get("/helpdesk/status?user=rita&id=" + id); !strings.Contains(p.body, `"verified":true`) {
+		t.Errorf("status after: %s", p.body)
+	}
+}
+
+func TestHelpdeskStatic(t *testing.T) {
+	h := newHDServer(t, openTestSQLite(t))
+	b := newBrowser(t, h)
+	for path, ct := range map[string]string{"/helpdesk/static/helpdesk.css": "text/css", "/helpdesk/static/helpdesk.js": "text/javascript"} {
+		p := b.get(path)
+		if p.status != 200 || !strings.HasPrefix(p.header.Get("Content-Type"), ct) || len(p.body) < 100 {
+			t.Errorf("%s: %d %s", path, p.status, p.header.Get("Content-Type"))
+		}
+	}
+	if p := b.get("/helpdesk/static/../../server.go"); p.status == 200 {
+		t.Error("static files escape their folder")
+	}
+}
+
+func FuzzHelpdeskSession(f *testing.F) {
+	s := &Server{cfg: Config{AdminToken: "x"}, now: time.Now}
+	hd := &helpdesk{s: s, key: []byte("fuzz key")}
+	// A fixed session, the same in every fuzz worker.
+	payload := "99999999999.AAAAAAAAAAAAAAAAAAAAAA"
+	good := payload + "." + base64.RawURLEncoding.EncodeToString(hd.mac("session", payload))
+	f.Add(good)
+	f.Add("1.2.3")
+	f.Add("..")
+	f.Add(strings.Repeat("A", 300))
+	f.Fuzz(func(t *testing.T, v string) {
+		r := httptest.NewRequest("GET", "/helpdesk", nil)
+		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: v})
+		if hd.signedIn(r) && v != good {
+			t.Fatalf("forged session %q accepted", v)
+		}
+	})
+}

@@ -1,0 +1,259 @@
+package server
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"latchkey/core/otpauth"
+	"latchkey/core/testenv"
+	"latchkey/core/transfer/qr"
+)
+
+// webDriver speaks the W3C WebDriver protocol to chromedriver over HTTP:
+// the few commands the helpdesk test needs, with no library between.
+type webDriver struct {
+	t       *testing.T
+	base    string // chromedriver's URL
+	session string
+	hc      *http.Client
+}
+
+// elementKey is the W3C name of an element reference in JSON.
+const elementKey = "element-6066-11e4-a52e-4f735466cecf"
+
+func (d *webDriver) do(method, path string, body any) json.RawMessage {
+	d.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, d.base+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := d.hc.Do(req)
+	if err != nil {
+		d.t.Fatalf("webdriver %s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Value json.RawMessage `json:"value"`
+	}
+	data, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(data, &out); err != nil || resp.StatusCode != http.StatusOK {
+		d.t.Fatalf("webdriver %s %s: %d %s", method, path, resp.StatusCode, data)
+	}
+	return out.Value
+}
+
+func (d *webDriver) s(path string) string { return "/session/" + d.session + path }
+
+func (d *webDriver) open(url string) { d.do("POST", d.s("/url"), map[string]string{"url": url}) }
+
+// find returns the element matching a CSS selector, waiting up to 10 s
+// for it (pages load after clicks).
+func (d *webDriver) find(css string) string {
+	d.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		v := d.do("POST", d.s("/elements"), map[string]string{"using": "css selector", "value": css})
+		var els []map[string]string
+		json.Unmarshal(v, &els)
+		if len(els) > 0 {
+			return els[0][elementKey]
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("no element %q on %s", css, d.url())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (d *webDriver) typeInto(el, text string) {
+	d.do("POST", d.s("/element/"+el+"/value"), map[string]string{"text": text})
+}
+
+func (d *webDriver) click(el string) { d.do("POST", d.s("/element/"+el+"/click"), map[string]any{}) }
+
+func (d *webDriver) text(el string) string {
+	var s string
+	json.Unmarshal(d.do("GET", d.s("/element/"+el+"/text"), nil), &s)
+	return s
+}
+
+func (d *webDriver) attr(el, name string) string {
+	var s string
+	json.Unmarshal(d.do("GET", d.s("/element/"+el+"/attribute/"+name), nil), &s)
+	return s
+}
+
+func (d *webDriver) script(js string) string {
+	var s string
+	json.Unmarshal(d.do("POST", d.s("/execute/sync"), map[string]any{"script": js, "args": []any{}}), &s)
+	return s
+}
+
+func (d *webDriver) url() string {
+	var s string
+	json.Unmarshal(d.do("GET", d.s("/url"), nil), &s)
+	return s
+}
+
+func freePort(t *testing.T) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startChromium starts chromedriver and a headless Chromium session.
+func startChromium(t *testing.T) *webDriver {
+	t.Helper()
+	chromium := testenv.Tool(t, "chromium")
+	driver := testenv.Tool(t, "chromedriver")
+	port := freePort(t)
+	cmd := exec.Command(driver, fmt.Sprintf("--port=%d", port), "--allowed-ips=127.0.0.1")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d := &webDriver{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port), hc: &http.Client{Timeout: 60 * time.Second}}
+	t.Cleanup(func() {
+		if d.session != "" {
+			req, _ := http.NewRequest("DELETE", d.base+"/session/"+d.session, nil)
+			if resp, err := d.hc.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		resp, err := http.Get(d.base + "/status")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("chromedriver did not start: %v\n%s", err, logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	caps := map[string]any{"capabilities": map[string]any{"alwaysMatch": map[string]any{
+		"browserName": "chrome",
+		"goog:chromeOptions": map[string]any{
+			"binary": chromium,
+			"args": []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+				"--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+				"--user-data-dir=" + t.TempDir(), "--window-size=1280,1100"},
+		},
+	}}}
+	var sess struct {
+		SessionID string `json:"sessionId"`
+	}
+	if err := json.Unmarshal(d.do("POST", "/session", caps), &sess); err != nil || sess.SessionID == "" {
+		t.Fatalf("no session: %v", err)
+	}
+	d.session = sess.SessionID
+	return d
+}
+
+// TestHelpdeskChromium drives the helpdesk page in headless Chromium: sign
+// in with the keyboard, type a user, enroll, read the QR back from the
+// page's image, compute the code, confirm it, and see the credential
+// verified through the API.
+func TestHelpdeskChromium(t *testing.T) {
+	h := newHDServer(t, openTestSQLite(t), func(c *Config) { c.Now = time.Now })
+	d := startChromium(t)
+	const user = "web.user@example.com"
+
+	d.open(h.url + "/helpdesk")
+	secret := d.find("#secret")
+	if got := d.script("return document.activeElement.id"); got != "secret" {
+		t.Errorf("focus on the sign-in page is on %q, want the token field", got)
+	}
+	d.typeInto(secret, hdAdminToken+"\uE007") // Enter submits the form
+	d.typeInto(d.find("#user"), user+"\uE007")
+	d.find("#no-credentials")
+	d.typeInto(d.find("#cred-name"), "Browser")
+	d.click(d.find("#enroll"))
+
+	img := d.find("img#qr")
+	src := d.attr(img, "src")
+	b64, ok := strings.CutPrefix(src, "data:image/png;base64,")
+	if !ok {
+		t.Fatalf("QR src is %.40q", src)
+	}
+	png, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts, err := qr.Decode(png)
+	if err != nil || len(texts) != 1 {
+		t.Fatalf("decoding the page's QR: %v %v", texts, err)
+	}
+	k, err := otpauth.Parse(texts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Account != user {
+		t.Errorf("QR account %q", k.Account)
+	}
+	if got := strings.Join(strings.Fields(d.text(d.find("#secret"))), ""); got != k.Secret.Base32() {
+		t.Error("the secret in words differs from the QR's")
+	}
+	if w := d.script("return String(document.getElementById('qr').getBoundingClientRect().width)"); len(w) < 3 {
+		t.Errorf("the QR is only %s px wide", w)
+	}
+	if got := d.script("return document.activeElement.id"); got != "code" {
+		t.Errorf("focus on the QR screen is on %q, want the code field", got)
+	}
+	// The countdown script ran under the page's Content-Security-Policy.
+	if cd := d.text(d.find("#countdown")); !regexp.MustCompile(`expires in 1[45]:\d\d`).MatchString(cd) {
+		t.Errorf("countdown reads %q", cd)
+	}
+
+	// A wrong code first: the page says so and offers the same QR again.
+	d.typeInto(d.find("#code"), "000000\uE007")
+	msg := d.text(d.find("#message"))
+	if !strings.Contains(msg, "not accepted") {
+		t.Errorf("after a wrong code the page says %q", msg)
+	}
+	g, _ := k.Generator()
+	d.typeInto(d.find("#code"), g.At(time.Now()))
+	d.click(d.find("#confirm"))
+	if got := d.text(d.find("#verified-message")); !strings.Contains(got, "verified") {
+		t.Errorf("confirmation page says %q", got)
+	}
+	status, body := h.do(t, "GET", "/api/v1/users/"+user+"/credentials", hdAdminToken, nil)
+	var list struct {
+		Credentials []struct {
+			Name     string `json:"name"`
+			Verified bool   `json:"verified"`
+		} `json:"credentials"`
+	}
+	json.Unmarshal(body, &list)
+	if status != http.StatusOK || len(list.Credentials) != 1 || !list.Credentials[0].Verified || list.Credentials[0].Name != "Browser" {
+		t.Fatalf("API after the browser enrollment: %d %s", status, body)
+	}
+
+	// Back to the list with the keyboard-reachable link; sign out.
+	d.click(d.find("#back"))
+	if got := d.text(d.find("td.verified")); got != "Yes" {
+		t.Errorf("listed as verified: %q", got)
+	}
+	d.click(d.find("header form button"))
+	d.find("#login-form")
+}
