@@ -149,15 +149,13 @@ func tuiOptions(e *env, which string, logger *slog.Logger) (tui.Options, error) 
 }
 
 // tuiClipboard copies with core/clipboard (a clipboard tool, or OSC 52 over
-// SSH) and hands clearing to a detached "latchkey clipboard-clear", which
-// outlives the UI and clears only if the clipboard still holds the code.
+// SSH) and hands clearing to a detached "latchkey clipboard-clear", as
+// "code --copy" does: it outlives the UI and clears only if the clipboard
+// still holds the code.
 type tuiClipboard struct {
 	env    *env
 	logger *slog.Logger
 }
-
-// clipboardClearAfter is how long a copied code stays on the clipboard.
-const clipboardClearAfter = 30 * time.Second
 
 func (c *tuiClipboard) Copy(ctx context.Context, text string) (time.Duration, error) {
 	cenv := clipboard.Env{Getenv: c.env.getenv, Terminal: c.env.stdout}
@@ -173,13 +171,14 @@ func (c *tuiClipboard) Copy(ctx context.Context, text string) (time.Duration, er
 	if err != nil {
 		return 0, fmt.Errorf("clipboard: %w", err)
 	}
+	after := clearDelay(c.env) // 30 s unless LATCHKEY_CLIPBOARD_CLEAR says otherwise
 	exe, err := os.Executable()
 	if err == nil {
-		err = clipboard.StartClearer(exe, []string{"clipboard-clear", "--after", clipboardClearAfter.String()}, key, clipboard.Fingerprint(key, text))
+		err = clipboard.StartClearer(exe, []string{"clipboard-clear", "--after", after.String()}, key, clipboard.Fingerprint(key, text))
 	}
 	if err != nil {
 		c.logger.Warn("clipboard clearer not started", "err", err)
 		return 0, nil
 	}
-	return clipboardClearAfter, nil
+	return after, nil
 }

@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"latchkey/core/otpauth"
 	"latchkey/core/testenv"
 )
 
@@ -30,7 +35,8 @@ func TestTUIEndToEnd(t *testing.T) {
 	testenv.Tool(t, "oathtool")
 	bin := tuiBinary(t)
 	dir := t.TempDir()
-	env := []string{"LATCHKEY_HOME=" + filepath.Join(dir, "home"), "LATCHKEY_STORE=file", "LATCHKEY_PASSPHRASE=correct horse battery", "NO_COLOR=1"}
+	env := []string{"LATCHKEY_HOME=" + filepath.Join(dir, "home"), "LATCHKEY_STORE=file", "LATCHKEY_PASSPHRASE=correct horse battery",
+		"NO_COLOR=1", "LATCHKEY_CLIPBOARD_CLEAR=2"}
 	const (
 		sha1Seed   = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 		sha256Seed = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -50,7 +56,7 @@ func TestTUIEndToEnd(t *testing.T) {
 		}
 	}
 	logPath := filepath.Join(dir, "tui.log")
-	tt := tuiTmux(t, env, 100, 24, bin, "--log", logPath)
+	tt := tuiTmux(t, env, 100, 50, bin, "--log", logPath)
 	screen := tt.waitFor("the accounts", 60*time.Second, func(s string) bool { return strings.Contains(s, "3 accounts") })
 
 	// Each TOTP row against oathtool at the time the screen was read (or a
@@ -75,6 +81,62 @@ func TestTUIEndToEnd(t *testing.T) {
 	}
 	check("GitHub", "--totp", "-b", sha1Seed)
 	check("AWS", "--totp=SHA256", "--digits=8", "-b", sha256Seed)
+
+	// Copy to the X clipboard (Xvfb under make test); the detached clearer
+	// empties it after LATCHKEY_CLIPBOARD_CLEAR seconds.
+	t.Run("copy", func(t *testing.T) {
+		testenv.Env(t, "DISPLAY")
+		xclip := testenv.Tool(t, "xclip")
+		before := time.Now()
+		tt.key("c")
+		tt.waitFor("the copy status", 10*time.Second, func(s string) bool { return strings.Contains(s, "Copied the code of GitHub") })
+		got, _ := exec.Command(xclip, "-selection", "clipboard", "-out").Output()
+		w1 := tuiOathtool(t, "--totp", "-b", sha1Seed, "--now=@"+strconv.FormatInt(before.Unix(), 10))
+		w2 := tuiOathtool(t, "--totp", "-b", sha1Seed)
+		if string(got) != w1 && string(got) != w2 {
+			t.Fatalf("clipboard holds %q, oathtool says %q", got, w2)
+		}
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			got, _ = exec.Command(xclip, "-selection", "clipboard", "-out").Output()
+			if len(got) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the clipboard was not cleared")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+
+	// v asks first, then draws a QR code that zbarimg reads back as the
+	// account's URI.
+	t.Run("qr", func(t *testing.T) {
+		zbarimg := testenv.Tool(t, "zbarimg")
+		tt.key("v")
+		tt.waitFor("the confirmation", 5*time.Second, func(s string) bool { return strings.Contains(s, "as a QR code?") })
+		tt.key("y")
+		screen := tt.waitFor("the QR code", 10*time.Second, func(s string) bool { return strings.Contains(s, "Secret on screen") })
+		png := filepath.Join(t.TempDir(), "qr.png")
+		if err := tuiQRImage(screen, png); err != nil {
+			t.Fatalf("%v; screen:\n%s", err, screen)
+		}
+		out, err := exec.Command(zbarimg, "-q", "--raw", png).Output()
+		if err != nil {
+			t.Fatalf("zbarimg: %v; screen:\n%s", err, screen)
+		}
+		k, err := otpauth.Parse(strings.TrimSpace(string(out)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k.Issuer != "GitHub" || k.Account != "alice@example.com" || k.Secret.Base32() != sha1Seed {
+			t.Fatalf("the QR code holds %v", k)
+		}
+		tt.key("Escape")
+		tt.waitFor("the list", 5*time.Second, func(s string) bool {
+			return !strings.Contains(s, "Secret on screen") && strings.Contains(s, "3 accounts")
+		})
+	})
 
 	// The HOTP account: n hands out the code of counter 5, and persists 6.
 	tt.key("j")
@@ -134,3 +196,54 @@ func TestTUIEndToEnd(t *testing.T) {
 }
 
 func tuiStep(t time.Time) int64 { return t.Unix() / 30 }
+
+// tuiQRImage turns the half-block QR code on screen back into a PNG (4
+// pixels a module, with a wide light border) for zbarimg.
+func tuiQRImage(screen, path string) error {
+	var rows []string
+	in := false
+	for _, line := range strings.Split(screen, "\n") {
+		if strings.Contains(line, "Secret on screen") {
+			in = true
+			continue
+		}
+		if !in {
+			continue
+		}
+		if line == "" || strings.Trim(line, "█▀▄ ") != "" {
+			break
+		}
+		rows = append(rows, line)
+	}
+	if len(rows) < 10 {
+		return fmt.Errorf("no QR code on screen (%d rows)", len(rows))
+	}
+	const scale, border = 4, 4
+	width := len([]rune(rows[0]))
+	img := image.NewGray(image.Rect(0, 0, (width+2*border)*scale, (2*len(rows)+2*border)*scale))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	for y, row := range rows {
+		for x, r := range []rune(row) {
+			top := r == '█' || r == '▀'
+			bottom := r == '█' || r == '▄'
+			for half, light := range []bool{top, bottom} {
+				if light {
+					continue
+				}
+				for dy := range scale {
+					for dx := range scale {
+						img.SetGray((x+border)*scale+dx, (2*y+half+border)*scale+dy, color.Gray{})
+					}
+				}
+			}
+		}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return png.Encode(f, img)
+}
