@@ -75,6 +75,10 @@ func TestDetect(t *testing.T) {
 			t.Errorf("Detect(%q) error %v does not wrap ErrFormat", tt.in, err)
 		}
 	}
+	res, err := Read([]byte("\ufeff"+`{"services": [{"name": "X", "secret": "JBSWY3DPEHPK3PXP", "otp": {"account": "a"}}]}`), Options{})
+	if err != nil || len(res.Entries) != 1 {
+		t.Fatalf("2fas with a BOM: %v", err)
+	}
 	if _, err := ParseFormat("AEGIS"); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,8 @@ package transfer
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -76,6 +78,12 @@ func FuzzRead(f *testing.F) {
 	out, _ := WriteURIs(sample(f))
 	png, _ := qr.PNG("otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP", 64)
 	fuzzSeeds(f, out, png, []byte(`{"services":[]}`), []byte(`{"version":1,"header":{},"db":{"version":3,"entries":[]}}`))
+	fixtures, _ := filepath.Glob(filepath.Join("testdata", "*.*"))
+	for _, p := range fixtures {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		res, err := Read(data, Options{Passphrase: pw("pw")})
 		if err != nil {

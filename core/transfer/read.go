@@ -121,6 +121,8 @@ func ReadFiles(files []File, opts Options) (*Result, error) {
 			}
 			return nil, fmt.Errorf("%s: %w", file.Name, err)
 		}
+		// Editors on Windows like to start text files with a BOM.
+		file.Data = bytes.TrimPrefix(file.Data, []byte("\ufeff"))
 		total += len(file.Data)
 		if total > MaxInput {
 			return fail(fmt.Errorf("%w: more than %d MiB", ErrTooLarge, MaxInput>>20))
