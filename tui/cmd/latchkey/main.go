@@ -78,6 +78,7 @@ func commands() []command {
 		qrCommand(),
 		storeCommand(),
 		clipboardClearCommand(),
+		enrollCommand(),
 		serveCommand(),
 		versionCommand(),
 	}
