@@ -234,3 +234,34 @@ func TestImportUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestImportReportsUnsupportedAndRenames(t *testing.T) {
+	vars := keyringStore(t)
+	if _, errOut, code := run1(t, vars, "", importCommand(), writeFile(t, "a.txt", importList)); code != 0 {
+		t.Fatal(errOut)
+	}
+	twofas := writeFile(t, "backup.2fas", `{"schemaVersion": 4, "services": [
+	  {"name": "GitHub", "secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "otp": {"account": "alice@example.com", "tokenType": "TOTP"}},
+	  {"name": "Steam", "secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "otp": {"account": "gamer", "digits": 5, "tokenType": "STEAM"}},
+	  {"name": "New", "secret": "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "otp": {"account": "dave"}}]}`)
+
+	out, errOut, code := run1(t, vars, "", importCommand(), "--dry-run", twofas)
+	if code != 0 || out != "would add GitHub:alice@example.com (2)\nwould add New:dave\ndry run: added 2, skipped 0 (already present), unsupported 1\n" {
+		t.Fatalf("dry run: exit %d, %q %q", code, out, errOut)
+	}
+	if n := len(uriSet(t, vars)); n != 3 {
+		t.Fatalf("a dry run changed the store: %d accounts", n)
+	}
+	out, errOut, code = run1(t, vars, "", importCommand(), twofas)
+	if code != 0 || out != "added 2, skipped 0 (already present), unsupported 1\n" {
+		t.Fatalf("exit %d, %q %q", code, out, errOut)
+	}
+	for _, want := range []string{
+		"GitHub:alice@example.com exists with another secret; imported as GitHub:alice@example.com (2)",
+		"not imported: Steam:gamer: Steam Guard codes",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr %q lacks %q", errOut, want)
+		}
+	}
+}
