@@ -22,7 +22,7 @@ func exportCommand() command {
 	return command{
 		name:    "export",
 		usage:   "--format uris|migration|aegis|backup [-o FILE] [--qr DIR] [--yes] [--store STORE]",
-		summary: "write every account as otpauth URIs, Google Authenticator QR codes, an Aegis vault or an encrypted backup",
+		summary: "write every account for another authenticator, or as an encrypted backup",
 		run:     runExport,
 	}
 }

@@ -17,7 +17,7 @@ func importCommand() command {
 	return command{
 		name:    "import",
 		usage:   "[--format FORMAT] [--dry-run] [--store STORE] FILE... | -",
-		summary: "add accounts from otpauth URIs, Google Authenticator, QR images, Aegis, 2FAS or a Latchkey backup",
+		summary: "add accounts from other authenticators (URIs, QR images, Google, Aegis, 2FAS) or a backup",
 		run:     runImport,
 	}
 }

@@ -12,7 +12,7 @@ func qrCommand() command {
 	return command{
 		name:    "qr",
 		usage:   "QUERY [-o FILE.png] [--size PIXELS] [--yes] [--store STORE]",
-		summary: "show an account as a QR code to scan with a phone (terminal, or a PNG file)",
+		summary: "show an account as a QR code to scan with a phone (terminal or PNG)",
 		run:     runQR,
 	}
 }
