@@ -161,6 +161,7 @@ type Server struct {
 	now     func() time.Time
 	metrics *metrics
 	audit   *auditor
+	qr      *qrRenderer
 	handler http.Handler
 	admin   [32]byte // SHA-256 of the admin token
 
@@ -182,6 +183,7 @@ func New(cfg Config) (*Server, error) {
 		now:     cfg.Now,
 		metrics: newMetrics(cfg.Registry),
 		clients: map[string]Client{},
+		qr:      newQRRenderer(),
 	}
 	s.admin = sha256.Sum256([]byte(cfg.AdminToken))
 	s.audit = newAuditor(cfg.Store, cfg.Logger)
@@ -368,7 +370,7 @@ func (s *Server) CreateCredential(ctx context.Context, user string, req EnrollRe
 		Period: req.Period, Secret: sealed, Created: now, Expires: now.Add(s.cfg.EnrollTTL), LastStep: -1}
 	key := &otpauth.Key{Type: otp.TOTP, Issuer: issuer, Account: user, Secret: secret, Algorithm: alg, Digits: req.Digits, Period: req.Period}
 	uri := key.String()
-	qr, err := qrPNG(uri)
+	qr, err := s.qr.PNG(uri)
 	if err != nil {
 		return nil, err
 	}
@@ -408,7 +410,7 @@ func (s *Server) PendingQR(ctx context.Context, user, id string) ([]byte, error)
 	defer secret.Wipe()
 	alg, _ := otp.ParseAlgorithm(c.Algorithm)
 	key := &otpauth.Key{Type: otp.TOTP, Issuer: c.Issuer, Account: user, Secret: secret, Algorithm: alg, Digits: c.Digits, Period: c.Period}
-	return qrPNG(key.String())
+	return s.qr.PNG(key.String())
 }
 
 // pending returns an unverified credential that has not expired.

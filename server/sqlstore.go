@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -19,6 +20,32 @@ type sqlStore struct {
 	// rebind turns $N placeholders into the dialect's.
 	rebind func(string) string
 	q      queries
+
+	stmts sync.Map // prepared statements of hot queries, by db and query
+}
+
+type stmtKey struct {
+	db *sql.DB
+	q  string
+}
+
+// stmt returns q prepared on db, preparing it on first use: SQLite would
+// otherwise parse and plan the statement on every call, which costs more
+// than running it.
+func (s *sqlStore) stmt(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, error) {
+	k := stmtKey{db, q}
+	if st, ok := s.stmts.Load(k); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(k, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // queries holds the statements after rebind, prepared once as strings.
@@ -27,7 +54,7 @@ type queries struct {
 	insertCred, getCred, listCreds, verifiedCreds            string
 	renameCred, deleteCred, deleteExpired                    string
 	confirm, accept, resetFailures, userState, failure, lock string
-	insertAudit, auditUser, auditAll                         string
+	insertAudit, insertAudit1, auditUser, auditAll           string
 	resealList, resealUpdate                                 string
 }
 
@@ -63,6 +90,7 @@ func newSQLStore(name string, rdb, wdb *sql.DB, rebind func(string) string) *sql
 			RETURNING failures, locked_until`),
 		lock:         r(`UPDATE user_state SET locked_until = $1 WHERE user_id = $2`),
 		insertAudit:  `INSERT INTO audit (at, user_id, credential_id, client, action, outcome) VALUES `,
+		insertAudit1: r(`INSERT INTO audit (at, user_id, credential_id, client, action, outcome) VALUES ($1, $2, $3, $4, $5, $6)`),
 		auditUser:    r(`SELECT at, user_id, credential_id, client, action, outcome FROM audit WHERE user_id = $1 ORDER BY id DESC LIMIT $2`),
 		auditAll:     r(`SELECT at, user_id, credential_id, client, action, outcome FROM audit ORDER BY id DESC LIMIT $1`),
 		resealList:   `SELECT user_id, id, secret FROM credentials`,
@@ -183,7 +211,11 @@ func (s *sqlStore) Credentials(ctx context.Context, user string, now time.Time) 
 }
 
 func (s *sqlStore) VerifiedCredentials(ctx context.Context, user string) ([]Credential, UserState, error) {
-	rows, err := s.rdb.QueryContext(ctx, s.q.verifiedCreds, user)
+	st0, err := s.stmt(ctx, s.rdb, s.q.verifiedCreds)
+	if err != nil {
+		return nil, UserState{}, s.errorf("verified credentials", err)
+	}
+	rows, err := st0.QueryContext(ctx, user)
 	if err != nil {
 		return nil, UserState{}, s.errorf("verified credentials", err)
 	}
@@ -212,7 +244,11 @@ func (s *sqlStore) VerifiedCredentials(ctx context.Context, user string) ([]Cred
 }
 
 func (s *sqlStore) exec1(ctx context.Context, op, q string, args ...any) error {
-	res, err := s.wdb.ExecContext(ctx, q, args...)
+	st, err := s.stmt(ctx, s.wdb, q)
+	if err != nil {
+		return s.errorf(op, err)
+	}
+	res, err := st.ExecContext(ctx, args...)
 	if err != nil {
 		return s.errorf(op, err)
 	}
@@ -259,7 +295,11 @@ func (s *sqlStore) Accept(ctx context.Context, user, id string, step int64, now 
 	if err != nil {
 		return false, err
 	}
-	if _, err := s.wdb.ExecContext(ctx, s.q.resetFailures, user); err != nil {
+	st, err := s.stmt(ctx, s.wdb, s.q.resetFailures)
+	if err == nil {
+		_, err = st.ExecContext(ctx, user)
+	}
+	if err != nil {
 		return true, s.errorf("reset failures", err)
 	}
 	return true, nil
@@ -268,7 +308,11 @@ func (s *sqlStore) Accept(ctx context.Context, user, id string, step int64, now 
 func (s *sqlStore) UserState(ctx context.Context, user string) (UserState, error) {
 	var st UserState
 	var locked int64
-	err := s.rdb.QueryRowContext(ctx, s.q.userState, user).Scan(&st.Failures, &locked)
+	ps, err := s.stmt(ctx, s.rdb, s.q.userState)
+	if err != nil {
+		return UserState{}, s.errorf("user state", err)
+	}
+	err = ps.QueryRowContext(ctx, user).Scan(&st.Failures, &locked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return UserState{}, nil
 	}
@@ -329,16 +373,45 @@ func (s *sqlStore) audit(ctx context.Context, db execer, evs ...Event) error {
 	return nil
 }
 
-// maxAuditBatch keeps one insert under both databases' parameter limits.
+// maxAuditBatch keeps one multi-row insert under PostgreSQL's parameter
+// limit.
 const maxAuditBatch = 500
 
+// Audit writes events in one transaction. PostgreSQL takes multi-row
+// inserts (one round trip per batch); SQLite runs one prepared single-row
+// insert per event, because it parses a statement with thousands of
+// parameters slowly (its parameter-name lookup is linear).
 func (s *sqlStore) Audit(ctx context.Context, evs ...Event) error {
-	for len(evs) > 0 {
-		n := min(len(evs), maxAuditBatch)
-		if err := s.audit(ctx, s.wdb, evs[:n]...); err != nil {
-			return err
+	if len(evs) == 0 {
+		return nil
+	}
+	if s.name != "sqlite" {
+		for len(evs) > 0 {
+			n := min(len(evs), maxAuditBatch)
+			if err := s.audit(ctx, s.wdb, evs[:n]...); err != nil {
+				return err
+			}
+			evs = evs[n:]
 		}
-		evs = evs[n:]
+		return nil
+	}
+	ins, err := s.stmt(ctx, s.wdb, s.q.insertAudit1)
+	if err != nil {
+		return s.errorf("audit", err)
+	}
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return s.errorf("audit", err)
+	}
+	defer tx.Rollback()
+	st := tx.StmtContext(ctx, ins)
+	for _, ev := range evs {
+		if _, err := st.ExecContext(ctx, ms(ev.Time), ev.User, ev.Credential, ev.Client, ev.Action, ev.Outcome); err != nil {
+			return s.errorf("audit", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return s.errorf("audit", err)
 	}
 	return nil
 }
@@ -421,6 +494,7 @@ func (s *sqlStore) Ping(ctx context.Context) error {
 }
 
 func (s *sqlStore) Close() error {
+	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	err := s.rdb.Close()
 	if s.wdb != s.rdb {
 		err = errors.Join(err, s.wdb.Close())

@@ -1,0 +1,329 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/skip2/go-qrcode"
+
+	"latchkey/core/otp"
+)
+
+const benchURI = "otpauth://totp/Latchkey:alice@example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=Latchkey&algorithm=SHA1&digits=6&period=30"
+
+// BenchmarkQR compares the server's QR (1-bit paletted PNG, BestSpeed,
+// pooled zlib state) with go-qrcode's own PNG encoding of the same URI.
+// cpu-ms/qr is process CPU time per image, which other load on the
+// machine does not inflate.
+func BenchmarkQR(b *testing.B) {
+	b.Run("latchkey", func(b *testing.B) {
+		r := newQRRenderer()
+		cpu := cpuTime()
+		for b.Loop() {
+			if _, err := r.PNG(benchURI); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N)/1000, "cpu-ms/qr")
+	})
+	b.Run("go-qrcode-default", func(b *testing.B) {
+		cpu := cpuTime()
+		for b.Loop() {
+			if _, err := qrcode.Encode(benchURI, qrcode.Medium, 256); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(b.N)/1000, "cpu-ms/qr")
+	})
+}
+
+// BenchmarkStoreAccept measures one durable compare-and-set of the last
+// accepted step (the write behind every valid code).
+func BenchmarkStoreAccept(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			st := be.open(b)
+			ctx := context.Background()
+			c := testCred("alice", "c1", true)
+			if err := st.CreateCredential(ctx, c, Event{Time: t0, User: "alice", Action: "enroll"}); err != nil {
+				b.Fatal(err)
+			}
+			step := int64(0)
+			for b.Loop() {
+				step++
+				if ok, err := st.Accept(ctx, "alice", "c1", step, t0); !ok || err != nil {
+					b.Fatal(ok, err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "accepts/s")
+		})
+	}
+}
+
+// loadDuration is the length of each load run: 10 s, or
+// LATCHKEY_LOAD_DURATION for a quicker look.
+func loadDuration() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("LATCHKEY_LOAD_DURATION")); err == nil && d > 0 {
+		return d
+	}
+	return 10 * time.Second
+}
+
+// loadResult is what a load run measured.
+type loadResult struct {
+	lat     []time.Duration
+	elapsed time.Duration
+	status  map[int]int
+	reasons map[string]int
+}
+
+func (r *loadResult) add(o loadResult) {
+	if r.status == nil {
+		r.status, r.reasons = map[int]int{}, map[string]int{}
+	}
+	r.lat = append(r.lat, o.lat...)
+	r.elapsed += o.elapsed
+	for k, v := range o.status {
+		r.status[k] += v
+	}
+	for k, v := range o.reasons {
+		r.reasons[k] += v
+	}
+}
+
+func (r *loadResult) rps() float64 { return float64(len(r.lat)) / r.elapsed.Seconds() }
+
+func (r *loadResult) percentile(p int) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	slices.Sort(r.lat)
+	return r.lat[len(r.lat)*p/100]
+}
+
+// loadRun drives POST path on url from conns keep-alive connections for
+// d, each request built by body(worker rng). Loopback only, bounded.
+func loadRun(b *testing.B, url, path string, a auth, conns int, d time.Duration, body func(r *rand.Rand) []byte) loadResult {
+	b.Helper()
+	ws := make([]loadResult, conns)
+	var wg sync.WaitGroup
+	start := time.Now()
+	stop := start.Add(d)
+	for i := range conns {
+		w := &ws[i]
+		w.status, w.reasons = map[int]int{}, map[string]int{}
+		wg.Go(func() {
+			tr := &http.Transport{MaxIdleConnsPerHost: 1, MaxConnsPerHost: 1, DisableCompression: true}
+			defer tr.CloseIdleConnections()
+			client := &http.Client{Transport: tr}
+			rng := rand.New(rand.NewPCG(uint64(i), uint64(start.UnixNano())))
+			var reply struct {
+				Valid  bool   `json:"valid"`
+				Reason string `json:"reason"`
+			}
+			for time.Now().Before(stop) {
+				req, _ := http.NewRequest("POST", url+path, bytes.NewReader(body(rng)))
+				req.Header.Set("Content-Type", "application/json")
+				a(req)
+				t := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				data, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				w.lat = append(w.lat, time.Since(t))
+				w.status[resp.StatusCode]++
+				reply.Valid, reply.Reason = false, ""
+				json.Unmarshal(data, &reply)
+				if reply.Valid {
+					w.reasons["valid"]++
+				} else {
+					w.reasons[reply.Reason]++
+				}
+			}
+		})
+	}
+	wg.Wait()
+	res := loadResult{elapsed: time.Since(start)}
+	for _, w := range ws {
+		w.elapsed = 0
+		res.add(w)
+	}
+	return res
+}
+
+// report adds a target's figures to the benchmark's metrics, prefixed
+// with its name, and logs its outcome mix.
+func report(b *testing.B, prefix string, r *loadResult, floor float64) {
+	p50, p99 := r.percentile(50), r.percentile(99)
+	b.ReportMetric(r.rps(), prefix+"req/s")
+	b.ReportMetric(float64(p50.Microseconds())/1000, prefix+"p50-ms")
+	b.ReportMetric(float64(p99.Microseconds())/1000, prefix+"p99-ms")
+	if floor > 0 && prefix != "floor-" {
+		b.ReportMetric(r.rps()/floor, prefix+"x-floor")
+	}
+	b.Logf("%s %d requests in %v: %.0f req/s, p50 %v, p99 %v; status %v; outcomes %v", prefix, len(r.lat), r.elapsed.Round(time.Millisecond), r.rps(), p50, p99, r.status, r.reasons)
+}
+
+// serveLoopback serves h on 127.0.0.1 until the benchmark ends.
+func serveLoopback(b *testing.B, h http.Handler) string {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(ln)
+	b.Cleanup(func() { hs.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+const loadUsers = 1000
+
+// benchUsers are the enrolled users' generators, shared by the floor and
+// the servers so that every run submits the same kind of request.
+type benchUsers struct {
+	names []string
+	gens  []*otp.Generator
+}
+
+func (u *benchUsers) body(r *rand.Rand) []byte {
+	i := r.IntN(len(u.names))
+	code := u.gens[i].At(time.Now())
+	return []byte(`{"user":"` + u.names[i] + `","code":"` + code + `"}`)
+}
+
+// enrollUsers creates and confirms one credential for each of n users
+// through the server's own methods.
+func enrollUsers(b *testing.B, s *Server, n int) *benchUsers {
+	b.Helper()
+	ctx := context.Background()
+	u := &benchUsers{}
+	now := time.Now()
+	for i := range n {
+		user := fmt.Sprintf("user%04d@example.com", i)
+		e, err := s.CreateCredential(ctx, user, EnrollRequest{}, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		g, _ := otp.NewGenerator(e.Secret, otp.Options{})
+		// Burn a step well in the past so the load run starts fresh.
+		if ok, err := s.store.Confirm(ctx, user, e.ID, int64(otp.Step(now, 30))-10, now); !ok || err != nil {
+			b.Fatal("confirm", ok, err)
+		}
+		u.names, u.gens = append(u.names, user), append(u.gens, g)
+	}
+	return u
+}
+
+// BenchmarkVerifyLoad is the bounded load run of POST /api/v1/verify:
+// 8 connections on loopback, 10 s per target, 1,000 enrolled users. The
+// targets are the floor (a bare net/http handler that decodes the same
+// JSON and does one in-memory verification), the server on SQLite and
+// the server on PostgreSQL. They take turns in 500 ms slices, so that
+// other load on a shared machine falls on all of them alike. Each
+// reports req/s, p50/p99 and its ratio to the floor. Requests pick a
+// random user and send the current code: each user's first code in a
+// step is valid (a durable compare-and-set), later ones are replays; the
+// outcome mix is logged.
+func BenchmarkVerifyLoad(b *testing.B) {
+	const conns = 8
+	const slice = 500 * time.Millisecond
+	type target struct {
+		name string
+		url  string
+		a    auth
+		body func(*rand.Rand) []byte
+		res  loadResult
+	}
+	var targets []*target
+
+	floorUsers := &benchUsers{}
+	gens := map[string]*otp.Generator{}
+	for i := range loadUsers {
+		secret, _ := otp.NewSecret(otp.SHA1)
+		g, _ := otp.NewGenerator(secret, otp.Options{})
+		name := fmt.Sprintf("user%04d@example.com", i)
+		floorUsers.names, floorUsers.gens = append(floorUsers.names, name), append(floorUsers.gens, g)
+		gens[name] = g
+	}
+	floorURL := serveLoopback(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req verifyRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, "bad", 400)
+			return
+		}
+		g := gens[req.User]
+		resp := verifyResponse{Reason: OutcomeNoCredential}
+		if g != nil {
+			if _, ok := g.Verify(req.Code, time.Now(), 1); ok {
+				resp = verifyResponse{Valid: true, Credential: "c"}
+			} else {
+				resp.Reason = OutcomeInvalid
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(resp)
+	}))
+	targets = append(targets, &target{name: "floor", url: floorURL, a: noAuth, body: floorUsers.body})
+	for _, be := range backends {
+		kr, _ := NewKeyring(testKey(9))
+		s, err := New(Config{Store: be.open(b), Keyring: kr, AdminToken: "t"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		users := enrollUsers(b, s, loadUsers)
+		id, secret, _ := s.CreateClient(context.Background(), "bench")
+		targets = append(targets, &target{name: be.name, url: serveLoopback(b, s), a: basic(id, secret), body: users.body})
+	}
+
+	for range int(loadDuration() / slice) {
+		for _, t := range targets {
+			t.res.add(loadRun(b, t.url, "/api/v1/verify", t.a, conns, slice, t.body))
+		}
+	}
+	floor := targets[0].res.rps()
+	for _, t := range targets {
+		if t.res.status[500] > 0 || t.res.status[200] == 0 {
+			b.Fatalf("%s: statuses %v", t.name, t.res.status)
+		}
+		report(b, t.name+"-", &t.res, floor)
+	}
+}
+
+// BenchmarkEnrollLoad measures enrollments per second over HTTP, each
+// with its secret sealed, committed, and its QR rendered: 8 connections
+// on loopback for a third of the load duration, on SQLite.
+func BenchmarkEnrollLoad(b *testing.B) {
+	kr, _ := NewKeyring(testKey(9))
+	s, err := New(Config{Store: openTestSQLite(b), Keyring: kr, AdminToken: "t"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	url := serveLoopback(b, s)
+	r := loadRun(b, url, "/api/v1/users/someone/credentials", bearer("t"), 8, loadDuration()/3, func(*rand.Rand) []byte {
+		return []byte(`{"name":"phone"}`)
+	})
+	if r.status[201] != len(r.lat) {
+		b.Fatalf("statuses %v", r.status)
+	}
+	b.ReportMetric(r.rps(), "enrollments/s")
+	b.ReportMetric(float64(r.percentile(50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(r.percentile(99).Microseconds())/1000, "p99-ms")
+	b.Logf("%d enrollments with QR in %v", len(r.lat), r.elapsed.Round(time.Millisecond))
+}
