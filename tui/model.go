@@ -18,6 +18,7 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 
 	"latchkey/core/otp"
 	"latchkey/core/store"
@@ -27,6 +28,7 @@ import (
 	"latchkey/tui/components/form"
 	"latchkey/tui/components/prompt"
 	"latchkey/tui/components/qrview"
+	"latchkey/tui/styles"
 )
 
 // state is what the screen shows.
@@ -635,7 +637,25 @@ func (m Model) View() string {
 	}
 	b.WriteByte('\n')
 	b.WriteString(m.helpLine())
-	return b.String()
+	// Nothing may spill past the right edge (a huge HOTP counter, a long
+	// key name): the terminal would wrap it and shift every line below.
+	return clip(st, b.String(), w)
+}
+
+// clip cuts every line of frame to w cells, keeping its styling.
+func clip(st *styles.Styles, frame string, w int) string {
+	lines := strings.Split(frame, "\n")
+	cut := false
+	for i, line := range lines {
+		if lipgloss.Width(line) > w {
+			lines[i] = st.Renderer.NewStyle().MaxWidth(w).Render(line)
+			cut = true
+		}
+	}
+	if !cut {
+		return frame
+	}
+	return strings.Join(lines, "\n")
 }
 
 func (m Model) headerView() string {

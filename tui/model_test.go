@@ -530,6 +530,16 @@ func TestResize(t *testing.T) {
 			t.Fatalf("line of %d cells at width 100: %q", w, line)
 		}
 	}
+	// A counter too long for a narrow row is cut at the edge.
+	h.store.accounts[2].Counter = 1 << 62
+	h.clock.t = h.clock.t.Add(ReloadEvery)
+	h.send(TickMsg{Time: h.clock.t}, tea.WindowSizeMsg{Width: 40, Height: 24})
+	h.wantView("counter 4611686018")
+	for _, line := range strings.Split(h.view(), "\n") {
+		if w := lipgloss.Width(line); w > 40 {
+			t.Fatalf("line of %d cells at width 40: %q", w, line)
+		}
+	}
 	// Tiny terminals do not crash and stay within bounds.
 	for _, size := range [][2]int{{10, 5}, {1, 1}, {0, 0}, {39, 7}} {
 		h.send(tea.WindowSizeMsg{Width: size[0], Height: size[1]})

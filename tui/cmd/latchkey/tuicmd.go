@@ -22,13 +22,14 @@ import (
 	"latchkey/tui/styles"
 )
 
-// tuiCommand describes the terminal UI, which runs when latchkey is
-// started on a terminal with no command (flags only).
+// tuiCommand is the terminal UI. It is also what latchkey runs on a
+// terminal with no command, or with only the UI's flags
+// ("latchkey --log FILE").
 func tuiCommand() command {
 	return command{
-		name:    "latchkey",
+		name:    "tui",
 		usage:   "[--store keyring|file] [--log FILE]",
-		summary: "the terminal UI (latchkey with no command, on a terminal)",
+		summary: "the terminal UI (what latchkey runs with no arguments on a terminal)",
 		run:     runTUI,
 	}
 }

@@ -344,7 +344,9 @@ func (m Model) ShortHelp() []key.Binding {
 	if m.filtering {
 		return []key.Binding{km.Up, km.Down, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "copy")), km.Back}
 	}
-	return []key.Binding{km.Copy, km.Filter, km.Add, km.Help, km.Quit}
+	// Short enough for 40 columns; ? lists every key.
+	copyKey := key.NewBinding(key.WithKeys(km.Copy.Keys()...), key.WithHelp("c", "copy"))
+	return []key.Binding{copyKey, km.Filter, km.Help, km.Quit}
 }
 
 // FullHelp implements help.KeyMap.
