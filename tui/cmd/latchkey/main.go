@@ -8,8 +8,22 @@
 //
 // Commands:
 //
+//	add URI | --secret B32 --name N [--issuer I] [--algorithm A] [--digits D]
+//	    [--period P] [--hotp --counter C] [--force]
+//	                             store an account ("-" for URI or B32 reads
+//	                             standard input, off the process list)
+//	list [--json]                accounts with their codes and seconds left
+//	code QUERY [--copy]          the code of the one matching account (exit 1
+//	                             if none, 2 if several); --copy puts it on the
+//	                             clipboard and clears it after 30 s if unchanged
+//	                             (OSC 52 over SSH, not cleared)
 //	code --uri URI [--at TIME]   the code for an otpauth URI at TIME (unix
 //	                             seconds or RFC 3339; default now)
+//	rm QUERY [--yes]             remove an account (asks on a terminal)
+//	rename QUERY NEW             rename an account (NEW is name or issuer:name)
+//	store [info]                 the store in use, its folder and its size
+//	store migrate --to keyring|file
+//	                             move every account to the other store
 //	version                      the version of this program
 //	help [COMMAND]               help for a command
 //
@@ -20,6 +34,13 @@
 //
 //	$ latchkey code --uri 'otpauth://totp/Example:alice?secret=JBSWY3DPEHPK3PXP' --at 2026-01-01T00:00:00Z
 //	260025
+//
+// Stored accounts live in one of two stores, chosen with --store
+// keyring|file or LATCHKEY_STORE and remembered after first use: the OS
+// keyring (the default where one answers), or an age-encrypted vault whose
+// passphrase comes from a prompt or LATCHKEY_PASSPHRASE. LATCHKEY_HOME
+// replaces the folder of accounts.json, the vault and the config (default:
+// the user config dir's "latchkey").
 //
 // Secrets are never written to plain files: stored accounts keep theirs
 // in the OS keyring or in an age-encrypted vault. A secret passed on the
@@ -79,6 +100,7 @@ func commands() []command {
 		qrCommand(),
 		storeCommand(),
 		clipboardClearCommand(),
+		enrollCommand(),
 		serveCommand(),
 		versionCommand(),
 	}
