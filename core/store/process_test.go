@@ -3,6 +3,7 @@ package store
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -308,6 +309,21 @@ func TestSecretService(t *testing.T) {
 		t.Fatalf("read back: %v", err)
 	}
 	grepHome(t, home, Keyring, []otp.Secret{sec})
+	// An item removed behind Latchkey's back (e.g. in the OS keyring
+	// manager) is reported as missing, not as a broken keyring.
+	b, err := s2.Add(ctx, Account{Issuer: "Real", Name: "gone"}, secret(t), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(secretTool, "clear", "service", Service, "username", b.ID).CombinedOutput(); err != nil {
+		t.Fatalf("secret-tool clear: %v %s", err, out)
+	}
+	if _, err := open(t, Options{Home: home}).Secret(ctx, b.ID); !errors.Is(err, ErrNotFound) || errors.Is(err, ErrKeyringUnavailable) {
+		t.Fatalf("missing item: %v", err)
+	}
+	if err := s2.Delete(ctx, b.ID); err != nil {
+		t.Fatalf("delete with the item already gone: %v", err)
+	}
 	if err := s2.Delete(ctx, a.ID); err != nil {
 		t.Fatal(err)
 	}
