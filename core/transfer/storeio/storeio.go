@@ -56,20 +56,25 @@ func Plan(ctx context.Context, s Store, entries []transfer.Entry) ([]store.NewAc
 		issuer, name string
 		secret       func() (otp.Secret, error)
 	}
-	var used []taken
+	// used indexes the taken issuer and name pairs, folded as the store
+	// compares them (case-insensitively).
+	used := map[string][]taken{}
+	fold := func(issuer, name string) string { return strings.ToLower(issuer) + "\x00" + strings.ToLower(name) }
+	add := func(u taken) { k := fold(u.issuer, u.name); used[k] = append(used[k], u) }
 	for _, a := range existing {
 		id := a.ID
-		used = append(used, taken{a.Issuer, a.Name, func() (otp.Secret, error) { return s.Secret(ctx, id) }})
+		add(taken{a.Issuer, a.Name, func() (otp.Secret, error) { return s.Secret(ctx, id) }})
 	}
 	clash := func(issuer, name string) []taken {
 		var out []taken
-		for _, u := range used {
+		for _, u := range used[fold(issuer, name)] {
 			if strings.EqualFold(u.issuer, issuer) && strings.EqualFold(u.name, name) {
 				out = append(out, u)
 			}
 		}
 		return out
 	}
+	suffix := map[string]int{} // the next " (n)" to try per issuer and name
 	var items []store.NewAccount
 	for i := range entries {
 		e := &entries[i]
@@ -98,14 +103,21 @@ func Plan(ctx context.Context, s Store, entries []transfer.Entry) ([]store.NewAc
 			continue
 		}
 		newName := name
-		for n := 2; len(clash(issuer, newName)) > 0; n++ {
-			newName = fmt.Sprintf("%s (%d)", name, n)
+		if len(clash(issuer, name)) > 0 {
+			// Start after the last suffix used for this name, so that many
+			// clashes cost linear time.
+			base := fold(issuer, name)
+			n := max(suffix[base], 2)
+			for newName = fmt.Sprintf("%s (%d)", name, n); len(clash(issuer, newName)) > 0; n++ {
+				newName = fmt.Sprintf("%s (%d)", name, n+1)
+			}
+			suffix[base] = n + 1
 		}
 		if newName != name {
 			sum.Renamed = append(sum.Renamed, Renamed{From: label(issuer, name), To: label(issuer, newName)})
 		}
 		sec := k.Secret
-		used = append(used, taken{issuer, newName, func() (otp.Secret, error) { return sec, nil }})
+		add(taken{issuer, newName, func() (otp.Secret, error) { return sec, nil }})
 		items = append(items, store.NewAccount{
 			Account: store.Account{
 				Issuer: issuer, Name: newName, Type: k.Type, Algorithm: k.Algorithm,

@@ -3,6 +3,7 @@ package storeio
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -145,5 +146,24 @@ func TestBackupRestoresIdenticalStore(t *testing.T) {
 	sum, err := Import(ctx, dst, res.Entries)
 	if err != nil || len(sum.Added) != 0 || len(sum.Skipped) != 3 {
 		t.Fatalf("err %v summary %+v", err, sum)
+	}
+}
+
+// TestPlanManyClashes: every entry has the same issuer and name and its
+// own secret; each gets the next free suffix.
+func TestPlanManyClashes(t *testing.T) {
+	s := openStore(t)
+	var es []transfer.Entry
+	for i := range 3000 {
+		es = append(es, transfer.Entry{Key: otpauth.Key{Issuer: "I", Account: "same", Secret: otp.Secret(fmt.Sprintf("secret-%08d-padding", i)), Digits: 6, Period: 30}})
+	}
+	items, sum, err := Plan(context.Background(), s, es)
+	if err != nil || len(items) != 3000 || len(sum.Renamed) != 2999 {
+		t.Fatalf("err %v, %d items, %d renamed", err, len(items), len(sum.Renamed))
+	}
+	for i, it := range items[1:] {
+		if want := fmt.Sprintf("same (%d)", i+2); it.Account.Name != want {
+			t.Fatalf("item %d named %q, want %q", i+1, it.Account.Name, want)
+		}
 	}
 }
