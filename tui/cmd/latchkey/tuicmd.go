@@ -158,6 +158,7 @@ type tuiClipboard struct {
 	logger *slog.Logger
 }
 
+// Copy implements tui.Clipboard.
 func (c *tuiClipboard) Copy(ctx context.Context, text string) (time.Duration, error) {
 	cenv := clipboard.Env{Getenv: c.env.getenv, Terminal: c.env.stdout}
 	m, err := clipboard.Copy(ctx, cenv, text)
