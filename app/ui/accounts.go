@@ -126,6 +126,8 @@ func (u *App) accountsScreen(w fyne.Window) fyne.CanvasObject {
 		func(fyne.Shortcut) { c.Focus(u.search) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault},
 		func(fyne.Shortcut) { u.showAdd() })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyH, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift},
+		func(fyne.Shortcut) { u.showHelpdesk() }) // the Helpdesk view (helpdesk.go)
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyUp, Modifier: fyne.KeyModifierShortcutDefault},
 		func(fyne.Shortcut) { u.move(u.selected(), -1) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyDown, Modifier: fyne.KeyModifierShortcutDefault},

@@ -60,6 +60,8 @@ type Deps struct {
 	DumpRows func(rows []string)
 	// Log receives diagnostics; nil discards them.
 	Log *slog.Logger
+	// Helpdesk connects the Helpdesk view (helpdesk.go); zero fields take defaults.
+	Helpdesk Helpdesk
 }
 
 func (d *Deps) defaults() {
