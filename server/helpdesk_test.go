@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -10,6 +11,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -427,4 +430,41 @@ func FuzzHelpdeskSession(f *testing.F) {
 			t.Fatalf("forged session %q accepted", v)
 		}
 	})
+}
+
+// TestHelpdeskPasswordFromConfig runs the server through Run with a
+// config file naming a helpdesk password, and signs in with it.
+func TestHelpdeskPasswordFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(cfg, []byte(`{"helpdesk_password": "front desk 42"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	getenv := func(k string) string {
+		return map[string]string{"LATCHKEY_HOME": dir, "LATCHKEY_ADMIN_TOKEN": "run-admin-token"}[k]
+	}
+	go func() {
+		done <- Run(ctx, []string{"--addr", "127.0.0.1:0", "--config", cfg}, getenv, strings.NewReader(""), pw, io.Discard)
+		pw.Close()
+	}()
+	defer func() { cancel(); <-done }()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr)
+	_, base, _ := strings.Cut(strings.TrimSpace(line), "listening on ")
+	b := newBrowser(t, &hdServer{url: base})
+	if p := b.signIn("front desk 42"); p.status != http.StatusSeeOther || cookieNamed(p.header, sessionCookie) == nil {
+		t.Fatalf("sign-in with the configured password: %d", p.status)
+	}
+	if p := b.get("/helpdesk"); !strings.Contains(p.body, `id="user"`) {
+		t.Error("not signed in")
+	}
+	if p := newBrowser(t, &hdServer{url: base}).signIn("front desk 43"); p.status != http.StatusUnauthorized {
+		t.Errorf("a wrong password: %d", p.status)
+	}
 }

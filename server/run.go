@@ -47,6 +47,8 @@ type FileConfig struct {
 	LockBase    string `json:"lock_base,omitempty"`  // a Go duration, "30s"
 	EnrollTTL   string `json:"enroll_ttl,omitempty"` // a Go duration, "15m"
 	MaxBody     int64  `json:"max_body,omitempty"`
+	// HelpdeskPassword also signs in to the /helpdesk page (helpdesk.go).
+	HelpdeskPassword string `json:"helpdesk_password,omitempty"`
 }
 
 // options are Run's settings after flags, config file and environment.
@@ -260,6 +262,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	cfg := Config{Store: st, Keyring: kr, AdminToken: tok, Logger: log, Window: o.window, WindowSet: o.windowSet,
 		MaxFailures: o.MaxFailures, Issuer: o.Issuer, MaxBody: o.MaxBody}
+	cfg.HelpdeskPassword = o.HelpdeskPassword
 	if o.LockBase != "" {
 		if cfg.LockBase, err = time.ParseDuration(o.LockBase); err != nil {
 			return fmt.Errorf("serve: lock_base: %w", err)
