@@ -20,7 +20,7 @@ func TestFixtures(t *testing.T) {
 	const pass = "fixture password"
 	var backup bytes.Buffer
 	build := map[string]func() []byte{
-		"aegis-encrypted.json": func() []byte { return encryptAegis(t, aegisPlainDB, pass) },
+		"aegis-encrypted.json": func() []byte { return encryptAegis(t, 32768, aegisPlainDB, pass) },
 		"aegis-plain.json": func() []byte {
 			return []byte(`{"version": 1, "header": {"slots": null, "params": null}, "db": ` + aegisPlainDB + "}\n")
 		},
