@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -419,4 +420,56 @@ func privateDisplay(t *testing.T) string {
 		t.Fatalf("Xvfb did not start: %v", err)
 	}
 	return ":" + strings.TrimSpace(line)
+}
+
+// TestTerminalPrompts runs the binary on a real terminal (tmux): rm asks
+// and removes on "y"; the file store asks for its passphrase (twice for a
+// new vault) when LATCHKEY_PASSPHRASE is not set.
+func TestTerminalPrompts(t *testing.T) {
+	tmux := testenv.Tool(t, "tmux")
+	bin := buildLatchkey(t)
+	home := t.TempDir()
+	sock := fmt.Sprintf("latchkey-store-%d", os.Getpid())
+	tm := func(args ...string) string {
+		out, err := exec.Command(tmux, append([]string{"-L", sock}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %v: %v %s", args, err, out)
+		}
+		return string(out)
+	}
+	defer exec.Command(tmux, "-L", sock, "kill-server").Run()
+	script := fmt.Sprintf("cd %s && export LATCHKEY_HOME=%s LATCHKEY_STORE=file; "+
+		"%s add --secret %s --issuer Tty --name acct; echo ADD=$?; "+
+		"%s rm tty; echo RM=$?; sleep 60", home, home, bin, ghSecret, bin)
+	tm("new-session", "-d", "-x", "150", "-y", "30", "sh", "-c", script)
+	screen := func() string { return tm("capture-pane", "-p", "-J") }
+	waitFor := func(text string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(screen(), text) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting for %q; screen:\n%s", text, screen())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	typeLine := func(s string) {
+		t.Helper()
+		tm("send-keys", "-l", s)
+		time.Sleep(50 * time.Millisecond)
+		tm("send-keys", "Enter")
+	}
+	waitFor("New vault passphrase:")
+	typeLine("tty pass")
+	waitFor("Again:")
+	typeLine("tty pass")
+	waitFor("ADD=0")
+	waitFor("Vault passphrase:")
+	typeLine("tty pass")
+	waitFor("Remove Tty:acct and its secret?")
+	typeLine("y")
+	waitFor("RM=0")
+	if s := screen(); !strings.Contains(s, "removed Tty:acct") || strings.Contains(s, "tty pass") {
+		t.Fatalf("screen:\n%s", s)
+	}
 }
