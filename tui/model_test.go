@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -14,15 +15,28 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
 
 	"latchkey/core/otp"
 	"latchkey/core/store"
+	"latchkey/tui/common"
 	"latchkey/tui/components/accounts"
 	"latchkey/tui/styles"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+// -update rewrites the golden files under testdata/. teatest's golden
+// package already defines the flag; it is declared here only without it.
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite the golden files under testdata/")
+	}
+}
+
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
 
 func TestMain(m *testing.M) {
 	// Anything drawn with lipgloss's default renderer carries no colour.
@@ -716,7 +730,7 @@ func TestGolden(t *testing.T) {
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden")
-	if *update {
+	if updating() {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -797,4 +811,26 @@ func TestAdaptiveColours(t *testing.T) {
 	if got := testStyles(termenv.Ascii).CodeWarn.Render("123"); got != "123" {
 		t.Fatalf("the Ascii profile (NO_COLOR) still styles: %q", got)
 	}
+}
+
+// TestProgramTicksAtBoundary runs the model in a real Bubble Tea program
+// (teatest) with real timers: the first tick lands on the period boundary
+// one second after start, and the codes change there.
+func TestProgramTicksAtBoundary(t *testing.T) {
+	s := newFakeStore()
+	seed(s)
+	start := time.Now()
+	now := func() time.Time { return time.Unix(rfcTime, 0).Add(time.Since(start)) }
+	c := common.New(context.Background(), testStyles(termenv.Ascii), nil, now)
+	m := New(c, Options{Open: func(context.Context, func() ([]byte, error)) (Store, error) { return s, nil }})
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(40, 24))
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("081 804")) },
+		teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("050 471")) },
+		teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Fatalf("codes changed after %v, before the boundary at 1s", d)
+	}
+	tm.Type("q")
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 }
