@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -303,12 +304,13 @@ func (s *Store) Find(ctx context.Context, query string) ([]Account, error) {
 }
 
 // Secret returns an account's secret. Each secret is fetched from the
-// backend once per Store and cached.
+// backend once per Store and cached; the caller gets its own copy, which
+// it may Wipe.
 func (s *Store) Secret(ctx context.Context, id string) (otp.Secret, error) {
 	s.mu.Lock()
 	if sec, ok := s.secrets[id]; ok {
 		s.mu.Unlock()
-		return sec, nil
+		return slices.Clone(sec), nil
 	}
 	s.mu.Unlock()
 	snap, err := s.current(ctx)
@@ -328,9 +330,9 @@ func (s *Store) Secret(ctx context.Context, id string) (otp.Secret, error) {
 		}
 	}
 	s.mu.Lock()
-	s.secrets[id] = sec
+	s.secrets[id] = slices.Clone(sec)
 	s.mu.Unlock()
-	return sec, nil
+	return slices.Clone(sec), nil
 }
 
 func hasID(as []Account, id string) bool {
@@ -371,7 +373,7 @@ func (s *Store) Secrets(ctx context.Context) (map[string]otp.Secret, error) {
 	s.mu.Lock()
 	for _, a := range as {
 		if sec, ok := s.secrets[a.ID]; ok {
-			out[a.ID] = sec
+			out[a.ID] = slices.Clone(sec)
 		} else {
 			missing = append(missing, a.ID)
 		}
@@ -438,7 +440,7 @@ func (s *Store) Secrets(ctx context.Context) (map[string]otp.Secret, error) {
 	}
 	s.mu.Lock()
 	for id, sec := range out {
-		s.secrets[id] = sec
+		s.secrets[id] = slices.Clone(sec)
 	}
 	s.mu.Unlock()
 	return out, nil

@@ -645,3 +645,27 @@ func grepHome(t *testing.T, home string, b Backend, secs []otp.Secret) {
 		t.Fatalf("walk: %v (%d files)", err, n)
 	}
 }
+
+func TestSecretCopies(t *testing.T) {
+	forBoth(t, func(t *testing.T, o Options, kr *memKeyring) {
+		ctx := context.Background()
+		s := open(t, o)
+		want := secret(t)
+		a, err := s.Add(ctx, Account{Name: "w"}, want, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			got, err := s.Secret(ctx, a.ID)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("secret changed: %v", err)
+			}
+			got.Wipe() // the caller's copy only
+			all, err := s.Secrets(ctx)
+			if err != nil || !bytes.Equal(all[a.ID], want) {
+				t.Fatalf("secrets changed: %v", err)
+			}
+			all[a.ID].Wipe()
+		}
+	})
+}
