@@ -63,8 +63,26 @@ CREATE TABLE IF NOT EXISTS enrollment_links (
 // path in WAL mode with synchronous=NORMAL: a commit survives the process
 // being killed (it is in the WAL before the call returns), and the WAL is
 // synced at checkpoints. Writes go through one connection, reads through
-// a pool.
+// a pool. The file serves one Store at a time (PATH.lock holds an
+// exclusive lock; a second opener gets ErrInUse), which lets the store
+// serve users' verified credentials from memory between writes.
 func OpenSQLite(ctx context.Context, path string) (Store, error) {
+	// One server per file: the store caches what it reads and relies on
+	// being the only writer.
+	lock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+	}
+	st, err := openSQLite(ctx, path)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	st.lock = lock
+	return st, nil
+}
+
+func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
@@ -100,5 +118,7 @@ func OpenSQLite(ctx context.Context, path string) (Store, error) {
 	rdb.SetConnMaxLifetime(0)
 	// SQLite numbers parameters ?1, ?2...; queries are written with $1.
 	rebind := func(q string) string { return strings.ReplaceAll(q, "$", "?") }
-	return newSQLStore("sqlite", rdb, wdb, rebind), nil
+	st := newSQLStore("sqlite", rdb, wdb, rebind)
+	st.cache = newUserCache()
+	return st, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,18 @@ type sqlStore struct {
 	q      queries
 
 	stmts sync.Map // prepared statements of hot queries, by db and query
+
+	// cache, when set, serves VerifiedCredentials from memory; only for a
+	// database no other process writes (SQLite).
+	cache *userCache
+	lock  *os.File // SQLite: held open while the store is
+}
+
+// invalidate drops user's cached credentials and state after a write.
+func (s *sqlStore) invalidate(user string) {
+	if s.cache != nil {
+		s.cache.invalidate(user)
+	}
 }
 
 type stmtKey struct {
@@ -147,6 +160,7 @@ func (s *sqlStore) Client(ctx context.Context, id string) (Client, error) {
 }
 
 func (s *sqlStore) CreateCredential(ctx context.Context, c Credential, ev Event) error {
+	defer s.invalidate(c.User)
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return s.errorf("create credential", err)
@@ -211,6 +225,21 @@ func (s *sqlStore) Credentials(ctx context.Context, user string, now time.Time) 
 }
 
 func (s *sqlStore) VerifiedCredentials(ctx context.Context, user string) ([]Credential, UserState, error) {
+	if s.cache == nil {
+		return s.verifiedCredentials(ctx, user)
+	}
+	e, ok, token := s.cache.get(user)
+	if ok {
+		return e.creds, e.state, nil
+	}
+	creds, st, err := s.verifiedCredentials(ctx, user)
+	if err == nil {
+		s.cache.put(user, token, cacheEntry{creds: creds, state: st})
+	}
+	return creds, st, err
+}
+
+func (s *sqlStore) verifiedCredentials(ctx context.Context, user string) ([]Credential, UserState, error) {
 	st0, err := s.stmt(ctx, s.rdb, s.q.verifiedCreds)
 	if err != nil {
 		return nil, UserState{}, s.errorf("verified credentials", err)
@@ -263,10 +292,12 @@ func (s *sqlStore) exec1(ctx context.Context, op, q string, args ...any) error {
 }
 
 func (s *sqlStore) RenameCredential(ctx context.Context, user, id, name string) error {
+	defer s.invalidate(user)
 	return s.exec1(ctx, "rename credential", s.q.renameCred, name, id, user)
 }
 
 func (s *sqlStore) DeleteCredential(ctx context.Context, user, id string) error {
+	defer s.invalidate(user)
 	return s.exec1(ctx, "delete credential", s.q.deleteCred, id, user)
 }
 
@@ -280,6 +311,7 @@ func (s *sqlStore) DeleteExpired(ctx context.Context, now time.Time) (int, error
 }
 
 func (s *sqlStore) Confirm(ctx context.Context, user, id string, step int64, now time.Time) (bool, error) {
+	defer s.invalidate(user)
 	err := s.exec1(ctx, "confirm", s.q.confirm, step, ms(now), id, user)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
@@ -288,6 +320,7 @@ func (s *sqlStore) Confirm(ctx context.Context, user, id string, step int64, now
 }
 
 func (s *sqlStore) Accept(ctx context.Context, user, id string, step int64, now time.Time) (bool, error) {
+	defer s.invalidate(user)
 	err := s.exec1(ctx, "accept", s.q.accept, step, ms(now), id, user)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
@@ -324,6 +357,7 @@ func (s *sqlStore) UserState(ctx context.Context, user string) (UserState, error
 }
 
 func (s *sqlStore) RecordFailure(ctx context.Context, user string, now time.Time, l Lockout) (UserState, error) {
+	defer s.invalidate(user)
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return UserState{}, s.errorf("record failure", err)
@@ -445,6 +479,9 @@ func (s *sqlStore) AuditLog(ctx context.Context, user string, limit int) ([]Even
 }
 
 func (s *sqlStore) Reseal(ctx context.Context, fn func(user, id string, sealed []byte) ([]byte, error)) (int, error) {
+	if s.cache != nil {
+		defer s.cache.reset()
+	}
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, s.errorf("reseal", err)
@@ -498,6 +535,9 @@ func (s *sqlStore) Close() error {
 	err := s.rdb.Close()
 	if s.wdb != s.rdb {
 		err = errors.Join(err, s.wdb.Close())
+	}
+	if s.lock != nil {
+		err = errors.Join(err, s.lock.Close())
 	}
 	return err
 }

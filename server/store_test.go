@@ -107,6 +107,7 @@ func TestStore(t *testing.T) {
 		{"failures and locks", testStoreFailures},
 		{"audit", testStoreAudit},
 		{"reseal", testStoreReseal},
+		{"reads see writes", testStoreReadsSeeWrites},
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
@@ -382,4 +383,75 @@ func testStoreReseal(t *testing.T, st Store) {
 	if c, _ := st.Credential(ctx, "alice", "c1"); string(c.Secret) != "alice/sealed-c1" {
 		t.Fatalf("partial reseal left %q", c.Secret)
 	}
+}
+
+// testStoreReadsSeeWrites: VerifiedCredentials reflects every write at
+// once, whatever the store keeps in memory.
+func testStoreReadsSeeWrites(t *testing.T, st Store) {
+	ctx := context.Background()
+	check := func(what string, wantIDs []string, wantLast int64, wantFailures int) {
+		t.Helper()
+		cs, state, err := st.VerifiedCredentials(ctx, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, c := range cs {
+			ids = append(ids, c.ID)
+			if c.ID == "c1" && c.LastStep != wantLast {
+				t.Fatalf("%s: last step %d, want %d", what, c.LastStep, wantLast)
+			}
+		}
+		if fmt.Sprint(ids) != fmt.Sprint(wantIDs) || state.Failures != wantFailures {
+			t.Fatalf("%s: ids %v failures %d; want %v %d", what, ids, state.Failures, wantIDs, wantFailures)
+		}
+	}
+	check("empty", nil, 0, 0)
+	mustCreate(t, st, testCred("alice", "c0", false))
+	check("unverified", nil, 0, 0)
+	st.Confirm(ctx, "alice", "c0", 7, t0)
+	check("confirmed", []string{"c0"}, 0, 0)
+	mustCreate(t, st, testCred("alice", "c1", true))
+	check("created verified", []string{"c0", "c1"}, -1, 0)
+	st.Accept(ctx, "alice", "c1", 40, t0)
+	check("accepted", []string{"c0", "c1"}, 40, 0)
+	st.RecordFailure(ctx, "alice", t0, Lockout{MaxFailures: 10, Base: time.Second, Max: time.Minute})
+	check("failure", []string{"c0", "c1"}, 40, 1)
+	st.Accept(ctx, "alice", "c1", 41, t0)
+	check("success resets", []string{"c0", "c1"}, 41, 0)
+	st.DeleteCredential(ctx, "alice", "c0")
+	check("deleted", []string{"c1"}, 41, 0)
+
+	// Readers racing writers end with the committed state.
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for j := range 50 {
+				if i == 0 {
+					st.Accept(ctx, "alice", "c1", int64(100+j), t0)
+				} else {
+					st.VerifiedCredentials(ctx, "alice")
+				}
+			}
+		})
+	}
+	wg.Wait()
+	check("after the race", []string{"c1"}, 149, 0)
+}
+
+func TestSQLiteOneServerPerFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "one.db")
+	a, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenSQLite(context.Background(), path); !errors.Is(err, ErrInUse) {
+		t.Fatalf("second open: %v, want ErrInUse", err)
+	}
+	a.Close()
+	b, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatalf("open after close: %v", err)
+	}
+	b.Close()
 }
