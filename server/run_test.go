@@ -511,3 +511,52 @@ func TestSIGKILL(t *testing.T) {
 	}
 	t.Logf("%d acknowledged enrollments (%d confirmed) all present after SIGKILL", len(acks), confirmed)
 }
+
+// TestVerifyRaceTwoProcesses: a server in a child process and one in
+// this process share one PostgreSQL database; 50 concurrent submissions
+// of one code, spread over both, get exactly one "valid".
+func TestVerifyRaceTwoProcesses(t *testing.T) {
+	dsn := newPostgresDB(t)
+	key, _ := NewKey()
+	env := envMap{"HOME": t.TempDir(), "LATCHKEY_ADMIN_TOKEN": "t", "LATCHKEY_MASTER_KEY": b64(key)}
+	local := startRun(t, env, "--db", dsn)
+
+	addr := freeAddr(t)
+	args, _ := json.Marshal([]string{"--addr", addr, "--db", dsn})
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(args), "LATCHKEY_ADMIN_TOKEN=t", "LATCHKEY_MASTER_KEY="+b64(key), "HOME="+t.TempDir())
+	var logs syncBuffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := <-done; err != nil {
+			t.Errorf("child: %v\n%s", err, logs.String())
+		}
+	}()
+	remote := "http://" + addr
+	waitHealthy(t, http.DefaultClient, remote, done)
+
+	// A client made on one instance, a credential enrolled on the other.
+	cr := doRequest(t, remote, "POST", "/api/v1/clients", bearer("t"), `{"name":"race"}`).json(t)
+	var e enrolled
+	json.Unmarshal(doRequest(t, local.url, "POST", "/api/v1/users/zoe/credentials", bearer("t"), "").body, &e)
+	k, err := otpauth.Parse(e.URI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := k.Generator()
+	now := time.Now()
+	if r := doRequest(t, remote, "POST", "/api/v1/users/zoe/credentials/"+e.ID+"/verify", bearer("t"), `{"code":"`+g.At(now)+`"}`); r.status != 200 {
+		t.Fatalf("confirm on the other instance: %d %s", r.status, r.body)
+	}
+	code := g.Code(otp.Step(now, 30) + 1) // within the window, never used
+	valid, replayed := raceVerify(t, []string{local.url, remote}, cr["client_id"].(string), cr["client_secret"].(string), "zoe", code, 50)
+	if valid != 1 || replayed != 49 {
+		t.Fatalf("%d valid, %d replayed across two processes; want 1 and 49", valid, replayed)
+	}
+}
