@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"latchkey/assets"
@@ -50,6 +51,41 @@ type helpdesk struct {
 	tmpl   *template.Template
 	static http.Handler
 	key    []byte // HMAC key of sessions and CSRF tokens
+
+	// Failed sign-ins slow further attempts down: after loginFree
+	// consecutive failures each one closes the form for a doubling
+	// delay (at most loginMaxDelay), so a helpdesk password cannot be
+	// guessed at speed. It is per process and resets on success.
+	mu       sync.Mutex
+	failures int
+	closed   time.Time // sign-in refused until then
+}
+
+const (
+	loginFree     = 5
+	loginMaxDelay = 5 * time.Minute
+)
+
+// loginWait returns how long sign-in stays closed (zero when open).
+func (h *helpdesk) loginWait() time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return max(0, h.closed.Sub(h.s.now()))
+}
+
+// loginResult records a sign-in attempt's outcome.
+func (h *helpdesk) loginResult(ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ok {
+		h.failures, h.closed = 0, time.Time{}
+		return
+	}
+	h.failures++
+	if n := h.failures - loginFree - 1; n >= 0 {
+		d := time.Second << min(n, 20)
+		h.closed = h.s.now().Add(min(d, loginMaxDelay))
+	}
 }
 
 func newHelpdesk(s *Server) *helpdesk {
@@ -250,7 +286,15 @@ var notices = map[string]string{
 
 func handleHelpdeskLogin(h *helpdesk) http.Handler {
 	return h.formNoSession(func(w http.ResponseWriter, r *http.Request) {
-		if !h.signIn(r.PostFormValue("secret")) {
+		if wait := h.loginWait(); wait > 0 {
+			setRetryAfter(w, wait)
+			h.render(w, r, http.StatusTooManyRequests, "login", &view{Title: "Sign in",
+				Error: "Too many failed sign-ins. Wait " + wait.Round(time.Second).String() + ", then try again."})
+			return
+		}
+		ok := h.signIn(r.PostFormValue("secret"))
+		h.loginResult(ok)
+		if !ok {
 			h.s.audit.add(Event{Time: h.s.now(), Client: "helpdesk", Action: "helpdesk_login", Outcome: "refused"})
 			h.render(w, r, http.StatusUnauthorized, "login", &view{Title: "Sign in", Error: "That token or password is not right."})
 			return

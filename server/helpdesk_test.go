@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -467,4 +469,105 @@ func TestHelpdeskPasswordFromConfig(t *testing.T) {
 	if p := newBrowser(t, &hdServer{url: base}).signIn("front desk 43"); p.status != http.StatusUnauthorized {
 		t.Errorf("a wrong password: %d", p.status)
 	}
+}
+
+// TestHelpdeskLoginThrottle: after a few failures each further one
+// closes sign-in for a doubling delay, even for the right token; a
+// success resets it.
+func TestHelpdeskLoginThrottle(t *testing.T) {
+	h := newHDServer(t, openTestSQLite(t))
+	b := newBrowser(t, h)
+	b.get("/helpdesk")
+	for i := range loginFree {
+		if p := b.post("/helpdesk/login", url.Values{"secret": {"guess"}}); p.status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i, p.status)
+		}
+	}
+	if p := b.post("/helpdesk/login", url.Values{"secret": {"guess"}}); p.status != http.StatusUnauthorized {
+		t.Fatalf("failure %d: %d", loginFree, p.status)
+	}
+	p := b.post("/helpdesk/login", url.Values{"secret": {hdAdminToken}})
+	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") != "1" || cookieNamed(p.header, sessionCookie) != nil {
+		t.Fatalf("while closed: %d, Retry-After %q", p.status, p.header.Get("Retry-After"))
+	}
+	h.clock.Add(time.Second)
+	b.post("/helpdesk/login", url.Values{"secret": {"guess"}})
+	if p := b.post("/helpdesk/login", url.Values{"secret": {hdAdminToken}}); p.header.Get("Retry-After") != "2" {
+		t.Errorf("second delay: Retry-After %q, want 2", p.header.Get("Retry-After"))
+	}
+	h.clock.Add(2 * time.Second)
+	if p := b.post("/helpdesk/login", url.Values{"secret": {hdAdminToken}}); p.status != http.StatusSeeOther {
+		t.Fatalf("after the delay: %d", p.status)
+	}
+	b.get("/helpdesk")
+	if p := b.post("/helpdesk/login", url.Values{"secret": {"guess"}}); p.status != http.StatusUnauthorized {
+		t.Errorf("after a success the count starts again: %d", p.status)
+	}
+}
+
+// BenchmarkEnrollFaces compares enrolling through the helpdesk page (a
+// credential, an HTML page with its QR inline) and through a link
+// (create, then redeem) with the JSON API's create call, the baseline, on
+// SQLite in-process.
+func BenchmarkEnrollFaces(b *testing.B) {
+	kr, _ := NewKeyring(testKey(9))
+	s, err := New(Config{Store: openTestSQLite(b), Keyring: kr, AdminToken: hdAdminToken})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	serve := func(r *http.Request) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		return w
+	}
+	apiCreate := func(i int) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", fmt.Sprintf("/api/v1/users/bench%d/credentials", i), nil)
+		r.Header.Set("Authorization", "Bearer "+hdAdminToken)
+		w := serve(r)
+		if w.Code != http.StatusCreated {
+			b.Fatalf("create: %d", w.Code)
+		}
+		return w
+	}
+	b.Run("api-create", func(b *testing.B) {
+		for i := range b.N {
+			apiCreate(i)
+		}
+	})
+	b.Run("link-create-and-redeem", func(b *testing.B) {
+		for i := range b.N {
+			var c enroll.Created
+			json.Unmarshal(apiCreate(1_000_000+i).Body.Bytes(), &c)
+			body := `{"token":"` + c.EnrollmentLink[strings.Index(c.EnrollmentLink, "#")+1:] + `"}`
+			if w := serve(httptest.NewRequest("POST", "/api/v1/enroll", strings.NewReader(body))); w.Code != http.StatusOK {
+				b.Fatalf("redeem: %d", w.Code)
+			}
+		}
+	})
+	b.Run("helpdesk-page", func(b *testing.B) {
+		w := serve(httptest.NewRequest("GET", "/helpdesk", nil))
+		csrf := cookieNamed(w.Header(), csrfCookie)
+		token := csrfRE.FindStringSubmatch(w.Body.String())[1]
+		login := httptest.NewRequest("POST", "/helpdesk/login", strings.NewReader(url.Values{"csrf": {token}, "secret": {hdAdminToken}}.Encode()))
+		login.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		login.AddCookie(csrf)
+		w = serve(login)
+		sess, csrf2 := cookieNamed(w.Header(), sessionCookie), cookieNamed(w.Header(), csrfCookie)
+		r := httptest.NewRequest("GET", "/helpdesk", nil)
+		r.AddCookie(sess)
+		r.AddCookie(csrf2)
+		token = csrfRE.FindStringSubmatch(serve(r).Body.String())[1]
+		b.ResetTimer()
+		for i := range b.N {
+			form := url.Values{"csrf": {token}, "user": {fmt.Sprintf("page%d", i)}}.Encode()
+			r := httptest.NewRequest("POST", "/helpdesk/enroll", strings.NewReader(form))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.AddCookie(sess)
+			r.AddCookie(csrf2)
+			if w := serve(r); w.Code != http.StatusOK {
+				b.Fatalf("enroll page: %d", w.Code)
+			}
+		}
+	})
 }
