@@ -99,8 +99,8 @@ type Config struct {
 	Issuer string
 	// MaxBody limits request bodies in bytes (64 KiB); larger gets 413.
 	MaxBody int64
-	// Registerer receives the Prometheus metrics; nil means a private
-	// registry served at /metrics.
+	// Registry receives the Prometheus metrics and is served at
+	// /metrics; nil means a private registry.
 	Registry *prometheus.Registry
 	// HelpdeskPassword, when set, also signs in to the /helpdesk page
 	// (besides the admin token).
@@ -450,6 +450,7 @@ func (s *Server) failed(ctx context.Context, user, cred, actor, action string, n
 // LockedError carries when a locked user may try again.
 type LockedError struct{ Until time.Time }
 
+// Error returns "user locked"; Until is for the Retry-After header.
 func (e *LockedError) Error() string { return "user locked" }
 
 // Unwrap returns ErrLocked.
