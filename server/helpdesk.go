@@ -432,7 +432,7 @@ func (h *helpdesk) qrView(c Credential, secret otp.Secret, link string) (*view, 
 		content = key.String()
 		v.SecretGroups = groups(secret.Base32())
 	}
-	png, err := qrPNG(content)
+	png, err := h.s.qr.PNG(content)
 	if err != nil {
 		return nil, err
 	}
