@@ -330,6 +330,8 @@ func BenchmarkEnrollLoad(b *testing.B) {
 	}
 	b.Cleanup(func() { s.Close() })
 	url := serveLoopback(b, s)
+	runtime.GC()
+	cpu := cpuTime()
 	r := loadRun(b, url, "/api/v1/users/someone/credentials", bearer("t"), 8, loadDuration()/3, func(*rand.Rand) []byte {
 		return []byte(`{"name":"phone"}`)
 	})
@@ -337,6 +339,7 @@ func BenchmarkEnrollLoad(b *testing.B) {
 		b.Fatalf("statuses %v", r.status)
 	}
 	b.ReportMetric(r.rps(), "enrollments/s")
+	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/float64(len(r.lat)), "cpu-us/enrollment")
 	b.ReportMetric(float64(r.percentile(50).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(r.percentile(99).Microseconds())/1000, "p99-ms")
 	b.Logf("%d enrollments with QR in %v", len(r.lat), r.elapsed.Round(time.Millisecond))
