@@ -35,8 +35,11 @@ func TestTUIEndToEnd(t *testing.T) {
 	testenv.Tool(t, "oathtool")
 	bin := tuiBinary(t)
 	dir := t.TempDir()
+	// A private X display: its clipboard is this test's alone, whatever
+	// else runs at the same time.
+	display := privateDisplay(t)
 	env := []string{"LATCHKEY_HOME=" + filepath.Join(dir, "home"), "LATCHKEY_STORE=file", "LATCHKEY_PASSPHRASE=correct horse battery",
-		"NO_COLOR=1", "LATCHKEY_CLIPBOARD_CLEAR=2"}
+		"NO_COLOR=1", "LATCHKEY_CLIPBOARD_CLEAR=2", "DISPLAY=" + display}
 	const (
 		sha1Seed   = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 		sha256Seed = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -82,15 +85,20 @@ func TestTUIEndToEnd(t *testing.T) {
 	check("GitHub", "--totp", "-b", sha1Seed)
 	check("AWS", "--totp=SHA256", "--digits=8", "-b", sha256Seed)
 
-	// Copy to the X clipboard (Xvfb under make test); the detached clearer
-	// empties it after LATCHKEY_CLIPBOARD_CLEAR seconds.
+	// Copy to the X clipboard; the detached clearer empties it after
+	// LATCHKEY_CLIPBOARD_CLEAR seconds.
 	t.Run("copy", func(t *testing.T) {
-		testenv.Env(t, "DISPLAY")
 		xclip := testenv.Tool(t, "xclip")
+		clip := func() []byte {
+			cmd := exec.Command(xclip, "-selection", "clipboard", "-out")
+			cmd.Env = append(os.Environ(), "DISPLAY="+display)
+			out, _ := cmd.Output()
+			return out
+		}
 		before := time.Now()
 		tt.key("c")
 		tt.waitFor("the copy status", 10*time.Second, func(s string) bool { return strings.Contains(s, "Copied the code of GitHub") })
-		got, _ := exec.Command(xclip, "-selection", "clipboard", "-out").Output()
+		got := clip()
 		w1 := tuiOathtool(t, "--totp", "-b", sha1Seed, "--now=@"+strconv.FormatInt(before.Unix(), 10))
 		w2 := tuiOathtool(t, "--totp", "-b", sha1Seed)
 		if string(got) != w1 && string(got) != w2 {
@@ -98,7 +106,7 @@ func TestTUIEndToEnd(t *testing.T) {
 		}
 		deadline := time.Now().Add(15 * time.Second)
 		for {
-			got, _ = exec.Command(xclip, "-selection", "clipboard", "-out").Output()
+			got = clip()
 			if len(got) == 0 {
 				break
 			}
