@@ -273,11 +273,12 @@ func hmacHex(t *testing.T, keyHex, msg string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// buildLatchkey builds the real command (CGO_ENABLED=0) into a temp dir.
+// buildLatchkey builds the real command into a temp dir as `make
+// build-cli` does (CGO_ENABLED=0, -trimpath, stripped).
 func buildLatchkey(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "latchkey")
-	build := exec.Command("go", "build", "-o", bin, ".")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
