@@ -2,6 +2,21 @@
 // filtering, copying, adding, renaming, deleting, HOTP counters and QR
 // codes, built from the small components under tui/components.
 //
+// Keys (? shows them all):
+//
+//	↑/k ↓/j g G   move (mouse clicks and the wheel select too)
+//	/             filter, fuzzy on issuer and name; enter copies, esc clears
+//	enter, c      copy the code (cleared from the clipboard after 30 s)
+//	n             next HOTP code (the counter is saved first)
+//	a             add: paste an otpauth:// URI, or fill in the form
+//	e             rename (Issuer:Name)
+//	d             delete, after y
+//	v             show the account as a QR code, after y
+//	q, ctrl+c     quit
+//
+// Each row shows the code grouped for reading, a countdown bar that turns
+// red in the last 5 seconds, and then the next code beside it.
+//
 // The model never does I/O in Update or View: the store and the clipboard
 // are reached through commands whose results come back as ...Msg values.
 // Time comes from the injected clock in common.Common, and the next tick is
