@@ -2,11 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
