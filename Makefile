@@ -58,10 +58,15 @@ lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-## package: a Linux bundle of the desktop app with fyne (not part of make test)
-package: deps
+## package: Latchkey.tar.xz, a Linux bundle of the desktop app with its .desktop entry and icon (not part of make test)
+# fyne packages the binary built above (no second GLFW build with its own
+# flags) from a copy of FyneApp.toml, because it bumps Build in the file it reads.
+package: deps build-desktop
 	$(GO) install $(FYNE_CLI)
-	PATH="$$($(GO) env GOPATH)/bin:$$PATH" fyne package -os linux -release -name Latchkey
+	tmp=$$(mktemp -d) && mkdir -p $$tmp/assets && cp FyneApp.toml main.go $$tmp/ && cp assets/icon.png $$tmp/assets/ && \
+	(cd $$tmp && PATH="$$($(GO) env GOPATH)/bin:$$PATH" fyne package -os linux --exe $(CURDIR)/bin/latchkey-desktop --name Latchkey) && \
+	mv $$tmp/Latchkey.tar.xz . && rm -rf $$tmp
+	@tar tJf Latchkey.tar.xz | grep -E 'bin/latchkey-desktop$$|\.desktop$$'
 	@ls -l Latchkey.tar.xz
 
 clean:

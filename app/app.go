@@ -58,9 +58,15 @@ func Run(args []string) int {
 	u := ui.New(w, deps)
 	ctx, cancel := context.WithCancel(context.Background())
 	a.Lifecycle().SetOnStarted(func() { u.Start(ctx) })
+	// Stop while the window (and the clipboard) still exists: a code
+	// waiting to be cleared is cleared now, not left behind.
+	w.SetCloseIntercept(func() {
+		cancel()
+		u.Stop()
+		w.Close()
+	})
 	w.ShowAndRun()
 	cancel()
-	u.Stop()
 	return 0
 }
 

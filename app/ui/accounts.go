@@ -46,6 +46,7 @@ type App struct {
 	stopTick func() bool
 	stopClip func() bool
 	stopNote func() bool
+	copied   string    // the code last put on the clipboard
 	active   time.Time // the last user input, for the idle lock
 }
 
@@ -73,9 +74,11 @@ func (u *App) Start(ctx context.Context) {
 	u.async(func() { u.open(u.deps.Backend) })
 }
 
-// Stop cancels the timers; the store is closed.
+// Stop cancels the timers, clears a code still waiting on the clipboard
+// and closes the store. It may be called more than once.
 func (u *App) Stop() {
-	for _, stop := range []func() bool{u.stopTick, u.stopClip, u.stopNote} {
+	u.clearClipboard()
+	for _, stop := range []func() bool{u.stopTick, u.stopNote} {
 		if stop != nil {
 			stop()
 		}
@@ -117,13 +120,25 @@ func (u *App) accountsScreen(w fyne.Window) fyne.CanvasObject {
 
 	c := w.Canvas()
 	c.SetOnTypedRune(func(r rune) {
+		if u.list == nil {
+			return // locked
+		}
 		u.touch()
 		c.Focus(u.search)
 		u.search.TypedRune(r)
 	})
-	c.SetOnTypedKey(func(e *fyne.KeyEvent) { u.touch(); u.key(e.Name) })
+	c.SetOnTypedKey(func(e *fyne.KeyEvent) {
+		if u.list != nil {
+			u.touch()
+			u.key(e.Name)
+		}
+	})
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: fyne.KeyModifierShortcutDefault},
-		func(fyne.Shortcut) { c.Focus(u.search) })
+		func(fyne.Shortcut) {
+			if u.list != nil {
+				c.Focus(u.search)
+			}
+		})
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault},
 		func(fyne.Shortcut) { u.showAdd() })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyH, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift},
@@ -475,6 +490,7 @@ func (u *App) nextHOTP(a Account) {
 func (u *App) copyCode(a Account, code string) {
 	cb := fyne.CurrentApp().Clipboard()
 	cb.SetContent(code)
+	u.copied = code
 	if u.stopClip != nil {
 		u.stopClip()
 	}
@@ -491,6 +507,18 @@ func (u *App) copyCode(a Account, code string) {
 		})
 	}
 	u.note(msg)
+}
+
+// clearClipboard clears the clipboard now if a copied code is still
+// waiting there to be cleared (on lock and on quit).
+func (u *App) clearClipboard() {
+	if u.stopClip == nil || !u.stopClip() {
+		return
+	}
+	if cb := fyne.CurrentApp().Clipboard(); cb.Content() == u.copied {
+		cb.SetContent("")
+	}
+	u.stopClip = nil
 }
 
 // note shows a short confirmation in the status line for a few seconds.

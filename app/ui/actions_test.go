@@ -53,6 +53,27 @@ func TestCopyClearsClipboard(t *testing.T) {
 	}
 }
 
+func TestStopClearsClipboard(t *testing.T) {
+	for _, changed := range []bool{false, true} {
+		h := newHarness(t, Keyring, seedThree)
+		test.Tap(h.row(0))
+		cb := fyne.CurrentApp().Clipboard()
+		want := ""
+		if changed {
+			want = "mine"
+			cb.SetContent(want)
+		}
+		h.app.Stop()
+		if got := cb.Content(); got != want {
+			t.Errorf("changed %v: clipboard after Stop %q, want %q", changed, got, want)
+		}
+		if !h.store.closed {
+			t.Error("Stop left the store open")
+		}
+		h.app.Stop() // idempotent
+	}
+}
+
 // row returns the list's row widget showing account i.
 func (h *harness) row(i int) *codeRow {
 	h.t.Helper()

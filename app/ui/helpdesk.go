@@ -135,9 +135,7 @@ func (u *App) showHelpdesk() {
 		}
 	}
 	w := fyne.CurrentApp().NewWindow("Latchkey Helpdesk")
-	v := newHelpdeskView(u.ctx, w, d, d.Getenv)
-	w.SetContent(v.content())
-	w.SetOnClosed(v.Close)
+	w.SetContent(helpdeskScreen(w, u.ctx, d))
 	w.Resize(fyne.NewSize(640, 720))
 	w.Show()
 }
@@ -177,9 +175,15 @@ const (
 // helpdeskScreen lets a helpdesk enroll users against a server: connect
 // with the admin token (remembered in the keyring) or run the embedded
 // server, type a user, see their credentials, enroll one on a full-screen
-// QR window and confirm the user's first code, rename or revoke.
-func helpdeskScreen(w fyne.Window, d Helpdesk) fyne.CanvasObject {
-	return newHelpdeskView(context.Background(), w, d, func(string) string { return "" }).content()
+// QR window and confirm the user's first code, rename or revoke. It fills
+// w, a window of its own: closing w stops a local server it started.
+func helpdeskScreen(w fyne.Window, ctx context.Context, d Helpdesk) fyne.CanvasObject {
+	if d.Getenv == nil {
+		d.Getenv = os.Getenv
+	}
+	v := newHelpdeskView(ctx, w, d, d.Getenv)
+	w.SetOnClosed(v.Close)
+	return v.content()
 }
 
 func newHelpdeskView(ctx context.Context, w fyne.Window, d Helpdesk, getenv func(string) string) *helpdeskView {

@@ -153,9 +153,7 @@ func (u *App) lock() {
 	u.gens = map[string]*otp.Generator{}
 	u.hotp = map[string]string{}
 	u.all, u.shown, u.list = nil, nil, nil
-	if u.stopClip != nil && u.stopClip() {
-		fyne.CurrentApp().Clipboard().SetContent("")
-	}
+	u.clearClipboard()
 	u.w.SetContent(u.lockScreen(u.w))
 }
 
