@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -828,7 +829,10 @@ func TestProgramTicksAtBoundary(t *testing.T) {
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(40, 24))
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("081 804")) },
 		teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
-	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("050 471")) },
+	// The new current code: followed by a full bar, not the "→ 050 471"
+	// shown as the next code in the last seconds.
+	current := regexp.MustCompile(`050 471 +▰▰▰▰▰▰▰▰`)
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return current.Match(b) },
 		teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
 	if d := time.Since(start); d < 2900*time.Millisecond {
 		t.Fatalf("codes changed after %v, before the boundary at 3s", d)
