@@ -571,3 +571,50 @@ func BenchmarkEnrollFaces(b *testing.B) {
 		}
 	})
 }
+
+// FuzzHelpdeskForms posts arbitrary bodies to every helpdesk form with a
+// valid session and CSRF token: a form the server cannot use is a 4xx
+// page, never a 500 or a panic.
+func FuzzHelpdeskForms(f *testing.F) {
+	kr, _ := NewKeyring(testKey(9))
+	s, err := New(Config{Store: openTestSQLite(f), Keyring: kr, AdminToken: hdAdminToken})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.Close() })
+	serve := func(r *http.Request) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		return w
+	}
+	w := serve(httptest.NewRequest("GET", "/helpdesk", nil))
+	csrf := cookieNamed(w.Header(), csrfCookie)
+	token := csrfRE.FindStringSubmatch(w.Body.String())[1]
+	login := httptest.NewRequest("POST", "/helpdesk/login", strings.NewReader(url.Values{"csrf": {token}, "secret": {hdAdminToken}}.Encode()))
+	login.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	login.AddCookie(csrf)
+	w = serve(login)
+	sess, csrf2 := cookieNamed(w.Header(), sessionCookie), cookieNamed(w.Header(), csrfCookie)
+	r := httptest.NewRequest("GET", "/helpdesk", nil)
+	r.AddCookie(sess)
+	r.AddCookie(csrf2)
+	token = csrfRE.FindStringSubmatch(serve(r).Body.String())[1]
+	paths := []string{"/helpdesk/enroll", "/helpdesk/confirm", "/helpdesk/rename", "/helpdesk/revoke", "/helpdesk/logout"}
+
+	f.Add(uint8(0), "user=alice&name=Phone&qr=link")
+	f.Add(uint8(1), "user=alice&id=abc&code=123456")
+	f.Add(uint8(2), "user=alice&id=abc&name=%00")
+	f.Add(uint8(3), "user=&id=")
+	f.Add(uint8(0), "user=%ff%fe&name="+strings.Repeat("x", 200))
+	f.Add(uint8(1), "code=1&code=2&user=a;b")
+	f.Fuzz(func(t *testing.T, which uint8, body string) {
+		path := paths[int(which)%len(paths)]
+		r := httptest.NewRequest("POST", path, strings.NewReader(body+"&csrf="+url.QueryEscape(token)))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.AddCookie(sess)
+		r.AddCookie(csrf2)
+		if w := serve(r); w.Code >= 500 {
+			t.Fatalf("POST %s %q: %d", path, body, w.Code)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"latchkey/core/enroll"
 	"latchkey/core/otpauth"
 	"latchkey/core/testenv"
 	"latchkey/core/transfer/qr"
@@ -254,6 +256,26 @@ func TestHelpdeskChromium(t *testing.T) {
 	if got := d.text(d.find("td.verified")); got != "Yes" {
 		t.Errorf("listed as verified: %q", got)
 	}
+
+	// The QR can carry an enrollment link instead: Latchkey redeems it and
+	// the open page sees the confirmation by itself.
+	d.click(d.find(`input[name="qr"][value="link"]`))
+	d.click(d.find("#enroll"))
+	link := d.text(d.find("#enroll-link"))
+	if !strings.HasPrefix(link, h.url+"/enroll#") {
+		t.Fatalf("enrollment link %q", link)
+	}
+	if _, err := enroll.Enroll(context.Background(), enroll.Client{}, link, &memSaver{}, enroll.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	st := d.find("#link-status")
+	for deadline := time.Now().Add(15 * time.Second); !strings.Contains(d.text(st), "confirmed"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the page never saw the confirmation: %q", d.text(st))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	d.click(d.find("header form button"))
 	d.find("#login-form")
 }
