@@ -197,6 +197,15 @@ func (f *addForm) submitURI() {
 	f.add(k, f.uriMsg)
 }
 
+// fieldError is a manual-entry problem, named by the form's label.
+type fieldError struct {
+	field string
+	err   error
+}
+
+func (e *fieldError) Error() string { return e.field + ": " + e.err.Error() }
+func (e *fieldError) Unwrap() error { return e.err }
+
 // manualKey validates every field and builds the key, or names the first
 // field that is wrong.
 func (f *addForm) manualKey() (*otpauth.Key, error) {
@@ -206,16 +215,16 @@ func (f *addForm) manualKey() (*otpauth.Key, error) {
 	}{{"Name", f.name}, {"Secret", f.secret}, {"Period", f.period}, {"Counter", f.counter}} {
 		if err := c.e.Validator(c.e.Text); err != nil {
 			c.e.SetValidationError(err)
-			return nil, fmt.Errorf("%s: %w", c.field, err)
+			return nil, &fieldError{c.field, err}
 		}
 	}
 	sec, err := otp.DecodeSecret(f.secret.Text)
 	if err != nil {
-		return nil, fmt.Errorf("Secret: %w", err)
+		return nil, &fieldError{"Secret", err}
 	}
 	alg, err := otp.ParseAlgorithm(f.algorithm.Selected)
 	if err != nil {
-		return nil, fmt.Errorf("Algorithm: %w", err)
+		return nil, &fieldError{"Algorithm", err}
 	}
 	digits, _ := strconv.Atoi(f.digits.Selected)
 	period, _ := strconv.Atoi(strings.TrimSpace(f.period.Text))
