@@ -416,7 +416,8 @@ func groups(s string) []string {
 
 // qrView fills the QR screen of a pending credential: the otpauth URI as
 // a QR with the secret in groups, or (link set) the enrollment link.
-func (h *helpdesk) qrView(c Credential, secret otp.Secret, link string) (*view, error) {
+// png, when set, is the QR already drawn for that content.
+func (h *helpdesk) qrView(c Credential, secret otp.Secret, link string, png []byte) (*view, error) {
 	alg, err := otp.ParseAlgorithm(c.Algorithm)
 	if err != nil {
 		return nil, err
@@ -432,9 +433,11 @@ func (h *helpdesk) qrView(c Credential, secret otp.Secret, link string) (*view, 
 		content = key.String()
 		v.SecretGroups = groups(secret.Base32())
 	}
-	png, err := h.s.qr.PNG(content)
-	if err != nil {
-		return nil, err
+	if png == nil {
+		var err error
+		if png, err = h.s.qr.PNG(content); err != nil {
+			return nil, err
+		}
 	}
 	v.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
 	v.QRSize = 480
@@ -462,7 +465,11 @@ func handleHelpdeskEnroll(h *helpdesk) http.Handler {
 			h.fail(w, r, err, user)
 			return
 		}
-		v, err := h.qrView(c, e.Secret, link)
+		var png []byte // CreateCredential drew the otpauth QR already
+		if link == "" {
+			png = e.QR
+		}
+		v, err := h.qrView(c, e.Secret, link, png)
 		if err != nil {
 			h.fail(w, r, err, user)
 			return
@@ -504,7 +511,7 @@ func handleHelpdeskConfirm(h *helpdesk) http.Handler {
 			return
 		}
 		defer secret.Wipe()
-		v, perr := h.qrView(c, secret, "")
+		v, perr := h.qrView(c, secret, "", nil)
 		if perr != nil {
 			h.fail(w, r, perr, user)
 			return
