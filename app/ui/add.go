@@ -56,7 +56,7 @@ func (u *App) showAdd() {
 	f := u.newAddForm()
 	d := dialog.NewCustom("Add account", "Close", f.tabs, u.w)
 	f.dialog = d
-	d.Resize(fyne.NewSize(480, 460))
+	d.Resize(fyne.NewSize(480, 560))
 	d.Show()
 	if f.uri.Text == "" {
 		u.w.Canvas().Focus(f.uri)
@@ -115,8 +115,9 @@ func (u *App) newAddForm() *addForm {
 		widget.NewFormItem("Period (s)", f.period),
 		widget.NewFormItem("Counter", f.counter),
 	)
-	manualTab := container.NewVScroll(container.NewVBox(form, f.manualMsg,
-		container.NewHBox(layoutSpacer(), widget.NewButton("Add", f.submitManual))))
+	manualTab := container.NewBorder(nil,
+		container.NewVBox(f.manualMsg, container.NewHBox(layoutSpacer(), widget.NewButton("Add", f.submitManual))),
+		nil, nil, container.NewVScroll(form))
 
 	f.imageMsg = msg()
 	imageTab := container.NewVBox(

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 
 	"latchkey/core/otp"
@@ -186,4 +187,30 @@ func TestQROnScreen(t *testing.T) {
 	if len(h.store.accts) != 4 || h.store.accts[3].Issuer != "Screen" {
 		t.Errorf("screen scan did not add the account: %q", f.screenMsg.Text)
 	}
+}
+
+func TestAddDialogImage(t *testing.T) {
+	h := newHarness(t, Keyring, seedThree)
+	h.w.Resize(fyne.NewSize(540, 620))
+	h.app.showAdd()
+	var tabs *container.AppTabs
+	for _, o := range test.LaidOutObjects(overlay(t, h.w)) {
+		if at, ok := o.(*container.AppTabs); ok {
+			tabs = at
+		}
+	}
+	if tabs == nil {
+		t.Fatal("the add dialog has no tabs")
+	}
+	if got := len(tabs.Items); got != 4 {
+		t.Fatalf("%d ways to add, want 4", got)
+	}
+	tabs.SelectIndex(1)
+	entries := entriesIn(tabs.Selected().Content)
+	entries[1].SetText("carol")    // name
+	entries[2].SetText("not b32!") // secret
+	button(t, tabs.Selected().Content, "Add").OnTapped()
+	h.w.Resize(fyne.NewSize(540, 621)) // lay out again, as the GL driver does on the next frame
+	h.w.Resize(fyne.NewSize(540, 620))
+	goldenImage(t, "add_manual_error.png", h.w.Canvas())
 }

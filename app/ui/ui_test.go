@@ -173,6 +173,7 @@ func TestCodesFollowTheClock(t *testing.T) {
 		t.Fatalf("4.5 s before the boundary: %+v", v)
 	}
 	next := strings.TrimPrefix(v.Next, "next ")
+	goldenImage(t, "accounts_last_seconds.png", h.w.Canvas()) // red countdown, next codes
 	h.clock.advance(4*time.Second + 500*time.Millisecond) // exactly the boundary
 	if v := code(); v.Code != next || v.Warn {
 		t.Fatalf("at the boundary: %+v, want code %q", v, next)
