@@ -17,6 +17,22 @@
 //	POST   /api/v1/verify                                 {"user", "code"} (client Basic auth)
 //	GET    /healthz, /metrics
 //
+// Running it (`latchkey serve`, or [Run] from an embedder):
+//
+//	latchkey serve [--addr 127.0.0.1:8080] [--db PATH|postgres://...] [--key-file F] [--config F]
+//	               [--tls-cert F --tls-key F] [--window 0..2] [--max-failures 1..100] [--issuer NAME]
+//	latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]
+//
+// The default database is server.db (SQLite, WAL) in the data directory:
+// $LATCHKEY_HOME/server, else $XDG_DATA_HOME/latchkey, else
+// ~/.local/share/latchkey. LATCHKEY_ADMIN_TOKEN sets the admin token;
+// without it one is generated into admin-token (0600) beside the
+// database and its path logged. The master key comes from --key-file,
+// else LATCHKEY_MASTER_KEY (base64 of 32 bytes), else master.key (0600)
+// beside the database, created with a warning on first start. Logs are
+// JSON on standard error and never hold a secret, a code or a token.
+// SIGTERM shuts down gracefully.
+//
 // A code is accepted at most once per credential: the last accepted time
 // step is stored and advanced by one conditional UPDATE, so of concurrent
 // submissions exactly one wins, also across instances on one PostgreSQL.

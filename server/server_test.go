@@ -398,10 +398,30 @@ func TestVerifyOutcomes(t *testing.T) {
 	}
 	r := ts.do("GET", "/metrics", noAuth, "")
 	for _, want := range []string{`latchkey_verifications_total{outcome="valid"} 2`, `latchkey_verifications_total{outcome="replayed"} 4`,
-		`latchkey_lockouts_total 3`, `latchkey_http_request_duration_seconds_bucket{route="POST /api/v1/verify"`, `latchkey_enrollments_total 1`} {
+		`latchkey_lockouts_total 3`, `latchkey_http_request_duration_seconds_bucket{route="POST /api/v1/verify"`, `latchkey_enrollments_total 1`,
+		`latchkey_http_requests_total{code="429",route="POST /api/v1/verify"}`} {
 		if !bytes.Contains(r.body, []byte(want)) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+	// The audit log names the client and records failures and lockouts.
+	ts.Close()
+	var audit struct{ Events []Event }
+	json.Unmarshal(ts.do("GET", "/api/v1/audit?user=bob&limit=1000", ts.admin(), "").body, &audit)
+	seen := map[string]bool{}
+	for _, ev := range audit.Events {
+		if ev.Action == "verify" && ev.Client != ts.clientID {
+			t.Fatalf("verification without its client: %+v", ev)
+		}
+		seen[ev.Action+":"+strings.SplitN(ev.Outcome, " ", 2)[0]] = true
+	}
+	for _, want := range []string{"verify:valid", "verify:replayed", "verify:invalid_code", "verify:locked", "lockout:locked"} {
+		if !seen[want] {
+			t.Errorf("audit lacks %s: %v", want, seen)
+		}
+	}
+	if r := ts.do("GET", "/api/v1/audit?limit=0", ts.admin(), ""); r.status != 400 {
+		t.Errorf("limit=0: %d", r.status)
 	}
 }
 
