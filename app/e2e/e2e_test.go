@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -97,6 +98,23 @@ func TestDesktopShowsAccounts(t *testing.T) {
 		if n := count(w, c); n < 300 {
 			t.Errorf("the avatar of %s (%v) is not drawn: %d pixels of its colour", s.account.Issuer, c, n)
 		}
+	}
+
+	// Typing into the window (nothing focused) starts a search.
+	xdotool(t, display, "windowfocus", "--sync", win)
+	xdotool(t, display, "type", "--delay", "50", "qua")
+	rows, _ = p.rows(t, 1, 20*time.Second)
+	if !strings.HasPrefix(rows[0], "Quay\t") {
+		t.Errorf("after typing \"qua\" the list shows %q", rows)
+	}
+}
+
+func xdotool(t *testing.T, display string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("xdotool", args...)
+	cmd.Env = append(cmd.Environ(), "DISPLAY="+display)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("xdotool %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
 
