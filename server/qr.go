@@ -73,7 +73,3 @@ func (r *qrRenderer) PNG(content string) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
-
-// qrPNG renders content with a one-off renderer; a Server's own renderer
-// (s.qr) reuses its buffers and is faster under load.
-func qrPNG(content string) ([]byte, error) { return newQRRenderer().PNG(content) }
