@@ -53,13 +53,10 @@ type enrollResponse struct {
 
 func handleCreateCredential(s *Server) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req EnrollRequest
-		if r.ContentLength != 0 {
-			var err error
-			if req, err = decode[EnrollRequest](w, r, s.cfg.MaxBody); err != nil {
-				s.writeError(w, r, err)
-				return
-			}
+		req, err := decodeOptional[EnrollRequest](w, r, s.cfg.MaxBody)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
 		}
 		user := r.PathValue("user")
 		e, err := s.CreateCredential(r.Context(), user, req, actor(r.Context()))

@@ -23,23 +23,42 @@ var errTooLarge = errors.New("request body too large")
 // bytes, refusing unknown fields and trailing data. Every failure wraps
 // errBody or errTooLarge, so it maps to 400 or 413, never 500.
 func decode[T any](w http.ResponseWriter, r *http.Request, limit int64) (T, error) {
-	var v T
+	b, err := readBody(w, r, limit)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return decodeBytes[T](b)
+}
+
+// decodeOptional is decode for endpoints whose body may be left out: an
+// empty body (also a chunked one) means the zero value.
+func decodeOptional[T any](w http.ResponseWriter, r *http.Request, limit int64) (T, error) {
+	b, err := readBody(w, r, limit)
+	if err != nil || len(bytes.TrimSpace(b)) == 0 {
+		var zero T
+		return zero, err
+	}
+	return decodeBytes[T](b)
+}
+
+// readBody checks the Content-Type and reads at most limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && mt != "text/json") {
-			return v, fmt.Errorf("%w: Content-Type must be application/json", errBody)
+			return nil, fmt.Errorf("%w: Content-Type must be application/json", errBody)
 		}
 	}
-	body := http.MaxBytesReader(w, r.Body, limit)
-	b, err := io.ReadAll(body)
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return v, fmt.Errorf("%w: limit is %d bytes", errTooLarge, limit)
+			return nil, fmt.Errorf("%w: limit is %d bytes", errTooLarge, limit)
 		}
-		return v, fmt.Errorf("%w: %v", errBody, err)
+		return nil, fmt.Errorf("%w: %v", errBody, err)
 	}
-	return decodeBytes[T](b)
+	return b, nil
 }
 
 // decodeBytes is decode's parser, separate for fuzzing.

@@ -498,6 +498,15 @@ func TestEnrollValidation(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d", tt.body, r.status, r.body, tt.want)
 		}
 	}
+	// An empty body, also a chunked one, takes the defaults.
+	req, _ := http.NewRequest("POST", ts.url+"/api/v1/users/erin/credentials", io.MultiReader(strings.NewReader(" ")))
+	req.ContentLength = -1
+	ts.admin()(req)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 201 {
+		t.Errorf("chunked empty body: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	if r := ts.do("POST", "/api/v1/users/a%07b/credentials", ts.admin(), ""); r.status != 400 {
 		t.Errorf("control character in user: %d", r.status)
 	}
