@@ -212,8 +212,36 @@ func generators(ctx context.Context, s Store, accts []Account) (map[string]*otp.
 	return gens, nil
 }
 
-// reload lists the accounts again (the store re-reads its file when another
-// process changed it) and prepares generators for new ones.
+// pollEvery is how often the list is read again to show changes made by
+// another process (the terminal UI, the CLI).
+const pollEvery = 5 * time.Second
+
+// poll lists the accounts off the UI goroutine (the file store may have to
+// decrypt a vault another process rewrote) and shows any change.
+func (u *App) poll() {
+	s, ctx := u.store, u.ctx
+	if s == nil {
+		return
+	}
+	u.async(func() {
+		accts, err := s.List(ctx)
+		fyne.Do(func() {
+			if u.store != s || err != nil {
+				return // locked meanwhile, or a passing error: the next poll retries
+			}
+			if !slices.EqualFunc(accts, u.all, sameAccount) {
+				u.setAccounts(accts)
+			}
+		})
+	})
+}
+
+func sameAccount(a, b Account) bool {
+	return a.ID == b.ID && a.Issuer == b.Issuer && a.Name == b.Name && a.Counter == b.Counter &&
+		a.Order == b.Order && slices.Equal(a.Tags, b.Tags)
+}
+
+// reload lists the accounts again, after a change made here.
 func (u *App) reload() {
 	if u.store == nil {
 		return
@@ -223,6 +251,11 @@ func (u *App) reload() {
 		u.showError("Could not list the accounts", err)
 		return
 	}
+	u.setAccounts(accts)
+}
+
+// setAccounts shows accts and prepares generators for new accounts.
+func (u *App) setAccounts(accts []Account) {
 	u.all = accts
 	u.filter()
 	missing := false
@@ -379,11 +412,15 @@ func (u *App) schedule() {
 
 // tick redraws the codes and countdowns and locks an idle file store.
 func (u *App) tick() {
-	if u.idleExpired(u.deps.Clock.Now()) {
+	now := u.deps.Clock.Now()
+	if u.idleExpired(now) {
 		u.lock()
 		return
 	}
 	u.refresh()
+	if now.Unix()%int64(pollEvery/time.Second) == 0 {
+		u.poll()
+	}
 }
 
 // dumpRows hands the rows, as text, to Deps.DumpRows when they changed.

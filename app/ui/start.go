@@ -69,6 +69,10 @@ func (u *App) openFailed(b Backend, err error) {
 		d.SetConfirmText("Use the encrypted file store")
 		d.SetDismissText("Not now")
 		d.Show()
+	case errors.Is(err, store.ErrBadPassphrase):
+		// A passphrase from the environment was wrong: ask from now on.
+		u.deps.Passphrase = nil
+		u.w.SetContent(messageScreen(userMessage("Could not open your accounts", err), retry, "Try again"))
 	case errors.Is(err, errCancelled):
 		u.w.SetContent(messageScreen("Latchkey needs the passphrase to show your accounts.", retry, "Enter the passphrase"))
 	default:

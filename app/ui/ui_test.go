@@ -252,3 +252,21 @@ func TestKeyboard(t *testing.T) {
 		t.Errorf("after moving Example down:\n%s", got)
 	}
 }
+
+// Another process (the TUI) changes the store: the list follows within a
+// poll interval.
+func TestSeesOtherProcessChanges(t *testing.T) {
+	h := newHarness(t, Keyring, seedThree)
+	h.store.seed(Account{Issuer: "Added", Name: "elsewhere"}, rfcSecret)
+	h.clock.advance(pollEvery)
+	if got := h.rows(); !strings.Contains(got, "Added\telsewhere\t081 804") {
+		t.Errorf("the other process's account is not listed after %s:\n%s", pollEvery, got)
+	}
+	if err := h.store.Delete(context.Background(), h.store.accts[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.advance(pollEvery)
+	if got := h.rows(); strings.Contains(got, "GitHub") {
+		t.Errorf("the account deleted elsewhere is still listed:\n%s", got)
+	}
+}
