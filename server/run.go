@@ -208,6 +208,28 @@ func loadKeys(o *options, dir string, getenv func(string) string, log *slog.Logg
 	return kr, path, err
 }
 
+// checkKey refuses to start a server whose master key cannot open the
+// stored secrets: with several instances on one PostgreSQL, an instance
+// that made its own key file would otherwise fail every verification.
+func checkKey(ctx context.Context, st Store, kr *Keyring) error {
+	s, ok := st.(interface {
+		newestSealed(ctx context.Context) (user, id string, sealed []byte, ok bool, err error)
+	})
+	if !ok {
+		return nil
+	}
+	user, id, sealed, found, err := s.newestSealed(ctx)
+	if err != nil || !found {
+		return err
+	}
+	secret, err := kr.Open(sealed, user, id)
+	if err != nil {
+		return fmt.Errorf("serve: the stored secrets do not open with this master key (%w); give every instance the same --key-file or LATCHKEY_MASTER_KEY", err)
+	}
+	secret.Wipe()
+	return nil
+}
+
 // adminToken returns LATCHKEY_ADMIN_TOKEN or the token in dir/admin-token,
 // creating that file (0600) on first start. It logs the path, never the
 // token.
@@ -254,6 +276,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	defer st.Close()
 	kr, _, err := loadKeys(o, dir, getenv, log)
 	if err != nil {
+		return err
+	}
+	if err := checkKey(ctx, st, kr); err != nil {
 		return err
 	}
 	tok, err := adminToken(dir, getenv, log)

@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -191,6 +192,14 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	if !strings.Contains(logs, `"msg":"shutting down"`) || !strings.Contains(logs, `"msg":"stopped"`) {
 		t.Fatalf("no graceful shutdown in the logs: %s", logs)
+	}
+
+	// Another master key cannot open the secrets: the server refuses to
+	// start rather than fail every verification.
+	other, _ := NewKey()
+	bad := envMap{"HOME": home, "LATCHKEY_MASTER_KEY": b64(other)}
+	if err := Run(context.Background(), []string{"--addr", freeAddr(t)}, bad.get, nil, io.Discard, io.Discard); !errors.Is(err, ErrUnknown) {
+		t.Fatalf("start with another key: %v, want ErrUnknown", err)
 	}
 
 	// Restart: same token file, same key, the credential still verifies;

@@ -541,3 +541,16 @@ func (s *sqlStore) Close() error {
 	}
 	return err
 }
+
+// newestSealed returns the newest credential's sealed secret, so that a
+// starting server can check it holds the key the data is sealed under.
+func (s *sqlStore) newestSealed(ctx context.Context) (user, id string, sealed []byte, ok bool, err error) {
+	err = s.rdb.QueryRowContext(ctx, `SELECT user_id, id, secret FROM credentials ORDER BY created DESC, id LIMIT 1`).Scan(&user, &id, &sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", nil, false, nil
+	}
+	if err != nil {
+		return "", "", nil, false, s.errorf("newest credential", err)
+	}
+	return user, id, sealed, true, nil
+}
