@@ -100,12 +100,42 @@ func TestDesktopShowsAccounts(t *testing.T) {
 		}
 	}
 
-	// Typing into the window (nothing focused) starts a search.
+	// Dragging the first row two rows down reorders the accounts (in the
+	// store: the dump is the list as read back).
 	xdotool(t, display, "windowfocus", "--sync", win)
+	xdotool(t, display, "mousemove", "--window", win, "200", "70", "mousedown", "1")
+	for y := 80; y <= 190; y += 10 {
+		xdotool(t, display, "mousemove", "--window", win, "200", fmt.Sprint(y))
+	}
+	xdotool(t, display, "mouseup", "1")
+	want := []string{accts[1].account.Issuer, accts[2].account.Issuer, accts[0].account.Issuer}
+	waitOrder(t, p, want)
+
+	// Typing into the window (nothing focused) starts a search.
 	xdotool(t, display, "type", "--delay", "50", "qua")
 	rows, _ = p.rows(t, 1, 20*time.Second)
 	if !strings.HasPrefix(rows[0], "Quay\t") {
 		t.Errorf("after typing \"qua\" the list shows %q", rows)
+	}
+}
+
+// waitOrder waits until the dump lists the issuers in order.
+func waitOrder(t *testing.T, p *proc, want []string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		rows, _ := p.rows(t, len(want), 20*time.Second)
+		var got []string
+		for _, r := range rows {
+			got = append(got, strings.Split(r, "\t")[0])
+		}
+		if strings.Join(got, ",") == strings.Join(want, ",") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("order %q, want %q", got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -391,6 +391,14 @@ func (u *App) bindRow(i int, r *codeRow) {
 	v.Selected = i == u.sel
 	r.onTap = func() { u.touch(); u.setSel(i); u.activate(i) }
 	r.onSecondary = func(pos fyne.Position) { u.touch(); u.setSel(i); u.showActions(i, pos) }
+	r.onDrop = func(rows int) {
+		u.touch()
+		if u.filtered() {
+			u.note("Clear the search to reorder accounts.")
+			return
+		}
+		u.move(i, rows)
+	}
 	r.set(v)
 }
 

@@ -62,8 +62,8 @@ func (u *App) move(i, delta int) {
 	if i < 0 || i >= len(u.shown) || u.filtered() {
 		return
 	}
-	j := i + delta
-	if j < 0 || j >= len(u.shown) {
+	j := min(max(i+delta, 0), len(u.shown)-1)
+	if j == i {
 		return
 	}
 	if err := u.store.Move(u.ctx, u.shown[i].ID, delta); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"latchkey/core/otp"
@@ -224,5 +225,52 @@ func TestListErrorIsShown(t *testing.T) {
 	h.app.reload()
 	if got := texts(overlay(t, h.w)); !strings.Contains(got, "Could not list the accounts: store: read accounts.json: permission denied") {
 		t.Errorf("error dialog shows:\n%s", got)
+	}
+}
+
+func TestDragToReorder(t *testing.T) {
+	tests := []struct {
+		name  string
+		row   int
+		dy    float32 // in row heights
+		want  string  // titles after the drop
+		query string
+	}{
+		{"down two", 0, 2.2, "Example,vpn,GitHub", ""},
+		{"up one", 2, -0.8, "GitHub,vpn,Example", ""},
+		{"less than half a row stays", 1, 0.3, "GitHub,Example,vpn", ""},
+		{"past the end clamps", 0, 9, "Example,vpn,GitHub", ""},
+		{"not while searching", 0, 1, "GitHub", "git"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Keyring, seedThree)
+			if tc.query != "" {
+				h.app.search.SetText(tc.query)
+			}
+			r := h.row(tc.row)
+			home := r.Position()
+			step := r.Size().Height + theme.SeparatorThicknessSize() + theme.Padding()
+			for range 4 { // a drag arrives in pieces
+				r.Dragged(&fyne.DragEvent{Dragged: fyne.Delta{DY: tc.dy * step / 4}})
+			}
+			if r.Position() == home && tc.dy > 0.5 {
+				t.Error("the row does not follow the pointer")
+			}
+			r.DragEnd()
+			if r.Position() != home && tc.query != "" {
+				t.Error("the row was not put back")
+			}
+			var got []string
+			for _, a := range h.app.shown {
+				got = append(got, h.app.view(a, h.clock.Now()).Title)
+			}
+			if strings.Join(got, ",") != tc.want {
+				t.Errorf("order %q, want %q", got, tc.want)
+			}
+			if tc.query != "" && !strings.Contains(h.app.status.Text, "Clear the search") {
+				t.Errorf("status %q", h.app.status.Text)
+			}
+		})
 	}
 }

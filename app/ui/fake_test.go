@@ -164,8 +164,14 @@ func (s *fakeStore) Move(_ context.Context, id string, delta int) error {
 	if err != nil {
 		return err
 	}
+	// As core/store does: take the account out, insert it delta places
+	// away (clamped), renumber.
 	j := min(max(i+delta, 0), len(s.accts)-1)
-	s.accts[i].Order, s.accts[j].Order = s.accts[j].Order, s.accts[i].Order
+	a := s.accts[i]
+	s.accts = slices.Insert(slices.Delete(s.accts, i, i+1), j, a)
+	for k := range s.accts {
+		s.accts[k].Order = k
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"hash/fnv"
+	"math"
 	"image/color"
 	"strings"
 	"unicode"
@@ -32,6 +33,13 @@ type codeRow struct {
 	view        rowView
 	onTap       func()
 	onSecondary func(pos fyne.Position)
+	// onDrop is called when a drag ends, with the rows moved (negative is
+	// up), for reordering by drag and drop.
+	onDrop func(rows int)
+
+	dragging bool
+	dragY    float32 // total vertical drag so far
+	home     fyne.Position
 }
 
 func newCodeRow() *codeRow {
@@ -59,6 +67,30 @@ func (r *codeRow) Tapped(*fyne.PointEvent) {
 func (r *codeRow) TappedSecondary(e *fyne.PointEvent) {
 	if r.onSecondary != nil {
 		r.onSecondary(e.AbsolutePosition)
+	}
+}
+
+// Dragged moves the row with the pointer, over its neighbours.
+func (r *codeRow) Dragged(e *fyne.DragEvent) {
+	if !r.dragging {
+		r.dragging, r.dragY, r.home = true, 0, r.Position()
+	}
+	r.dragY += e.Dragged.DY
+	r.Move(r.home.AddXY(0, r.dragY))
+}
+
+// DragEnd puts the row back and reports how many rows it was dragged.
+func (r *codeRow) DragEnd() {
+	if !r.dragging {
+		return
+	}
+	r.dragging = false
+	r.Move(r.home)
+	// Rows are laid out one row height plus a separator apart.
+	step := r.Size().Height + theme.SeparatorThicknessSize() + theme.Padding()
+	rows := int(math.Round(float64(r.dragY / step)))
+	if rows != 0 && r.onDrop != nil {
+		r.onDrop(rows)
 	}
 }
 
