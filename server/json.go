@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -130,6 +131,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		encode(w, http.StatusNotFound, apiError{"not_found", "no such credential (or it expired)"})
 	case errors.Is(err, ErrAlreadyVerified):
 		encode(w, http.StatusConflict, apiError{"already_verified", "the credential is already verified"})
+	case errors.Is(err, context.DeadlineExceeded):
+		s.log.ErrorContext(r.Context(), "request timed out", "method", r.Method, "path", r.URL.Path, "err", err)
+		setRetryAfter(w, time.Second)
+		encode(w, http.StatusServiceUnavailable, apiError{"temporarily_unavailable", "the server is busy; try again"})
 	default:
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		encode(w, http.StatusInternalServerError, apiError{"server_error", "internal error"})

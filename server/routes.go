@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -17,7 +18,9 @@ func (s *Server) routes() http.Handler {
 // token, CIBA, the helpdesk page) add their lines here, wrapped the same
 // way: s.route for metrics, s.requireAdmin or s.requireClient for auth.
 func (s *Server) addRoutes(mux *http.ServeMux) {
-	route := func(pattern string, h http.Handler) { mux.Handle(pattern, s.metrics.instrument(pattern, h)) }
+	route := func(pattern string, h http.Handler) {
+		mux.Handle(pattern, s.metrics.instrument(pattern, s.timeout(h)))
+	}
 
 	route("GET /healthz", handleHealthz(s))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
@@ -52,4 +55,15 @@ func (s *Server) addRoutes(mux *http.ServeMux) {
 	route("POST /helpdesk/revoke", handleHelpdeskRevoke(hd))
 	route("GET /helpdesk/status", handleHelpdeskStatus(hd))
 	route("GET /helpdesk/static/", handleHelpdeskStatic(hd))
+}
+
+// timeout bounds the work of one request (database calls take the
+// request's context), so that a stalled database cannot pile up
+// handlers; the http.Server's own timeouts bound the connection.
+func (s *Server) timeout(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		h.ServeHTTP(w, r.WithContext(ctx))
+	})
 }

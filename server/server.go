@@ -76,6 +76,8 @@ const (
 	DefaultEnrollTTL = 15 * time.Minute
 	DefaultIssuer    = "Latchkey"
 	DefaultMaxBody   = 64 << 10
+	// DefaultRequestTimeout bounds one request's work.
+	DefaultRequestTimeout = 10 * time.Second
 )
 
 // Errors of the service layer, mapped to HTTP statuses in one place
@@ -115,6 +117,8 @@ type Config struct {
 	Issuer string
 	// MaxBody limits request bodies in bytes (64 KiB); larger gets 413.
 	MaxBody int64
+	// RequestTimeout bounds the work of one request (10 s).
+	RequestTimeout time.Duration
 	// Registry receives the Prometheus metrics and is served at
 	// /metrics; nil means a private registry.
 	Registry *prometheus.Registry
@@ -159,6 +163,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxBody <= 0 {
 		c.MaxBody = DefaultMaxBody
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = DefaultRequestTimeout
 	}
 	if c.Registry == nil {
 		c.Registry = prometheus.NewRegistry()

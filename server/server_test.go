@@ -685,3 +685,19 @@ func raceVerify(t *testing.T, urls []string, id, secret, user, code string, n in
 	wg.Wait()
 	return int(v.Load()), int(rp.Load())
 }
+
+// stallStore stalls reads until the request's context ends.
+type stallStore struct{ Store }
+
+func (s stallStore) VerifiedCredentials(ctx context.Context, user string) ([]Credential, UserState, error) {
+	<-ctx.Done()
+	return nil, UserState{}, ctx.Err()
+}
+
+func TestRequestTimeout(t *testing.T) {
+	ts := newTestServer(t, stallStore{openTestSQLite(t)}, func(c *Config) { c.RequestTimeout = 50 * time.Millisecond })
+	r := ts.verify("kim", "123456")
+	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" {
+		t.Fatalf("stalled store: %d %s", r.status, r.body)
+	}
+}
