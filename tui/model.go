@@ -8,11 +8,17 @@
 //	/             filter, fuzzy on issuer and name; enter copies, esc clears
 //	enter, c      copy the code (cleared from the clipboard after 30 s)
 //	n             next HOTP code (the counter is saved first)
-//	a             add: paste an otpauth:// URI, or fill in the form
+//	a             add: paste an otpauth:// URI or an enrollment link, or
+//	              fill in the form
 //	e             rename (Issuer:Name)
 //	d             delete, after y
 //	v             show the account as a QR code, after y
 //	q, ctrl+c     quit
+//
+// An enrollment link (https://SERVER/enroll#TOKEN, from a Latchkey
+// server's helpdesk) pasted into the add form is redeemed in a command
+// through Options.Enroll: the account is stored and its first code
+// confirmed with the server, with no typing.
 //
 // Each row shows the code grouped for reading, a countdown bar that turns
 // red in the last 5 seconds, and then the next code beside it.
@@ -87,6 +93,9 @@ type Options struct {
 	// Clipboard receives copied codes; nil reports that copying is not
 	// possible.
 	Clipboard Clipboard
+	// Enroll redeems enrollment links pasted into the add form; nil
+	// means links are refused with a message.
+	Enroll Enroller
 	// Backend names the store in the header ("keyring", "file"); optional.
 	Backend string
 	// Schedule returns the command delivering a TickMsg after d; nil means
@@ -270,6 +279,16 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case form.SubmitMsg:
 		m.wait("Adding the account…")
 		return m, addCmd(m.common.Ctx, m.store, msg.Key, false)
+	case form.EnrollMsg:
+		if m.opts.Enroll == nil {
+			m.form.SetError("Not enrolled: enrollment links cannot be redeemed here; use 'latchkey enroll LINK'.")
+			return m, nil
+		}
+		m.common.Logger.Info("redeeming an enrollment link")
+		m.wait("Redeeming the enrollment link and confirming the first code with the server…")
+		return m, enrollCmd(m.common.Ctx, m.opts.Enroll, m.store, msg.Link)
+	case EnrolledMsg:
+		return m.enrolled(msg)
 	case form.CancelMsg:
 		m.state = stateList
 		return m, nil
@@ -401,6 +420,33 @@ func (m Model) added(msg AddedMsg) (tea.Model, tea.Cmd) {
 	m.list.Select(msg.Item.ID)
 	m.state = stateList
 	m.setStatus(false, "Added %s.", msg.Label)
+	return m, nil
+}
+
+// enrolled shows the account an enrollment link brought, or why there is
+// none (core/enroll's errors reveal nothing of the link).
+func (m Model) enrolled(msg EnrolledMsg) (tea.Model, tea.Cmd) {
+	if msg.Err != nil {
+		m.common.Logger.Warn("enrollment failed", "err", msg.Err)
+		m.state = stateAdd
+		m.form.SetError("Not enrolled: " + strings.TrimPrefix(msg.Err.Error(), "enroll: "))
+		return m, nil
+	}
+	dup := false
+	for _, it := range m.list.Items() {
+		if it.Issuer == msg.Item.Issuer && it.Name == msg.Item.Name {
+			dup = true
+		}
+	}
+	m.list.SetItems(append(m.list.Items(), msg.Item))
+	m.list.Select(msg.Item.ID)
+	m.state = stateList
+	m.common.Logger.Info("enrolled", "account", msg.Item.ID)
+	if dup {
+		m.setStatus(false, "Enrolled and confirmed %s (beside the one of the same name).", msg.Label)
+	} else {
+		m.setStatus(false, "Enrolled and confirmed %s.", msg.Label)
+	}
 	return m, nil
 }
 

@@ -78,6 +78,7 @@ type harnessOpts struct {
 	at            time.Time
 	open          OpenFunc
 	passphrase    func() ([]byte, error)
+	enroll        Enroller
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -99,7 +100,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		return open(ctx, p)
 	}
 	m := New(testCommon(h.clock, o.width, o.height), Options{
-		Open: counted, Passphrase: o.passphrase, Clipboard: h.clip, Backend: "file",
+		Open: counted, Passphrase: o.passphrase, Clipboard: h.clip, Backend: "file", Enroll: o.enroll,
 		Schedule: func(d time.Duration) tea.Cmd { h.ticks = append(h.ticks, d); return nil },
 	})
 	h.m = m
@@ -697,6 +698,7 @@ func TestGolden(t *testing.T) {
 		{"add-errors", rfcTime - 20, []string{"a", "enter", "x", "tab", "JB1"}, 0},
 		{"delete", rfcTime - 20, []string{"j", "d"}, 0},
 		{"hotp", rfcTime - 20, []string{"j", "j", "n"}, 0},
+		{"add-link", rfcTime - 20, []string{"a", testLink}, 0},
 	}
 	for _, sc := range scenes {
 		for _, w := range []int{40, 100} {

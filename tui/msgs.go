@@ -171,6 +171,34 @@ func addCmd(ctx context.Context, s Store, k *otpauth.Key, force bool) tea.Cmd {
 	}
 }
 
+// EnrolledMsg reports an account added from an enrollment link and
+// confirmed with the server.
+type EnrolledMsg struct {
+	Item  accounts.Item
+	Label string
+	Err   error
+}
+
+// enrollCmd redeems link with enroll, then reads the new account's secret
+// to show its codes at once.
+func enrollCmd(ctx context.Context, enroll Enroller, s Store, link string) tea.Cmd {
+	return func() tea.Msg {
+		// Force: the link is spent once redeemed, so refusing a duplicate
+		// name would lose it; the UI says when the name was already there.
+		a, err := enroll(ctx, link, s, true)
+		if err != nil {
+			return EnrolledMsg{Err: err}
+		}
+		it := item(a)
+		if sec, err := s.Secret(ctx, a.ID); err == nil {
+			// Without it the row says the secret is unavailable until
+			// the next reload.
+			it.Gen, _ = otp.NewGenerator(sec, a.Options())
+		}
+		return EnrolledMsg{Item: it, Label: a.Label()}
+	}
+}
+
 // HOTPMsg carries the next HOTP code; the store persisted the counter
 // before returning it.
 type HOTPMsg struct {

@@ -32,6 +32,15 @@ type Clipboard interface {
 	Copy(ctx context.Context, text string) (clearsIn time.Duration, err error)
 }
 
+// Enroller redeems an enrollment link from a Latchkey server (as
+// core/enroll.Enroll does): it fetches the account's key over the link,
+// stores it in s (even beside an account with the same issuer and name
+// when force is set), computes the current code and confirms it with the
+// server, so the credential ends verified. Its errors never hold the
+// link's token, the secret or the code. The command line builds the real
+// one; tests use a fake.
+type Enroller func(ctx context.Context, link string, s Store, force bool) (Account, error)
+
 // OpenFunc opens the store; passphrase is called only when the file store
 // must be unlocked or created.
 type OpenFunc func(ctx context.Context, passphrase func() ([]byte, error)) (Store, error)

@@ -39,7 +39,7 @@ func DefaultKeyMap() *KeyMap {
 		End:    key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "last")),
 		Filter: key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
 		Copy:   key.NewBinding(key.WithKeys("enter", "c"), key.WithHelp("enter/c", "copy")),
-		Add:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add")),
+		Add:    key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add (URI, link or form)")),
 		Rename: key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "rename")),
 		Delete: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete")),
 		Next:   key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "next HOTP code")),

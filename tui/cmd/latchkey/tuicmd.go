@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"latchkey/core/clipboard"
+	"latchkey/core/enroll"
 	"latchkey/core/store"
 	"latchkey/tui"
 	"latchkey/tui/common"
@@ -142,11 +144,22 @@ func tuiOptions(e *env, which string, logger *slog.Logger) (tui.Options, error) 
 			}
 			return s, nil
 		},
+		Enroll: tuiEnroller(e),
 	}
 	if p := e.getenv("LATCHKEY_PASSPHRASE"); p != "" {
 		o.Passphrase = func() ([]byte, error) { return []byte(p), nil }
 	}
 	return o, nil
+}
+
+// tuiEnroller redeems enrollment links for the UI with core/enroll, as
+// "latchkey enroll" does (same timeout and clock); the UI's store has the
+// Add and Delete that enroll.Enroll needs.
+func tuiEnroller(e *env) tui.Enroller {
+	hc := &http.Client{Timeout: 30 * time.Second}
+	return func(ctx context.Context, link string, s tui.Store, force bool) (tui.Account, error) {
+		return enroll.Enroll(ctx, enroll.Client{HTTP: hc}, link, s, enroll.Options{Force: force, Now: e.now})
+	}
 }
 
 // tuiClipboard copies with core/clipboard (a clipboard tool, or OSC 52 over

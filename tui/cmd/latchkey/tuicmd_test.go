@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,11 +14,14 @@ import (
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/muesli/termenv"
 
 	"latchkey/core/otp"
 	"latchkey/core/store"
 	"latchkey/core/testenv"
+	"latchkey/tui"
+	"latchkey/tui/common"
 )
 
 // tuiBinary builds the real command (CGO_ENABLED=0) into a temp dir.
@@ -221,5 +226,111 @@ func TestTUIStylesHonourNoColor(t *testing.T) {
 		if got := st.Code.Render("1"); tt.plain && got != "1" {
 			t.Errorf("NO_COLOR=%q: styled %q", tt.noColor, got)
 		}
+	}
+}
+
+// tuiDrive feeds msg to m and then every message its commands yield, in
+// order, running the commands synchronously (the UI's ticks are switched
+// off by the caller).
+func tuiDrive(m tea.Model, msg tea.Msg) tea.Model {
+	queue := []tea.Msg{msg}
+	for len(queue) > 0 {
+		var cmd tea.Cmd
+		m, cmd = m.Update(queue[0])
+		queue = append(queue[1:], tuiRun(cmd)...)
+	}
+	return m
+}
+
+func tuiRun(cmd tea.Cmd) []tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	switch msg := cmd().(type) {
+	case nil:
+		return nil
+	case tea.BatchMsg:
+		var out []tea.Msg
+		for _, c := range msg {
+			out = append(out, tuiRun(c)...)
+		}
+		return out
+	default:
+		return []tea.Msg{msg}
+	}
+}
+
+// TestTUIEnrollLink redeems a link from a running server through the
+// terminal UI's add form, with the enroller tuiOptions builds and a real
+// file store: the account is stored, the server holds the credential as
+// verified, and pasting the spent link again is refused with core/enroll's
+// one message, storing nothing.
+func TestTUIEnrollLink(t *testing.T) {
+	ctx := context.Background()
+	adm := enrollServer(t)
+	created, err := adm.Create(ctx, "bob@example.com", "TUI")
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	vars := map[string]string{"LATCHKEY_HOME": home, "LATCHKEY_PASSPHRASE": "correct horse"}
+	e := &env{getenv: func(k string) string { return vars[k] }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, now: time.Now}
+	opts, err := tuiOptions(e, "file", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.Enroll == nil {
+		t.Fatal("tuiOptions built no enroller")
+	}
+	// The same store as tuiOptions opens, with a cheap scrypt for the test.
+	opts.Open = func(ctx context.Context, pass func() ([]byte, error)) (tui.Store, error) {
+		s, err := store.Open(ctx, store.Options{Home: home, Backend: store.File, Passphrase: pass, WorkFactor: 2})
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	opts.Schedule = func(time.Duration) tea.Cmd { return nil }
+	c := common.New(ctx, nil, nil, time.Now)
+	c.SetSize(120, 30)
+	var m tea.Model = tui.New(c, opts)
+	for _, msg := range tuiRun(m.Init()) {
+		m = tuiDrive(m, msg)
+	}
+	if !m.(tui.Model).Ready() {
+		t.Fatalf("the UI did not open the store:\n%s", m.View())
+	}
+	t.Cleanup(func() { m.(tui.Model).Store().(io.Closer).Close() })
+
+	paste := func(link string) {
+		m = tuiDrive(m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("a")})
+		m = tuiDrive(m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(link), Paste: true})
+		m = tuiDrive(m, tea.KeyMsg{Type: tea.KeyEnter})
+	}
+	paste(created.EnrollmentLink)
+	view := strings.Join(strings.Fields(m.View()), " ")
+	if !strings.Contains(view, "Enrolled and confirmed Latchkey:bob@example.com.") || !strings.Contains(view, "1 accounts") {
+		t.Fatalf("after enrolling:\n%s", m.View())
+	}
+	cs, err := adm.Credentials(ctx, "bob@example.com")
+	if err != nil || len(cs) != 1 || !cs[0].Verified {
+		t.Fatalf("credentials after enrolling in the UI: %+v, %v", cs, err)
+	}
+	as, err := m.(tui.Model).Store().List(ctx)
+	if err != nil || len(as) != 1 || as[0].Label() != "Latchkey:bob@example.com" {
+		t.Fatalf("stored accounts: %+v, %v", as, err)
+	}
+
+	// The link is spent: the form says so, and nothing more is stored.
+	paste(created.EnrollmentLink)
+	view = strings.Join(strings.Fields(m.View()), " ")
+	if !strings.Contains(view, "Not enrolled: the enrollment link is invalid, expired or already used") {
+		t.Fatalf("second redemption:\n%s", m.View())
+	}
+	if tok := created.EnrollmentLink[strings.Index(created.EnrollmentLink, "#")+1:]; strings.Contains(m.View(), tok[:12]) {
+		t.Error("the view shows the token")
+	}
+	if as, err := m.(tui.Model).Store().List(ctx); err != nil || len(as) != 1 {
+		t.Errorf("stored accounts after the spent link: %d, %v", len(as), err)
 	}
 }

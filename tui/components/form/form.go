@@ -1,6 +1,7 @@
-// Package form is the "add an account" form: paste an otpauth URI, or fill
-// in the fields one by one; each field is validated as it is typed, with a
-// message naming what is wrong.
+// Package form is the "add an account" form: paste an otpauth URI or an
+// enrollment link from a Latchkey server, or fill in the fields one by one;
+// each field is validated as it is typed, with a message naming what is
+// wrong.
 package form
 
 import (
@@ -13,6 +14,7 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"latchkey/core/enroll"
 	"latchkey/core/otp"
 	"latchkey/core/otpauth"
 	"latchkey/tui/common"
@@ -21,12 +23,22 @@ import (
 // SubmitMsg carries the key the form describes.
 type SubmitMsg struct{ Key *otpauth.Key }
 
+// EnrollMsg carries an enrollment link (SERVER/enroll#TOKEN) pasted into
+// the URI field; core/enroll.ParseLink accepts it. The link is single-use:
+// never print or log it.
+type EnrollMsg struct{ Link string }
+
 // CancelMsg says the form was dismissed.
 type CancelMsg struct{}
 
 // SubmitCmd returns the command delivering a SubmitMsg.
 func SubmitCmd(k *otpauth.Key) tea.Cmd {
 	return func() tea.Msg { return SubmitMsg{Key: k} }
+}
+
+// EnrollCmd returns the command delivering an EnrollMsg.
+func EnrollCmd(link string) tea.Cmd {
+	return func() tea.Msg { return EnrollMsg{Link: link} }
 }
 
 // CancelCmd delivers a CancelMsg.
@@ -49,7 +61,7 @@ const (
 var labels = [numFields]string{"URI", "Issuer", "Name", "Secret", "Type", "Algorithm", "Digits", "Period", "Counter"}
 
 var placeholders = [numFields]string{
-	"paste otpauth://… (or leave empty)", "e.g. GitHub (optional)", "e.g. alice@example.com",
+	"paste otpauth://… or an enrollment link (or leave empty)", "e.g. GitHub (optional)", "e.g. alice@example.com",
 	"base32, e.g. JBSWY3DPEHPK3PXP", "totp or hotp", "SHA1, SHA256 or SHA512", "6, 7 or 8",
 	"seconds, usually 30", "HOTP only: the next counter",
 }
@@ -76,7 +88,8 @@ func New(c common.Common) Model {
 		in.SetValue(defaults[i])
 		in.CharLimit = otpauth.MaxLen
 		if i == URI || i == Secret {
-			// The URI holds the secret too; neither is echoed.
+			// The URI holds the secret too (a link its one-time token);
+			// neither is echoed.
 			in.EchoMode = textinput.EchoPassword
 			in.EchoCharacter = '•'
 		}
@@ -121,6 +134,19 @@ func (m *Model) setFocus(i int) tea.Cmd {
 
 func (m Model) usesURI() bool { return strings.TrimSpace(m.inputs[URI].Value()) != "" }
 
+// link returns the URI field's text, without surrounding spaces and
+// quotes, when it is an http(s) URL, which can only be an enrollment link
+// (whether it parses is build's business).
+func (m Model) link() (string, bool) {
+	// The same spaces and quotes as enroll.ParseLink drops.
+	s := strings.Trim(strings.TrimSpace(m.inputs[URI].Value()), `"'<>`)
+	scheme, _, ok := strings.Cut(s, "://")
+	if !ok || (!strings.EqualFold(scheme, "http") && !strings.EqualFold(scheme, "https")) {
+		return "", false
+	}
+	return s, true
+}
+
 // Update handles typing, moving between fields, Enter and Esc.
 func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 	km := m.KeyMap
@@ -143,6 +169,9 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 				m.focus = bad
 				return m, m.inputs[bad].Focus()
 			}
+			if link, ok := m.link(); ok {
+				return m, EnrollCmd(link)
+			}
 			return m, SubmitCmd(key)
 		}
 	}
@@ -160,11 +189,17 @@ func (m *Model) validate() {
 }
 
 // build checks every field and returns the key, or the first field in
-// error (-1 when none).
+// error (-1 when none). A valid enrollment link returns no key and no
+// error: the key comes from the server.
 func (m *Model) build() (*otpauth.Key, int) {
 	var errs [numFields]error
 	var k *otpauth.Key
-	if m.usesURI() {
+	if link, ok := m.link(); ok {
+		if _, err := enroll.ParseLink(link); err != nil {
+			// ParseLink never repeats the token.
+			errs[URI] = errors.New("enrollment link: " + strings.TrimPrefix(err.Error(), enroll.ErrInvalidLink.Error()+": "))
+		}
+	} else if m.usesURI() {
 		var err error
 		k, err = otpauth.Parse(m.inputs[URI].Value())
 		if err != nil {
@@ -250,7 +285,7 @@ func (m Model) View() string {
 	var b strings.Builder
 	b.WriteString(st.Title.Render("Add an account"))
 	b.WriteByte('\n')
-	b.WriteString(st.Subtle.Render(common.Wrap("Paste an otpauth:// URI, or leave it empty and fill in the fields.", m.Width)))
+	b.WriteString(st.Subtle.Render(common.Wrap("Paste an otpauth:// URI or an enrollment link, or leave it empty and fill in the fields.", m.Width)))
 	b.WriteByte('\n')
 	if m.err != "" {
 		b.WriteString(st.StatusErr.Render(common.Wrap(m.err, m.Width)))
@@ -275,7 +310,7 @@ func (m Model) View() string {
 	}
 	if uri {
 		if k, bad := m.peek(); bad < 0 {
-			b.WriteString("\n\n" + st.Subtle.Render(common.Wrap(describe(k), m.Width)))
+			b.WriteString("\n\n" + st.Subtle.Render(common.Wrap(m.describe(k), m.Width)))
 		}
 	}
 	return b.String()
@@ -284,7 +319,16 @@ func (m Model) View() string {
 // peek builds without touching the messages.
 func (m Model) peek() (*otpauth.Key, int) { return m.build() }
 
-func describe(k *otpauth.Key) string {
+// describe says what Enter will add: the key's label and settings, or for
+// an enrollment link the server it comes from (never the token).
+func (m Model) describe(k *otpauth.Key) string {
+	if link, ok := m.link(); ok {
+		l, err := enroll.ParseLink(link)
+		if err != nil {
+			return ""
+		}
+		return "→ enrollment link from " + l.Server + ": enter fetches the account and confirms its first code with the server"
+	}
 	label := k.Account
 	if k.Issuer != "" {
 		label = k.Issuer + ":" + k.Account

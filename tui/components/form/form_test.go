@@ -7,6 +7,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"latchkey/core/enroll"
 	"latchkey/core/otp"
 	"latchkey/core/otpauth"
 	"latchkey/tui/common"
@@ -85,6 +86,8 @@ func FuzzForm(f *testing.F) {
 	f.Add("", "GitHub", "alice", "JBSWY3DPEHPK3PXP", "totp", "SHA1", "6", "30", "0")
 	f.Add("otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP", "", "", "", "", "", "", "", "")
 	f.Add("", "", "x", "jbsw y3dp ehpk 3pxp====", "HOTP", "sha-512", "8", "1", "18446744073709551615")
+	f.Add("https://auth.example.com/enroll#AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "", "", "", "", "", "", "", "")
+	f.Add("HTTP://x/enroll#short", "", "x", "JBSWY3DPEHPK3PXP", "", "", "", "", "")
 	f.Add("otpauth://hotp/%ZZ", "é", "\x00", "0189", "", "md5", "99", "-1", "x")
 	f.Fuzz(func(t *testing.T, uri, issuer, name, secret, typ, alg, digits, period, counter string) {
 		m := newForm()
@@ -92,8 +95,14 @@ func FuzzForm(f *testing.F) {
 			m = typeInto(m, i, v)
 		}
 		m, k := submit(m)
-		if view := m.View(); len(secret) >= 8 && strings.Contains(view, secret) {
+		view := m.View()
+		// The same text typed into a field that is shown is no leak.
+		shown := strings.Join([]string{issuer, name, typ, alg, digits, period, counter}, "\n")
+		if len(secret) >= 8 && strings.Contains(view, secret) && !strings.Contains(shown, secret) {
 			t.Fatalf("the view shows the secret")
+		}
+		if l, err := enroll.ParseLink(uri); err == nil && strings.Contains(view, l.Token) {
+			t.Fatalf("the view shows the link's token")
 		}
 		if k == nil {
 			return
@@ -104,4 +113,50 @@ func FuzzForm(f *testing.F) {
 		}
 		_ = g.Code(k.Counter)
 	})
+}
+
+// TestLink: an enrollment link in the URI field submits an EnrollMsg
+// with it (no key), the description names the server and not the token,
+// and a broken link is a URI error naming what is wrong.
+func TestLink(t *testing.T) {
+	const tok = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	for _, tt := range []struct {
+		text, err string
+	}{
+		{"https://auth.example.com/enroll#" + tok, ""},
+		{" 'Http://10.0.0.1:8080/sub/enroll#" + tok + "' ", ""},
+		{"https://auth.example.com/enroll#" + tok[:40], "enrollment link: the token is missing or cut short"},
+		{"https://auth.example.com/enroll?x=1#" + tok, "enrollment link: the link must end in /enroll#TOKEN"},
+		{"https://auth.example.com/enroll#" + tok[:42] + "*", "enrollment link: the token is damaged"},
+	} {
+		t.Run(tt.text, func(t *testing.T) {
+			m := typeInto(newForm(), URI, tt.text)
+			view := m.View()
+			if strings.Contains(view, tok[:10]) {
+				t.Fatal("the view shows the token")
+			}
+			m, cmd := m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+			if tt.err != "" {
+				if m.Error(URI) != tt.err {
+					t.Fatalf("URI error %q, want %q", m.Error(URI), tt.err)
+				}
+				if cmd != nil {
+					if _, ok := cmd().(EnrollMsg); ok {
+						t.Fatal("submitted a broken link")
+					}
+				}
+				return
+			}
+			if !strings.Contains(view, "→ enrollment link from ") {
+				t.Fatalf("no description:\n%s", view)
+			}
+			if cmd == nil {
+				t.Fatalf("not submitted: %q", m.Error(URI))
+			}
+			msg, ok := cmd().(EnrollMsg)
+			if !ok || msg.Link != strings.Trim(strings.TrimSpace(tt.text), "'") {
+				t.Fatalf("submitted %#v", msg)
+			}
+		})
+	}
 }
