@@ -103,4 +103,3 @@ func runList(ctx context.Context, e *env, args []string) error {
 	}
 	return tw.Flush()
 }
-

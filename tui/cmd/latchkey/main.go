@@ -8,6 +8,8 @@
 //
 // Commands:
 //
+//	(none)                       on a terminal, the full-screen UI (also
+//	                             `latchkey tui [--store S] [--log FILE]`)
 //	add URI | --secret B32 --name N [--issuer I] [--algorithm A] [--digits D]
 //	    [--period P] [--hotp --counter C] [--force]
 //	                             store an account ("-" for URI or B32 reads
@@ -24,6 +26,21 @@
 //	store [info]                 the store in use, its folder and its size
 //	store migrate --to keyring|file
 //	                             move every account to the other store
+//	import FILE...|- [--format F] [--dry-run]
+//	                             bring accounts in: otpauth URI lists, Google
+//	                             Authenticator exports (text or QR image),
+//	                             QR images, Aegis and 2FAS (plain or
+//	                             encrypted), Latchkey backups; all or nothing
+//	export --format uris|migration|aegis|backup [-o FILE] [--qr DIR] [--yes]
+//	                             move accounts out (plain text asks first and
+//	                             is written 0600; backup is age-encrypted)
+//	qr QUERY [-o FILE.png] [--yes]
+//	                             an account as a QR code, for a phone
+//	enroll LINK                  redeem a one-time enrollment link from a
+//	                             Latchkey server: store and confirm the account
+//	serve [--addr A] [--db PATH|postgres://...] [--key-file F] [--config F]
+//	                             the enrollment and verification server
+//	serve rotate-key             re-encrypt every stored secret under a new key
 //	version                      the version of this program
 //	help [COMMAND]               help for a command
 //
