@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"time"
 )
 
 // ErrUnavailable means there is no way to reach a clipboard here.
@@ -151,7 +152,24 @@ func Copy(ctx context.Context, e Env, text string) (Method, error) {
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("clipboard: %s: %w", t.method, err)
 	}
+	if t.method == Xclip || t.method == Xsel {
+		settle(ctx, e, text)
+	}
 	return t.method, nil
+}
+
+// settle waits, briefly, until the X selection serves text. xclip and
+// xsel return once they have forked the child that will own the
+// selection, which may take ownership a moment later; a read (or a
+// clearer's comparison) in that moment would see the old content.
+func settle(ctx context.Context, e Env, text string) {
+	deadline := time.Now().Add(2 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if got, err := Read(ctx, e); err == nil && got == text {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Read returns the clipboard's text. OSC 52 cannot be read back.
