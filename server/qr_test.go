@@ -1,0 +1,55 @@
+package server
+
+import (
+	"bytes"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"latchkey/core/testenv"
+)
+
+// TestQRPNG checks the hand-written PNG: Go's decoder reads it at the
+// expected size, gozxing and zbarimg read the content back, for ASCII
+// and non-Latin-1 content.
+func TestQRPNG(t *testing.T) {
+	zbarimg := testenv.Tool(t, "zbarimg")
+	r := newQRRenderer()
+	for _, content := range []string{
+		benchURI,
+		"https://auth.example.com/enroll#" + strings.Repeat("A", 43),
+		"otpauth://totp/Zürich%20€:bob?secret=JBSWY3DPEHPK3PXP", // kept as typed: not a valid URI, just bytes
+		"日本語のラベル",
+	} {
+		b, err := r.PNG(content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%q: image/png cannot read it: %v", content, err)
+		}
+		if w := img.Bounds().Dx(); w%qrScale != 0 || w != img.Bounds().Dy() || w < (21+2*qrQuiet)*qrScale {
+			t.Fatalf("%q: odd size %v", content, img.Bounds())
+		}
+		bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
+		res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+		if err != nil || res.GetText() != content {
+			t.Fatalf("gozxing read %v, %v; want %q", res, err, content)
+		}
+		f := filepath.Join(t.TempDir(), "qr.png")
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(zbarimg, "-q", "--raw", f).Output()
+		if err != nil || strings.TrimSuffix(string(out), "\n") != content {
+			t.Fatalf("zbarimg read %q, %v; want %q", out, err, content)
+		}
+	}
+}
