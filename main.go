@@ -11,6 +11,10 @@ import (
 	"latchkey/app"
 )
 
+// version is stamped at link time (the Makefile passes
+// -ldflags -X main.version=...); empty means the module's build info.
+var version = ""
+
 func main() {
-	os.Exit(app.Run(os.Args[1:]))
+	os.Exit(app.Run(os.Args[1:], version))
 }

@@ -38,10 +38,12 @@ import (
 // ID is the application identifier, as in FyneApp.toml.
 const ID = "dev.latchkey.desktop"
 
-// Run starts the desktop app and returns the process exit status.
-func Run(args []string) int {
+// Run starts the desktop app and returns the process exit status. version
+// is the one stamped into the binary at link time ("" = the module's
+// build info); --version prints it.
+func Run(args []string, version string) int {
 	if len(args) > 0 && (args[0] == "--version" || args[0] == "version") {
-		fmt.Println("latchkey-desktop", ui.Version())
+		fmt.Println("latchkey-desktop", ui.Version(version))
 		return 0
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -74,6 +76,10 @@ func Run(args []string) int {
 // environment.
 func newDeps(getenv func(string) string, log *slog.Logger) (ui.Deps, error) {
 	d := ui.Deps{Log: log, DecodeQR: decodeQR}
+	// Enrollment links: enroll.Enroll around the open store (a
+	// *store.Store), with a timeout so a silent server cannot hang the
+	// progress bar forever.
+	d.Enroll = ui.DefaultEnroller(&http.Client{Timeout: 30 * time.Second})
 	if s := getenv("LATCHKEY_STORE"); s != "" {
 		b, err := store.ParseBackend(s)
 		if err != nil {

@@ -116,7 +116,9 @@ func (u *App) accountsScreen(w fyne.Window) fyne.CanvasObject {
 		u.showActions(u.selected(), pos.Add(fyne.NewPos(0, more.Size().Height)))
 	})
 	settings := widget.NewButtonWithIcon("", theme.SettingsIcon(), func() { u.showSettings() })
-	top := container.NewBorder(nil, nil, nil, container.NewHBox(add, more, settings), u.search)
+	// The Helpdesk view (helpdesk.go), also on Ctrl+Shift+H.
+	helpdesk := widget.NewButtonWithIcon("", theme.AccountIcon(), u.showHelpdesk)
+	top := container.NewBorder(nil, nil, nil, container.NewHBox(add, more, helpdesk, settings), u.search)
 
 	c := w.Canvas()
 	c.SetOnTypedRune(func(r rune) {

@@ -15,9 +15,10 @@ import (
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
 
+	"latchkey/core/enroll"
 	"latchkey/core/otp"
-	"latchkey/core/store"
 	"latchkey/core/otpauth"
+	"latchkey/core/store"
 )
 
 // Messages for the QR paths that a platform or build may not offer.
@@ -35,8 +36,11 @@ type addForm struct {
 	app    *App
 	dialog dialog.Dialog
 
-	uri    *widget.Entry
-	uriMsg *widget.Label
+	uri       *widget.Entry
+	uriMsg    *widget.Label
+	uriAdd    *widget.Button
+	enrolling *fyne.Container // progress while a link is redeemed
+	enrollBar *widget.ProgressBarInfinite
 
 	issuer, name, secret, period, counter *widget.Entry
 	kind, algorithm, digits               *widget.Select
@@ -47,8 +51,9 @@ type addForm struct {
 	tabs      *container.AppTabs
 }
 
-// showAdd opens the add dialog: an otpauth link (pre-filled when the
-// clipboard holds one), manual entry, a QR image file, or a QR on screen.
+// showAdd opens the add dialog: an otpauth or enrollment link (pre-filled
+// when the clipboard holds one), manual entry, a QR image file, or a QR on
+// screen.
 func (u *App) showAdd() {
 	if u.store == nil {
 		return
@@ -74,14 +79,24 @@ func (u *App) newAddForm() *addForm {
 	}
 
 	f.uri = widget.NewMultiLineEntry()
-	f.uri.SetPlaceHolder("otpauth://totp/Issuer:name?secret=…")
+	f.uri.SetPlaceHolder("otpauth://totp/Issuer:name?secret=…\nhttps://auth.example.com/enroll#…")
 	f.uri.Wrapping = fyne.TextWrapBreak
 	f.uriMsg = msg()
-	if c := strings.TrimSpace(fyne.CurrentApp().Clipboard().Content()); strings.HasPrefix(strings.ToLower(c), "otpauth://") {
+	if c := strings.TrimSpace(fyne.CurrentApp().Clipboard().Content()); strings.HasPrefix(strings.ToLower(c), "otpauth://") || isEnrollmentLink(c) {
 		f.uri.SetText(c)
 	}
-	uriTab := container.NewBorder(widget.NewLabel("Paste the otpauth:// link a site shows beside its QR code."),
-		container.NewVBox(f.uriMsg, container.NewHBox(layoutSpacer(), widget.NewButton("Add", f.submitURI))),
+	f.uriAdd = widget.NewButton("Add", f.submitURI)
+	f.enrollBar = widget.NewProgressBarInfinite()
+	f.enrollBar.Stop() // runs only while shown
+	working := widget.NewLabel("Enrolling: redeeming the link and confirming the first code with the server…")
+	working.Wrapping = fyne.TextWrapWord
+	f.enrolling = container.NewVBox(working, f.enrollBar)
+	f.enrolling.Hide()
+	intro := widget.NewLabel("Paste the otpauth:// link a site shows beside its QR code, " +
+		"or the one-time enrollment link (https://…/enroll#…) your helpdesk sent.")
+	intro.Wrapping = fyne.TextWrapWord
+	uriTab := container.NewBorder(intro,
+		container.NewVBox(f.enrolling, f.uriMsg, container.NewHBox(layoutSpacer(), f.uriAdd)),
 		nil, nil, f.uri)
 
 	f.issuer = widget.NewEntry()
@@ -190,6 +205,12 @@ func (f *addForm) submitURI() {
 		fail(f.uriMsg, "Paste an otpauth:// link first.")
 		return
 	}
+	// An http(s) link (quotes and brackets around it, as ParseLink
+	// allows) is an enrollment link; anything else is an otpauth link.
+	if l := strings.ToLower(strings.Trim(s, `"'<>`)); strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
+		f.enroll(s)
+		return
+	}
 	k, err := otpauth.Parse(s)
 	if err != nil {
 		fail(f.uriMsg, userMessage("This link cannot be added", err))
@@ -281,6 +302,14 @@ func (f *addForm) addFromQR(r io.Reader, msg *widget.Label) {
 	}
 	var firstErr error
 	for _, t := range texts {
+		if isEnrollmentLink(t) {
+			// A helpdesk QR may carry the link instead of the key: redeem
+			// it on the Link tab, which shows the progress.
+			f.tabs.SelectIndex(0)
+			f.uri.SetText(strings.TrimSpace(t))
+			f.enroll(f.uri.Text)
+			return
+		}
 		k, err := otpauth.Parse(strings.TrimSpace(t))
 		if err != nil {
 			firstErr = err
@@ -367,4 +396,75 @@ func (f *addForm) done(a Account) {
 	}
 	f.app.note("Added " + a.Label() + ".")
 	f.app.reload()
+}
+
+// isEnrollmentLink reports whether s is an enrollment link that
+// enroll.ParseLink accepts.
+func isEnrollmentLink(s string) bool {
+	_, err := enroll.ParseLink(s)
+	return err == nil
+}
+
+// enroll redeems an enrollment link through Deps.Enroll off the UI
+// goroutine, showing progress meanwhile. On success the dialog closes,
+// the account is listed and the status line says it was confirmed; on
+// failure a dialog says why (core/enroll's message, which never holds the
+// token).
+func (f *addForm) enroll(link string) {
+	u := f.app
+	if _, err := enroll.ParseLink(link); err != nil {
+		// Malformed, so never sent: say what is wrong with its shape
+		// (ParseLink's reason; it never repeats the token).
+		why := strings.TrimPrefix(err.Error(), enroll.ErrInvalidLink.Error()+": ")
+		fail(f.uriMsg, "This link cannot be added: it is not an otpauth:// link nor an enrollment link ("+why+").")
+		return
+	}
+	if u.store == nil {
+		return
+	}
+	// The link is spent once redeemed and cannot be tried again, so an
+	// account with the same issuer and name is kept beside the new one
+	// (force) rather than refused; existing tells the status line.
+	existing := map[string]bool{}
+	for _, a := range u.all {
+		existing[strings.ToLower(a.Issuer)+"\x00"+strings.ToLower(a.Name)] = true
+	}
+	f.uriMsg.Hide()
+	f.uriAdd.Disable()
+	f.enrolling.Show()
+	f.enrollBar.Start()
+	s, ctx, enrol := u.store, u.ctx, u.deps.Enroll
+	u.async(func() {
+		acc, err := enrol(ctx, link, s, true)
+		fyne.Do(func() {
+			f.enrollBar.Stop()
+			f.enrolling.Hide()
+			f.uriAdd.Enable()
+			if err != nil {
+				u.deps.Log.Warn("enroll", "err", err) // never the link: it holds the token
+				fail(f.uriMsg, enrollMessage(err))
+				dialog.ShowError(errors.New(enrollMessage(err)), u.w)
+				return
+			}
+			if f.dialog != nil {
+				f.dialog.Hide()
+			}
+			if u.store != s {
+				return // the window was closed or locked meanwhile
+			}
+			note := "Enrolled " + acc.Label() + "; the server confirmed its first code."
+			if existing[strings.ToLower(acc.Issuer)+"\x00"+strings.ToLower(acc.Name)] {
+				note = "Enrolled " + acc.Label() + " beside the existing account of that name; the server confirmed its first code."
+			}
+			u.note(note)
+			u.reload()
+		})
+	})
+}
+
+// enrollMessage is what the user reads when a link cannot be redeemed:
+// core/enroll's own sentence, without its package prefix.
+func enrollMessage(err error) string {
+	msg := userMessage("Could not enroll", err)
+	return strings.Replace(msg, "Could not enroll: enroll: ", "Could not enroll: ", 1)
 }

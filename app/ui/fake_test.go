@@ -15,13 +15,13 @@ import (
 
 // fakeStore is an in-memory Store for the screens' unit tests.
 type fakeStore struct {
-	mu       sync.Mutex
-	backend  Backend
-	accts    []Account
-	secrets  map[string]otp.Secret
-	next     int
-	closed   bool
-	migrated Backend
+	mu          sync.Mutex
+	backend     Backend
+	accts       []Account
+	secrets     map[string]otp.Secret
+	next        int
+	closed      bool
+	migrated    Backend
 	failList    error
 	failSecrets error
 }

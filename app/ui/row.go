@@ -2,8 +2,8 @@ package ui
 
 import (
 	"hash/fnv"
-	"math"
 	"image/color"
+	"math"
 	"strings"
 	"unicode"
 

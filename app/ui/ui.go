@@ -13,8 +13,12 @@ import (
 	"image"
 	"io"
 	"log/slog"
+	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
+
+	"latchkey/core/enroll"
 )
 
 // Clock is the time source of the screens; tests drive a fake one.
@@ -62,6 +66,24 @@ type Deps struct {
 	Log *slog.Logger
 	// Helpdesk connects the Helpdesk view (helpdesk.go); zero fields take defaults.
 	Helpdesk Helpdesk
+	// Enroll redeems an enrollment link ("Add account", Link tab); nil
+	// means enroll.Enroll over HTTP with the system clock.
+	Enroll Enroller
+}
+
+// Enroller redeems a one-time enrollment link (SERVER/enroll#TOKEN),
+// stores the account in s (beside one with the same issuer and name when
+// force is set), computes the current code and confirms it with the
+// server, so that the credential ends verified. It runs off the UI
+// goroutine. enroll.Enroll is the real one; tests use a fake.
+type Enroller func(ctx context.Context, link string, s Store, force bool) (Account, error)
+
+// DefaultEnroller is enroll.Enroll with hc (nil = http.DefaultClient) and
+// the system clock, which is the one the server checks codes against.
+func DefaultEnroller(hc *http.Client) Enroller {
+	return func(ctx context.Context, link string, s Store, force bool) (Account, error) {
+		return enroll.Enroll(ctx, enroll.Client{HTTP: hc}, link, s, enroll.Options{Force: force})
+	}
 }
 
 func (d *Deps) defaults() {
@@ -71,11 +93,23 @@ func (d *Deps) defaults() {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
+	if d.Enroll == nil {
+		d.Enroll = DefaultEnroller(nil)
+	}
 }
 
-// Version returns the module version the binary was built from.
-func Version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+// Version returns the version to print: stamped (set at link time with
+// -ldflags -X main.version=...) when not empty, else the module version
+// the binary was built from, else "dev".
+func Version(stamped string) string {
+	return version(stamped, debug.ReadBuildInfo)
+}
+
+func version(stamped string, info func() (*debug.BuildInfo, bool)) string {
+	if v := strings.TrimSpace(stamped); v != "" {
+		return v
+	}
+	if bi, ok := info(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
 	return "dev"

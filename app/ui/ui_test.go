@@ -174,7 +174,7 @@ func TestCodesFollowTheClock(t *testing.T) {
 	}
 	next := strings.TrimPrefix(v.Next, "next ")
 	goldenImage(t, "accounts_last_seconds.png", h.w.Canvas()) // red countdown, next codes
-	h.clock.advance(4*time.Second + 500*time.Millisecond) // exactly the boundary
+	h.clock.advance(4*time.Second + 500*time.Millisecond)     // exactly the boundary
 	if v := code(); v.Code != next || v.Warn {
 		t.Fatalf("at the boundary: %+v, want code %q", v, next)
 	}
@@ -190,7 +190,7 @@ func TestSearch(t *testing.T) {
 		want  []string // titles in order
 	}{
 		{"git", []string{"GitHub"}},
-		{"WORK", []string{"GitHub"}},      // tag
+		{"WORK", []string{"GitHub"}},               // tag
 		{"example", []string{"Example", "GitHub"}}, // exact issuer first, then alice@example.com
 		{"vpn", []string{"vpn"}},
 		{"nothing", nil},
