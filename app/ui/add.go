@@ -416,7 +416,7 @@ func (f *addForm) enroll(link string) {
 		// Malformed, so never sent: say what is wrong with its shape
 		// (ParseLink's reason; it never repeats the token).
 		why := strings.TrimPrefix(err.Error(), enroll.ErrInvalidLink.Error()+": ")
-		fail(f.uriMsg, "This link cannot be added: it is not an otpauth:// link nor an enrollment link ("+why+").")
+		fail(f.uriMsg, "This link cannot be added: it is neither an otpauth:// link nor an enrollment link ("+why+").")
 		return
 	}
 	if u.store == nil {

@@ -83,7 +83,7 @@ func TestAddURI(t *testing.T) {
 	}{
 		{"empty", "", "Paste an otpauth:// link first."},
 		{"not otpauth", "ftp://example.com", "This link cannot be added: the link's scheme"},
-		{"web, not enrollment", "https://example.com", "This link cannot be added: it is not an otpauth:// link nor an enrollment link (the link must end in /enroll#TOKEN)."},
+		{"web, not enrollment", "https://example.com", "This link cannot be added: it is neither an otpauth:// link nor an enrollment link (the link must end in /enroll#TOKEN)."},
 		{"bad secret", "otpauth://totp/X:y?secret=1!1", "This link cannot be added: the link's secret"},
 		{"bad digits", "otpauth://totp/X:y?secret=JBSWY3DPEHPK3PXP&digits=9", "This link cannot be added: the link's digits"},
 		{"ok", "otpauth://totp/Slack:dave?secret=JBSWY3DPEHPK3PXP&issuer=Slack", ""},

@@ -153,7 +153,7 @@ func TestEnrollLinkRefusedBeforeRedeeming(t *testing.T) {
 			if len(fe.links) != 0 {
 				t.Fatal("a malformed link was redeemed")
 			}
-			if !f.uriMsg.Visible() || !strings.HasPrefix(f.uriMsg.Text, "This link cannot be added: it is not an otpauth:// link nor an enrollment link (") ||
+			if !f.uriMsg.Visible() || !strings.HasPrefix(f.uriMsg.Text, "This link cannot be added: it is neither an otpauth:// link nor an enrollment link (") ||
 				!strings.Contains(f.uriMsg.Text, tc.want) {
 				t.Errorf("message %q, want it to say %q", f.uriMsg.Text, tc.want)
 			}
