@@ -202,7 +202,7 @@ func generators(ctx context.Context, s Store, accts []Account) (map[string]*otp.
 	gens := make(map[string]*otp.Generator, len(accts))
 	for _, a := range accts {
 		sec, ok := secrets[a.ID]
-		if a.Type != otp.TOTP || !ok {
+		if !a.Type.TimeBased() || !ok {
 			continue
 		}
 		g, err := otp.NewGenerator(sec, a.Options())
@@ -262,7 +262,7 @@ func (u *App) setAccounts(accts []Account) {
 	u.filter()
 	missing := false
 	for _, a := range accts {
-		missing = missing || (a.Type == otp.TOTP && u.gens[a.ID] == nil)
+		missing = missing || (a.Type.TimeBased() && u.gens[a.ID] == nil)
 	}
 	if !missing {
 		return

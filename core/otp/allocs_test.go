@@ -21,4 +21,11 @@ func TestZeroAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { buf = g.AppendCode(buf[:0], 42) }); n != 0 {
 		t.Errorf("AppendCode allocates %v times", n)
 	}
+	steam, _ := NewGenerator(rfc6238Seeds[SHA1], Options{Steam: true})
+	if n := testing.AllocsPerRun(100, func() { steam.Verify("pv9m4", now, 1) }); n != 0 {
+		t.Errorf("Steam Verify allocates %v times", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { buf = steam.AppendCode(buf[:0], 42) }); n != 0 {
+		t.Errorf("Steam AppendCode allocates %v times", n)
+	}
 }

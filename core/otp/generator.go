@@ -3,6 +3,7 @@ package otp
 import (
 	"crypto/subtle"
 	"encoding/binary"
+	"strings"
 	"sync"
 	"time"
 )
@@ -38,7 +39,7 @@ func NewGenerator(secret []byte, opts Options) (*Generator, error) {
 func (g *Generator) Options() Options { return g.opts }
 
 // Value returns the code at counter as a number (RFC 4226 §5.3 dynamic
-// truncation, reduced modulo 10^digits).
+// truncation, reduced modulo 10^digits, or modulo 26^5 for Steam codes).
 func (g *Generator) Value(counter uint64) uint32 {
 	g.mu.Lock()
 	v := g.value(counter)
@@ -51,11 +52,22 @@ func (g *Generator) value(counter uint64) uint32 {
 	h := g.mac.compute(counter)
 	off := h[len(h)-1] & 0x0f
 	bin := binary.BigEndian.Uint32(h[off:off+4]) & 0x7fffffff
+	if g.opts.Steam {
+		return bin % steamModulus
+	}
 	return bin % pow10[g.opts.Digits]
 }
 
-// AppendCode appends the zero-padded code at counter to dst.
+// steamModulus is 26^SteamDigits: a Steam code writes the value's low
+// SteamDigits base-26 digits, so values equal modulo it give equal codes.
+const steamModulus = 26 * 26 * 26 * 26 * 26
+
+// AppendCode appends the code at counter to dst: zero-padded digits, or
+// the Steam Guard characters with Options.Steam.
 func (g *Generator) AppendCode(dst []byte, counter uint64) []byte {
+	if g.opts.Steam {
+		return appendSteam(dst, g.Value(counter))
+	}
 	return appendDigits(dst, g.Value(counter), g.opts.Digits)
 }
 
@@ -80,10 +92,11 @@ func (g *Generator) Step(t time.Time) uint64 { return Step(t, g.opts.Period) }
 //
 // Surrounding white space and a single space or dash grouping the digits
 // ("123 456") are tolerated; a code of the wrong length never matches.
+// Steam codes are read in either case.
 // Every step in the window is computed and compared in constant time, so
 // the time taken does not tell which step, if any, matched.
 func (g *Generator) Verify(code string, t time.Time, window int) (step uint64, ok bool) {
-	want, valid := parseCode(code, g.opts.Digits)
+	want, valid := g.parse(code)
 	if window < 0 {
 		window = 0
 	}
@@ -114,9 +127,17 @@ func (g *Generator) Verify(code string, t time.Time, window int) (step uint64, o
 // Check reports whether code is the HOTP code at counter, comparing in
 // constant time and tolerating the same formatting as Verify.
 func (g *Generator) Check(code string, counter uint64) bool {
-	want, valid := parseCode(code, g.opts.Digits)
+	want, valid := g.parse(code)
 	eq := subtle.ConstantTimeEq(int32(g.Value(counter)), int32(want))
 	return valid && eq == 1
+}
+
+// parse reads a code in the generator's format as its Value.
+func (g *Generator) parse(code string) (uint32, bool) {
+	if g.opts.Steam {
+		return parseSteam(code)
+	}
+	return parseCode(code, g.opts.Digits)
 }
 
 // parseCode reads a code of exactly digits digits, skipping surrounding
@@ -165,7 +186,46 @@ func appendDigits(dst []byte, v uint32, n int) []byte {
 	return append(dst, buf[:n]...)
 }
 
+// appendSteam appends v as a Steam Guard code: SteamDigits characters of
+// SteamAlphabet, least significant first.
+func appendSteam(dst []byte, v uint32) []byte {
+	for range SteamDigits {
+		dst = append(dst, SteamAlphabet[v%uint32(len(SteamAlphabet))])
+		v /= uint32(len(SteamAlphabet))
+	}
+	return dst
+}
+
+// parseSteam reads a Steam Guard code (either case, surrounding white
+// space skipped) as the value appendSteam writes. It never allocates.
+func parseSteam(code string) (uint32, bool) {
+	start, end := 0, len(code)
+	for start < end && isSpace(code[start]) {
+		start++
+	}
+	for end > start && isSpace(code[end-1]) {
+		end--
+	}
+	if end-start != SteamDigits {
+		return 0, false
+	}
+	var v uint32
+	for i := end - 1; i >= start; i-- {
+		c := code[i]
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		d := strings.IndexByte(SteamAlphabet, c)
+		if d < 0 {
+			return 0, false
+		}
+		v = v*uint32(len(SteamAlphabet)) + uint32(d)
+	}
+	return v, true
+}
+
 // Group formats a code for reading: "123 456", "1234 567", "1234 5678".
+// Shorter codes, such as 5-character Steam codes, are returned unchanged.
 func Group(code string) string {
 	if len(code) < 6 {
 		return code

@@ -1,6 +1,7 @@
 // Package otp computes and verifies one-time passwords: HOTP (RFC 4226)
 // and TOTP (RFC 6238) with HMAC-SHA1, HMAC-SHA256 or HMAC-SHA512 and 6 to 8
-// digits.
+// digits, and Steam Guard codes (TOTP written as 5 characters of
+// [SteamAlphabet]).
 //
 // The math is pure: every function takes the counter or the time it works
 // on, and nothing here reads the clock. A [Generator] prepares the HMAC for
@@ -22,10 +23,10 @@ import (
 // Errors returned by this package. They never contain a secret or a code.
 var (
 	ErrAlgorithm = errors.New("otp: unsupported algorithm")
-	ErrDigits    = errors.New("otp: digits must be 6, 7 or 8")
+	ErrDigits    = errors.New("otp: digits must be 6, 7 or 8 (5 for steam)")
 	ErrPeriod    = errors.New("otp: period must be between 1 and 3600 seconds")
 	ErrSecret    = errors.New("otp: invalid secret")
-	ErrType      = errors.New("otp: type must be totp or hotp")
+	ErrType      = errors.New("otp: type must be totp, hotp or steam")
 )
 
 // Limits on parameters, as accepted by authenticator apps.
@@ -47,6 +48,15 @@ const (
 const (
 	DefaultDigits = 6
 	DefaultPeriod = 30
+)
+
+// Steam Guard codes: the RFC 6238 value (31 bits after RFC 4226 dynamic
+// truncation) written least significant first in base 26 over
+// SteamAlphabet, SteamDigits characters long. Steam uses HMAC-SHA1 and a
+// 30 second period.
+const (
+	SteamAlphabet = "23456789BCDFGHJKMNPQRTVWXY"
+	SteamDigits   = 5
 )
 
 // Algorithm is the HMAC hash function of an OTP key.
@@ -131,47 +141,60 @@ func (a Algorithm) SecretSize() int {
 	return 20
 }
 
-// Type tells counter-based (HOTP) from time-based (TOTP) keys.
+// Type tells counter-based (HOTP) from time-based (TOTP, Steam) keys.
 type Type uint8
 
 // The key types. The zero value is TOTP, which is what almost every service
-// issues.
+// issues. Steam is TOTP whose codes are written with SteamAlphabet; its
+// generators take Options with Steam set.
 const (
 	TOTP Type = iota
 	HOTP
+	Steam
 )
 
-// String returns "totp" or "hotp", as in otpauth URIs.
+// String returns "totp", "hotp" or "steam", as in otpauth URIs.
 func (t Type) String() string {
 	switch t {
 	case TOTP:
 		return "totp"
 	case HOTP:
 		return "hotp"
+	case Steam:
+		return "steam"
 	}
 	return fmt.Sprintf("Type(%d)", uint8(t))
 }
 
-// ParseType accepts "totp" or "hotp" in any case.
+// ParseType accepts "totp", "hotp" or "steam" in any case.
 func ParseType(s string) (Type, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "totp":
 		return TOTP, nil
 	case "hotp":
 		return HOTP, nil
+	case "steam":
+		return Steam, nil
 	}
 	return 0, ErrType
 }
 
-// MarshalText encodes t as "totp" or "hotp".
+// Valid reports whether t is one of the supported types.
+func (t Type) Valid() bool { return t <= Steam }
+
+// TimeBased reports whether codes of t change with the time (TOTP and
+// Steam) rather than with a counter (HOTP).
+func (t Type) TimeBased() bool { return t == TOTP || t == Steam }
+
+// MarshalText encodes t as "totp", "hotp" or "steam".
 func (t Type) MarshalText() ([]byte, error) {
-	if t > HOTP {
+	if !t.Valid() {
 		return nil, ErrType
 	}
 	return []byte(t.String()), nil
 }
 
-// UnmarshalText decodes "totp" or "hotp".
+// UnmarshalText decodes "totp", "hotp" or "steam".
 func (t *Type) UnmarshalText(b []byte) error {
 	v, err := ParseType(string(b))
 	if err != nil {
@@ -186,17 +209,24 @@ func (t *Type) UnmarshalText(b []byte) error {
 type Options struct {
 	// Algorithm is the HMAC hash; the zero value is SHA1.
 	Algorithm Algorithm
-	// Digits is the code length, 6 to 8; zero means 6.
+	// Digits is the code length, 6 to 8; zero means 6 (SteamDigits, the
+	// only length allowed, with Steam).
 	Digits int
 	// Period is the TOTP time step in seconds, 1 to 3600; zero means 30.
 	// HOTP ignores it.
 	Period int
+	// Steam writes codes as Steam Guard codes: SteamDigits characters of
+	// SteamAlphabet instead of decimal digits (set it for Type Steam).
+	Steam bool
 }
 
 // withDefaults fills zero fields and validates the rest.
 func (o Options) withDefaults() (Options, error) {
 	if o.Digits == 0 {
 		o.Digits = DefaultDigits
+		if o.Steam {
+			o.Digits = SteamDigits
+		}
 	}
 	if o.Period == 0 {
 		o.Period = DefaultPeriod
@@ -204,7 +234,11 @@ func (o Options) withDefaults() (Options, error) {
 	if !o.Algorithm.Valid() {
 		return o, ErrAlgorithm
 	}
-	if o.Digits < MinDigits || o.Digits > MaxDigits {
+	if o.Steam {
+		if o.Digits != SteamDigits {
+			return o, ErrDigits
+		}
+	} else if o.Digits < MinDigits || o.Digits > MaxDigits {
 		return o, ErrDigits
 	}
 	if o.Period < MinPeriod || o.Period > MaxPeriod {

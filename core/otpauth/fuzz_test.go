@@ -15,6 +15,9 @@ func FuzzParse(f *testing.F) {
 		"otpauth://totp/%E2%82%AC:%20?secret=JBSWY3DPEHPK3PXP====",
 		"otpauth-migration://offline?data=CgA",
 		"otpauth://totp/%zz?secret=A",
+		"otpauth://steam/Steam:gamer?period=30&digits=5&algorithm=SHA1&secret=JBSWY3DPEHPK3PXP&issuer=Steam",
+		"otpauth://totp/Steam:gamer?secret=JBSWY3DPEHPK3PXP&issuer=Steam&encoder=steam",
+		"otpauth://hotp/x?secret=JBSWY3DPEHPK3PXP&counter=1&encoder=steam",
 	} {
 		f.Add(s)
 	}

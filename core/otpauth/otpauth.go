@@ -3,6 +3,11 @@
 //
 //	otpauth://totp/ACME%20Co:alice@example.com?secret=JBSWY3DPEHPK3PXP&issuer=ACME%20Co&algorithm=SHA1&digits=6&period=30
 //	otpauth://hotp/Example:bob?secret=JBSWY3DPEHPK3PXP&counter=0
+//	otpauth://steam/Steam:carol?secret=JBSWY3DPEHPK3PXP&issuer=Steam&algorithm=SHA1&digits=5&period=30
+//
+// Steam Guard keys come as otpauth://steam/ (Aegis) or as
+// otpauth://totp/...&encoder=steam (KeePassXC and others); both parse to
+// Type otp.Steam, which String writes as otpauth://steam/.
 //
 // Parsing is lenient where apps differ (lower-case, padded or spaced
 // base32; the issuer from the parameter or the label prefix; unknown
@@ -36,7 +41,7 @@ type Key struct {
 	Account   string // the account name, e.g. an e-mail address; may be empty
 	Secret    otp.Secret
 	Algorithm otp.Algorithm
-	Digits    int    // 6..8
+	Digits    int    // 6..8 (5 for Steam)
 	Period    int    // seconds, TOTP only (30 for HOTP keys, unused)
 	Counter   uint64 // HOTP only
 
@@ -49,7 +54,7 @@ type Key struct {
 // FieldError is a parse error in one field of the URI. Its message names
 // the field and never contains the secret.
 type FieldError struct {
-	Field  string // "scheme", "type", "label", "secret", "algorithm", "digits", "period", "counter"
+	Field  string // "scheme", "type", "label", "secret", "algorithm", "digits", "period", "counter", "encoder"
 	Reason string
 }
 
@@ -66,7 +71,7 @@ func fieldErr(field, format string, args ...any) error {
 
 // Options returns the code parameters of k.
 func (k *Key) Options() otp.Options {
-	return otp.Options{Algorithm: k.Algorithm, Digits: k.Digits, Period: k.Period}
+	return otp.Options{Algorithm: k.Algorithm, Digits: k.Digits, Period: k.Period, Steam: k.Type == otp.Steam}
 }
 
 // Generator returns a prepared code generator for k.
@@ -103,7 +108,7 @@ func Parse(s string) (*Key, error) {
 	k := &Key{}
 	k.Type, err = otp.ParseType(u.Host)
 	if err != nil {
-		return nil, fieldErr("type", "%q is not totp or hotp", clip(u.Host))
+		return nil, fieldErr("type", "%q is not totp, hotp or steam", clip(u.Host))
 	}
 	if err := k.parseLabel(u); err != nil {
 		return nil, err
@@ -111,6 +116,16 @@ func Parse(s string) (*Key, error) {
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
 		return nil, fieldErr("query", "malformed parameters")
+	}
+	if v, ok := q["encoder"]; ok {
+		switch enc := strings.ToLower(strings.TrimSpace(v[0])); {
+		case enc == "steam" && k.Type != otp.HOTP:
+			k.Type = otp.Steam
+		case enc == "steam":
+			return nil, fieldErr("encoder", "steam codes are time-based, not hotp")
+		case enc != "":
+			return nil, fieldErr("encoder", "%q is not supported (steam is)", clip(v[0]))
+		}
 	}
 	if err := k.parseParams(q); err != nil {
 		return nil, err
@@ -190,17 +205,21 @@ func (k *Key) parseParams(q url.Values) error {
 		}
 	}
 
-	k.Digits = otp.DefaultDigits
+	k.Digits = k.digits()
 	if v := q.Get("digits"); v != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < otp.MinDigits || n > otp.MaxDigits {
+		if k.Type == otp.Steam {
+			if err != nil || n != otp.SteamDigits {
+				return fieldErr("digits", "%q is not 5 (steam codes have 5 characters)", clip(v))
+			}
+		} else if err != nil || n < otp.MinDigits || n > otp.MaxDigits {
 			return fieldErr("digits", "%q is not 6, 7 or 8", clip(v))
 		}
 		k.Digits = n
 	}
 
 	k.Period = otp.DefaultPeriod
-	if v := q.Get("period"); v != "" && k.Type == otp.TOTP {
+	if v := q.Get("period"); v != "" && k.Type.TimeBased() {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil || n < otp.MinPeriod || n > otp.MaxPeriod {
 			return fieldErr("period", "%q is not a number of seconds from 1 to 3600", clip(v))
@@ -266,6 +285,9 @@ func (k *Key) Format(f fmt.State, verb rune) {
 
 func (k *Key) digits() int {
 	if k.Digits == 0 {
+		if k.Type == otp.Steam {
+			return otp.SteamDigits
+		}
 		return otp.DefaultDigits
 	}
 	return k.Digits

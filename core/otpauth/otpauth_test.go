@@ -49,6 +49,14 @@ func TestParse(t *testing.T) {
 			Key{Type: otp.TOTP, Account: "x", Secret: otp.Secret("foo"), Digits: 6, Period: 30}, 1},
 		{"hotp ignores period", "otpauth://hotp/x?secret=" + b32 + "&counter=0&period=0",
 			Key{Type: otp.HOTP, Account: "x", Secret: secret, Digits: 6, Period: 30}, 0},
+		{"steam as Aegis writes it", "otpauth://steam/Steam:gamer?period=30&digits=5&algorithm=SHA1&secret=" + b32 + "&issuer=Steam",
+			Key{Type: otp.Steam, Issuer: "Steam", Account: "gamer", Secret: secret, Digits: 5, Period: 30}, 0},
+		{"steam defaults to 5 characters", "otpauth://STEAM/gamer?secret=" + b32,
+			Key{Type: otp.Steam, Account: "gamer", Secret: secret, Digits: 5, Period: 30}, 0},
+		{"totp with the steam encoder", "otpauth://totp/Steam:gamer?secret=" + b32 + "&issuer=Steam&encoder=Steam",
+			Key{Type: otp.Steam, Issuer: "Steam", Account: "gamer", Secret: secret, Digits: 5, Period: 30}, 0},
+		{"steam encoder on a steam URI", "otpauth://steam/gamer?secret=" + b32 + "&encoder=steam&digits=5",
+			Key{Type: otp.Steam, Account: "gamer", Secret: secret, Digits: 5, Period: 30}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,6 +95,10 @@ func TestParseErrors(t *testing.T) {
 		{"otpauth://totp/x?secret=" + b32 + "&period=3601", "period"},
 		{"otpauth://hotp/x?secret=" + b32, "counter"},
 		{"otpauth://hotp/x?secret=" + b32 + "&counter=-1", "counter"},
+		{"otpauth://steam/x?secret=" + b32 + "&digits=6", "digits"},
+		{"otpauth://totp/x?secret=" + b32 + "&encoder=steam&digits=6", "digits"},
+		{"otpauth://hotp/x?secret=" + b32 + "&counter=1&encoder=steam", "encoder"},
+		{"otpauth://totp/x?secret=" + b32 + "&encoder=yandex", "encoder"},
 		{"otpauth://totp/%zz?secret=" + b32, "uri"},
 		{"otpauth://totp/x?secret=" + b32 + strings.Repeat("&a=b", 3000), "uri"},
 	}
@@ -119,6 +131,15 @@ func TestString(t *testing.T) {
 	h := &Key{Type: otp.HOTP, Account: "a", Secret: otp.Secret("Hello!\xde\xad\xbe\xef"), Counter: 7}
 	if got := h.String(); got != "otpauth://hotp/a?secret=JBSWY3DPEHPK3PXP&algorithm=SHA1&digits=6&counter=7" {
 		t.Fatalf("hotp String = %s", got)
+	}
+	st := &Key{Type: otp.Steam, Issuer: "Steam", Account: "gamer", Secret: otp.Secret("Hello!\xde\xad\xbe\xef")}
+	if got := st.String(); got != "otpauth://steam/Steam:gamer?secret=JBSWY3DPEHPK3PXP&issuer=Steam&algorithm=SHA1&digits=5&period=30" {
+		t.Fatalf("steam String = %s", got)
+	}
+	// The RFC 6238 SHA1 seed at 59 s: value 1094287082, Steam code PV9M4.
+	st.Secret = otp.Secret("12345678901234567890")
+	if g, err := st.Generator(); err != nil || g.At(time.Unix(59, 0)) != "PV9M4" {
+		t.Fatalf("steam generator: %v", err)
 	}
 	if s := fmt.Sprintf("%v %s", k, k); strings.Contains(s, "JBSWY3DP") {
 		t.Fatalf("fmt leaks the secret: %s", s)

@@ -17,7 +17,7 @@ type Account struct {
 	ID        string        `json:"id"` // 16 hex characters from crypto/rand
 	Issuer    string        `json:"issuer"`
 	Name      string        `json:"name"`
-	Type      otp.Type      `json:"type"` // "totp" or "hotp"
+	Type      otp.Type      `json:"type"` // "totp", "hotp" or "steam"
 	Algorithm otp.Algorithm `json:"algorithm"`
 	Digits    int           `json:"digits"`
 	Period    int           `json:"period"`
@@ -37,7 +37,7 @@ func (a Account) Label() string {
 
 // Options returns the code parameters of a.
 func (a Account) Options() otp.Options {
-	return otp.Options{Algorithm: a.Algorithm, Digits: a.Digits, Period: a.Period}
+	return otp.Options{Algorithm: a.Algorithm, Digits: a.Digits, Period: a.Period, Steam: a.Type == otp.Steam}
 }
 
 // normalize fills defaults and checks a before it is stored.
@@ -49,11 +49,14 @@ func (a *Account) normalize() error {
 	}
 	if a.Digits == 0 {
 		a.Digits = otp.DefaultDigits
+		if a.Type == otp.Steam {
+			a.Digits = otp.SteamDigits
+		}
 	}
 	if a.Period == 0 {
 		a.Period = otp.DefaultPeriod
 	}
-	if a.Type != otp.TOTP && a.Type != otp.HOTP {
+	if !a.Type.Valid() {
 		return fmt.Errorf("%w: %v", ErrInvalid, otp.ErrType)
 	}
 	if err := a.Options().Validate(); err != nil {
@@ -67,7 +70,7 @@ func (a Account) check() error {
 	if !validID(a.ID) {
 		return errors.New("bad account id")
 	}
-	if a.Type != otp.TOTP && a.Type != otp.HOTP {
+	if !a.Type.Valid() {
 		return otp.ErrType
 	}
 	if a.Digits == 0 || a.Period == 0 {

@@ -14,6 +14,7 @@ func FuzzDecodeAccounts(f *testing.F) {
 	f.Add([]byte(`{"version":1,"accounts":[{"id":"0123456789abcdef","issuer":"GitHub","name":"alice","type":"totp","algorithm":"SHA1","digits":6,"period":30,"counter":0,"order":0,"created":"2026-01-02T03:04:05Z"}]}`))
 	f.Add([]byte(`{"version":1,"accounts":[{"id":"0123456789abcdef","name":"h","type":"hotp","algorithm":"SHA512","digits":8,"period":30,"counter":18446744073709551615,"tags":["a"],"order":-3,"created":"2026-01-02T03:04:05.5+02:00"}]}`))
 	f.Add([]byte(`{"version":1,"accounts":[{"id":"0123456789abcdef","type":"totp","digits":6,"period":30},{"id":"0123456789abcdef","type":"totp","digits":6,"period":30}]}`))
+	f.Add([]byte(`{"version":1,"accounts":[{"id":"00000000000000bb","issuer":"Steam","name":"gamer","type":"steam","algorithm":"SHA1","digits":5,"period":30,"counter":0,"order":1,"created":"2026-01-02T03:04:05Z"}]}`))
 	f.Add([]byte(`{"version":2}`))
 	f.Add([]byte(`[`))
 	f.Fuzz(func(t *testing.T, data []byte) {

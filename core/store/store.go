@@ -60,6 +60,9 @@ func ParseBackend(s string) (Backend, error) {
 var (
 	ErrNotFound  = errors.New("no such account")
 	ErrDuplicate = errors.New("an account with this issuer and name already exists")
+	// ErrIDTaken means AddMany was asked to restore an account under an id
+	// that is already stored (or given twice).
+	ErrIDTaken = errors.New("an account with this id already exists")
 	// ErrKeyringUnavailable is one sentence a user can act on; the D-Bus
 	// or OS error behind it is reachable with errors.Unwrap only.
 	ErrKeyringUnavailable = errors.New("the OS keyring is unavailable (no Secret Service, locked, or no D-Bus session); use the encrypted file store with --store file or LATCHKEY_STORE=file")
@@ -492,8 +495,16 @@ type NewAccount struct {
 
 // AddMany stores several accounts at once, all or nothing (for import).
 // A duplicate of a stored account, or within items, is ErrDuplicate.
+//
+// An item whose Account has an ID is restored as it was (from a backup):
+// its ID, Order and, when not zero, Created are kept. A malformed ID is
+// ErrInvalid; one already stored, or given twice, is ErrIDTaken. Other
+// items get a new ID, the current time, and orders after every stored or
+// restored account.
 func (s *Store) AddMany(ctx context.Context, items []NewAccount) ([]Account, error) {
 	out := make([]Account, len(items))
+	restored := make([]bool, len(items))
+	now := s.now().UTC()
 	for i, it := range items {
 		a := it.Account
 		if err := a.normalize(); err != nil {
@@ -502,23 +513,49 @@ func (s *Store) AddMany(ctx context.Context, items []NewAccount) ([]Account, err
 		if len(it.Secret) == 0 || len(it.Secret) > otp.MaxSecretSize {
 			return nil, fmt.Errorf("store: add %d: %w: %v", i+1, ErrInvalid, otp.ErrSecret)
 		}
-		id, err := newID()
-		if err != nil {
-			return nil, err
+		switch {
+		case a.ID == "":
+			id, err := newID()
+			if err != nil {
+				return nil, err
+			}
+			a.ID, a.Created = id, now
+		case !validID(a.ID):
+			return nil, fmt.Errorf("store: add %d: %w: bad account id", i+1, ErrInvalid)
+		default:
+			restored[i] = true
+			a.Created = a.Created.UTC()
+			if a.Created.IsZero() {
+				a.Created = now
+			}
 		}
-		a.ID = id
-		a.Created = s.now().UTC()
 		out[i] = a
 	}
 	err := s.mutate(ctx, func(st *snapshot) error {
 		order := nextOrder(st.accounts)
+		ids := make(map[string]bool, len(st.accounts)+len(out))
+		for _, b := range st.accounts {
+			ids[b.ID] = true
+		}
+		for i, a := range out {
+			if restored[i] {
+				order = max(order, a.Order+1)
+			}
+		}
 		for i := range out {
 			for _, b := range append(st.accounts, out[:i]...) {
 				if sameKey(out[i], b) {
 					return fmt.Errorf("%w: %s", ErrDuplicate, b.Label())
 				}
 			}
-			out[i].Order = order + i
+			if ids[out[i].ID] {
+				return fmt.Errorf("%w: %s (%s)", ErrIDTaken, out[i].ID, out[i].Label())
+			}
+			ids[out[i].ID] = true
+			if !restored[i] {
+				out[i].Order = order
+				order++
+			}
 		}
 		var done []string
 		for i, a := range out {

@@ -345,6 +345,63 @@ func TestAddManyAllOrNothing(t *testing.T) {
 	})
 }
 
+// TestAddManyRestores: items carrying an id keep their id, order and
+// created time (a backup being restored); the others are numbered after
+// them; a taken or malformed id is refused and nothing is added.
+func TestAddManyRestores(t *testing.T) {
+	forBoth(t, func(t *testing.T, o Options, kr *memKeyring) {
+		ctx := context.Background()
+		s := open(t, o)
+		created := time.Date(2024, 5, 6, 7, 8, 9, 123, time.FixedZone("x", 3600))
+		steam := secret(t)
+		batch := []NewAccount{
+			{Account{ID: "00000000000000aa", Name: "old", Order: 7, Created: created, Tags: []string{"t"}, Type: otp.HOTP, Counter: 9}, secret(t)},
+			{Account{Name: "new"}, secret(t)},
+			{Account{ID: "00000000000000bb", Issuer: "Steam", Name: "gamer", Order: 3, Type: otp.Steam}, steam},
+		}
+		got, err := s.AddMany(ctx, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0].ID != "00000000000000aa" || got[0].Order != 7 || !got[0].Created.Equal(created) || got[0].Counter != 9 ||
+			!slices.Equal(got[0].Tags, []string{"t"}) {
+			t.Fatalf("restored %+v", got[0])
+		}
+		if got[1].ID == "" || got[1].Order != 8 || !got[1].Created.Equal(o.Now()) {
+			t.Fatalf("new %+v", got[1])
+		}
+		if got[2].ID != "00000000000000bb" || got[2].Order != 3 || !got[2].Created.Equal(o.Now()) || got[2].Digits != otp.SteamDigits {
+			t.Fatalf("restored without a time %+v", got[2])
+		}
+		list, _ := open(t, o).List(ctx)
+		if len(list) != 3 || list[0].ID != "00000000000000bb" || list[1].ID != "00000000000000aa" || !list[1].Created.Equal(created) {
+			t.Fatalf("list %+v", list)
+		}
+		g, err := open(t, o).Generator(ctx, "00000000000000bb")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code := g.At(o.Now()); len(code) != otp.SteamDigits || strings.Trim(code, otp.SteamAlphabet) != "" {
+			t.Fatalf("steam code %q", code)
+		}
+		for _, tc := range []struct {
+			items []NewAccount
+			want  error
+		}{
+			{[]NewAccount{{Account{ID: "00000000000000aa", Name: "other"}, secret(t)}}, ErrIDTaken},
+			{[]NewAccount{{Account{ID: "00000000000000cc", Name: "x"}, secret(t)}, {Account{ID: "00000000000000cc", Name: "y"}, secret(t)}}, ErrIDTaken},
+			{[]NewAccount{{Account{Name: "z"}, secret(t)}, {Account{ID: "../evil", Name: "w"}, secret(t)}}, ErrInvalid},
+		} {
+			if _, err := s.AddMany(ctx, tc.items); !errors.Is(err, tc.want) {
+				t.Errorf("AddMany: %v, want %v", err, tc.want)
+			}
+		}
+		if list, _ := open(t, o).List(ctx); len(list) != 3 {
+			t.Fatalf("%d accounts after refused batches", len(list))
+		}
+	})
+}
+
 func TestSecretsFetchedOnce(t *testing.T) {
 	ctx := context.Background()
 	kr := newMem()

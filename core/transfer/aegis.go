@@ -92,8 +92,8 @@ const (
 // ParseAegis reads an Aegis vault export, plain or encrypted. For an
 // encrypted vault, passphrase is called once; a password that opens no
 // slot returns an error wrapping ErrPassphrase. totp, hotp and steam
-// entries are read; steam (5-character codes) and other types (motp,
-// yandex) come back with Unsupported set.
+// entries are read; other types (motp, yandex) come back with
+// Unsupported set.
 func ParseAegis(data []byte, passphrase func() ([]byte, error)) ([]Entry, error) {
 	var v aegisVault
 	if err := json.Unmarshal(data, &v); err != nil {
@@ -157,7 +157,7 @@ func aegisToEntry(ae *aegisEntry, groups map[string]string) (Entry, error) {
 		}
 		k.Counter = *ae.Info.Counter
 	case "steam":
-		e.Unsupported = "Steam Guard codes (5 characters) are not supported yet"
+		k.Type = otp.Steam
 	case "motp", "yandex":
 		e.Unsupported = fmt.Sprintf("%s entries are not supported", ae.Type)
 		return e, nil
@@ -316,13 +316,19 @@ func WriteAegis(entries []Entry) ([]byte, []Skipped, error) {
 			Info: aegisInfo{
 				Secret: k.Secret.Base32(),
 				Algo:   k.Algorithm.String(),
-				Digits: max(k.Digits, otp.DefaultDigits),
+				Digits: k.Digits,
 				Period: k.Period,
 			},
 			Groups: []string{},
 		}
 		if k.Period == 0 {
 			ae.Info.Period = otp.DefaultPeriod
+		}
+		if k.Digits == 0 {
+			ae.Info.Digits = otp.DefaultDigits
+			if k.Type == otp.Steam {
+				ae.Info.Digits = otp.SteamDigits
+			}
 		}
 		if k.Type == otp.HOTP {
 			c := k.Counter

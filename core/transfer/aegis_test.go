@@ -43,7 +43,7 @@ func aegisWant() []Entry {
 	return []Entry{
 		{Key: otpauth.Key{Type: otp.TOTP, Issuer: "GitHub", Account: "alice@example.com", Secret: s, Digits: 6, Period: 30}, Tags: []string{"Work"}},
 		{Key: otpauth.Key{Type: otp.HOTP, Issuer: "Bank", Account: "carol", Secret: s, Algorithm: otp.SHA512, Digits: 8, Period: 30, Counter: 9}},
-		{Key: otpauth.Key{Type: otp.TOTP, Issuer: "Steam", Account: "gamer", Secret: s, Digits: 5, Period: 30}, Unsupported: "Steam Guard codes (5 characters) are not supported yet"},
+		{Key: otpauth.Key{Type: otp.Steam, Issuer: "Steam", Account: "gamer", Secret: s, Digits: 5, Period: 30}},
 		{Key: otpauth.Key{Issuer: "Old", Account: "m"}, Unsupported: "motp entries are not supported"},
 	}
 }
@@ -55,6 +55,7 @@ func TestParseAegisPlain(t *testing.T) {
 		t.Fatal(err)
 	}
 	same(t, got, aegisWant(), true)
+	checkSteam(t, &got[2])
 }
 
 func TestParseAegisVersion2Group(t *testing.T) {
@@ -198,8 +199,8 @@ func TestParseAegisErrors(t *testing.T) {
 }
 
 func TestAegisRoundTrip(t *testing.T) {
-	want := sample(t)
-	out, skipped, err := WriteAegis(append(want, Entry{Key: otpauth.Key{Issuer: "S", Account: "x"}, Unsupported: "steam"}))
+	want := append(sample(t), steamEntry())
+	out, skipped, err := WriteAegis(append(want, Entry{Key: otpauth.Key{Issuer: "S", Account: "x"}, Unsupported: "motp"}))
 	if err != nil || len(skipped) != 1 {
 		t.Fatalf("err %v skipped %v", err, skipped)
 	}
@@ -213,9 +214,13 @@ func TestAegisRoundTrip(t *testing.T) {
 	if f, err := Detect(out); f != FormatAegis {
 		t.Fatalf("detected %q %v", f, err)
 	}
+	if !strings.Contains(string(out), `"type": "steam"`) && !strings.Contains(string(out), `"type":"steam"`) {
+		t.Fatalf("no steam entry in %s", out)
+	}
 	got, err := ParseAegis(out, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	same(t, got, want, true)
+	checkSteam(t, &got[len(got)-1])
 }

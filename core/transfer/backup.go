@@ -15,8 +15,9 @@ import (
 )
 
 // Latchkey backups are age files encrypted to a passphrase (age's scrypt
-// recipient) holding JSON with every account: metadata, HOTP counters
-// and secrets, so that importing one restores an identical store.
+// recipient) holding JSON with every account: metadata (id, order,
+// creation time, tags), HOTP counters and secrets, so that importing one
+// restores an identical store.
 
 // BackupWorkFactor is the scrypt work factor (log2 N) WriteBackup uses by
 // default: age's own default, about a second on a laptop.
@@ -36,6 +37,7 @@ type backupFile struct {
 }
 
 type backupAccount struct {
+	ID        string        `json:"id,omitempty"`
 	Issuer    string        `json:"issuer"`
 	Name      string        `json:"name"`
 	Type      otp.Type      `json:"type"`
@@ -74,7 +76,7 @@ func WriteBackup(w io.Writer, entries []Entry, passphrase []byte, opts BackupOpt
 		}
 		k := &e.Key
 		f.Accounts = append(f.Accounts, backupAccount{
-			Issuer: k.Issuer, Name: k.Account, Type: k.Type, Algorithm: k.Algorithm,
+			ID: e.ID, Issuer: k.Issuer, Name: k.Account, Type: k.Type, Algorithm: k.Algorithm,
 			Digits: k.Digits, Period: k.Period, Counter: k.Counter,
 			Tags: e.Tags, Order: e.Order, Created: e.Created.UTC(), Secret: k.Secret.Base32(),
 		})
@@ -154,7 +156,7 @@ func ParseBackup(data []byte, passphrase func() ([]byte, error)) ([]Entry, error
 	}
 	entries := make([]Entry, 0, len(f.Accounts))
 	for i, a := range f.Accounts {
-		e := Entry{Tags: a.Tags, Order: a.Order, Created: a.Created}
+		e := Entry{ID: a.ID, Tags: a.Tags, Order: a.Order, Created: a.Created}
 		k := &e.Key
 		k.Issuer, k.Account, k.Type, k.Algorithm = a.Issuer, a.Name, a.Type, a.Algorithm
 		k.Digits, k.Period, k.Counter = a.Digits, a.Period, a.Counter

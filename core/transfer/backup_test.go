@@ -3,15 +3,17 @@ package transfer
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 )
 
 func TestBackupRoundTrip(t *testing.T) {
-	want := sample(t)
+	want := append(sample(t), steamEntry())
 	for i := range want {
-		want[i].Order = i
+		want[i].ID = fmt.Sprintf("%016x", 0xa0+i)
+		want[i].Order = len(want) - i
 		want[i].Created = time.Date(2026, 1, 2, 3, 4, i, 0, time.UTC)
 	}
 	var buf bytes.Buffer
@@ -30,10 +32,11 @@ func TestBackupRoundTrip(t *testing.T) {
 	}
 	same(t, res.Entries, want, true)
 	for i := range want {
-		if res.Entries[i].Order != want[i].Order || !res.Entries[i].Created.Equal(want[i].Created) {
-			t.Errorf("entry %d: order %d created %v", i, res.Entries[i].Order, res.Entries[i].Created)
+		if res.Entries[i].ID != want[i].ID || res.Entries[i].Order != want[i].Order || !res.Entries[i].Created.Equal(want[i].Created) {
+			t.Errorf("entry %d: id %q order %d created %v", i, res.Entries[i].ID, res.Entries[i].Order, res.Entries[i].Created)
 		}
 	}
+	checkSteam(t, &res.Entries[len(want)-1])
 
 	if _, err := ParseBackup(buf.Bytes(), pw("hunter3")); !errors.Is(err, ErrPassphrase) {
 		t.Fatalf("wrong password: %v", err)

@@ -23,7 +23,8 @@ func fuzzSeeds(f *testing.F, seeds ...[]byte) {
 
 func FuzzParseURIs(f *testing.F) {
 	out, _ := WriteURIs(sample(f))
-	fuzzSeeds(f, out, []byte("# c\n\notpauth://hotp/x?secret=AA&counter=1"), []byte("otpauth-migration://offline?data=CgA%3D"))
+	fuzzSeeds(f, out, []byte("# c\n\notpauth://hotp/x?secret=AA&counter=1"), []byte("otpauth-migration://offline?data=CgA%3D"),
+		[]byte("otpauth://steam/S:g?secret=GEZDGNBV&digits=5\notpauth://totp/S:h?secret=GEZDGNBV&encoder=steam"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		entries, _, err := ParseURIs(data)
 		checkValid(t, entries, err)

@@ -44,10 +44,10 @@ func TestFixtures(t *testing.T) {
 		format Format
 		labels string
 	}{
-		"aegis-encrypted.json": {FormatAegis, "GitHub:alice@example.com Bank:carol Steam:gamer! Old:m!"},
-		"aegis-plain.json":     {FormatAegis, "GitHub:alice@example.com Bank:carol Steam:gamer! Old:m!"},
-		"2fas-encrypted.2fas":  {FormatTwoFAS, "GitHub:alice@example.com Bank:carol Steam:gamer!"},
-		"2fas-plain.2fas":      {FormatTwoFAS, "GitHub:alice@example.com Bank:carol Steam:gamer!"},
+		"aegis-encrypted.json": {FormatAegis, "GitHub:alice@example.com Bank:carol Steam:gamer Old:m!"},
+		"aegis-plain.json":     {FormatAegis, "GitHub:alice@example.com Bank:carol Steam:gamer Old:m!"},
+		"2fas-encrypted.2fas":  {FormatTwoFAS, "GitHub:alice@example.com Bank:carol Steam:gamer"},
+		"2fas-plain.2fas":      {FormatTwoFAS, "GitHub:alice@example.com Bank:carol Steam:gamer"},
 		"migration.txt":        {FormatURIs, "GitHub:alice@example.com Bank:carol"},
 		"backup.age":           {FormatBackup, "GitHub:alice@example.com Bank:carol"},
 	}
@@ -82,6 +82,11 @@ func TestFixtures(t *testing.T) {
 				t.Fatalf("format %s, entries %q; want %s, %q", res.Format, labels, want[name].format, want[name].labels)
 			}
 			checkValid(t, res.Entries, nil)
+			for i := range res.Entries {
+				if res.Entries[i].Label() == "Steam:gamer" {
+					checkSteam(t, &res.Entries[i])
+				}
+			}
 			if strings.Contains(name, "encrypted") || name == "backup.age" {
 				if _, err := Read(data, Options{Passphrase: pw("not the password")}); err == nil || !strings.Contains(err.Error(), "wrong password") {
 					t.Fatalf("wrong password: %v", err)

@@ -33,6 +33,27 @@ func sample(t testing.TB) []Entry {
 	}
 }
 
+// steamEntry is a Steam Guard account; its secret is the RFC 6238 SHA1
+// seed, whose Steam code at 59 s is PV9M4 (see core/otp's vectors).
+func steamEntry() Entry {
+	return Entry{Key: otpauth.Key{Type: otp.Steam, Issuer: "Steam", Account: "gamer", Secret: otp.Secret("12345678901234567890"), Digits: 5, Period: 30}, Tags: []string{"games"}}
+}
+
+// checkSteam fails unless e is a usable Steam entry giving PV9M4 at 59 s.
+func checkSteam(t testing.TB, e *Entry) {
+	t.Helper()
+	if e.Unsupported != "" || e.Key.Type != otp.Steam {
+		t.Fatalf("steam entry %v unsupported %q", describe(e.Key), e.Unsupported)
+	}
+	g, err := e.Key.Generator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := g.At(time.Unix(59, 0)); c != "PV9M4" {
+		t.Fatalf("steam code %s, want PV9M4", c)
+	}
+}
+
 // same reports whether two entry lists hold the same accounts with the
 // same codes. With tags false, tags are not compared (formats without
 // them).

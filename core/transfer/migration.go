@@ -195,8 +195,9 @@ func migrationEntry(op *pb.MigrationPayload_OtpParameters) (Entry, error) {
 // otpauth-migration://offline URIs, at most perBatch accounts per URI
 // (MigrationBatchSize when perBatch <= 0) and fewer when their names are
 // long, so each fits a QR code a phone reads easily. Entries the format
-// cannot carry (a period other than 30 seconds, 7 digits, a counter
-// beyond int64) are skipped and returned with the reason.
+// cannot carry (Steam Guard keys, a period other than 30 seconds, 7
+// digits, a counter beyond int64) are skipped and returned with the
+// reason.
 func MigrationURIs(entries []Entry, perBatch int) ([]string, []Skipped, error) {
 	if perBatch <= 0 {
 		perBatch = MigrationBatchSize
@@ -256,6 +257,9 @@ func migrationParams(e *Entry) (*pb.MigrationPayload_OtpParameters, string) {
 		return nil, e.Unsupported
 	}
 	k := &e.Key
+	if k.Type == otp.Steam {
+		return nil, "Google Authenticator exports cannot carry Steam Guard codes"
+	}
 	op := &pb.MigrationPayload_OtpParameters{
 		Secret: []byte(k.Secret),
 		Name:   k.Account,

@@ -139,9 +139,12 @@ func TestMigrationURIsSkips(t *testing.T) {
 	seven.Key.Digits = 7
 	colon := es[0]
 	colon.Key.Issuer, colon.Key.Account = "", "a:b"
-	uris, skipped, err := MigrationURIs([]Entry{odd, seven, colon}, 0)
-	if err != nil || len(uris) != 1 || len(skipped) != 2 {
+	uris, skipped, err := MigrationURIs([]Entry{odd, seven, colon, steamEntry()}, 0)
+	if err != nil || len(uris) != 1 || len(skipped) != 3 {
 		t.Fatalf("err %v, %d uris, skipped %v", err, len(uris), skipped)
+	}
+	if skipped[2].Label != "Steam:gamer" || !strings.Contains(skipped[2].Reason, "Steam") {
+		t.Fatalf("steam skipped as %+v", skipped[2])
 	}
 	got, _, err := ParseMigration(uris)
 	if err != nil || len(got) != 1 || got[0].Key.Issuer != "" || got[0].Key.Account != "a:b" {

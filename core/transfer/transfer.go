@@ -53,6 +53,9 @@ type Entry struct {
 	Key otpauth.Key
 	// Tags are the groups or tags the format gives the account.
 	Tags []string
+	// ID is the account's id in the store it was exported from (Latchkey
+	// backups; empty elsewhere), so that a restore keeps it.
+	ID string
 	// Order is the account's position (Latchkey backups; 0 elsewhere).
 	Order int
 	// Created is when the account was added (Latchkey backups; zero
@@ -108,18 +111,23 @@ func check(e *Entry) error {
 	}
 	if k.Digits == 0 {
 		k.Digits = otp.DefaultDigits
+		if k.Type == otp.Steam {
+			k.Digits = otp.SteamDigits
+		}
 	}
 	if k.Period == 0 {
 		k.Period = otp.DefaultPeriod
 	}
 	switch {
-	case k.Type != otp.TOTP && k.Type != otp.HOTP:
+	case !k.Type.Valid():
 		e.Unsupported = "unknown type"
 	case !k.Algorithm.Valid():
 		e.Unsupported = "unknown algorithm"
-	case k.Digits < otp.MinDigits || k.Digits > otp.MaxDigits:
+	case k.Type == otp.Steam && k.Digits != otp.SteamDigits:
+		e.Unsupported = fmt.Sprintf("%d-character Steam codes are not supported (5 are)", k.Digits)
+	case k.Type != otp.Steam && (k.Digits < otp.MinDigits || k.Digits > otp.MaxDigits):
 		e.Unsupported = fmt.Sprintf("%d-digit codes are not supported (6 to 8 are)", k.Digits)
-	case k.Type == otp.TOTP && (k.Period < otp.MinPeriod || k.Period > otp.MaxPeriod):
+	case k.Type.TimeBased() && (k.Period < otp.MinPeriod || k.Period > otp.MaxPeriod):
 		e.Unsupported = fmt.Sprintf("a period of %d seconds is not supported (1 to 3600 are)", k.Period)
 	}
 	return nil

@@ -50,8 +50,8 @@ type twofasOTP struct {
 
 // ParseTwoFAS reads a 2FAS backup, plain or encrypted. For an encrypted
 // one, passphrase is called once; a wrong password returns an error
-// wrapping ErrPassphrase. TOTP and HOTP services are read; STEAM ones
-// come back with Unsupported set.
+// wrapping ErrPassphrase. TOTP, HOTP and STEAM services are read; other
+// token types come back with Unsupported set.
 func ParseTwoFAS(data []byte, passphrase func() ([]byte, error)) ([]Entry, error) {
 	var b twofasBackup
 	if err := json.Unmarshal(data, &b); err != nil {
@@ -109,7 +109,7 @@ func twofasToEntry(s *twofasService, groups map[string]string) (Entry, error) {
 			k.Counter = *s.OTP.Counter
 		}
 	case "STEAM":
-		e.Unsupported = "Steam Guard codes (5 characters) are not supported yet"
+		k.Type = otp.Steam
 	default:
 		e.Unsupported = fmt.Sprintf("token type %q is not supported", clip(s.OTP.TokenType))
 		return e, nil

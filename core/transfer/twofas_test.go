@@ -34,7 +34,7 @@ func twofasWant() []Entry {
 	return []Entry{
 		{Key: otpauth.Key{Type: otp.TOTP, Issuer: "GitHub", Account: "alice@example.com", Secret: s, Digits: 6, Period: 30}, Tags: []string{"Work"}},
 		{Key: otpauth.Key{Type: otp.HOTP, Issuer: "Bank", Account: "carol", Secret: s, Algorithm: otp.SHA256, Digits: 8, Period: 30, Counter: 9}},
-		{Key: otpauth.Key{Type: otp.TOTP, Issuer: "Steam", Account: "gamer", Secret: s, Digits: 5, Period: 30}, Unsupported: "Steam Guard codes (5 characters) are not supported yet"},
+		{Key: otpauth.Key{Type: otp.Steam, Issuer: "Steam", Account: "gamer", Secret: s, Digits: 5, Period: 30}},
 	}
 }
 
@@ -50,6 +50,7 @@ func TestParseTwoFASPlain(t *testing.T) {
 		t.Fatal(err)
 	}
 	same(t, got, twofasWant(), true)
+	checkSteam(t, &got[2])
 }
 
 // encryptTwoFAS builds an encrypted backup as 2FAS describes it:

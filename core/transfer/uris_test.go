@@ -10,7 +10,7 @@ import (
 )
 
 func TestURIsRoundTrip(t *testing.T) {
-	want := sample(t)
+	want := append(sample(t), steamEntry())
 	out, skipped := WriteURIs(want)
 	if len(skipped) != 0 {
 		t.Fatalf("skipped %v", skipped)
@@ -18,11 +18,21 @@ func TestURIsRoundTrip(t *testing.T) {
 	if n := strings.Count(string(out), "\n"); n != len(want) {
 		t.Fatalf("%d lines, want %d", n, len(want))
 	}
+	if !strings.Contains(string(out), "otpauth://steam/Steam:gamer?") {
+		t.Fatalf("steam URI not written as otpauth://steam/: %s", out)
+	}
 	got, warnings, err := ParseURIs(out)
 	if err != nil || len(warnings) != 0 {
 		t.Fatalf("err %v, warnings %v", err, warnings)
 	}
 	same(t, got, want, false)
+	checkSteam(t, &got[len(got)-1])
+	// KeePassXC's spelling reads the same.
+	got, _, err = ParseURIs([]byte("otpauth://totp/Steam:gamer?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Steam&encoder=steam\n"))
+	if err != nil || len(got) != 1 {
+		t.Fatalf("encoder=steam: %v", err)
+	}
+	checkSteam(t, &got[0])
 }
 
 func TestParseURIs(t *testing.T) {
@@ -76,9 +86,9 @@ func TestParseURIsWarningsAndUnsupported(t *testing.T) {
 }
 
 func TestWriteURIsSkipsUnsupported(t *testing.T) {
-	es := []Entry{{Key: otpauth.Key{Issuer: "Steam", Account: "x"}, Unsupported: "steam"}, sample(t)[0]}
+	es := []Entry{{Key: otpauth.Key{Issuer: "Old", Account: "x"}, Unsupported: "motp entries are not supported"}, sample(t)[0]}
 	out, skipped := WriteURIs(es)
-	if len(skipped) != 1 || skipped[0].Label != "Steam:x" || strings.Count(string(out), "\n") != 1 {
+	if len(skipped) != 1 || skipped[0].Label != "Old:x" || strings.Count(string(out), "\n") != 1 {
 		t.Fatalf("skipped %v, out %d lines", skipped, strings.Count(string(out), "\n"))
 	}
 }

@@ -1,7 +1,9 @@
 // Package storeio moves transfer entries into and out of the account
 // store: Import adds parsed entries in one all-or-nothing step, skipping
 // exact duplicates and renaming name clashes; Export reads every account
-// with its secret for a writer. The CLI and the desktop app share it, so
+// with its secret for a writer. Entries from a Latchkey backup carry
+// their id, order and creation time, and Import keeps them (unless the
+// id is already stored), so that a restore gives back the same store. The CLI and the desktop app share it, so
 // both import the same way.
 package storeio
 
@@ -61,8 +63,10 @@ func Plan(ctx context.Context, s Store, entries []transfer.Entry) ([]store.NewAc
 	used := map[string][]taken{}
 	fold := func(issuer, name string) string { return strings.ToLower(issuer) + "\x00" + strings.ToLower(name) }
 	add := func(u taken) { k := fold(u.issuer, u.name); used[k] = append(used[k], u) }
+	ids := make(map[string]bool, len(existing)+len(entries))
 	for _, a := range existing {
 		id := a.ID
+		ids[id] = true
 		add(taken{a.Issuer, a.Name, func() (otp.Secret, error) { return s.Secret(ctx, id) }})
 	}
 	clash := func(issuer, name string) []taken {
@@ -118,13 +122,17 @@ func Plan(ctx context.Context, s Store, entries []transfer.Entry) ([]store.NewAc
 		}
 		sec := k.Secret
 		add(taken{issuer, newName, func() (otp.Secret, error) { return sec, nil }})
-		items = append(items, store.NewAccount{
-			Account: store.Account{
-				Issuer: issuer, Name: newName, Type: k.Type, Algorithm: k.Algorithm,
-				Digits: k.Digits, Period: k.Period, Counter: k.Counter, Tags: e.Tags,
-			},
-			Secret: sec,
-		})
+		a := store.Account{
+			Issuer: issuer, Name: newName, Type: k.Type, Algorithm: k.Algorithm,
+			Digits: k.Digits, Period: k.Period, Counter: k.Counter, Tags: e.Tags,
+		}
+		if e.ID != "" && !ids[e.ID] {
+			// A backup's account comes back as it was; one whose id is
+			// stored already is a copy and gets a new id and place.
+			ids[e.ID] = true
+			a.ID, a.Order, a.Created = e.ID, e.Order, e.Created
+		}
+		items = append(items, store.NewAccount{Account: a, Secret: sec})
 	}
 	return items, sum, nil
 }
@@ -143,7 +151,7 @@ func Import(ctx context.Context, s Store, entries []transfer.Entry) (Summary, er
 	}
 	added, err := s.AddMany(ctx, items)
 	if err != nil {
-		if errors.Is(err, store.ErrDuplicate) {
+		if errors.Is(err, store.ErrDuplicate) || errors.Is(err, store.ErrIDTaken) {
 			// Another process added one of them meanwhile.
 			return Summary{}, fmt.Errorf("%w (another program changed the accounts during the import; nothing was added, try again)", err)
 		}
@@ -171,6 +179,7 @@ func Export(ctx context.Context, s Store) ([]transfer.Entry, error) {
 			return nil, fmt.Errorf("the secret of %s is missing from the store", a.Label())
 		}
 		out = append(out, transfer.Entry{
+			ID: a.ID,
 			Key: otpauth.Key{
 				Type: a.Type, Issuer: a.Issuer, Account: a.Name, Secret: sec, Algorithm: a.Algorithm,
 				Digits: a.Digits, Period: a.Period, Counter: a.Counter,

@@ -17,10 +17,16 @@ import (
 
 func openStore(t *testing.T) *store.Store {
 	t.Helper()
+	return openStoreAt(t, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+}
+
+// openStoreAt opens an empty file store whose clock reads now.
+func openStoreAt(t *testing.T, now time.Time) *store.Store {
+	t.Helper()
 	s, err := store.Open(context.Background(), store.Options{
 		Home: t.TempDir(), Backend: store.File, WorkFactor: 2,
 		Passphrase: func() ([]byte, error) { return []byte("test passphrase"), nil },
-		Now:        func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) },
+		Now:        func() time.Time { return now },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +52,7 @@ func TestImportDuplicatesAndClashes(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
 	es := entries(t)
-	unsupported := transfer.Entry{Key: otpauth.Key{Issuer: "Steam", Account: "gamer"}, Unsupported: "steam"}
+	unsupported := transfer.Entry{Key: otpauth.Key{Issuer: "Old", Account: "m"}, Unsupported: "motp entries are not supported"}
 	sum, err := Import(ctx, s, append(slices.Clone(es), unsupported))
 	if err != nil {
 		t.Fatal(err)
@@ -93,11 +99,32 @@ func TestImportAllOrNothing(t *testing.T) {
 }
 
 // TestBackupRestoresIdenticalStore: export -> age backup -> import into
-// an empty store gives the same accounts, metadata, counters and codes.
+// an empty store gives the same accounts: ids, creation times, order,
+// tags, counters, secrets and codes.
 func TestBackupRestoresIdenticalStore(t *testing.T) {
 	ctx := context.Background()
 	src := openStore(t)
 	if _, err := Import(ctx, src, entries(t)); err != nil {
+		t.Fatal(err)
+	}
+	// A Steam account added later (another time), then moved to the
+	// top and the first one deleted, so that orders are neither 0..n-1
+	// nor in creation order.
+	later := openStoreAt(t, time.Date(2026, 3, 4, 5, 6, 7, 8, time.UTC))
+	steam := otp.Secret("12345678901234567890")
+	if _, err := later.AddMany(ctx, []store.NewAccount{{Account: store.Account{Issuer: "Steam", Name: "gamer", Type: otp.Steam, Tags: []string{"games"}}, Secret: steam}}); err != nil {
+		t.Fatal(err)
+	}
+	moved, _ := Export(ctx, later)
+	if _, err := Import(ctx, src, moved); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := src.Find(ctx, "Steam:gamer")
+	if err := src.Move(ctx, st[0].ID, -3); err != nil {
+		t.Fatal(err)
+	}
+	gh, _ := src.Find(ctx, "GitHub:alice")
+	if err := src.Delete(ctx, gh[0].ID); err != nil {
 		t.Fatal(err)
 	}
 	// Advance the HOTP counter so that the backup must carry it.
@@ -117,34 +144,49 @@ func TestBackupRestoresIdenticalStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dst := openStore(t)
+	// The store restoring runs on another day: created times must come
+	// from the backup, not from its clock.
+	dst := openStoreAt(t, time.Date(2027, 7, 7, 7, 7, 7, 0, time.UTC))
 	if _, err := Import(ctx, dst, res.Entries); err != nil {
 		t.Fatal(err)
 	}
 	want, _ := src.List(ctx)
 	got, _ := dst.List(ctx)
-	if len(got) != len(want) {
+	if len(got) != len(want) || len(want) != 3 {
 		t.Fatalf("%d accounts, want %d", len(got), len(want))
 	}
 	wantSec, _ := src.Secrets(ctx)
 	gotSec, _ := dst.Secrets(ctx)
 	for i := range want {
 		w, g := want[i], got[i]
-		w.ID, g.ID = "", ""
-		if w.Issuer != g.Issuer || w.Name != g.Name || w.Type != g.Type || w.Algorithm != g.Algorithm || w.Digits != g.Digits ||
-			w.Period != g.Period || w.Counter != g.Counter || w.Order != g.Order || !slices.Equal(w.Tags, g.Tags) {
+		if w.ID != g.ID || !w.Created.Equal(g.Created) || w.Issuer != g.Issuer || w.Name != g.Name || w.Type != g.Type ||
+			w.Algorithm != g.Algorithm || w.Digits != g.Digits || w.Period != g.Period || w.Counter != g.Counter ||
+			w.Order != g.Order || !slices.Equal(w.Tags, g.Tags) {
 			t.Errorf("account %d: %+v, want %+v", i, g, w)
 		}
 		if !bytes.Equal(wantSec[want[i].ID], gotSec[got[i].ID]) {
 			t.Errorf("account %d: secrets differ", i)
 		}
 	}
-	if got[1].Counter != 43 {
-		t.Fatalf("counter %d, want 43", got[1].Counter)
+	if got[0].Type != otp.Steam || !got[0].Created.Equal(time.Date(2026, 3, 4, 5, 6, 7, 8, time.UTC)) || got[1].Counter != 43 {
+		t.Fatalf("restored %+v", got)
+	}
+	g, err := dst.Generator(ctx, got[0].ID)
+	if err != nil || g.At(time.Unix(59, 0)) != "PV9M4" {
+		t.Fatalf("steam code after restore: %v", err)
 	}
 	// Importing the backup again changes nothing.
 	sum, err := Import(ctx, dst, res.Entries)
 	if err != nil || len(sum.Added) != 0 || len(sum.Skipped) != 3 {
+		t.Fatalf("err %v summary %+v", err, sum)
+	}
+	// An account renamed since the backup comes back as a copy under a
+	// new id instead of failing on its taken id.
+	if _, err := dst.Update(ctx, got[2].ID, func(a *store.Account) error { a.Name = "renamed"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	sum, err = Import(ctx, dst, res.Entries)
+	if err != nil || len(sum.Added) != 1 || sum.Added[0].ID == got[2].ID || sum.Added[0].Name != got[2].Name {
 		t.Fatalf("err %v summary %+v", err, sum)
 	}
 }

@@ -56,7 +56,7 @@ func runList(ctx context.Context, e *env, args []string) error {
 	}
 	var secrets map[string]otp.Secret
 	for _, a := range as {
-		if a.Type == otp.TOTP {
+		if a.Type.TimeBased() {
 			if secrets, err = s.Secrets(ctx); err != nil {
 				return storeError(err)
 			}

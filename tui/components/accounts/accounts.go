@@ -63,7 +63,7 @@ func (it Item) Code() string {
 // refresh recomputes the codes when now is in a new time step; the next
 // code becomes the current one without recomputing it.
 func (it *Item) refresh(now time.Time) {
-	if it.Type != otp.TOTP || it.Gen == nil {
+	if !it.Type.TimeBased() || it.Gen == nil {
 		return
 	}
 	step := it.Gen.Step(now)
@@ -432,6 +432,9 @@ func (m Model) layout() layout {
 func details(it *Item) string {
 	if it.Type == otp.HOTP {
 		return fmt.Sprintf("HOTP %s %dd", it.Algorithm, it.Digits)
+	}
+	if it.Type == otp.Steam {
+		return fmt.Sprintf("Steam %s %ds", it.Algorithm, it.Period)
 	}
 	return fmt.Sprintf("%s %dd %ds", it.Algorithm, it.Digits, it.Period)
 }

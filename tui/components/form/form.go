@@ -235,7 +235,9 @@ func (m *Model) build() (*otpauth.Key, int) {
 		if k.Algorithm, err = otp.ParseAlgorithm(m.inputs[Algorithm].Value()); err != nil {
 			errs[Algorithm] = errors.New("SHA1, SHA256 or SHA512")
 		}
-		if d, err := strconv.Atoi(strings.TrimSpace(m.inputs[Digits].Value())); err != nil || d < otp.MinDigits || d > otp.MaxDigits {
+		if k.Type == otp.Steam {
+			k.Digits = otp.SteamDigits // Steam codes always have 5 characters
+		} else if d, err := strconv.Atoi(strings.TrimSpace(m.inputs[Digits].Value())); err != nil || d < otp.MinDigits || d > otp.MaxDigits {
 			errs[Digits] = errors.New("6, 7 or 8")
 		} else {
 			k.Digits = d
@@ -334,7 +336,7 @@ func (m Model) describe(k *otpauth.Key) string {
 		label = k.Issuer + ":" + k.Account
 	}
 	s := fmt.Sprintf("→ %s (%s, %s, %d digits", label, strings.ToUpper(k.Type.String()), k.Algorithm, k.Digits)
-	if k.Type == otp.TOTP {
+	if k.Type.TimeBased() {
 		s += fmt.Sprintf(", %d s", k.Period)
 	}
 	return s + ")"
