@@ -80,6 +80,8 @@ func newDeps(getenv func(string) string, log *slog.Logger) (ui.Deps, error) {
 	// *store.Store), with a timeout so a silent server cannot hang the
 	// progress bar forever.
 	d.Enroll = ui.DefaultEnroller(&http.Client{Timeout: 30 * time.Second})
+	// Import/Export: core/transfer/storeio on the open *store.Store.
+	d.Transfer = ui.Transfer{Import: ui.StoreImport, Export: ui.StoreExport}
 	if s := getenv("LATCHKEY_STORE"); s != "" {
 		b, err := store.ParseBackend(s)
 		if err != nil {

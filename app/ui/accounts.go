@@ -118,7 +118,8 @@ func (u *App) accountsScreen(w fyne.Window) fyne.CanvasObject {
 	settings := widget.NewButtonWithIcon("", theme.SettingsIcon(), func() { u.showSettings() })
 	// The Helpdesk view (helpdesk.go), also on Ctrl+Shift+H.
 	helpdesk := widget.NewButtonWithIcon("", theme.AccountIcon(), u.showHelpdesk)
-	top := container.NewBorder(nil, nil, nil, container.NewHBox(add, more, helpdesk, settings), u.search)
+	transfers := u.transferButton() // the Import/Export menu (transfer.go)
+	top := container.NewBorder(nil, nil, nil, container.NewHBox(add, more, transfers, helpdesk, settings), u.search)
 
 	c := w.Canvas()
 	c.SetOnTypedRune(func(r rune) {

@@ -69,6 +69,8 @@ type Deps struct {
 	// Enroll redeems an enrollment link ("Add account", Link tab); nil
 	// means enroll.Enroll over HTTP with the system clock.
 	Enroll Enroller
+	// Transfer connects the Import/Export menu (transfer.go); zero fields take defaults.
+	Transfer Transfer
 }
 
 // Enroller redeems a one-time enrollment link (SERVER/enroll#TOKEN),
