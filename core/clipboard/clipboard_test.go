@@ -1,15 +1,12 @@
 package clipboard
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"os"
 	"os/exec"
-	"strings"
 	"testing"
 
 	"latchkey/core/testenv"
@@ -107,7 +104,7 @@ func TestTicket(t *testing.T) {
 // TestX11 runs against the real X clipboard (Xvfb and xclip under make
 // test): copy, read back, clear only while unchanged.
 func TestX11(t *testing.T) {
-	display := privateDisplay(t)
+	display := testenv.Display(t)
 	testenv.Tool(t, "xclip")
 	ctx := context.Background()
 	e := Env{Getenv: envOf(map[string]string{"DISPLAY": display})}
@@ -142,27 +139,3 @@ func TestX11(t *testing.T) {
 	}
 }
 
-// privateDisplay starts an Xvfb of this test's own, so that no other test
-// running at the same time (other packages share make test's display)
-// touches its clipboard; it returns the DISPLAY value.
-func privateDisplay(t *testing.T) string {
-	t.Helper()
-	xvfb := testenv.Tool(t, "Xvfb")
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	cmd := exec.Command(xvfb, "-displayfd", "3", "-screen", "0", "64x64x24", "-nolisten", "tcp")
-	cmd.ExtraFiles = []*os.File{w}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(r).ReadString('\n')
-	if err != nil {
-		t.Fatalf("Xvfb did not start: %v", err)
-	}
-	return ":" + strings.TrimSpace(line)
-}

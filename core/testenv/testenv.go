@@ -9,8 +9,10 @@
 package testenv
 
 import (
+	"bufio"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -45,4 +47,30 @@ func Env(t testing.TB, name string) string {
 		Missing(t, "%s is not set", name)
 	}
 	return v
+}
+
+// Display starts an Xvfb server of the test's own and returns its DISPLAY
+// (":N"), so that tests using the X clipboard or windows do not share
+// state with other packages' tests running at the same time. The server
+// is stopped when the test ends.
+func Display(t testing.TB) string {
+	t.Helper()
+	xvfb := Tool(t, "Xvfb")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command(xvfb, "-displayfd", "3", "-screen", "0", "640x480x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil {
+		t.Fatalf("Xvfb did not start: %v", err)
+	}
+	return ":" + strings.TrimSpace(line)
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -228,7 +227,7 @@ func TestConfirm(t *testing.T) {
 // TestClipboardClear runs the hidden clearer against the real X clipboard:
 // it clears the code, and leaves anything the user copied since.
 func TestClipboardClear(t *testing.T) {
-	display := privateDisplay(t)
+	display := testenv.Display(t)
 	xclip := testenv.Tool(t, "xclip")
 	set := func(s string) {
 		cmd := exec.Command(xclip, "-selection", "clipboard", "-in")
@@ -368,7 +367,7 @@ func TestStoreBinary(t *testing.T) {
 	})
 
 	t.Run("copy", func(t *testing.T) {
-		display := privateDisplay(t)
+		display := testenv.Display(t)
 		xclip := testenv.Tool(t, "xclip")
 		testenv.Env(t, "LATCHKEY_TEST_SECRET_SERVICE")
 		home := t.TempDir()
@@ -402,30 +401,6 @@ func TestStoreBinary(t *testing.T) {
 	})
 }
 
-// privateDisplay starts an Xvfb of this test's own, so that no other test
-// running at the same time (other packages share make test's display)
-// touches its clipboard; it returns the DISPLAY value.
-func privateDisplay(t *testing.T) string {
-	t.Helper()
-	xvfb := testenv.Tool(t, "Xvfb")
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	cmd := exec.Command(xvfb, "-displayfd", "3", "-screen", "0", "64x64x24", "-nolisten", "tcp")
-	cmd.ExtraFiles = []*os.File{w}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(r).ReadString('\n')
-	if err != nil {
-		t.Fatalf("Xvfb did not start: %v", err)
-	}
-	return ":" + strings.TrimSpace(line)
-}
 
 // TestTerminalPrompts runs the binary on a real terminal (tmux): rm asks
 // and removes on "y"; the file store asks for its passphrase (twice for a

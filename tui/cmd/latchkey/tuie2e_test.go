@@ -37,7 +37,7 @@ func TestTUIEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	// A private X display: its clipboard is this test's alone, whatever
 	// else runs at the same time.
-	display := privateDisplay(t)
+	display := testenv.Display(t)
 	env := []string{"LATCHKEY_HOME=" + filepath.Join(dir, "home"), "LATCHKEY_STORE=file", "LATCHKEY_PASSPHRASE=correct horse battery",
 		"NO_COLOR=1", "LATCHKEY_CLIPBOARD_CLEAR=2", "DISPLAY=" + display}
 	const (
