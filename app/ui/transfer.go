@@ -8,7 +8,6 @@ import (
 	"image"
 	"image/png"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -42,7 +41,7 @@ type Transfer struct {
 	// nil means Fyne's save dialog.
 	SaveFile func(w fyne.Window, name string, done func(path string, err error))
 	// WriteFile writes an export readable by the owner only, atomically;
-	// nil means writePrivate.
+	// nil means transfer.WriteFile.
 	WriteFile func(path string, data []byte) error
 	// WorkFactor is the scrypt log2 N of backups; 0 means age's default.
 	// Tests lower it.
@@ -83,7 +82,7 @@ func (t Transfer) withDefaults() Transfer {
 		t.SaveFile = saveFileDialog
 	}
 	if t.WriteFile == nil {
-		t.WriteFile = writePrivate
+		t.WriteFile = transfer.WriteFile
 	}
 	return t
 }
@@ -640,7 +639,7 @@ func openFileDialog(w fyne.Window, done func(*transfer.File, error)) {
 }
 
 // saveFileDialog is Fyne's save dialog. It hands back the path only: the
-// dialog creates the file empty with the default mode, and writePrivate
+// dialog creates the file empty with the default mode, and transfer.WriteFile
 // then replaces it with one readable by the owner only.
 func saveFileDialog(w fyne.Window, name string, done func(string, error)) {
 	d := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
@@ -658,32 +657,4 @@ func saveFileDialog(w fyne.Window, name string, done func(string, error)) {
 	}, w)
 	d.SetFileName(name)
 	d.Show()
-}
-
-// writePrivate writes data to path readable by the owner only, atomically
-// (a temporary file in the same folder, synced, then renamed), as the
-// command line's export does.
-func writePrivate(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	defer os.Remove(name)
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(name, path)
 }

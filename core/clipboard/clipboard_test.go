@@ -138,4 +138,3 @@ func TestX11(t *testing.T) {
 		t.Fatalf("clipboard still %q", got)
 	}
 }
-

@@ -141,7 +141,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("export: %w", err)
 		}
 	default:
-		if err := writePrivate(*out, data); err != nil {
+		if err := transfer.WriteFile(*out, data); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
 	}
@@ -184,34 +184,6 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(f.Fd())
 }
 
-// writePrivate writes data to path readable by the owner only, atomically
-// (a temporary file in the same folder, synced, then renamed).
-func writePrivate(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	defer os.Remove(name)
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(name, path)
-}
-
 // writeQRDir writes one PNG per migration batch into dir (created 0700).
 func writeQRDir(e *env, dir string, uris []string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -223,7 +195,7 @@ func writeQRDir(e *env, dir string, uris []string) error {
 			return err
 		}
 		p := filepath.Join(dir, fmt.Sprintf("latchkey-migration-%d-of-%d.png", i+1, len(uris)))
-		if err := writePrivate(p, png); err != nil {
+		if err := transfer.WriteFile(p, png); err != nil {
 			return err
 		}
 		fmt.Fprintln(e.stdout, p)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"latchkey/core/otpauth"
+	"latchkey/core/transfer"
 	"latchkey/core/transfer/qr"
 )
 
@@ -68,7 +69,7 @@ func runQR(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("qr: %w", err)
 		}
-		if err := writePrivate(*out, png); err != nil {
+		if err := transfer.WriteFile(*out, png); err != nil {
 			return fmt.Errorf("qr: %w", err)
 		}
 		fmt.Fprintf(e.stderr, "latchkey: wrote %s\n", *out)

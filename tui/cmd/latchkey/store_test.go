@@ -401,7 +401,6 @@ func TestStoreBinary(t *testing.T) {
 	})
 }
 
-
 // TestTerminalPrompts runs the binary on a real terminal (tmux): rm asks
 // and removes on "y"; the file store asks for its passphrase (twice for a
 // new vault) when LATCHKEY_PASSPHRASE is not set.
