@@ -145,6 +145,12 @@ type codeRequest struct {
 // maxCodeLen bounds a submitted code; real ones are 6 to 9 characters.
 const maxCodeLen = 32
 
+// plausibleCode reports whether a submitted code is worth verifying: not
+// blank and not longer than any real code.
+func plausibleCode(code string) bool {
+	return strings.TrimSpace(code) != "" && len(code) <= maxCodeLen
+}
+
 func handleConfirm(s *Server) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, err := decode[codeRequest](w, r, s.cfg.MaxBody)
@@ -152,7 +158,7 @@ func handleConfirm(s *Server) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		if strings.TrimSpace(req.Code) == "" || len(req.Code) > maxCodeLen {
+		if !plausibleCode(req.Code) {
 			s.writeError(w, r, ErrInvalidCode)
 			return
 		}

@@ -222,7 +222,7 @@ func handleConfirmLink(s *Server) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		if strings.TrimSpace(req.Code) == "" || len(req.Code) > maxCodeLen {
+		if !plausibleCode(req.Code) {
 			s.writeError(w, r, ErrInvalidCode)
 			return
 		}
