@@ -152,9 +152,12 @@ type vaultFile struct {
 
 // decodeAccounts parses accounts.json.
 func decodeAccounts(b []byte) ([]Account, error) {
-	var f accountsFile
-	if err := strictUnmarshal(b, &f); err != nil {
-		return nil, err
+	f, ok := decodeAccountsFast(b)
+	if !ok {
+		f = accountsFile{}
+		if err := strictUnmarshal(b, &f); err != nil {
+			return nil, err
+		}
 	}
 	if f.Version != formatVersion {
 		return nil, fmt.Errorf("unsupported version %d", f.Version)

@@ -90,10 +90,12 @@ func (s *Store) load(locked bool) (*snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	buf := bytes.NewBuffer(make([]byte, 0, min(fi.Size(), maxFileSize)+bytes.MinRead))
+	_, err = buf.ReadFrom(io.LimitReader(f, maxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("store: read %s: %w", name, err)
 	}
+	data := buf.Bytes()
 	if len(data) > maxFileSize {
 		return nil, s.corrupt(locked, name, fi, errors.New("file too large"))
 	}

@@ -3,9 +3,11 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -725,4 +727,52 @@ func TestSecretCopies(t *testing.T) {
 			all[a.ID].Wipe()
 		}
 	})
+}
+
+// TestDecodeAccountsFast checks that the fast accounts.json reader takes
+// what Latchkey writes (so `latchkey code` never falls back to
+// encoding/json on a file of its own) and agrees with encoding/json
+// wherever it answers, on the cases shared with its fuzz target.
+func TestDecodeAccountsFast(t *testing.T) {
+	as := []Account{
+		{ID: "0123456789abcdef", Issuer: "GitHub", Name: "alice@example.com", Type: otp.TOTP, Algorithm: otp.SHA1, Digits: 6, Period: 30, Created: clock()},
+		{ID: "00000000000000aa", Issuer: "Été & <Co>", Name: `a "quoted" name`, Type: otp.HOTP, Algorithm: otp.SHA512, Digits: 8, Period: 30, Counter: 1 << 40, Tags: []string{"work", "ü"}, Order: -2, Created: clock().In(time.FixedZone("x", 3600))},
+		{ID: "00000000000000bb", Name: "gamer", Type: otp.Steam, Algorithm: otp.SHA256, Digits: 5, Period: 60, Order: 7, Created: clock().Add(time.Nanosecond)},
+	}
+	plain, err := encodeAccounts(as[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := decodeAccountsFast(plain); !ok {
+		t.Fatalf("fast path refused Latchkey's own file %s", plain)
+	}
+	all, err := encodeAccounts(as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeAccounts(all) // escapes inside: through the fallback
+	if err != nil || len(got) != len(as) || got[1].Name != as[1].Name || got[1].Issuer != as[1].Issuer {
+		t.Fatalf("decode: %v %+v", err, got)
+	}
+	accepted := 0
+	for _, c := range fastDecodeCases {
+		fast, ok := decodeAccountsFast([]byte(c))
+		var slow accountsFile
+		err := json.Unmarshal([]byte(c), &slow)
+		if !ok {
+			continue
+		}
+		accepted++
+		if err != nil || !reflect.DeepEqual(fast, slow) {
+			t.Errorf("%q: fast %+v, encoding/json %+v (%v)", c, fast, slow, err)
+		}
+	}
+	if accepted < 5 {
+		t.Errorf("fast path took only %d of the cases", accepted)
+	}
+	for _, c := range []string{`{"version":1,"accounts":[{"id":"ab","digits":6.0}]}`, `{"version":1,"accounts":[]} x`, `{"version":1,"accounts":[{"id":"ab","counter":-1}]}`} {
+		if _, err := decodeAccounts([]byte(c)); err == nil {
+			t.Errorf("%q accepted", c)
+		}
+	}
 }
