@@ -116,12 +116,12 @@ func match(as []Account, query string) []Account {
 	}
 	var exact, sub []Account
 	for _, a := range as {
-		label := strings.ToLower(a.Label())
+		label := a.Label()
 		switch {
-		case a.ID == q, strings.ToLower(a.Issuer) == q, strings.ToLower(a.Name) == q, label == q,
-			strings.ToLower(a.Issuer+":"+a.Name) == q:
+		case a.ID == q, lowerIs(a.Issuer, q), lowerIs(a.Name, q), lowerIs(label, q),
+			a.Issuer == "" && lowerIs(":"+a.Name, q):
 			exact = append(exact, a)
-		case strings.Contains(label, q):
+		case lowerContains(label, q):
 			sub = append(sub, a)
 		}
 	}
@@ -129,6 +129,53 @@ func match(as []Account, query string) []Account {
 		return exact
 	}
 	return sub
+}
+
+// lowerIs reports whether strings.ToLower(s) == lq, without allocating
+// when s is ASCII.
+func lowerIs(s, lq string) bool {
+	if !isASCII(s) {
+		return strings.ToLower(s) == lq
+	}
+	if len(s) != len(lq) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if lowerASCII(s[i]) != lq[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerContains reports whether strings.ToLower(s) contains lq, without
+// allocating when s is ASCII.
+func lowerContains(s, lq string) bool {
+	if !isASCII(s) {
+		return strings.Contains(strings.ToLower(s), lq)
+	}
+	for i := 0; i+len(lq) <= len(s); i++ {
+		if lowerIs(s[i:i+len(lq)], lq) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // The on-disk formats. Both carry a version so that a later Latchkey can

@@ -40,6 +40,25 @@ func decodeAccountsFast(b []byte) (accountsFile, bool) {
 	return f, ok && p.i == len(b)
 }
 
+// decodeConfigFast reads config.json, {"backend":"..."}, on the same
+// terms as decodeAccountsFast: !ok means "ask encoding/json".
+func decodeConfigFast(b []byte) (config, bool) {
+	p := jsonParser{b: b}
+	var c config
+	seen := false
+	ok := p.object(func(key []byte) bool {
+		if string(key) != "backend" || seen {
+			return false
+		}
+		seen = true
+		s, ok := p.string()
+		c.Backend = Backend(s)
+		return ok
+	})
+	p.space()
+	return c, ok && p.i == len(b)
+}
+
 // jsonParser is the cursor of decodeAccountsFast; every method reports
 // !ok on input outside the subset.
 type jsonParser struct {

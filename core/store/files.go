@@ -349,8 +349,8 @@ func (s *Store) readConfig() (Backend, error) {
 	if err != nil {
 		return "", fmt.Errorf("store: %w", err)
 	}
-	var c config
-	if json.Unmarshal(data, &c) != nil {
+	c, ok := decodeConfigFast(data)
+	if !ok && json.Unmarshal(data, &c) != nil {
 		// Only a preference: keep the bad file aside and choose afresh.
 		fi, _ := os.Stat(p)
 		_ = s.corrupt(false, ConfigFile, fi, errors.New("bad JSON"))

@@ -130,3 +130,20 @@ var fastDecodeCases = []string{
 	`{"version":1,"accounts":[{"id":"ab"},]}`,
 	"\xef\xbb\xbf{\"version\":1}",
 }
+
+// FuzzDecodeConfigFast holds the config.json fast path to encoding/json.
+func FuzzDecodeConfigFast(f *testing.F) {
+	for _, s := range []string{`{"backend":"keyring"}` + "\n", `{"backend":"file"}`, `{}`, `{"backend":"x","backend":"y"}`, `{"Backend":"file"}`, `{"backend":null}`, `{"backend":"\u0066ile"}`, `[]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ok := decodeConfigFast(data)
+		if !ok {
+			return
+		}
+		var slow config
+		if err := json.Unmarshal(data, &slow); err != nil || slow != fast {
+			t.Fatalf("%q: fast %+v, encoding/json %+v (%v)", data, fast, slow, err)
+		}
+	})
+}

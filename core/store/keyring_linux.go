@@ -35,8 +35,11 @@ type fastReader struct {
 	getenv  func(string) string
 	timeout time.Duration // each wait on the service; then go-keyring
 
-	once    sync.Once
-	bus     *busConn
+	dialOnce sync.Once // the connection: authentication and Hello
+	bus      *busConn
+	dialErr  error
+
+	once    sync.Once // the OpenSession call
 	err     error
 	openSes <-chan *dbus.Message
 
@@ -60,15 +63,23 @@ const (
 
 var errFast = errors.New("store: secret service fast path unavailable")
 
+func (f *fastReader) dial() { f.bus, f.dialErr = dialSessionBus(f.getenv, f.timeout) }
+
 func (f *fastReader) init() {
-	f.bus, f.err = dialSessionBus(f.getenv, f.timeout)
-	if f.err != nil {
+	f.dialOnce.Do(f.dial)
+	if f.err = f.dialErr; f.err != nil {
 		return
 	}
 	f.openSes, f.err = f.bus.call(0, ssName, ssPath, ssService, "OpenSession", "sv", "plain", dbus.MakeVariant(""))
 }
 
-// warm connects and asks for the session in the background, so that the
+// connect connects to the session bus in the background. It talks to
+// the bus alone, which starts nothing (the Secret Service is only
+// started, where it is not running, by the first call to it), so it can
+// begin before the store knows whether it uses the keyring.
+func (f *fastReader) connect() { go f.dialOnce.Do(f.dial) }
+
+// warm also asks for the session in the background, so that the
 // handshake overlaps reading accounts.json.
 func (f *fastReader) warm() { go f.once.Do(f.init) }
 
@@ -126,7 +137,8 @@ func (f *fastReader) get(service, user string) (string, bool) {
 }
 
 func (f *fastReader) close() {
-	f.once.Do(func() {}) // wait for a warm-up in flight
+	f.dialOnce.Do(func() {}) // wait for a connection in flight
+	f.once.Do(func() {})     // and a warm-up
 	if f.bus == nil {
 		return
 	}

@@ -168,3 +168,27 @@ func TestFastReaderSecretService(t *testing.T) {
 		t.Fatalf("missing item: %q %v", v, ok)
 	}
 }
+
+// TestFastReaderConnectOnly: a store that connected ahead of knowing its
+// backend and then turned out not to need the keyring closes at once,
+// even while the bus has not answered.
+func TestFastReaderConnectOnly(t *testing.T) {
+	addr := "unix:path=" + fakeBus(t, "")
+	f := &fastReader{getenv: func(k string) string {
+		if k == "DBUS_SESSION_BUS_ADDRESS" {
+			return addr
+		}
+		return ""
+	}, timeout: time.Minute}
+	f.connect()
+	done := make(chan struct{})
+	go func() { f.close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("close hung")
+	}
+	if _, ok := f.get(Service, "0123456789abcdef"); ok {
+		t.Fatal("read through a closed connection")
+	}
+}

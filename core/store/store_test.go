@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -773,6 +774,48 @@ func TestDecodeAccountsFast(t *testing.T) {
 	for _, c := range []string{`{"version":1,"accounts":[{"id":"ab","digits":6.0}]}`, `{"version":1,"accounts":[]} x`, `{"version":1,"accounts":[{"id":"ab","counter":-1}]}`} {
 		if _, err := decodeAccounts([]byte(c)); err == nil {
 			t.Errorf("%q accepted", c)
+		}
+	}
+}
+
+// TestMatchLowerCase holds match's allocation-free comparisons to the
+// plain strings.ToLower ones they replace, on ASCII and other names.
+func TestMatchLowerCase(t *testing.T) {
+	ref := func(as []Account, query string) []Account {
+		q := strings.ToLower(strings.TrimSpace(query))
+		if q == "" {
+			return nil
+		}
+		var exact, sub []Account
+		for _, a := range as {
+			label := strings.ToLower(a.Label())
+			switch {
+			case a.ID == q, strings.ToLower(a.Issuer) == q, strings.ToLower(a.Name) == q, label == q,
+				strings.ToLower(a.Issuer+":"+a.Name) == q:
+				exact = append(exact, a)
+			case strings.Contains(label, q):
+				sub = append(sub, a)
+			}
+		}
+		if len(exact) > 0 {
+			return exact
+		}
+		return sub
+	}
+	names := []string{"GitHub", "github", "Alice@Example.com", "", "ÉTÉ", "été", "İstanbul", "\u212Aelvin", "Kelvin", "STRASSE", "Straße", "ΣΙΣΥΦΟΣ", "a:b", "0123456789abcdef"}
+	var as []Account
+	for i, is := range names {
+		for j, n := range names {
+			if is == "" && n == "" {
+				continue
+			}
+			as = append(as, Account{ID: fmt.Sprintf("%016x", i*100+j), Issuer: is, Name: n})
+		}
+	}
+	queries := append([]string{"git", "HUB:", ":github", "github:alice@example.com", "  GitHub  ", "é", "istanbul", "i̇stanbul", "kelvin", "ß", "σισυφος", "0000000000000203", "b", ":", "zzz"}, names...)
+	for _, q := range queries {
+		if got, want := match(as, q), ref(as, q); !reflect.DeepEqual(got, want) {
+			t.Errorf("query %q: %d matches, want %d", q, len(got), len(want))
 		}
 	}
 }

@@ -162,11 +162,12 @@ func clearDelay(e *env) time.Duration {
 
 func clipboardClearCommand() command {
 	return command{
-		name:    "clipboard-clear",
-		usage:   "[--after DURATION] < TICKET",
-		summary: "(internal, started by code --copy) clear the clipboard if it still holds the copied code",
-		run:     runClipboardClear,
-		hidden:  true,
+		name:     "clipboard-clear",
+		graceful: true,
+		usage:    "[--after DURATION] < TICKET",
+		summary:  "(internal, started by code --copy) clear the clipboard if it still holds the copied code",
+		run:      runClipboardClear,
+		hidden:   true,
 	}
 }
 

@@ -1,3 +1,5 @@
+//go:build !lean
+
 package main
 
 import (
@@ -10,15 +12,6 @@ import (
 	"latchkey/core/enroll"
 	"latchkey/core/store"
 )
-
-func enrollCommand() command {
-	return command{
-		name:    "enroll",
-		usage:   "LINK | - [--force] [--store STORE]",
-		summary: "redeem a one-time enrollment link from a Latchkey server (no QR needed)",
-		run:     runEnroll,
-	}
-}
 
 // runEnroll redeems an enrollment link, stores the account and confirms
 // its first code with the server, so the credential ends verified. The

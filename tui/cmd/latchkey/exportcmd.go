@@ -1,3 +1,5 @@
+//go:build !lean
+
 package main
 
 import (
@@ -17,15 +19,6 @@ import (
 	"latchkey/core/transfer/qr"
 	"latchkey/core/transfer/storeio"
 )
-
-func exportCommand() command {
-	return command{
-		name:    "export",
-		usage:   "--format uris|migration|aegis|backup [-o FILE] [--qr DIR] [--yes] [--store STORE]",
-		summary: "write every account for another authenticator, or as an encrypted backup",
-		run:     runExport,
-	}
-}
 
 func runExport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(exportCommand(), e)

@@ -1,3 +1,5 @@
+//go:build !lean
+
 package main
 
 import (
@@ -12,15 +14,6 @@ import (
 	"latchkey/core/transfer"
 	"latchkey/core/transfer/storeio"
 )
-
-func importCommand() command {
-	return command{
-		name:    "import",
-		usage:   "[--format FORMAT] [--dry-run] [--store STORE] FILE... | -",
-		summary: "add accounts from other authenticators (URIs, QR images, Google, Aegis, 2FAS) or a backup",
-		run:     runImport,
-	}
-}
 
 func runImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(importCommand(), e)

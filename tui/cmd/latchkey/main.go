@@ -63,6 +63,14 @@
 // in the OS keyring or in an age-encrypted vault. A secret passed on the
 // command line is visible to other users of the machine through the
 // process list; prefer a file or standard input where a command offers it.
+//
+// This package builds twice. `make build` installs its lean build
+// (-tags lean) as latchkey: add, list, code, rm, rename, store and version
+// run in it, without the code of the terminal UI, the transfer formats,
+// HTTP and the server, so that `latchkey code` starts in about half the
+// time. For tui, import, export, qr, enroll and serve it replaces itself
+// with latchkey-full, the default build (every command in-process), found
+// beside it or else on PATH.
 package main
 
 import (
@@ -78,9 +86,7 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
-	stop()
+	err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	os.Exit(report(err, os.Stderr))
 }
 
@@ -101,6 +107,12 @@ type command struct {
 	summary string // one line for the command list
 	run     func(ctx context.Context, e *env, args []string) error
 	hidden  bool // left out of the command list (internal helpers)
+	// graceful commands see SIGINT and SIGTERM as ctx being done, to stop
+	// cleanly (the server drains, the UI restores the terminal). The
+	// others, quick and safe to end at any point, leave both signals
+	// alone: catching them costs a thread and a tenth of a millisecond at
+	// every start, which `latchkey code` would pay.
+	graceful bool
 }
 
 // commands lists the subcommands in the order help shows them.
@@ -134,7 +146,7 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	if len(args) == 0 || tuiFlag(args[0]) {
-		return runTUI(ctx, e, args)
+		return runGraceful(ctx, e, tuiCommand().run, args)
 	}
 	name := args[0]
 	switch name {
@@ -154,7 +166,17 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 	if !ok {
 		return usageErrorf("unknown command %q; run 'latchkey help' for the list", name)
 	}
+	if c.graceful {
+		return runGraceful(ctx, e, c.run, args[1:])
+	}
 	return c.run(ctx, e, args[1:])
+}
+
+// runGraceful runs a graceful command with ctx done on SIGINT or SIGTERM.
+func runGraceful(ctx context.Context, e *env, run func(context.Context, *env, []string) error, args []string) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, e, args)
 }
 
 func lookup(name string) (command, bool) {

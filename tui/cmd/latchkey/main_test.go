@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -119,12 +117,7 @@ func TestVersion(t *testing.T) {
 // TestBinary builds the real command with CGO_ENABLED=0 and checks exit
 // statuses and output streams, and the code against oathtool.
 func TestBinary(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "latchkey")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildLatchkey(t)
 	runBin := func(args ...string) (string, string, int) {
 		var out, errb bytes.Buffer
 		cmd := exec.Command(bin, args...)

@@ -1,3 +1,5 @@
+//go:build !lean
+
 package main
 
 import (
@@ -11,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"latchkey/server"
 )
 
 func TestServeUsage(t *testing.T) {
@@ -32,12 +36,7 @@ func TestServeUsage(t *testing.T) {
 // shutdown.
 func TestServeBinary(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "latchkey")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildLatchkey(t) // the lean front, handing serve to latchkey-full
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -87,5 +86,13 @@ func TestServeBinary(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), `"msg":"stopped"`) || !strings.Contains(stdout.String(), "listening on http://"+addr) {
 		t.Fatalf("stdout %q stderr %q", stdout.String(), stderr.String())
+	}
+}
+
+// TestServeSynopsis keeps the serve synopsis that both builds show (the
+// lean one cannot import the server) equal to the server's own.
+func TestServeSynopsis(t *testing.T) {
+	if serveUsage != server.Usage {
+		t.Fatalf("serveUsage is out of date:\n%s\nserver.Usage:\n%s", serveUsage, server.Usage)
 	}
 }

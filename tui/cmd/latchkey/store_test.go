@@ -276,19 +276,6 @@ func hmacHex(t *testing.T, keyHex, msg string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// buildLatchkey builds the real command into a temp dir as `make
-// build-cli` does (CGO_ENABLED=0, -trimpath, stripped).
-func buildLatchkey(t testing.TB) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "latchkey")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // binRun runs the binary with extra environment variables.
 func binRun(t *testing.T, bin string, env []string, args ...string) (string, string, int) {
 	t.Helper()

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/charmbracelet/x/term"
 
@@ -79,14 +81,14 @@ func passphrase(e *env, create bool) ([]byte, error) {
 		prompt = "New vault passphrase: "
 	}
 	fmt.Fprint(e.stderr, prompt)
-	p, err := term.ReadPassword(fd)
+	p, err := readPassword(e, fd)
 	fmt.Fprintln(e.stderr)
 	if err != nil {
 		return nil, err
 	}
 	if create {
 		fmt.Fprint(e.stderr, "Again: ")
-		q, err := term.ReadPassword(fd)
+		q, err := readPassword(e, fd)
 		fmt.Fprintln(e.stderr)
 		if err != nil {
 			return nil, err
@@ -96,6 +98,32 @@ func passphrase(e *env, create bool) ([]byte, error) {
 		}
 	}
 	return p, nil
+}
+
+// readPassword reads a line from the terminal without echo. Ctrl-C (or
+// SIGTERM) while it waits puts the terminal back as it was and ends the
+// process with status 130, rather than leaving the terminal without echo
+// or swallowing the key.
+func readPassword(e *env, fd uintptr) ([]byte, error) {
+	state, err := term.GetState(fd)
+	if err != nil {
+		return nil, err
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-sig:
+			term.Restore(fd, state)
+			fmt.Fprintln(e.stderr)
+			os.Exit(130)
+		case <-done:
+		}
+	}()
+	return term.ReadPassword(fd)
 }
 
 // messageError replaces an error's text while keeping it for errors.Is.
@@ -148,10 +176,11 @@ func findOne(ctx context.Context, s *store.Store, cmd, query string) (store.Acco
 
 func storeCommand() command {
 	return command{
-		name:    "store",
-		usage:   "[info] | migrate --to keyring|file [--store STORE]",
-		summary: "show where accounts are kept, or move them to the other store",
-		run:     runStore,
+		name:     "store",
+		graceful: true,
+		usage:    "[info] | migrate --to keyring|file [--store STORE]",
+		summary:  "show where accounts are kept, or move them to the other store",
+		run:      runStore,
 	}
 }
 

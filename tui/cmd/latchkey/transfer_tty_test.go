@@ -1,3 +1,5 @@
+//go:build !lean
+
 package main
 
 import (
@@ -14,7 +16,7 @@ import (
 // answer, and migration QR codes are drawn one after another.
 func TestTransferAsksOnTerminal(t *testing.T) {
 	vars := keyringStore(t)
-	bin := tuiBinary(t)
+	bin := buildLatchkey(t)
 	var env []string
 	for k, v := range vars {
 		env = append(env, k+"="+v)
@@ -85,4 +87,25 @@ func TestTransferAsksOnTerminal(t *testing.T) {
 			t.Fatalf("no QR drawn:\n%s", s)
 		}
 	})
+}
+
+// TestPassphrasePromptInterrupt presses Ctrl-C at the vault's passphrase
+// prompt of `latchkey code` (the lean build, which does not catch
+// signals otherwise): the process ends with status 130 and the terminal
+// echoes again.
+func TestPassphrasePromptInterrupt(t *testing.T) {
+	bin := buildLatchkey(t)
+	home := t.TempDir()
+	env := []string{"LATCHKEY_HOME=" + home, "LATCHKEY_STORE=file"}
+	if _, errOut, code := binRun(t, bin, append(env, "LATCHKEY_PASSPHRASE=pw"), "add", "--secret", "JBSWY3DPEHPK3PXP", "--name", "alice"); code != 0 {
+		t.Fatalf("add: exit %d: %s", code, errOut)
+	}
+	tt := tuiTmux(t, env, 100, 20, "sh", "-c", `trap true INT; `+bin+` code alice; echo "EXIT=$?"; stty -a | tr ' ' '\n' | grep -x -e echo -e -echo; sleep 60`)
+	tt.waitFor("the prompt", 20*time.Second, func(s string) bool { return strings.Contains(s, "Vault passphrase:") })
+	tt.key("C-c")
+	s := tt.waitFor("the exit", 20*time.Second, func(s string) bool { return strings.Contains(s, "EXIT=") })
+	s = tt.waitFor("stty", 5*time.Second, func(s string) bool { return strings.Contains(s, "echo\n") })
+	if !strings.Contains(s, "EXIT=130") || strings.Contains(s, "-echo") {
+		t.Fatalf("screen:\n%s", s)
+	}
 }

@@ -1,3 +1,5 @@
+//go:build !lean
+
 package main
 
 import (
@@ -23,18 +25,6 @@ import (
 	"latchkey/tui"
 	"latchkey/tui/common"
 )
-
-// tuiBinary builds the real command (CGO_ENABLED=0) into a temp dir.
-func tuiBinary(tb testing.TB) string {
-	tb.Helper()
-	bin := filepath.Join(tb.TempDir(), "latchkey")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		tb.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // tuiTerm is the real binary running in a private tmux server.
 type tuiTerm struct {
@@ -148,7 +138,7 @@ func tuiSeed(tb testing.TB, home, passphrase string, n int) {
 // same store (open, decrypt, print 200 codes, exit).
 func BenchmarkStartup(b *testing.B) {
 	testenv.Tool(b, "tmux")
-	bin := tuiBinary(b)
+	bin := buildLatchkey(b)
 	home := filepath.Join(b.TempDir(), "home")
 	const pass = "bench passphrase"
 	tuiSeed(b, home, pass, 200)

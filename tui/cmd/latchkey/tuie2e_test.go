@@ -1,3 +1,5 @@
+//go:build !lean
+
 package main
 
 import (
@@ -33,7 +35,7 @@ func tuiOathtool(t *testing.T, args ...string) string {
 func TestTUIEndToEnd(t *testing.T) {
 	testenv.Tool(t, "tmux")
 	testenv.Tool(t, "oathtool")
-	bin := tuiBinary(t)
+	bin := buildLatchkey(t)
 	dir := t.TempDir()
 	// A private X display: its clipboard is this test's alone, whatever
 	// else runs at the same time.

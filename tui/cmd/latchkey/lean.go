@@ -1,0 +1,81 @@
+//go:build lean
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+)
+
+// fullName is the companion binary that runs, for the lean build, the
+// commands that build leaves out (see delegated.go).
+const fullName = "latchkey-full"
+
+func runTUI(ctx context.Context, e *env, args []string) error {
+	return delegate(ctx, e, "tui", args)
+}
+
+func runImport(ctx context.Context, e *env, args []string) error {
+	return delegate(ctx, e, "import", args)
+}
+
+func runExport(ctx context.Context, e *env, args []string) error {
+	return delegate(ctx, e, "export", args)
+}
+
+func runQR(ctx context.Context, e *env, args []string) error {
+	return delegate(ctx, e, "qr", args)
+}
+
+func runEnroll(ctx context.Context, e *env, args []string) error {
+	return delegate(ctx, e, "enroll", args)
+}
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	return delegate(ctx, e, "serve", args)
+}
+
+// delegate replaces this process with latchkey-full running the same
+// command, so that the terminal, signals, standard streams and the exit
+// status are its own. Where a process cannot be replaced (Windows), it
+// runs latchkey-full as a child and passes its exit status on.
+func delegate(ctx context.Context, e *env, name string, args []string) error {
+	path, err := fullPath()
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	argv := append([]string{"latchkey", name}, args...)
+	err = syscall.Exec(path, argv, os.Environ())
+	cmd := exec.CommandContext(ctx, path, argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdin, e.stdout, e.stderr
+	if err = cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return exitWith(ee.ExitCode(), errors.New("")) // it said why itself
+		}
+		return fmt.Errorf("%s: run %s: %w", name, fullName, err)
+	}
+	return nil
+}
+
+// fullPath finds latchkey-full beside this executable (symbolic links
+// resolved), where `make build` and packages put it, or else on PATH.
+func fullPath() (string, error) {
+	if self, err := os.Executable(); err == nil {
+		if self, err = filepath.EvalSymlinks(self); err == nil {
+			p := filepath.Join(filepath.Dir(self), fullName)
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+				return p, nil
+			}
+		}
+	}
+	if p, err := exec.LookPath(fullName); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("this command runs in %s, which is neither beside this latchkey nor on PATH; install the two together (make build puts both in bin/)", fullName)
+}
