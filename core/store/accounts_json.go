@@ -15,7 +15,7 @@ import (
 // uses encoding/json, which gives the same result or the error;
 // FuzzDecodeAccountsFast holds the two to that.
 func decodeAccountsFast(b []byte) (accountsFile, bool) {
-	p := jsonParser{b: b}
+	p := jsonParser{b: b, s: string(b)}
 	var f accountsFile
 	var seenVersion, seenAccounts bool
 	ok := p.object(func(key []byte) bool {
@@ -63,6 +63,7 @@ func decodeConfigFast(b []byte) (config, bool) {
 // !ok on input outside the subset.
 type jsonParser struct {
 	b []byte
+	s string // b as a string, when set (one copy for all the values)
 	i int
 }
 
@@ -153,9 +154,15 @@ func (p *jsonParser) rawString() ([]byte, bool) {
 	return nil, false
 }
 
+// string returns a string value; with p.s set, as a substring of it,
+// which costs no allocation.
 func (p *jsonParser) string() (string, bool) {
-	s, ok := p.rawString()
-	return string(s), ok
+	raw, ok := p.rawString()
+	if !ok || p.s == "" {
+		return string(raw), ok
+	}
+	end := p.i - 1 // the closing quote
+	return p.s[end-len(raw) : end], true
 }
 
 // uint reads an integer without sign, fraction or exponent that fits in

@@ -139,15 +139,11 @@ func (f *fastReader) get(service, user string) (string, bool) {
 func (f *fastReader) close() {
 	f.dialOnce.Do(func() {}) // wait for a connection in flight
 	f.once.Do(func() {})     // and a warm-up
-	if f.bus == nil {
-		return
+	if f.bus != nil {
+		// The service closes the session with the connection: no
+		// Session.Close needed.
+		f.bus.close()
 	}
-	if f.session != "" {
-		// No reply awaited: the service also closes the session with the
-		// connection.
-		f.bus.call(dbus.FlagNoReplyExpected, ssName, f.session, "org.freedesktop.Secret.Session", "Close", "")
-	}
-	f.bus.close()
 }
 
 // wait returns the reply on ch: an error for an error reply, a closed
