@@ -73,15 +73,17 @@ func (f *fastReader) init() {
 	f.openSes, f.err = f.bus.call(0, ssName, ssPath, ssService, "OpenSession", "sv", "plain", dbus.MakeVariant(""))
 }
 
-// connect connects to the session bus in the background. It talks to
-// the bus alone, which starts nothing (the Secret Service is only
-// started, where it is not running, by the first call to it), so it can
-// begin before the store knows whether it uses the keyring.
-func (f *fastReader) connect() { go f.dialOnce.Do(f.dial) }
+// connect connects to the session bus and sends the authentication and
+// Hello, without waiting for answers: a local connect and one write. It
+// talks to the bus alone, which starts nothing (the Secret Service is
+// only started, where it is not running, by the first call to it), so it
+// can begin before the store knows whether it uses the keyring. Doing it
+// here rather than in a goroutine saves the wait for another thread.
+func (f *fastReader) connect() { f.dialOnce.Do(f.dial) }
 
-// warm also asks for the session in the background, so that the
-// handshake overlaps reading accounts.json.
-func (f *fastReader) warm() { go f.once.Do(f.init) }
+// warm also asks for the session, again without waiting, so that the
+// answer comes while accounts.json is read.
+func (f *fastReader) warm() { f.once.Do(f.init) }
 
 func (f *fastReader) sessionPath() (dbus.ObjectPath, error) {
 	f.sesOnce.Do(func() {
