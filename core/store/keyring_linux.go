@@ -4,8 +4,6 @@ package store
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"net"
@@ -16,21 +14,20 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/godbus/dbus/v5"
 )
 
 // fastReader reads Secret Service items over a private D-Bus connection
-// of its own, pipelined: the authentication, Hello and OpenSession go out
-// in one write when the store opens, a read's SearchItems goes out
-// without waiting for the session, and only GetSecret waits for both.
-// A read costs two round trips to the service instead of the eleven of
-// go-keyring's Get (godbus's four-step authentication, Hello, then seven
-// calls in turn). Messages are encoded and decoded by godbus; only the
-// framing is done here. Anything unusual (no session bus address this
-// code understands, authentication refused, nothing found, only locked
-// items, an error reply, a silent service) reports !ok, and the caller
-// asks go-keyring, which unlocks, prompts and reports errors as usual.
+// of its own, pipelined: the authentication and Hello go out in one write
+// when the store opens, OpenSession as soon as it knows it uses the
+// keyring, a read's SearchItems without waiting for the session, and only
+// GetSecret waits for both. A read costs two round trips to the service
+// instead of the eleven of go-keyring's Get (godbus's four-step
+// authentication, Hello, then seven calls in turn), and its messages are
+// encoded and decoded by dbuswire.go. Anything unusual (no session bus
+// address this code understands, authentication refused, nothing found,
+// only locked items, an error or unexpected reply, a silent service)
+// reports !ok, and the caller asks go-keyring, which unlocks, prompts and
+// reports errors as usual.
 type fastReader struct {
 	getenv  func(string) string
 	timeout time.Duration // each wait on the service; then go-keyring
@@ -41,10 +38,10 @@ type fastReader struct {
 
 	once    sync.Once // the OpenSession call
 	err     error
-	openSes <-chan *dbus.Message
+	openSes <-chan reply
 
 	sesOnce sync.Once
-	session dbus.ObjectPath
+	session string
 	sesErr  error
 }
 
@@ -52,7 +49,7 @@ func newFastReader() *fastReader { return &fastReader{getenv: os.Getenv, timeout
 
 const (
 	ssName    = "org.freedesktop.secrets"
-	ssPath    = dbus.ObjectPath("/org/freedesktop/secrets")
+	ssPath    = "/org/freedesktop/secrets"
 	ssService = "org.freedesktop.Secret.Service"
 
 	// fastTimeout bounds each wait on the service by default; past it
@@ -70,7 +67,7 @@ func (f *fastReader) init() {
 	if f.err = f.dialErr; f.err != nil {
 		return
 	}
-	f.openSes, f.err = f.bus.call(0, ssName, ssPath, ssService, "OpenSession", "sv", "plain", dbus.MakeVariant(""))
+	f.openSes, f.err = f.bus.call(0, ssName, ssPath, ssService, "OpenSession", "sv", bodyOpenSession())
 }
 
 // connect connects to the session bus and sends the authentication and
@@ -85,12 +82,15 @@ func (f *fastReader) connect() { f.dialOnce.Do(f.dial) }
 // answer comes while accounts.json is read.
 func (f *fastReader) warm() { f.once.Do(f.init) }
 
-func (f *fastReader) sessionPath() (dbus.ObjectPath, error) {
+func (f *fastReader) sessionPath() (string, error) {
 	f.sesOnce.Do(func() {
-		m, err := wait(f.openSes, f.timeout)
+		m, err := wait(f.openSes, "vo", f.timeout)
 		if err == nil {
-			var out dbus.Variant
-			err = dbus.Store(m.Body, &out, &f.session)
+			m.body.skip("v") // the algorithm's output: nothing for plain
+			f.session = m.body.str()
+			if !m.body.done() {
+				err = errWire
+			}
 		}
 		f.sesErr = err
 	})
@@ -103,7 +103,7 @@ func (f *fastReader) get(service, user string) (string, bool) {
 		return "", false
 	}
 	search, err := f.bus.call(0, ssName, ssPath, ssService, "SearchItems", "a{ss}",
-		map[string]string{"service": service, "username": user})
+		bodySearch([][2]string{{"service", service}, {"username", user}}))
 	if err != nil {
 		return "", false
 	}
@@ -111,31 +111,31 @@ func (f *fastReader) get(service, user string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	m, err := wait(search, f.timeout)
+	m, err := wait(search, "aoao", f.timeout)
 	if err != nil {
 		return "", false
 	}
-	var unlocked, locked []dbus.ObjectPath
-	if dbus.Store(m.Body, &unlocked, &locked) != nil || len(unlocked) == 0 {
+	unlocked := m.body.pathArray()
+	m.body.pathArray() // locked ones are go-keyring's to unlock
+	if !m.body.done() || len(unlocked) == 0 {
 		return "", false
 	}
-	got, err := f.bus.call(0, ssName, unlocked[0], "org.freedesktop.Secret.Item", "GetSecret", "o", session)
+	got, err := f.bus.call(0, ssName, unlocked[0], "org.freedesktop.Secret.Item", "GetSecret", "o", bodyPath(session))
 	if err != nil {
 		return "", false
 	}
-	if m, err = wait(got, f.timeout); err != nil {
+	if m, err = wait(got, "(oayays)", f.timeout); err != nil {
 		return "", false
 	}
-	var sec struct {
-		Session     dbus.ObjectPath
-		Parameters  []byte
-		Value       []byte
-		ContentType string
-	}
-	if dbus.Store(m.Body, &sec) != nil {
+	b := &m.body // the Secret struct: session, parameters, value, content type
+	b.str()
+	b.byteArray()
+	value := b.byteArray()
+	b.str()
+	if !b.done() {
 		return "", false
 	}
-	return string(sec.Value), true
+	return string(value), true
 }
 
 func (f *fastReader) close() {
@@ -148,19 +148,20 @@ func (f *fastReader) close() {
 	}
 }
 
-// wait returns the reply on ch: an error for an error reply, a closed
-// connection or a service silent past timeout.
-func wait(ch <-chan *dbus.Message, timeout time.Duration) (*dbus.Message, error) {
+// wait returns the reply on ch, which must be a method return with
+// signature sig: anything else (an error reply, a closed connection, a
+// service silent past timeout) is an error.
+func wait(ch <-chan reply, sig string, timeout time.Duration) (reply, error) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
-	case m := <-ch:
-		if m == nil || m.Type != dbus.TypeMethodReply {
-			return nil, errFast
+	case m, ok := <-ch:
+		if !ok || m.typ != msgMethodReply || m.sig != sig {
+			return reply{}, errFast
 		}
 		return m, nil
 	case <-t.C:
-		return nil, errFast
+		return reply{}, errFast
 	}
 }
 
@@ -172,10 +173,10 @@ type busConn struct {
 
 	wmu    sync.Mutex
 	serial uint32
-	buf    bytes.Buffer
+	buf    []byte
 
 	mu      sync.Mutex
-	pending map[uint32]chan *dbus.Message
+	pending map[uint32]chan reply
 	dead    bool
 }
 
@@ -192,12 +193,10 @@ func dialSessionBus(getenv func(string) string, timeout time.Duration) (*busConn
 	if err != nil {
 		return nil, err
 	}
-	c := &busConn{conn: conn, pending: map[uint32]chan *dbus.Message{}}
+	c := &busConn{conn: conn, pending: map[uint32]chan reply{}}
 	uid := hex.EncodeToString([]byte(strconv.Itoa(os.Geteuid())))
-	c.wmu.Lock()
-	c.buf.WriteString("\x00AUTH EXTERNAL " + uid + "\r\nBEGIN\r\n")
-	c.wmu.Unlock()
-	if _, err := c.call(0, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", ""); err != nil {
+	c.buf = append(c.buf, "\x00AUTH EXTERNAL "+uid+"\r\nBEGIN\r\n"...)
+	if _, err := c.call(0, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", "", nil); err != nil {
 		conn.Close()
 		return nil, err
 	}
@@ -205,48 +204,27 @@ func dialSessionBus(getenv func(string) string, timeout time.Duration) (*busConn
 	return c, nil
 }
 
-// call sends one method call and returns the channel its reply (or nil,
-// if the connection dies) arrives on; with FlagNoReplyExpected nothing
-// arrives.
-func (c *busConn) call(flags dbus.Flags, dest string, path dbus.ObjectPath, iface, member, sig string, body ...any) (<-chan *dbus.Message, error) {
-	m := &dbus.Message{Type: dbus.TypeMethodCall, Flags: flags, Body: body, Headers: map[dbus.HeaderField]dbus.Variant{
-		dbus.FieldDestination: dbus.MakeVariant(dest),
-		dbus.FieldPath:        dbus.MakeVariant(path),
-		dbus.FieldInterface:   dbus.MakeVariant(iface),
-		dbus.FieldMember:      dbus.MakeVariant(member),
-	}}
-	if sig != "" {
-		s, err := dbus.ParseSignature(sig)
-		if err != nil {
-			return nil, err
-		}
-		m.Headers[dbus.FieldSignature] = dbus.MakeVariant(s)
-	}
+// call sends one method call and returns the channel its reply arrives
+// on (closed if the connection dies first); with flagNoReplyExpected
+// nothing arrives.
+func (c *busConn) call(flags byte, dest, path, iface, member, sig string, body []byte) (<-chan reply, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.serial++
-	serial := c.serial
-	start := c.buf.Len()
-	if err := m.EncodeTo(&c.buf, binary.LittleEndian); err != nil {
-		c.buf.Truncate(start)
-		return nil, err
-	}
-	// godbus keeps a message's serial to itself; it sits at a fixed place
-	// in the header (after endianness, type, flags, version and length).
-	binary.LittleEndian.PutUint32(c.buf.Bytes()[start+8:], serial)
-	ch := make(chan *dbus.Message, 1)
+	c.buf = appendCall(c.buf, c.serial, flags, dest, path, iface, member, sig, body)
+	ch := make(chan reply, 1)
 	c.mu.Lock()
 	if c.dead {
 		c.mu.Unlock()
-		c.buf.Reset()
+		c.buf = c.buf[:0]
 		return nil, errFast
 	}
-	if flags&dbus.FlagNoReplyExpected == 0 {
-		c.pending[serial] = ch
+	if flags&flagNoReplyExpected == 0 {
+		c.pending[c.serial] = ch
 	}
 	c.mu.Unlock()
-	_, err := c.conn.Write(c.buf.Bytes())
-	c.buf.Reset()
+	_, err := c.conn.Write(c.buf)
+	c.buf = c.buf[:0]
 	if err != nil {
 		c.fail()
 		return nil, err
@@ -264,21 +242,16 @@ func (c *busConn) read() {
 		return
 	}
 	for {
-		m, err := dbus.DecodeMessage(r)
+		m, err := readReply(r)
 		if err != nil {
 			return
 		}
-		if m.Type != dbus.TypeMethodReply && m.Type != dbus.TypeError {
+		if m.typ != msgMethodReply && m.typ != msgError {
 			continue // signals such as NameAcquired
 		}
-		v, ok := m.Headers[dbus.FieldReplySerial]
-		if !ok {
-			continue
-		}
-		serial, _ := v.Value().(uint32)
 		c.mu.Lock()
-		ch := c.pending[serial]
-		delete(c.pending, serial)
+		ch := c.pending[m.replySerial]
+		delete(c.pending, m.replySerial)
 		c.mu.Unlock()
 		if ch != nil {
 			ch <- m
