@@ -6,13 +6,14 @@ import (
 	"bufio"
 	"encoding/hex"
 	"errors"
-	"net"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -60,7 +61,7 @@ const (
 
 var errFast = errors.New("store: secret service fast path unavailable")
 
-func (f *fastReader) dial() { f.bus, f.dialErr = dialSessionBus(f.getenv, f.timeout) }
+func (f *fastReader) dial() { f.bus, f.dialErr = dialSessionBus(f.getenv) }
 
 func (f *fastReader) init() {
 	f.dialOnce.Do(f.dial)
@@ -169,7 +170,7 @@ func wait(ch <-chan reply, sig string, timeout time.Duration) (reply, error) {
 // serials under one lock, and one goroutine hands each reply to the
 // call that waits for it.
 type busConn struct {
-	conn net.Conn
+	conn io.ReadWriteCloser
 
 	wmu    sync.Mutex
 	serial uint32
@@ -184,12 +185,12 @@ type busConn struct {
 // EXTERNAL authentication, BEGIN and Hello; it does not wait for their
 // answers (the bus reads them in order, and a refusal closes the
 // connection, which fails every call).
-func dialSessionBus(getenv func(string) string, timeout time.Duration) (*busConn, error) {
+func dialSessionBus(getenv func(string) string) (*busConn, error) {
 	addr, ok := sessionBusSocket(getenv)
 	if !ok {
 		return nil, errFast
 	}
-	conn, err := net.DialTimeout("unix", addr, timeout)
+	conn, err := dialUnix(addr)
 	if err != nil {
 		return nil, err
 	}
@@ -202,6 +203,24 @@ func dialSessionBus(getenv func(string) string, timeout time.Duration) (*busConn
 	}
 	go c.read()
 	return c, nil
+}
+
+// dialUnix connects to a unix socket ("@name" for the abstract
+// namespace) with a few system calls and none of net.Dial's generality,
+// which costs a tenth of a millisecond more. The socket is non-blocking,
+// so the os.File reads and writes it through the runtime's poller; a
+// listener too busy to take the connection at once is an error (the
+// caller then leaves the read to go-keyring).
+func dialUnix(addr string) (*os.File, error) {
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: addr}); err != nil {
+		syscall.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "session bus"), nil
 }
 
 // call sends one method call and returns the channel its reply arrives

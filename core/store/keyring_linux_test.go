@@ -4,6 +4,7 @@ package store
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -190,5 +191,37 @@ func TestFastReaderConnectOnly(t *testing.T) {
 	}
 	if _, ok := f.get(Service, "0123456789abcdef"); ok {
 		t.Fatal("read through a closed connection")
+	}
+}
+
+// TestDialUnix reaches a listener by path and in the abstract namespace
+// (where dbus-daemon often listens), and fails on a missing one.
+func TestDialUnix(t *testing.T) {
+	for _, addr := range []string{filepath.Join(t.TempDir(), "s"), fmt.Sprintf("@latchkey-test-%d-%d", os.Getpid(), time.Now().UnixNano())} {
+		l, err := net.Listen("unix", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			c, err := l.Accept()
+			if err == nil {
+				c.Write([]byte("hi"))
+				c.Close()
+			}
+		}()
+		f, err := dialUnix(addr)
+		if err != nil {
+			t.Fatalf("%s: %v", addr, err)
+		}
+		buf := make([]byte, 8)
+		n, _ := io.ReadFull(f, buf[:2])
+		f.Close()
+		l.Close()
+		if string(buf[:n]) != "hi" {
+			t.Fatalf("%s: read %q", addr, buf[:n])
+		}
+	}
+	if _, err := dialUnix(filepath.Join(t.TempDir(), "none")); err == nil {
+		t.Fatal("dialled a missing socket")
 	}
 }

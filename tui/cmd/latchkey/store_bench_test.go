@@ -78,7 +78,7 @@ func BenchmarkTimeToCode(b *testing.B) {
 			b.Fatalf("latchkey %s, oathtool %s", got, want)
 		}
 	}
-	const runs = 25
+	const runs = 61
 	var lat, oath, ver []time.Duration
 	for range runs {
 		_, d := latchkey()
