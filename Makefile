@@ -51,8 +51,10 @@ test: deps
 	CI=$${CI:-true} .ci/services $(GO) test -race -timeout 20m ./...
 
 ## bench: Go benchmarks and the bounded load runs; figures go to stdout
+# -p 1: one package at a time, so that no benchmark shares the two cores
+# with another package's load run.
 bench: deps
-	CI=$${CI:-true} .ci/services $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	CI=$${CI:-true} .ci/services $(GO) test -p 1 -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
 ## fuzz: run each fuzz target for FUZZTIME (30s)
 fuzz:
