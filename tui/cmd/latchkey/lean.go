@@ -50,7 +50,9 @@ func delegate(ctx context.Context, e *env, name string, args []string) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	argv := append([]string{"latchkey", name}, args...)
-	err = syscall.Exec(path, argv, os.Environ())
+	// Exec returns only where a process cannot be replaced (Windows) or
+	// the exec failed; then run it as a child, which says why if it fails.
+	_ = syscall.Exec(path, argv, os.Environ())
 	cmd := exec.CommandContext(ctx, path, argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdin, e.stdout, e.stderr
 	if err = cmd.Run(); err != nil {

@@ -103,8 +103,8 @@ func TestPassphrasePromptInterrupt(t *testing.T) {
 	tt := tuiTmux(t, env, 100, 20, "sh", "-c", `trap true INT; `+bin+` code alice; echo "EXIT=$?"; stty -a | tr ' ' '\n' | grep -x -e echo -e -echo; sleep 60`)
 	tt.waitFor("the prompt", 20*time.Second, func(s string) bool { return strings.Contains(s, "Vault passphrase:") })
 	tt.key("C-c")
-	s := tt.waitFor("the exit", 20*time.Second, func(s string) bool { return strings.Contains(s, "EXIT=") })
-	s = tt.waitFor("stty", 5*time.Second, func(s string) bool { return strings.Contains(s, "echo\n") })
+	tt.waitFor("the exit", 20*time.Second, func(s string) bool { return strings.Contains(s, "EXIT=") })
+	s := tt.waitFor("stty", 5*time.Second, func(s string) bool { return strings.Contains(s, "echo\n") })
 	if !strings.Contains(s, "EXIT=130") || strings.Contains(s, "-echo") {
 		t.Fatalf("screen:\n%s", s)
 	}
