@@ -136,7 +136,9 @@ func (f *fastReader) get(service, user string) (string, bool) {
 	if !b.done() {
 		return "", false
 	}
-	return string(value), true
+	secret := string(value)
+	clear(value) // the message's copy; the caller wipes its own
+	return secret, true
 }
 
 func (f *fastReader) close() {
