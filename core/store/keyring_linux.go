@@ -137,7 +137,7 @@ func (f *fastReader) get(service, user string) (string, bool) {
 		return "", false
 	}
 	secret := string(value)
-	clear(value) // the message's copy; the caller wipes its own
+	clear(value) // the copy in the message buffer
 	return secret, true
 }
 
