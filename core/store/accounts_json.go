@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"strconv"
 	"unicode/utf8"
 )
@@ -27,7 +28,9 @@ func decodeAccountsFast(b []byte) (accountsFile, bool) {
 			return ok
 		case string(key) == "accounts" && !seenAccounts:
 			seenAccounts = true
-			f.Accounts = []Account{}
+			// One allocation: every account has an "id" (an estimate is
+			// enough, append copes with more).
+			f.Accounts = make([]Account, 0, bytes.Count(b, []byte(`"id"`)))
 			return p.array(func() bool {
 				a, ok := p.account()
 				f.Accounts = append(f.Accounts, a)
