@@ -33,11 +33,8 @@ type fastReader struct {
 	getenv  func(string) string
 	timeout time.Duration // each wait on the service; then go-keyring
 
-	dialOnce sync.Once // the connection: authentication and Hello
-	bus      *busConn
-	dialErr  error
-
-	once    sync.Once // the OpenSession call
+	once    sync.Once // the connection and the OpenSession call
+	bus     *busConn
 	err     error
 	openSes <-chan reply
 
@@ -61,26 +58,19 @@ const (
 
 var errFast = errors.New("store: secret service fast path unavailable")
 
-func (f *fastReader) dial() { f.bus, f.dialErr = dialSessionBus(f.getenv) }
-
+// init connects and sends the authentication, Hello and OpenSession in
+// one write, without waiting for answers.
 func (f *fastReader) init() {
-	f.dialOnce.Do(f.dial)
-	if f.err = f.dialErr; f.err != nil {
+	if f.bus, f.err = dialSessionBus(f.getenv); f.err != nil {
 		return
 	}
 	f.openSes, f.err = f.bus.call(0, ssName, ssPath, ssService, "OpenSession", "sv", bodyOpenSession())
 }
 
-// connect connects to the session bus and sends the authentication and
-// Hello, without waiting for answers: a local connect and one write. It
-// talks to the bus alone, which starts nothing (the Secret Service is
-// only started, where it is not running, by the first call to it), so it
-// can begin before the store knows whether it uses the keyring. Doing it
-// here rather than in a goroutine saves the wait for another thread.
-func (f *fastReader) connect() { f.dialOnce.Do(f.dial) }
-
-// warm also asks for the session, again without waiting, so that the
-// answer comes while accounts.json is read.
+// warm connects and asks for the session as soon as the store knows it
+// uses the keyring, so that the answers come while accounts.json is read.
+// It is a local connect and one write; doing it here rather than in a
+// goroutine saves the wait for another thread.
 func (f *fastReader) warm() { f.once.Do(f.init) }
 
 func (f *fastReader) sessionPath() (string, error) {
@@ -142,8 +132,7 @@ func (f *fastReader) get(service, user string) (string, bool) {
 }
 
 func (f *fastReader) close() {
-	f.dialOnce.Do(func() {}) // wait for a connection in flight
-	f.once.Do(func() {})     // and a warm-up
+	f.once.Do(func() {}) // wait for a warm-up in flight
 	if f.bus != nil {
 		// The service closes the session with the connection: no
 		// Session.Close needed.
@@ -181,12 +170,14 @@ type busConn struct {
 	mu      sync.Mutex
 	pending map[uint32]chan reply
 	dead    bool
+
+	reader sync.Once // starts read after the first write
 }
 
-// dialSessionBus connects to the session bus and sends, in one write, the
-// EXTERNAL authentication, BEGIN and Hello; it does not wait for their
-// answers (the bus reads them in order, and a refusal closes the
-// connection, which fails every call).
+// dialSessionBus connects to the session bus and queues the EXTERNAL
+// authentication, BEGIN and Hello, which go out with the first call; it
+// never waits for their answers (the bus reads them in order, and a
+// refusal closes the connection, which fails every call).
 func dialSessionBus(getenv func(string) string) (*busConn, error) {
 	addr, ok := sessionBusSocket(getenv)
 	if !ok {
@@ -199,11 +190,9 @@ func dialSessionBus(getenv func(string) string) (*busConn, error) {
 	c := &busConn{conn: conn, pending: map[uint32]chan reply{}}
 	uid := hex.EncodeToString([]byte(strconv.Itoa(os.Geteuid())))
 	c.buf = append(c.buf, "\x00AUTH EXTERNAL "+uid+"\r\nBEGIN\r\n"...)
-	if _, err := c.call(0, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", "", nil); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	go c.read()
+	c.wmu.Lock()
+	c.enqueue(0, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", "", nil)
+	c.wmu.Unlock()
 	return c, nil
 }
 
@@ -225,32 +214,44 @@ func dialUnix(addr string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), "session bus"), nil
 }
 
-// call sends one method call and returns the channel its reply arrives
-// on (closed if the connection dies first); with flagNoReplyExpected
-// nothing arrives.
+// call sends one method call, with whatever was queued before it, and
+// returns the channel its reply arrives on (closed if the connection dies
+// first); with flagNoReplyExpected nothing arrives.
 func (c *busConn) call(flags byte, dest, path, iface, member, sig string, body []byte) (<-chan reply, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.serial++
-	c.buf = appendCall(c.buf, c.serial, flags, dest, path, iface, member, sig, body)
-	ch := make(chan reply, 1)
+	ch := c.enqueue(flags, dest, path, iface, member, sig, body)
 	c.mu.Lock()
-	if c.dead {
-		c.mu.Unlock()
+	dead := c.dead
+	c.mu.Unlock()
+	if dead {
 		c.buf = c.buf[:0]
 		return nil, errFast
 	}
-	if flags&flagNoReplyExpected == 0 {
-		c.pending[c.serial] = ch
-	}
-	c.mu.Unlock()
 	_, err := c.conn.Write(c.buf)
 	c.buf = c.buf[:0]
 	if err != nil {
 		c.fail()
 		return nil, err
 	}
+	// The reader starts only now, so that creating its thread does not
+	// delay the first write.
+	c.reader.Do(func() { go c.read() })
 	return ch, nil
+}
+
+// enqueue appends a method call to the write buffer and registers the
+// channel for its reply; the caller holds wmu.
+func (c *busConn) enqueue(flags byte, dest, path, iface, member, sig string, body []byte) chan reply {
+	c.serial++
+	c.buf = appendCall(c.buf, c.serial, flags, dest, path, iface, member, sig, body)
+	ch := make(chan reply, 1)
+	if flags&flagNoReplyExpected == 0 {
+		c.mu.Lock()
+		c.pending[c.serial] = ch
+		c.mu.Unlock()
+	}
+	return ch
 }
 
 // read takes the bus's "OK" to the authentication, then every message,

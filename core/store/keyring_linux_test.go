@@ -170,10 +170,9 @@ func TestFastReaderSecretService(t *testing.T) {
 	}
 }
 
-// TestFastReaderConnectOnly: a store that connected ahead of knowing its
-// backend and then turned out not to need the keyring closes at once,
-// even while the bus has not answered.
-func TestFastReaderConnectOnly(t *testing.T) {
+// TestFastReaderCloseUnanswered: a store that asked for its session
+// closes at once, even while the bus has not answered.
+func TestFastReaderCloseUnanswered(t *testing.T) {
 	addr := "unix:path=" + fakeBus(t, "")
 	f := &fastReader{getenv: func(k string) string {
 		if k == "DBUS_SESSION_BUS_ADDRESS" {
@@ -181,7 +180,7 @@ func TestFastReaderConnectOnly(t *testing.T) {
 		}
 		return ""
 	}, timeout: time.Minute}
-	f.connect()
+	f.warm()
 	done := make(chan struct{})
 	go func() { f.close(); close(done) }()
 	select {
