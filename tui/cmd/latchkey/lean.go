@@ -9,8 +9,21 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"syscall"
 )
+
+// The lean commands wait on the bus and the keyring daemon far more than
+// they compute. With one P their goroutines take turns on one thread, and
+// the machine's other cores stay free for the two daemons, whose answers
+// are what `latchkey code` waits for: on two cores, -0.3 ms of 4 for a
+// code and -17 ms of 74 for listing 200 accounts, each measured against
+// the default in 500 and 30 interleaved runs. An explicit GOMAXPROCS wins.
+func init() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
+}
 
 // fullName is the companion binary that runs, for the lean build, the
 // commands that build leaves out (see delegated.go).
