@@ -133,10 +133,13 @@ func bodyPath(p string) []byte { // "o"
 	return w.b
 }
 
-// reply is what the fast path needs of a message it reads.
+// reply is what the fast path (and its tests' fake bus) needs of a
+// message it reads.
 type reply struct {
 	typ         byte
+	serial      uint32
 	replySerial uint32
+	member      string // of a call or signal
 	sig         string
 	body        wireReader
 }
@@ -169,7 +172,7 @@ func readReply(r io.Reader) (reply, error) {
 	if _, err := io.ReadFull(r, msg[16:]); err != nil {
 		return reply{}, err
 	}
-	m := reply{typ: fixed[1]}
+	m := reply{typ: fixed[1], serial: order.Uint32(fixed[8:])}
 	h := wireReader{b: msg[:16+fieldsLen], i: 16, order: order}
 	for h.i < len(h.b) && h.err == nil {
 		h.pad(8)
@@ -180,6 +183,8 @@ func readReply(r io.Reader) (reply, error) {
 			m.replySerial = h.u32()
 		case code == fieldSignature && typ == "g":
 			m.sig = h.sig()
+		case code == fieldMember && typ == "s":
+			m.member = h.str()
 		default:
 			h.skip(typ)
 		}

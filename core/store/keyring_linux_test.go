@@ -3,15 +3,19 @@
 package store
 
 import (
+	"bufio"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/godbus/dbus/v5"
 	"github.com/zalando/go-keyring"
 
 	"latchkey/core/testenv"
@@ -222,5 +226,124 @@ func TestDialUnix(t *testing.T) {
 	}
 	if _, err := dialUnix(filepath.Join(t.TempDir(), "none")); err == nil {
 		t.Fatal("dialled a missing socket")
+	}
+}
+
+// TestFastReaderWaitsForAdmission plays the session bus and the Secret
+// Service and checks that the reader's first call to the service reads
+// the Collections property and that nothing else reaches the service
+// before it is answered: gnome-keyring registers a new client
+// asynchronously, and an OpenSession that runs first makes it abort
+// (keyring_linux.go).
+func TestFastReaderWaitsForAdmission(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "bus")
+	l, err := net.Listen("unix", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	problems := make(chan string, 8)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		for _, want := range []string{"\x00AUTH EXTERNAL ", "BEGIN"} {
+			line, err := r.ReadString('\n')
+			if err != nil || !strings.HasPrefix(line, want) {
+				problems <- fmt.Sprintf("handshake: %q %v", line, err)
+				return
+			}
+		}
+		c.Write([]byte("OK 0123456789abcdef\r\n"))
+		answer := func(to uint32, body ...any) {
+			head := map[dbus.HeaderField]dbus.Variant{dbus.FieldReplySerial: dbus.MakeVariant(to)}
+			if len(body) > 0 {
+				head[dbus.FieldSignature] = dbus.MakeVariant(dbus.SignatureOf(body...))
+			}
+			(&dbus.Message{Type: dbus.TypeMethodReply, Headers: head, Body: body}).EncodeTo(c, binary.LittleEndian)
+		}
+		first := true
+		for {
+			m, err := readReply(r)
+			if err != nil {
+				return
+			}
+			if m.member != "Hello" && first {
+				first = false
+				if m.member != "Get" {
+					problems <- "the first call to the service is " + m.member
+				}
+			}
+			switch m.member {
+			case "Hello":
+				answer(m.serial, ":1.9")
+			case "Get":
+				// Anything arriving while this is unanswered could meet
+				// gnome-keyring's registration race.
+				c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+				if _, err := r.Peek(1); err == nil {
+					problems <- "a call arrived before the answer to the first one"
+				}
+				c.SetReadDeadline(time.Time{})
+				answer(m.serial, dbus.MakeVariant([]dbus.ObjectPath{"/org/freedesktop/secrets/collection/login"}))
+			case "OpenSession":
+				answer(m.serial, dbus.MakeVariant(""), dbus.ObjectPath("/org/freedesktop/secrets/session/s1"))
+			case "SearchItems":
+				answer(m.serial, []dbus.ObjectPath{"/org/freedesktop/secrets/collection/login/7"}, []dbus.ObjectPath{})
+			case "GetSecret":
+				answer(m.serial, struct {
+					S    dbus.ObjectPath
+					P, V []byte
+					C    string
+				}{"/org/freedesktop/secrets/session/s1", []byte{}, []byte("JBSWY3DPEHPK3PXP"), "text/plain"})
+			default:
+				problems <- "unexpected call " + m.member
+			}
+		}
+	}()
+	f := &fastReader{getenv: func(k string) string {
+		if k == "DBUS_SESSION_BUS_ADDRESS" {
+			return "unix:path=" + p
+		}
+		return ""
+	}, timeout: 5 * time.Second}
+	f.warm()
+	v, ok := f.get(Service, "0123456789abcdef")
+	f.close()
+	close(problems)
+	for p := range problems {
+		t.Error(p)
+	}
+	if !ok || v != "JBSWY3DPEHPK3PXP" {
+		t.Fatalf("got %q %v", v, ok)
+	}
+}
+
+// TestFastReaderManyClients reads through many short-lived connections in
+// a row, as many `latchkey code` runs do, and checks that the real
+// gnome-keyring survives them: with OpenSession as the first call, one in
+// 400 to 3,500 such connections made it abort, and a daemon restarted by
+// the bus has its keyring locked, so the next read fails.
+func TestFastReaderManyClients(t *testing.T) {
+	testenv.Env(t, "LATCHKEY_TEST_SECRET_SERVICE")
+	id, err := newID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keyring.Set(Service, id, "JBSWY3DPEHPK3PXP"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { keyring.Delete(Service, id) })
+	for i := range 3000 {
+		f := newFastReader()
+		f.warm()
+		v, ok := f.get(Service, id)
+		f.close()
+		if !ok || v != "JBSWY3DPEHPK3PXP" {
+			t.Fatalf("read %d: %q %v", i, v, ok)
+		}
 	}
 }
