@@ -17,9 +17,14 @@ type osKeyring struct {
 func newOSKeyring() *osKeyring { return &osKeyring{fast: newFastReader()} }
 
 func (*osKeyring) Set(service, user, password string) error {
+	admitGoKeyring()
 	return keyring.Set(service, user, password)
 }
-func (*osKeyring) Delete(service, user string) error { return keyring.Delete(service, user) }
+
+func (*osKeyring) Delete(service, user string) error {
+	admitGoKeyring()
+	return keyring.Delete(service, user)
+}
 
 func (k *osKeyring) Get(service, user string) (string, error) {
 	if k.fast != nil {
@@ -27,6 +32,7 @@ func (k *osKeyring) Get(service, user string) (string, error) {
 			return v, nil
 		}
 	}
+	admitGoKeyring()
 	return keyring.Get(service, user)
 }
 

@@ -11,3 +11,5 @@ func newFastReader() *fastReader { return nil }
 func (*fastReader) get(string, string) (string, bool) { return "", false }
 func (*fastReader) close()                            {}
 func (*fastReader) warm()                             {}
+
+func admitGoKeyring() {}
