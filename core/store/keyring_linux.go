@@ -23,10 +23,10 @@ import (
 // of its own. As soon as the store knows it uses the keyring, one write
 // carries the authentication, Hello and a first, harmless call (a read of
 // the service's Collections property); its answer comes while
-// accounts.json is read, and OpenSession goes out the moment it does. A read then sends SearchItems
-// and, once it has the item and the session, GetSecret. Four round trips
-// to the service, most of them hidden behind reading accounts.json,
-// instead of the eleven of go-keyring's Get (godbus's four-step
+// accounts.json is read, and OpenSession goes out the moment it does. A
+// read then sends SearchItems and, once it has the item and the session,
+// GetSecret. Four round trips to the service, the first hidden behind
+// reading accounts.json, instead of the eleven of go-keyring's Get (godbus's four-step
 // authentication, Hello, then seven calls in turn); the messages are
 // encoded and decoded by dbuswire.go. Anything unusual (no session bus
 // address this code understands, authentication refused, nothing found,
