@@ -36,6 +36,12 @@ func (k *osKeyring) Get(service, user string) (string, error) {
 	return keyring.Get(service, user)
 }
 
+func (k *osKeyring) connect() {
+	if k.fast != nil {
+		k.fast.connect()
+	}
+}
+
 func (k *osKeyring) warm() {
 	if k.fast != nil {
 		k.fast.warm()

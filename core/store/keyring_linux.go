@@ -52,8 +52,11 @@ type fastReader struct {
 	getenv  func(string) string
 	timeout time.Duration // each wait on the service; then go-keyring
 
-	once sync.Once // the connection and the first call
-	bus  *busConn
+	dialOnce sync.Once // the connection: authentication and Hello
+	bus      *busConn
+	dialErr  error
+
+	once sync.Once // the first call
 	err  error
 
 	admitted chan struct{} // closed once the first call is answered (or failed)
@@ -84,7 +87,8 @@ var errFast = errors.New("store: secret service fast path unavailable")
 // one write; a goroutine sends OpenSession when that call is answered.
 func (f *fastReader) init() {
 	f.admitted = make(chan struct{})
-	if f.bus, f.err = dialSessionBus(f.getenv); f.err != nil {
+	f.dialOnce.Do(f.dial)
+	if f.err = f.dialErr; f.err != nil {
 		close(f.admitted)
 		return
 	}
@@ -106,6 +110,16 @@ func (f *fastReader) init() {
 		f.openSes, f.admitErr = f.bus.call(0, ssName, ssPath, ssService, "OpenSession", "sv", bodyOpenSession())
 	}()
 }
+
+func (f *fastReader) dial() { f.bus, f.dialErr = dialSessionBus(f.getenv) }
+
+// connect connects to the session bus and sends the authentication and
+// Hello without waiting: a local connect and one write. It talks to the
+// bus alone, which starts nothing (a Secret Service not running is only
+// started by a call to it), so the store does it before it knows whether
+// it uses the keyring, and the bus's answers come while the config is
+// read.
+func (f *fastReader) connect() { f.dialOnce.Do(f.dial) }
 
 // warm connects and starts the first call as soon as the store knows it
 // uses the keyring, so that the answers come while accounts.json is read.
@@ -182,7 +196,8 @@ func (f *fastReader) get(service, user string) (string, bool) {
 }
 
 func (f *fastReader) close() {
-	f.once.Do(func() {}) // wait for a warm-up in flight
+	f.dialOnce.Do(func() {}) // settle a connection in flight
+	f.once.Do(func() {})     // and a warm-up
 	if f.bus != nil {
 		// The service closes the session with the connection: no
 		// Session.Close needed.
@@ -224,9 +239,9 @@ type busConn struct {
 	reader sync.Once // starts read after the first write
 }
 
-// dialSessionBus connects to the session bus and queues the EXTERNAL
-// authentication, BEGIN and Hello, which go out with the first call; it
-// never waits for their answers (the bus reads them in order, and a
+// dialSessionBus connects to the session bus and sends the EXTERNAL
+// authentication, BEGIN and Hello in one write; it never waits for their
+// answers (the bus reads them in order, and a
 // refusal closes the connection, which fails every call).
 func dialSessionBus(getenv func(string) string) (*busConn, error) {
 	addr, ok := sessionBusSocket(getenv)
@@ -241,8 +256,12 @@ func dialSessionBus(getenv func(string) string) (*busConn, error) {
 	uid := hex.EncodeToString([]byte(strconv.Itoa(os.Geteuid())))
 	c.buf = append(c.buf, "\x00AUTH EXTERNAL "+uid+"\r\nBEGIN\r\n"...)
 	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	c.enqueue(0, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", "", nil)
-	c.wmu.Unlock()
+	if err := c.flushLocked(); err != nil {
+		conn.Close()
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -271,23 +290,31 @@ func (c *busConn) call(flags byte, dest, path, iface, member, sig string, body [
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	ch := c.enqueue(flags, dest, path, iface, member, sig, body)
+	if err := c.flushLocked(); err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
+
+// flush writes what is queued; the caller holds wmu.
+func (c *busConn) flushLocked() error {
 	c.mu.Lock()
 	dead := c.dead
 	c.mu.Unlock()
 	if dead {
 		c.buf = c.buf[:0]
-		return nil, errFast
+		return errFast
 	}
 	_, err := c.conn.Write(c.buf)
 	c.buf = c.buf[:0]
 	if err != nil {
 		c.fail()
-		return nil, err
+		return err
 	}
 	// The reader starts only now, so that creating its thread does not
 	// delay the first write.
 	c.reader.Do(func() { go c.read() })
-	return ch, nil
+	return nil
 }
 
 // enqueue appends a method call to the write buffer and registers the

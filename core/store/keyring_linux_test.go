@@ -4,6 +4,7 @@ package store
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -344,6 +345,67 @@ func TestFastReaderManyClients(t *testing.T) {
 		f.close()
 		if !ok || v != "JBSWY3DPEHPK3PXP" {
 			t.Fatalf("read %d: %q %v", i, v, ok)
+		}
+	}
+}
+
+// TestOpenFileStoreLeavesSecretServiceAlone: Open connects to the bus
+// before it has read which backend the config names, but a store that
+// turns out to use the file backend sends nothing to the Secret Service
+// (a call there would start a keyring daemon its user does not use) and
+// closes the connection.
+func TestOpenFileStoreLeavesSecretServiceAlone(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "bus")
+	l, err := net.Listen("unix", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	calls := make(chan string, 16)
+	closed := make(chan struct{})
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer close(closed)
+		r := bufio.NewReader(c)
+		for range 2 {
+			if _, err := r.ReadString('\n'); err != nil {
+				return
+			}
+		}
+		c.Write([]byte("OK 0123456789abcdef\r\n"))
+		for {
+			m, err := readReply(r)
+			if err != nil {
+				return // the client closed the connection
+			}
+			calls <- m.member
+		}
+	}()
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+p)
+	home := t.TempDir()
+	if err := os.WriteFile(filepath.Join(home, ConfigFile), []byte(`{"backend":"file"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(context.Background(), Options{Home: home, Passphrase: func() ([]byte, error) { return []byte("pw"), nil }, WorkFactor: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Backend() != File {
+		t.Fatalf("backend %s", s.Backend())
+	}
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the connection stayed open")
+	}
+	s.Close()
+	close(calls)
+	for m := range calls {
+		if m != "Hello" {
+			t.Errorf("sent %s to the bus", m)
 		}
 	}
 }

@@ -179,6 +179,9 @@ func Open(ctx context.Context, opts Options) (_ *Store, err error) {
 	s := &Store{home: home, opts: opts, kr: opts.Keyring, now: opts.Now, secrets: map[string]otp.Secret{}}
 	if s.kr == nil {
 		k := newOSKeyring()
+		if opts.Backend != File {
+			k.connect() // the bus answers while the config is read
+		}
 		s.kr = k
 		defer func() {
 			if err != nil {
@@ -213,8 +216,12 @@ func Open(ctx context.Context, opts Options) (_ *Store, err error) {
 		b = Keyring
 	}
 	s.backend = b
-	if k, ok := s.kr.(*osKeyring); ok && b == Keyring {
-		k.warm()
+	if k, ok := s.kr.(*osKeyring); ok {
+		if b == Keyring {
+			k.warm()
+		} else {
+			k.close() // connected for nothing
+		}
 	}
 	if remembered == "" {
 		if err := s.writeConfig(b); err != nil {
