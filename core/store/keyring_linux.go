@@ -131,7 +131,7 @@ func (f *fastReader) warm() { f.once.Do(f.init) }
 // any call may go out.
 func (f *fastReader) admit() bool {
 	f.once.Do(f.init)
-	if f.err != nil {
+	if f.err != nil || f.admitted == nil { // nil: closed before any use
 		return false
 	}
 	<-f.admitted // bounded: the goroutine waits at most f.timeout

@@ -409,3 +409,25 @@ func TestOpenFileStoreLeavesSecretServiceAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestFastReaderClosedBeforeUse: a reader closed before its first read
+// (a file store's, which then migrates to the keyring) answers !ok at
+// once, leaving the reads to go-keyring, instead of waiting forever.
+func TestFastReaderClosedBeforeUse(t *testing.T) {
+	f := &fastReader{getenv: func(string) string { return "" }, timeout: time.Minute}
+	f.connect()
+	f.close()
+	done := make(chan bool)
+	go func() {
+		_, ok := f.get(Service, "0123456789abcdef")
+		done <- ok
+	}()
+	select {
+	case ok := <-done:
+		if ok {
+			t.Fatal("read through a closed reader")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a read after close hung")
+	}
+}
