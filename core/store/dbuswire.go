@@ -31,8 +31,6 @@ const (
 	fieldDestination = 6
 	fieldSignature   = 8
 
-	flagNoReplyExpected = 1
-
 	// maxReply bounds a message the fast path reads; replies to its calls
 	// are a few hundred bytes.
 	maxReply = 1 << 20
@@ -83,9 +81,9 @@ func (w *wireWriter) field(code byte, typ byte, v string) {
 
 // appendCall appends a METHOD_CALL with the given serial, header and an
 // already encoded body of signature sig.
-func appendCall(dst []byte, serial uint32, flags byte, dest, path, iface, member, sig string, body []byte) []byte {
+func appendCall(dst []byte, serial uint32, dest, path, iface, member, sig string, body []byte) []byte {
 	var w wireWriter
-	w.b = append(w.b, 'l', msgMethodCall, flags, 1)
+	w.b = append(w.b, 'l', msgMethodCall, 0, 1)
 	w.u32(uint32(len(body)))
 	w.u32(serial)
 	w.u32(0) // the fields' length, set below

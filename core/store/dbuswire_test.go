@@ -29,7 +29,7 @@ func TestWireAgainstGodbus(t *testing.T) {
 		{ssName, "/org/freedesktop/secrets/collection/login/12", "org.freedesktop.Secret.Item", "GetSecret", "o", bodyPath("/org/freedesktop/secrets/session/s3"), []any{dbus.ObjectPath("/org/freedesktop/secrets/session/s3")}},
 	}
 	for i, c := range calls {
-		b := appendCall([]byte("prefix"), uint32(i+7), 0, c.dest, c.path, c.iface, c.member, c.sig, c.body)
+		b := appendCall([]byte("prefix"), uint32(i+7), c.dest, c.path, c.iface, c.member, c.sig, c.body)
 		if !bytes.HasPrefix(b, []byte("prefix")) {
 			t.Fatal("appendCall lost what it appended to")
 		}
@@ -143,7 +143,7 @@ func FuzzReadReply(f *testing.F) {
 		dbus.FieldSignature:   dbus.MakeVariant(dbus.SignatureOf([]dbus.ObjectPath{}, []dbus.ObjectPath{})),
 	}, Body: []any{[]dbus.ObjectPath{"/a"}, []dbus.ObjectPath{}}}).EncodeTo(&buf, binary.BigEndian)
 	f.Add(buf.Bytes())
-	f.Add(appendCall(nil, 1, 0, ssName, ssPath, ssService, "SearchItems", "a{ss}", bodySearch([][2]string{{"a", "b"}})))
+	f.Add(appendCall(nil, 1, ssName, ssPath, ssService, "SearchItems", "a{ss}", bodySearch([][2]string{{"a", "b"}})))
 	f.Add([]byte("l\x02\x01\x01\x00\x00\x00\x00\x01\x00\x00\x00\xff\xff\xff\x7f"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := readReply(bytes.NewReader(data))

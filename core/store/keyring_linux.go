@@ -95,7 +95,7 @@ func (f *fastReader) init() {
 	var prop wireWriter
 	prop.str(ssService)
 	prop.str("Collections")
-	first, err := f.bus.call(0, ssName, ssPath, "org.freedesktop.DBus.Properties", "Get", "ss", prop.b)
+	first, err := f.bus.call(ssName, ssPath, "org.freedesktop.DBus.Properties", "Get", "ss", prop.b)
 	if err != nil {
 		f.err = err
 		close(f.admitted)
@@ -107,7 +107,7 @@ func (f *fastReader) init() {
 			f.admitErr = err
 			return
 		}
-		f.openSes, f.admitErr = f.bus.call(0, ssName, ssPath, ssService, "OpenSession", "sv", bodyOpenSession())
+		f.openSes, f.admitErr = f.bus.call(ssName, ssPath, ssService, "OpenSession", "sv", bodyOpenSession())
 	}()
 }
 
@@ -157,7 +157,7 @@ func (f *fastReader) get(service, user string) (string, bool) {
 	if !f.admit() {
 		return "", false
 	}
-	search, err := f.bus.call(0, ssName, ssPath, ssService, "SearchItems", "a{ss}",
+	search, err := f.bus.call(ssName, ssPath, ssService, "SearchItems", "a{ss}",
 		bodySearch([][2]string{{"service", service}, {"username", user}}))
 	if err != nil {
 		return "", false
@@ -175,7 +175,7 @@ func (f *fastReader) get(service, user string) (string, bool) {
 	if !m.body.done() || len(unlocked) == 0 {
 		return "", false
 	}
-	got, err := f.bus.call(0, ssName, unlocked[0], "org.freedesktop.Secret.Item", "GetSecret", "o", bodyPath(session))
+	got, err := f.bus.call(ssName, unlocked[0], "org.freedesktop.Secret.Item", "GetSecret", "o", bodyPath(session))
 	if err != nil {
 		return "", false
 	}
@@ -257,7 +257,7 @@ func dialSessionBus(getenv func(string) string) (*busConn, error) {
 	c.buf = append(c.buf, "\x00AUTH EXTERNAL "+uid+"\r\nBEGIN\r\n"...)
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.enqueue(0, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", "", nil)
+	c.enqueue("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", "", nil)
 	if err := c.flushLocked(); err != nil {
 		conn.Close()
 		return nil, err
@@ -285,11 +285,11 @@ func dialUnix(addr string) (*os.File, error) {
 
 // call sends one method call, with whatever was queued before it, and
 // returns the channel its reply arrives on (closed if the connection dies
-// first); with flagNoReplyExpected nothing arrives.
-func (c *busConn) call(flags byte, dest, path, iface, member, sig string, body []byte) (<-chan reply, error) {
+// first).
+func (c *busConn) call(dest, path, iface, member, sig string, body []byte) (<-chan reply, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	ch := c.enqueue(flags, dest, path, iface, member, sig, body)
+	ch := c.enqueue(dest, path, iface, member, sig, body)
 	if err := c.flushLocked(); err != nil {
 		return nil, err
 	}
@@ -319,15 +319,13 @@ func (c *busConn) flushLocked() error {
 
 // enqueue appends a method call to the write buffer and registers the
 // channel for its reply; the caller holds wmu.
-func (c *busConn) enqueue(flags byte, dest, path, iface, member, sig string, body []byte) chan reply {
+func (c *busConn) enqueue(dest, path, iface, member, sig string, body []byte) chan reply {
 	c.serial++
-	c.buf = appendCall(c.buf, c.serial, flags, dest, path, iface, member, sig, body)
+	c.buf = appendCall(c.buf, c.serial, dest, path, iface, member, sig, body)
 	ch := make(chan reply, 1)
-	if flags&flagNoReplyExpected == 0 {
-		c.mu.Lock()
-		c.pending[c.serial] = ch
-		c.mu.Unlock()
-	}
+	c.mu.Lock()
+	c.pending[c.serial] = ch
+	c.mu.Unlock()
 	return ch
 }
 

@@ -237,28 +237,9 @@ func TestDialUnix(t *testing.T) {
 // asynchronously, and an OpenSession that runs first makes it abort
 // (keyring_linux.go).
 func TestFastReaderWaitsForAdmission(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "bus")
-	l, err := net.Listen("unix", p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
 	problems := make(chan string, 8)
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
+	p := serveFakeBus(t, func(c net.Conn, r *bufio.Reader) {
 		defer c.Close()
-		r := bufio.NewReader(c)
-		for _, want := range []string{"\x00AUTH EXTERNAL ", "BEGIN"} {
-			line, err := r.ReadString('\n')
-			if err != nil || !strings.HasPrefix(line, want) {
-				problems <- fmt.Sprintf("handshake: %q %v", line, err)
-				return
-			}
-		}
-		c.Write([]byte("OK 0123456789abcdef\r\n"))
 		answer := func(to uint32, body ...any) {
 			head := map[dbus.HeaderField]dbus.Variant{dbus.FieldReplySerial: dbus.MakeVariant(to)}
 			if len(body) > 0 {
@@ -304,7 +285,7 @@ func TestFastReaderWaitsForAdmission(t *testing.T) {
 				problems <- "unexpected call " + m.member
 			}
 		}
-	}()
+	})
 	f := &fastReader{getenv: func(k string) string {
 		if k == "DBUS_SESSION_BUS_ADDRESS" {
 			return "unix:path=" + p
@@ -355,27 +336,10 @@ func TestFastReaderManyClients(t *testing.T) {
 // (a call there would start a keyring daemon its user does not use) and
 // closes the connection.
 func TestOpenFileStoreLeavesSecretServiceAlone(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "bus")
-	l, err := net.Listen("unix", p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
 	calls := make(chan string, 16)
 	closed := make(chan struct{})
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
+	p := serveFakeBus(t, func(c net.Conn, r *bufio.Reader) {
 		defer close(closed)
-		r := bufio.NewReader(c)
-		for range 2 {
-			if _, err := r.ReadString('\n'); err != nil {
-				return
-			}
-		}
-		c.Write([]byte("OK 0123456789abcdef\r\n"))
 		for {
 			m, err := readReply(r)
 			if err != nil {
@@ -383,7 +347,7 @@ func TestOpenFileStoreLeavesSecretServiceAlone(t *testing.T) {
 			}
 			calls <- m.member
 		}
-	}()
+	})
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+p)
 	home := t.TempDir()
 	if err := os.WriteFile(filepath.Join(home, ConfigFile), []byte(`{"backend":"file"}`), 0o600); err != nil {
@@ -430,4 +394,33 @@ func TestFastReaderClosedBeforeUse(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("a read after close hung")
 	}
+}
+
+// serveFakeBus listens on a unix socket for one connection, takes it
+// through the EXTERNAL authentication and BEGIN, and hands it to serve;
+// it returns the socket's path.
+func serveFakeBus(t *testing.T, serve func(c net.Conn, r *bufio.Reader)) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "bus")
+	l, err := net.Listen("unix", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		r := bufio.NewReader(c)
+		for _, want := range []string{"\x00AUTH EXTERNAL ", "BEGIN"} {
+			if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, want) {
+				c.Close()
+				return
+			}
+		}
+		c.Write([]byte("OK 0123456789abcdef\r\n"))
+		serve(c, r)
+	}()
+	return p
 }
