@@ -20,19 +20,21 @@ import (
 )
 
 // fastReader reads Secret Service items over a private D-Bus connection
-// of its own. As soon as the store knows it uses the keyring, one write
-// carries the authentication, Hello and a first, harmless call (a read of
-// the service's Collections property); its answer comes while
-// accounts.json is read, and OpenSession goes out the moment it does. A
-// read then sends SearchItems and, once it has the item and the session,
-// GetSecret. Four round trips to the service, the first hidden behind
-// reading accounts.json, instead of the eleven of go-keyring's Get (godbus's four-step
-// authentication, Hello, then seven calls in turn); the messages are
-// encoded and decoded by dbuswire.go. Anything unusual (no session bus
-// address this code understands, authentication refused, nothing found,
-// only locked items, an error or unexpected reply, a silent service)
-// reports !ok, and the caller asks go-keyring, which unlocks, prompts and
-// reports errors as usual.
+// of its own. The bus connection (authentication and Hello, one write)
+// is made while the config is read; as soon as the store knows it uses
+// the keyring, a first, harmless call (a read of the service's
+// Collections property) goes out, answered while accounts.json is read.
+// A read then takes that answer and sends OpenSession (the first time)
+// with SearchItems in one write and, once it has the item and the
+// session, GetSecret: four calls to the service in three round trips, the
+// first hidden behind reading accounts.json, instead of the eleven round
+// trips of go-keyring's Get (godbus's four-step authentication, Hello,
+// then seven calls in turn); the messages are encoded and decoded by
+// dbuswire.go. Anything unusual (no session bus address this code
+// understands, authentication refused, nothing found, only locked items,
+// an error or unexpected reply, a silent service) reports !ok, and the
+// caller asks go-keyring, which unlocks, prompts and reports errors as
+// usual.
 //
 // Why the first call: gnome-keyring (42 in Debian 12, still in 50)
 // registers a new client in an idle callback that its message filter
@@ -56,12 +58,13 @@ type fastReader struct {
 	bus      *busConn
 	dialErr  error
 
-	once sync.Once // the first call
-	err  error
+	once  sync.Once // the first call
+	err   error
+	first <-chan reply
 
-	admitted chan struct{} // closed once the first call is answered (or failed)
-	admitErr error         // set before admitted is closed
-	openSes  <-chan reply  // set before admitted is closed
+	admitOnce sync.Once // its answer, then OpenSession queued
+	admitErr  error
+	openSes   <-chan reply
 
 	sesOnce sync.Once
 	session string
@@ -83,35 +86,20 @@ const (
 
 var errFast = errors.New("store: secret service fast path unavailable")
 
-// init connects and sends the authentication, Hello and the first call in
-// one write; a goroutine sends OpenSession when that call is answered.
+// init connects (if connect has not) and sends the first call, without
+// waiting for anything.
 func (f *fastReader) init() {
-	f.admitted = make(chan struct{})
 	f.dialOnce.Do(f.dial)
 	if f.err = f.dialErr; f.err != nil {
-		close(f.admitted)
 		return
 	}
 	var prop wireWriter
 	prop.str(ssService)
 	prop.str("Collections")
-	first, err := f.bus.call(ssName, ssPath, "org.freedesktop.DBus.Properties", "Get", "ss", prop.b)
-	if err != nil {
-		f.err = err
-		close(f.admitted)
-		return
-	}
-	go func() {
-		defer close(f.admitted)
-		if _, err := wait(first, "v", f.timeout); err != nil {
-			f.admitErr = err
-			return
-		}
-		f.openSes, f.admitErr = f.bus.call(ssName, ssPath, ssService, "OpenSession", "sv", bodyOpenSession())
-	}()
+	f.first, f.err = f.bus.call(ssName, ssPath, "org.freedesktop.DBus.Properties", "Get", "ss", prop.b)
 }
 
-func (f *fastReader) dial() { f.bus, f.dialErr = dialSessionBus(f.getenv) }
+func (f *fastReader) dial() { f.bus, f.dialErr = dialSessionBus(f.getenv, f.timeout) }
 
 // connect connects to the session bus and sends the authentication and
 // Hello without waiting: a local connect and one write. It talks to the
@@ -121,26 +109,29 @@ func (f *fastReader) dial() { f.bus, f.dialErr = dialSessionBus(f.getenv) }
 // read.
 func (f *fastReader) connect() { f.dialOnce.Do(f.dial) }
 
-// warm connects and starts the first call as soon as the store knows it
+// warm connects and sends the first call as soon as the store knows it
 // uses the keyring, so that the answers come while accounts.json is read.
-// It is a local connect and one write; doing it here rather than in a
-// goroutine saves the wait for another thread.
 func (f *fastReader) warm() { f.once.Do(f.init) }
 
 // admit waits until the service has answered the first call, after which
-// any call may go out.
+// any call may go out, and queues OpenSession, which goes out with the
+// caller's next call.
 func (f *fastReader) admit() bool {
 	f.once.Do(f.init)
-	if f.err != nil || f.admitted == nil { // nil: closed before any use
+	if f.err != nil || f.first == nil { // nil: closed before any use
 		return false
 	}
-	<-f.admitted // bounded: the goroutine waits at most f.timeout
+	f.admitOnce.Do(func() {
+		if _, f.admitErr = f.bus.wait(f.first, "v"); f.admitErr == nil {
+			f.openSes = f.bus.queue(ssName, ssPath, ssService, "OpenSession", "sv", bodyOpenSession())
+		}
+	})
 	return f.admitErr == nil
 }
 
 func (f *fastReader) sessionPath() (string, error) {
 	f.sesOnce.Do(func() {
-		m, err := wait(f.openSes, "vo", f.timeout)
+		m, err := f.bus.wait(f.openSes, "vo")
 		if err == nil {
 			m.body.skip("v") // the algorithm's output: nothing for plain
 			f.session = m.body.str()
@@ -157,6 +148,7 @@ func (f *fastReader) get(service, user string) (string, bool) {
 	if !f.admit() {
 		return "", false
 	}
+	// SearchItems goes out with OpenSession the first time.
 	search, err := f.bus.call(ssName, ssPath, ssService, "SearchItems", "a{ss}",
 		bodySearch([][2]string{{"service", service}, {"username", user}}))
 	if err != nil {
@@ -166,7 +158,7 @@ func (f *fastReader) get(service, user string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	m, err := wait(search, "aoao", f.timeout)
+	m, err := f.bus.wait(search, "aoao")
 	if err != nil {
 		return "", false
 	}
@@ -179,7 +171,7 @@ func (f *fastReader) get(service, user string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	if m, err = wait(got, "(oayays)", f.timeout); err != nil {
+	if m, err = f.bus.wait(got, "(oayays)"); err != nil {
 		return "", false
 	}
 	b := &m.body // the Secret struct: session, parameters, value, content type
@@ -197,7 +189,7 @@ func (f *fastReader) get(service, user string) (string, bool) {
 
 func (f *fastReader) close() {
 	f.dialOnce.Do(func() {}) // settle a connection in flight
-	f.once.Do(func() {})     // and a warm-up
+	f.once.Do(func() {})     // and a first call
 	if f.bus != nil {
 		// The service closes the session with the connection: no
 		// Session.Close needed.
@@ -205,61 +197,54 @@ func (f *fastReader) close() {
 	}
 }
 
-// wait returns the reply on ch, which must be a method return with
-// signature sig: anything else (an error reply, a closed connection, a
-// service silent past timeout) is an error.
-func wait(ch <-chan reply, sig string, timeout time.Duration) (reply, error) {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case m, ok := <-ch:
-		if !ok || m.typ != msgMethodReply || m.sig != sig {
-			return reply{}, errFast
-		}
-		return m, nil
-	case <-t.C:
-		return reply{}, errFast
-	}
-}
-
-// busConn is a pipelined D-Bus connection: calls are written with their
-// serials under one lock, and one goroutine hands each reply to the
-// call that waits for it.
+// busConn is a pipelined D-Bus connection on a blocking socket, with no
+// goroutine of its own: calls are written with their serials under one
+// lock, and a caller waiting for a reply reads the socket itself (one
+// caller at a time), handing each reply it reads to the call it answers.
+// A lone caller thus never waits for another goroutine to be scheduled
+// and never parks on the runtime's poller: reading through the poller (a
+// reader goroutine of the connection's, or the waiting caller parked on
+// it) cost `latchkey code` 0.2-0.3 ms more in interleaved runs.
 type busConn struct {
-	conn io.ReadWriteCloser
+	fd sockFD // blocking; each read and write bounded by the timeout
 
 	wmu    sync.Mutex
 	serial uint32
-	buf    []byte
+	buf    []byte // calls queued, not yet written
+
+	rmu    sync.Mutex // held by the caller reading the socket
+	r      *bufio.Reader
+	authed bool
 
 	mu      sync.Mutex
 	pending map[uint32]chan reply
 	dead    bool
 
-	reader sync.Once // starts read after the first write
+	closeOnce sync.Once
 }
 
 // dialSessionBus connects to the session bus and sends the EXTERNAL
 // authentication, BEGIN and Hello in one write; it never waits for their
-// answers (the bus reads them in order, and a
-// refusal closes the connection, which fails every call).
-func dialSessionBus(getenv func(string) string) (*busConn, error) {
+// answers (the bus reads them in order, and a refusal closes the
+// connection, which fails every call).
+func dialSessionBus(getenv func(string) string, timeout time.Duration) (*busConn, error) {
 	addr, ok := sessionBusSocket(getenv)
 	if !ok {
 		return nil, errFast
 	}
-	conn, err := dialUnix(addr)
+	fd, err := dialUnix(addr, timeout)
 	if err != nil {
 		return nil, err
 	}
-	c := &busConn{conn: conn, pending: map[uint32]chan reply{}}
+	c := &busConn{fd: fd, pending: map[uint32]chan reply{}}
+	c.r = bufio.NewReaderSize(fd, 4096)
 	uid := hex.EncodeToString([]byte(strconv.Itoa(os.Geteuid())))
 	c.buf = append(c.buf, "\x00AUTH EXTERNAL "+uid+"\r\nBEGIN\r\n"...)
+	c.queue("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", "", nil)
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.enqueue("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "Hello", "", nil)
 	if err := c.flushLocked(); err != nil {
-		conn.Close()
+		c.close()
 		return nil, err
 	}
 	return c, nil
@@ -267,20 +252,63 @@ func dialSessionBus(getenv func(string) string) (*busConn, error) {
 
 // dialUnix connects to a unix socket ("@name" for the abstract
 // namespace) with a few system calls and none of net.Dial's generality,
-// which costs a tenth of a millisecond more. The socket is non-blocking,
-// so the os.File reads and writes it through the runtime's poller; a
-// listener too busy to take the connection at once is an error (the
-// caller then leaves the read to go-keyring).
-func dialUnix(addr string) (*os.File, error) {
+// which costs a tenth of a millisecond more. A listener too busy to take
+// the connection at once is an error (the caller then leaves the read to
+// go-keyring). The socket it returns blocks, each read or write for at
+// most timeout.
+func dialUnix(addr string, timeout time.Duration) (sockFD, error) {
 	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return -1, err
 	}
-	if err := syscall.Connect(fd, &syscall.SockaddrUnix{Name: addr}); err != nil {
+	tv := syscall.NsecToTimeval(max(timeout, time.Millisecond).Nanoseconds())
+	if err = syscall.Connect(fd, &syscall.SockaddrUnix{Name: addr}); err == nil {
+		err = syscall.SetNonblock(fd, false)
+	}
+	if err == nil {
+		err = syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv)
+	}
+	if err == nil {
+		err = syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_SNDTIMEO, &tv)
+	}
+	if err != nil {
 		syscall.Close(fd)
-		return nil, err
+		return -1, err
 	}
-	return os.NewFile(uintptr(fd), "session bus"), nil
+	return sockFD(fd), nil
+}
+
+// sockFD reads and writes a blocking socket with plain system calls.
+type sockFD int
+
+func (s sockFD) Read(p []byte) (int, error) {
+	for {
+		n, err := syscall.Read(int(s), p)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return 0, err // EAGAIN: the timeout passed
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
+}
+
+func (s sockFD) Write(p []byte) (int, error) {
+	done := 0
+	for done < len(p) {
+		n, err := syscall.Write(int(s), p[done:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return done, err
+		}
+		done += n
+	}
+	return done, nil
 }
 
 // call sends one method call, with whatever was queued before it, and
@@ -289,15 +317,42 @@ func dialUnix(addr string) (*os.File, error) {
 func (c *busConn) call(dest, path, iface, member, sig string, body []byte) (<-chan reply, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	ch := c.enqueue(dest, path, iface, member, sig, body)
+	ch := c.enqueueLocked(dest, path, iface, member, sig, body)
 	if err := c.flushLocked(); err != nil {
 		return nil, err
 	}
 	return ch, nil
 }
 
-// flush writes what is queued; the caller holds wmu.
+// queue adds a method call to go out with the next write (the next call,
+// or the next wait).
+func (c *busConn) queue(dest, path, iface, member, sig string, body []byte) <-chan reply {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.enqueueLocked(dest, path, iface, member, sig, body)
+}
+
+// enqueueLocked appends a method call to the write buffer and registers
+// the channel for its reply; the caller holds wmu.
+func (c *busConn) enqueueLocked(dest, path, iface, member, sig string, body []byte) chan reply {
+	c.serial++
+	c.buf = appendCall(c.buf, c.serial, dest, path, iface, member, sig, body)
+	ch := make(chan reply, 1)
+	c.mu.Lock()
+	if c.dead {
+		close(ch)
+	} else {
+		c.pending[c.serial] = ch
+	}
+	c.mu.Unlock()
+	return ch
+}
+
+// flushLocked writes what is queued; the caller holds wmu.
 func (c *busConn) flushLocked() error {
+	if len(c.buf) == 0 {
+		return nil
+	}
 	c.mu.Lock()
 	dead := c.dead
 	c.mu.Unlock()
@@ -305,55 +360,68 @@ func (c *busConn) flushLocked() error {
 		c.buf = c.buf[:0]
 		return errFast
 	}
-	_, err := c.conn.Write(c.buf)
+	_, err := c.fd.Write(c.buf)
 	c.buf = c.buf[:0]
 	if err != nil {
 		c.fail()
 		return err
 	}
-	// The reader starts only now, so that creating its thread does not
-	// delay the first write.
-	c.reader.Do(func() { go c.read() })
 	return nil
 }
 
-// enqueue appends a method call to the write buffer and registers the
-// channel for its reply; the caller holds wmu.
-func (c *busConn) enqueue(dest, path, iface, member, sig string, body []byte) chan reply {
-	c.serial++
-	c.buf = appendCall(c.buf, c.serial, dest, path, iface, member, sig, body)
-	ch := make(chan reply, 1)
-	c.mu.Lock()
-	c.pending[c.serial] = ch
-	c.mu.Unlock()
-	return ch
+// wait returns the reply on ch, which must be a method return with
+// signature sig: anything else (an error reply, a dead connection, a
+// service silent past the timeout) is an error. Until the reply is there
+// it reads the socket, unless another caller is reading it.
+func (c *busConn) wait(ch <-chan reply, sig string) (reply, error) {
+	c.wmu.Lock()
+	err := c.flushLocked()
+	c.wmu.Unlock()
+	if err != nil {
+		return reply{}, err
+	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	for {
+		select {
+		case m, ok := <-ch:
+			if !ok || m.typ != msgMethodReply || m.sig != sig {
+				return reply{}, errFast
+			}
+			return m, nil
+		default:
+		}
+		if err := c.readOne(); err != nil {
+			c.fail() // closes ch
+		}
+	}
 }
 
-// read takes the bus's "OK" to the authentication, then every message,
-// until the connection ends.
-func (c *busConn) read() {
-	defer c.fail()
-	r := bufio.NewReader(c.conn)
-	line, err := r.ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "OK ") {
-		return
+// readOne reads the next message (the bus's "OK" to the authentication
+// first) and hands a reply to the call it answers; the caller holds rmu.
+func (c *busConn) readOne() error {
+	if !c.authed {
+		line, err := c.r.ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "OK ") {
+			return errFast
+		}
+		c.authed = true
 	}
-	for {
-		m, err := readReply(r)
-		if err != nil {
-			return
-		}
-		if m.typ != msgMethodReply && m.typ != msgError {
-			continue // signals such as NameAcquired
-		}
-		c.mu.Lock()
-		ch := c.pending[m.replySerial]
-		delete(c.pending, m.replySerial)
-		c.mu.Unlock()
-		if ch != nil {
-			ch <- m
-		}
+	m, err := readReply(c.r)
+	if err != nil {
+		return err
 	}
+	if m.typ != msgMethodReply && m.typ != msgError {
+		return nil // signals such as NameAcquired
+	}
+	c.mu.Lock()
+	ch := c.pending[m.replySerial]
+	delete(c.pending, m.replySerial)
+	c.mu.Unlock()
+	if ch != nil {
+		ch <- m
+	}
+	return nil
 }
 
 // fail marks the connection dead and wakes every waiting call.
@@ -367,9 +435,18 @@ func (c *busConn) fail() {
 	}
 }
 
+// close ends the connection: shutdown wakes a caller blocked reading it,
+// and the descriptor is closed once nobody uses it.
 func (c *busConn) close() {
-	c.conn.Close()
-	c.fail()
+	c.closeOnce.Do(func() {
+		syscall.Shutdown(int(c.fd), syscall.SHUT_RDWR)
+		c.fail()
+		c.rmu.Lock()
+		c.wmu.Lock()
+		syscall.Close(int(c.fd))
+		c.wmu.Unlock()
+		c.rmu.Unlock()
+	})
 }
 
 // admitGoKeyring makes the first call on go-keyring's own connection

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -213,19 +214,19 @@ func TestDialUnix(t *testing.T) {
 				c.Close()
 			}
 		}()
-		f, err := dialUnix(addr)
+		fd, err := dialUnix(addr, time.Second)
 		if err != nil {
 			t.Fatalf("%s: %v", addr, err)
 		}
 		buf := make([]byte, 8)
-		n, _ := io.ReadFull(f, buf[:2])
-		f.Close()
+		n, _ := io.ReadFull(fd, buf[:2])
+		syscall.Close(int(fd))
 		l.Close()
 		if string(buf[:n]) != "hi" {
 			t.Fatalf("%s: read %q", addr, buf[:n])
 		}
 	}
-	if _, err := dialUnix(filepath.Join(t.TempDir(), "none")); err == nil {
+	if _, err := dialUnix(filepath.Join(t.TempDir(), "none"), time.Second); err == nil {
 		t.Fatal("dialled a missing socket")
 	}
 }
@@ -423,4 +424,36 @@ func serveFakeBus(t *testing.T, serve func(c net.Conn, r *bufio.Reader)) string 
 		serve(c, r)
 	}()
 	return p
+}
+
+// TestFastReaderCloseWakesReader: closing the store while a read waits on
+// a silent service ends that read at once (!ok), not after the timeout.
+func TestFastReaderCloseWakesReader(t *testing.T) {
+	addr := "unix:path=" + fakeBus(t, "")
+	f := &fastReader{getenv: func(k string) string {
+		if k == "DBUS_SESSION_BUS_ADDRESS" {
+			return addr
+		}
+		return ""
+	}, timeout: time.Minute}
+	f.warm()
+	done := make(chan bool)
+	go func() {
+		_, ok := f.get(Service, "0123456789abcdef")
+		done <- ok
+	}()
+	time.Sleep(100 * time.Millisecond) // the read is blocked on the socket
+	start := time.Now()
+	f.close()
+	select {
+	case ok := <-done:
+		if ok {
+			t.Fatal("read through a closed connection")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the read still waits after close")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("read ended %v after close", d)
+	}
 }
