@@ -137,7 +137,8 @@ type reply struct {
 	typ         byte
 	serial      uint32
 	replySerial uint32
-	member      string // of a call or signal
+	path        string // of a call or signal
+	member      string
 	sig         string
 	body        wireReader
 }
@@ -183,6 +184,8 @@ func readReply(r io.Reader) (reply, error) {
 			m.sig = h.sig()
 		case code == fieldMember && typ == "s":
 			m.member = h.str()
+		case code == fieldPath && typ == "o":
+			m.path = h.str()
 		default:
 			h.skip(typ)
 		}
@@ -283,6 +286,29 @@ func (r *wireReader) pathArray() []string {
 		r.fail()
 	}
 	return out
+}
+
+// stringDict reads an ARRAY of DICT_ENTRY of two STRINGs (a{ss}), handing
+// each pair to fn.
+func (r *wireReader) stringDict(fn func(k, v string)) {
+	n := r.u32()
+	r.pad(8)
+	end := r.i + int(n)
+	if r.err != nil || n > uint32(len(r.b)-r.i) {
+		r.fail()
+		return
+	}
+	for r.i < end && r.err == nil {
+		r.pad(8)
+		k := r.str()
+		v := r.str()
+		if r.err == nil {
+			fn(k, v)
+		}
+	}
+	if r.i != end {
+		r.fail()
+	}
 }
 
 // skip reads past one value of a basic type, a variant holding one, or

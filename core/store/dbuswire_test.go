@@ -96,6 +96,8 @@ func TestWireAgainstGodbus(t *testing.T) {
 		errHead := replyTo(5)
 		errHead[dbus.FieldErrorName] = dbus.MakeVariant("org.freedesktop.Secret.Error.NoSession")
 		stream = append(stream, enc(dbus.TypeError, errHead, "no such session")...)
+		attrs := map[string]string{"service": "latchkey", "username": "0123456789abcdef", "xdg:schema": "org.freedesktop.Secret.Generic", "": "é"}
+		stream = append(stream, enc(dbus.TypeMethodReply, replyTo(6), dbus.MakeVariant(attrs))...)
 
 		r := bytes.NewReader(stream)
 		next := func(typ byte, serial uint32, sig string) wireReader {
@@ -105,6 +107,10 @@ func TestWireAgainstGodbus(t *testing.T) {
 				t.Fatalf("%v: got %+v, %v; want type %d serial %d sig %q", order, m, err, typ, serial, sig)
 			}
 			return m.body
+		}
+		sig, err := readReply(bytes.NewReader(stream))
+		if err != nil || sig.path != "/org/freedesktop/DBus" || sig.member != "NameAcquired" {
+			t.Errorf("signal header: %+v %v", sig, err)
 		}
 		b := next(msgSignal, 0, "s")
 		if b.str() != ":1.7" || !b.done() {
@@ -128,6 +134,15 @@ func TestWireAgainstGodbus(t *testing.T) {
 			t.Error("GetSecret body")
 		}
 		next(msgError, 5, "s")
+		b = next(msgMethodReply, 6, "v")
+		got := map[string]string{}
+		if b.sig() != "a{ss}" {
+			t.Error("Attributes signature")
+		}
+		b.stringDict(func(k, v string) { got[k] = v })
+		if !reflect.DeepEqual(got, attrs) || !b.done() {
+			t.Errorf("Attributes body %q", got)
+		}
 		if _, err := readReply(r); err == nil {
 			t.Error("read past the end")
 		}

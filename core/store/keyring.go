@@ -11,7 +11,8 @@ import (
 // reads try it first and fall back to go-keyring for anything unusual
 // (item not found, collection locked, no service).
 type osKeyring struct {
-	fast *fastReader // nil where there is no fast path
+	fast  *fastReader // nil where there is no fast path
+	hints *itemHints  // where the fast path found items; nil: none kept
 }
 
 func newOSKeyring() *osKeyring { return &osKeyring{fast: newFastReader()} }
@@ -21,14 +22,22 @@ func (*osKeyring) Set(service, user, password string) error {
 	return keyring.Set(service, user, password)
 }
 
-func (*osKeyring) Delete(service, user string) error {
+func (k *osKeyring) Delete(service, user string) error {
 	admitGoKeyring()
-	return keyring.Delete(service, user)
+	err := keyring.Delete(service, user)
+	if err == nil || isNotFound(err) {
+		k.hints.forget(user)
+	}
+	return err
 }
 
 func (k *osKeyring) Get(service, user string) (string, error) {
 	if k.fast != nil {
-		if v, ok := k.fast.get(service, user); ok {
+		hint := k.hints.get(user)
+		if v, path, ok := k.fast.get(service, user, hint); ok {
+			if path != hint {
+				k.hints.learned(user, path)
+			}
 			return v, nil
 		}
 	}
@@ -49,6 +58,7 @@ func (k *osKeyring) warm() {
 }
 
 func (k *osKeyring) close() {
+	k.hints.save()
 	if k.fast != nil {
 		k.fast.close()
 	}

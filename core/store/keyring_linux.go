@@ -25,12 +25,14 @@ import (
 // the keyring, a first, harmless call (a read of the service's
 // Collections property) goes out, answered while accounts.json is read.
 // A read then takes that answer and sends OpenSession (the first time)
-// with SearchItems in one write and, once it has the item and the
-// session, GetSecret: four calls to the service in three round trips, the
-// first hidden behind reading accounts.json, instead of the eleven round
-// trips of go-keyring's Get (godbus's four-step authentication, Hello,
-// then seven calls in turn); the messages are encoded and decoded by
-// dbuswire.go. Anything unusual (no session bus address this code
+// in one write with a read of the hinted item's attributes (see
+// itemHints) and, once it has the session, GetSecret on that item; or,
+// without a hint or when the attributes are not the account's, with
+// SearchItems, and GetSecret once it has the item and the session. Three
+// round trips to the service, the first hidden behind reading
+// accounts.json, instead of the eleven of go-keyring's Get (godbus's
+// four-step authentication, Hello, then seven calls in turn); the
+// messages are encoded and decoded by dbuswire.go. Anything unusual (no session bus address this code
 // understands, authentication refused, nothing found, only locked items,
 // an error or unexpected reply, a silent service) reports !ok, and the
 // caller asks go-keyring, which unlocks, prompts and reports errors as
@@ -77,6 +79,7 @@ const (
 	ssName    = "org.freedesktop.secrets"
 	ssPath    = "/org/freedesktop/secrets"
 	ssService = "org.freedesktop.Secret.Service"
+	ssItem    = "org.freedesktop.Secret.Item"
 
 	// fastTimeout bounds each wait on the service by default; past it
 	// the read is left to go-keyring. Generous, since a bus may start the
@@ -144,13 +147,56 @@ func (f *fastReader) sessionPath() (string, error) {
 	return f.session, f.sesErr
 }
 
-func (f *fastReader) get(service, user string) (string, bool) {
+// get reads the secret of the item with attributes service and user, and
+// returns the item's path. With a hint (where the item was last found) it
+// reads that item's attributes and, once it has the session, its secret,
+// both without waiting for the other: the secret is used only if the
+// attributes are service and user. Without a hint, or when the hinted
+// item is gone or another, it searches.
+func (f *fastReader) get(service, user, hint string) (secret, path string, ok bool) {
 	if !f.admit() {
-		return "", false
+		return "", "", false
+	}
+	if hint != "" && validObjectPath(hint) {
+		if v, ok := f.getAt(service, user, hint); ok {
+			return v, hint, true
+		}
 	}
 	// SearchItems goes out with OpenSession the first time.
 	search, err := f.bus.call(ssName, ssPath, ssService, "SearchItems", "a{ss}",
 		bodySearch([][2]string{{"service", service}, {"username", user}}))
+	if err != nil {
+		return "", "", false
+	}
+	session, err := f.sessionPath()
+	if err != nil {
+		return "", "", false
+	}
+	m, err := f.bus.wait(search, "aoao")
+	if err != nil {
+		return "", "", false
+	}
+	unlocked := m.body.pathArray()
+	m.body.pathArray() // locked ones are go-keyring's to unlock
+	if !m.body.done() || len(unlocked) == 0 {
+		return "", "", false
+	}
+	got, err := f.bus.call(ssName, unlocked[0], ssItem, "GetSecret", "o", bodyPath(session))
+	if err != nil {
+		return "", "", false
+	}
+	v, ok := f.secret(got, true)
+	return v, unlocked[0], ok
+}
+
+// getAt reads the secret of the item at path if its attributes are
+// service and user.
+func (f *fastReader) getAt(service, user, path string) (string, bool) {
+	var w wireWriter
+	w.str(ssItem)
+	w.str("Attributes")
+	// Goes out with OpenSession the first time.
+	attrs, err := f.bus.call(ssName, path, "org.freedesktop.DBus.Properties", "Get", "ss", w.b)
 	if err != nil {
 		return "", false
 	}
@@ -158,20 +204,30 @@ func (f *fastReader) get(service, user string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	m, err := f.bus.wait(search, "aoao")
+	got, err := f.bus.call(ssName, path, ssItem, "GetSecret", "o", bodyPath(session))
 	if err != nil {
 		return "", false
 	}
-	unlocked := m.body.pathArray()
-	m.body.pathArray() // locked ones are go-keyring's to unlock
-	if !m.body.done() || len(unlocked) == 0 {
-		return "", false
-	}
-	got, err := f.bus.call(ssName, unlocked[0], "org.freedesktop.Secret.Item", "GetSecret", "o", bodyPath(session))
+	m, err := f.bus.wait(attrs, "v")
+	match := err == nil && m.body.sig() == "a{ss}"
+	var serviceOK, userOK bool
+	m.body.stringDict(func(k, v string) {
+		switch k {
+		case "service":
+			serviceOK = v == service
+		case "username":
+			userOK = v == user
+		}
+	})
+	match = match && m.body.done() && serviceOK && userOK
+	return f.secret(got, match) // another item's secret is wiped unread
+}
+
+// secret waits for a GetSecret reply and returns the secret's value, or
+// only wipes it if !keep.
+func (f *fastReader) secret(got <-chan reply, keep bool) (string, bool) {
+	m, err := f.bus.wait(got, "(oayays)")
 	if err != nil {
-		return "", false
-	}
-	if m, err = f.bus.wait(got, "(oayays)"); err != nil {
 		return "", false
 	}
 	b := &m.body // the Secret struct: session, parameters, value, content type
@@ -179,7 +235,8 @@ func (f *fastReader) get(service, user string) (string, bool) {
 	b.byteArray()
 	value := b.byteArray()
 	b.str()
-	if !b.done() {
+	if !b.done() || !keep {
+		clear(value)
 		return "", false
 	}
 	secret := string(value)

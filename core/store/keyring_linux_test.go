@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +21,7 @@ import (
 	"github.com/godbus/dbus/v5"
 	"github.com/zalando/go-keyring"
 
+	"latchkey/core/otp"
 	"latchkey/core/testenv"
 )
 
@@ -109,7 +111,7 @@ func TestFastReaderGivesUp(t *testing.T) {
 				return ""
 			}, timeout: 200 * time.Millisecond}
 			start := time.Now()
-			if v, ok := f.get(Service, "0123456789abcdef"); ok || v != "" {
+			if v, _, ok := f.get(Service, "0123456789abcdef", ""); ok || v != "" {
 				t.Fatalf("got %q %v", v, ok)
 			}
 			if d := time.Since(start); d > 2*time.Second {
@@ -119,7 +121,7 @@ func TestFastReaderGivesUp(t *testing.T) {
 		})
 	}
 	f := &fastReader{getenv: func(string) string { return "" }, timeout: time.Second}
-	if _, ok := f.get(Service, "x"); ok {
+	if _, _, ok := f.get(Service, "x", ""); ok {
 		t.Fatal("read without a bus")
 	}
 }
@@ -159,7 +161,7 @@ func TestFastReaderSecretService(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				v, ok := f.get(Service, u)
+				v, _, ok := f.get(Service, u, "")
 				if want := fmt.Sprintf("SECRET%03dAAAA", i); !ok || v != want {
 					errs <- fmt.Sprintf("round %d item %d: got %q %v", round, i, v, ok)
 				}
@@ -171,7 +173,7 @@ func TestFastReaderSecretService(t *testing.T) {
 	for e := range errs {
 		t.Error(e)
 	}
-	if v, ok := f.get(Service, "ffffffffffffffff"); ok || v != "" {
+	if v, _, ok := f.get(Service, "ffffffffffffffff", ""); ok || v != "" {
 		t.Fatalf("missing item: %q %v", v, ok)
 	}
 }
@@ -194,7 +196,7 @@ func TestFastReaderCloseUnanswered(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("close hung")
 	}
-	if _, ok := f.get(Service, "0123456789abcdef"); ok {
+	if _, _, ok := f.get(Service, "0123456789abcdef", ""); ok {
 		t.Fatal("read through a closed connection")
 	}
 }
@@ -294,7 +296,7 @@ func TestFastReaderWaitsForAdmission(t *testing.T) {
 		return ""
 	}, timeout: 5 * time.Second}
 	f.warm()
-	v, ok := f.get(Service, "0123456789abcdef")
+	v, _, ok := f.get(Service, "0123456789abcdef", "")
 	f.close()
 	close(problems)
 	for p := range problems {
@@ -323,7 +325,7 @@ func TestFastReaderManyClients(t *testing.T) {
 	for i := range 3000 {
 		f := newFastReader()
 		f.warm()
-		v, ok := f.get(Service, id)
+		v, _, ok := f.get(Service, id, "")
 		f.close()
 		if !ok || v != "JBSWY3DPEHPK3PXP" {
 			t.Fatalf("read %d: %q %v", i, v, ok)
@@ -384,7 +386,7 @@ func TestFastReaderClosedBeforeUse(t *testing.T) {
 	f.close()
 	done := make(chan bool)
 	go func() {
-		_, ok := f.get(Service, "0123456789abcdef")
+		_, _, ok := f.get(Service, "0123456789abcdef", "")
 		done <- ok
 	}()
 	select {
@@ -439,7 +441,7 @@ func TestFastReaderCloseWakesReader(t *testing.T) {
 	f.warm()
 	done := make(chan bool)
 	go func() {
-		_, ok := f.get(Service, "0123456789abcdef")
+		_, _, ok := f.get(Service, "0123456789abcdef", "")
 		done <- ok
 	}()
 	time.Sleep(100 * time.Millisecond) // the read is blocked on the socket
@@ -456,4 +458,207 @@ func TestFastReaderCloseWakesReader(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("read ended %v after close", d)
 	}
+}
+
+// fakeItem is an item of fakeSecretService.
+type fakeItem struct {
+	attrs  map[string]string
+	secret string
+}
+
+// fakeSecretService plays the session bus and a Secret Service holding
+// items (by object path) for one connection, and reports each call to
+// the service as "Member path".
+func fakeSecretService(t *testing.T, items map[string]fakeItem) (addr string, calls <-chan string) {
+	t.Helper()
+	ch := make(chan string, 64)
+	p := serveFakeBus(t, func(c net.Conn, r *bufio.Reader) {
+		defer c.Close()
+		defer close(ch)
+		send := func(typ dbus.Type, to uint32, errName string, body ...any) {
+			head := map[dbus.HeaderField]dbus.Variant{dbus.FieldReplySerial: dbus.MakeVariant(to)}
+			if errName != "" {
+				head[dbus.FieldErrorName] = dbus.MakeVariant(errName)
+			}
+			if len(body) > 0 {
+				head[dbus.FieldSignature] = dbus.MakeVariant(dbus.SignatureOf(body...))
+			}
+			(&dbus.Message{Type: typ, Headers: head, Body: body}).EncodeTo(c, binary.LittleEndian)
+		}
+		for {
+			m, err := readReply(r)
+			if err != nil {
+				return
+			}
+			if m.member == "Hello" {
+				send(dbus.TypeMethodReply, m.serial, "", ":1.9")
+				continue
+			}
+			ch <- m.member + " " + m.path
+			item, found := items[m.path]
+			switch {
+			case m.member == "Get" && m.path == ssPath:
+				send(dbus.TypeMethodReply, m.serial, "", dbus.MakeVariant([]dbus.ObjectPath{"/org/freedesktop/secrets/collection/login"}))
+			case m.member == "OpenSession":
+				send(dbus.TypeMethodReply, m.serial, "", dbus.MakeVariant(""), dbus.ObjectPath("/org/freedesktop/secrets/session/s1"))
+			case m.member == "SearchItems":
+				m.body.u32()
+				m.body.pad(8)
+				var want [2]string // service, username: as bodySearch writes them
+				for i := range want {
+					m.body.pad(8)
+					m.body.str()
+					want[i] = m.body.str()
+				}
+				var hits []dbus.ObjectPath
+				for path, it := range items {
+					if it.attrs["service"] == want[0] && it.attrs["username"] == want[1] {
+						hits = append(hits, dbus.ObjectPath(path))
+					}
+				}
+				send(dbus.TypeMethodReply, m.serial, "", hits, []dbus.ObjectPath{})
+			case !found:
+				send(dbus.TypeError, m.serial, "org.freedesktop.DBus.Error.UnknownObject", "no such object")
+			case m.member == "Get":
+				send(dbus.TypeMethodReply, m.serial, "", dbus.MakeVariant(item.attrs))
+			case m.member == "GetSecret":
+				send(dbus.TypeMethodReply, m.serial, "", struct {
+					S    dbus.ObjectPath
+					P, V []byte
+					C    string
+				}{"/org/freedesktop/secrets/session/s1", []byte{}, []byte(item.secret), "text/plain"})
+			default:
+				send(dbus.TypeError, m.serial, "org.freedesktop.DBus.Error.UnknownMethod", "no")
+			}
+		}
+	})
+	return "unix:path=" + p, ch
+}
+
+// TestFastReaderHint: with a hint to the right item, a read checks its
+// attributes and reads its secret without searching; a hint to another
+// account's item or to no item at all is checked, dropped, and the read
+// searches and reports where it found the item.
+func TestFastReaderHint(t *testing.T) {
+	const login = "/org/freedesktop/secrets/collection/login/"
+	items := map[string]fakeItem{
+		login + "1": {map[string]string{"service": Service, "username": "000000000000000a"}, "AAAAAAAAAAAAAAAA"},
+		login + "2": {map[string]string{"service": Service, "username": "000000000000000b"}, "BBBBBBBBBBBBBBBB"},
+		login + "3": {map[string]string{"service": "other", "username": "000000000000000a"}, "OTHEROTHEROTHERO"},
+	}
+	for _, c := range []struct {
+		name, user, hint, want, path string
+		calls                        []string
+	}{
+		{"right", "000000000000000a", login + "1", "AAAAAAAAAAAAAAAA", login + "1",
+			[]string{"Get " + ssPath, "OpenSession " + ssPath, "Get " + login + "1", "GetSecret " + login + "1"}},
+		{"another account's", "000000000000000b", login + "1", "BBBBBBBBBBBBBBBB", login + "2",
+			[]string{"Get " + ssPath, "OpenSession " + ssPath, "Get " + login + "1", "GetSecret " + login + "1", "SearchItems " + ssPath, "GetSecret " + login + "2"}},
+		{"another service's", "000000000000000a", login + "3", "AAAAAAAAAAAAAAAA", login + "1",
+			[]string{"Get " + ssPath, "OpenSession " + ssPath, "Get " + login + "3", "GetSecret " + login + "3", "SearchItems " + ssPath, "GetSecret " + login + "1"}},
+		{"gone", "000000000000000b", login + "9", "BBBBBBBBBBBBBBBB", login + "2",
+			[]string{"Get " + ssPath, "OpenSession " + ssPath, "Get " + login + "9", "GetSecret " + login + "9", "SearchItems " + ssPath, "GetSecret " + login + "2"}},
+		{"not a path", "000000000000000b", "/bad path", "BBBBBBBBBBBBBBBB", login + "2",
+			[]string{"Get " + ssPath, "OpenSession " + ssPath, "SearchItems " + ssPath, "GetSecret " + login + "2"}},
+		{"none", "000000000000000b", "", "BBBBBBBBBBBBBBBB", login + "2",
+			[]string{"Get " + ssPath, "OpenSession " + ssPath, "SearchItems " + ssPath, "GetSecret " + login + "2"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			addr, calls := fakeSecretService(t, items)
+			f := &fastReader{getenv: func(k string) string {
+				if k == "DBUS_SESSION_BUS_ADDRESS" {
+					return addr
+				}
+				return ""
+			}, timeout: 5 * time.Second}
+			f.warm()
+			v, path, ok := f.get(Service, c.user, c.hint)
+			f.close()
+			var got []string
+			for call := range calls {
+				got = append(got, call)
+			}
+			if !ok || v != c.want || path != c.path {
+				t.Errorf("got %q at %q, %v; want %q at %q", v, path, ok, c.want, c.path)
+			}
+			if !slices.Equal(got, c.calls) {
+				t.Errorf("calls\n%q\nwant\n%q", got, c.calls)
+			}
+		})
+	}
+}
+
+// TestStoreItemHints, on the real Secret Service: reading secrets records
+// where their items are; a hint to another account's item still gives
+// the right secret (the attributes are checked) and is corrected;
+// deleting an account drops its hint; and the cache holds no secret.
+func TestStoreItemHints(t *testing.T) {
+	testenv.Env(t, "LATCHKEY_TEST_SECRET_SERVICE")
+	ctx := context.Background()
+	home := t.TempDir()
+	file := filepath.Join(home, ItemsFile)
+	hints := func() map[string]string {
+		t.Helper()
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return parseHints(b)
+	}
+	s := open(t, Options{Home: home, Backend: Keyring})
+	secA, secB := secret(t), secret(t)
+	a, err := s.Add(ctx, Account{Issuer: "Hint", Name: "a"}, secA, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Add(ctx, Account{Issuer: "Hint", Name: "b"}, secB, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { keyring.Delete(Service, a.ID); keyring.Delete(Service, b.ID) })
+	s.Close()
+
+	read := func() {
+		t.Helper()
+		s := open(t, Options{Home: home})
+		for id, want := range map[string]otp.Secret{a.ID: secA, b.ID: secB} {
+			if got, err := s.Secret(ctx, id); err != nil || string(got) != string(want) {
+				t.Fatalf("secret %s: %v", id, err)
+			}
+		}
+		s.Close()
+	}
+	read()
+	h := hints()
+	// Where a search (go-keyring's way) finds each item.
+	where := func(id string) string {
+		f := newFastReader()
+		defer f.close()
+		_, p, ok := f.get(Service, id, "")
+		if !ok {
+			t.Fatalf("search %s failed", id)
+		}
+		return p
+	}
+	pa, pb := where(a.ID), where(b.ID)
+	if len(h) != 2 || h[a.ID] != pa || h[b.ID] != pb || pa == pb {
+		t.Fatalf("hints %v, items a %s b %s", h, pa, pb)
+	}
+	// Swapped hints: each points at the other account's item.
+	if err := os.WriteFile(file, formatHints(map[string]string{a.ID: pb, b.ID: pa}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	read()
+	if h := hints(); h[a.ID] != pa || h[b.ID] != pb {
+		t.Fatalf("swapped hints not corrected: %v", h)
+	}
+	s = open(t, Options{Home: home})
+	if err := s.Delete(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if h := hints(); len(h) != 1 || h[b.ID] != pb {
+		t.Fatalf("after delete: %v", h)
+	}
+	grepHome(t, home, Keyring, []otp.Secret{secA, secB})
 }

@@ -8,9 +8,9 @@ type fastReader struct{}
 
 func newFastReader() *fastReader { return nil }
 
-func (*fastReader) get(string, string) (string, bool) { return "", false }
-func (*fastReader) close()                            {}
-func (*fastReader) warm()                             {}
-func (*fastReader) connect()                          {}
+func (*fastReader) get(string, string, string) (string, string, bool) { return "", "", false }
+func (*fastReader) close()                                            {}
+func (*fastReader) warm()                                             {}
+func (*fastReader) connect()                                          {}
 
 func admitGoKeyring() {}

@@ -179,6 +179,7 @@ func Open(ctx context.Context, opts Options) (_ *Store, err error) {
 	s := &Store{home: home, opts: opts, kr: opts.Keyring, now: opts.Now, secrets: map[string]otp.Secret{}}
 	if s.kr == nil {
 		k := newOSKeyring()
+		k.hints = newItemHints(home)
 		if opts.Backend != File {
 			k.connect() // the bus answers while the config is read
 		}
@@ -296,12 +297,15 @@ func (s *Store) List(ctx context.Context) ([]Account, error) {
 
 // Get returns one account by id.
 func (s *Store) Get(ctx context.Context, id string) (Account, error) {
-	as, err := s.List(ctx)
+	snap, err := s.current(ctx)
 	if err != nil {
 		return Account{}, err
 	}
-	for _, a := range as {
+	// Not through List, which copies and sorts every account:
+	// `latchkey code` calls this on its critical path.
+	for _, a := range snap.accounts {
 		if a.ID == id {
+			a.Tags = slices.Clone(a.Tags)
 			return a, nil
 		}
 	}

@@ -695,6 +695,10 @@ func grepHome(t *testing.T, home string, b Backend, secs []otp.Secret) {
 			if b != Keyring || bytes.Contains(data, []byte("secret")) {
 				t.Errorf("accounts.json in the %s backend: %s", b, data)
 			}
+		case ItemsFile:
+			if b != Keyring || len(parseHints(data)) == 0 || !bytes.Equal(formatHints(parseHints(data)), data) {
+				t.Errorf("%s in the %s backend: %s", ItemsFile, b, data)
+			}
 		case ConfigFile, LockFile:
 		default:
 			t.Errorf("unexpected file %s", filepath.Base(p))
