@@ -32,8 +32,8 @@ serve: build-cli
 ## build: bin/latchkey with bin/latchkey-full beside it (pure Go), and bin/latchkey-desktop (Fyne, cgo)
 build: build-cli build-desktop
 
-# bin/latchkey is the lean build (-tags lean): the account commands start in
-# a fraction of the time, and the UI, transfers, enroll and serve run in
+# bin/latchkey is the lean build (-tags lean): code, list and rename on the
+# keyring start in a fraction of the time; everything else runs in
 # bin/latchkey-full (the default build, every command), which must sit beside it.
 build-cli:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -tags lean -o bin/latchkey ./tui/cmd/latchkey
@@ -45,7 +45,7 @@ build-desktop:
 ## test: vet, then every test (unit, integration against real services, interop) with the race detector
 test: deps
 	$(GO) vet ./...
-	$(GO) vet -tags lean ./tui/cmd/latchkey
+	$(GO) vet -tags lean ./core/store ./tui/cmd/latchkey
 	@# Allocation counts are asserted without the race detector, which changes escape analysis.
 	$(GO) test -run 'Allocs' ./...
 	CI=$${CI:-true} .ci/services $(GO) test -race -timeout 20m ./...
@@ -63,9 +63,9 @@ fuzz:
 ## lint: go vet and staticcheck (pinned)
 lint:
 	$(GO) vet ./...
-	$(GO) vet -tags lean ./tui/cmd/latchkey
+	$(GO) vet -tags lean ./core/store ./tui/cmd/latchkey
 	$(GO) run $(STATICCHECK) ./...
-	$(GO) run $(STATICCHECK) -tags lean ./tui/cmd/latchkey
+	$(GO) run $(STATICCHECK) -tags lean ./core/store ./tui/cmd/latchkey
 
 ## package: Latchkey.tar.xz, a Linux bundle of the desktop app with its .desktop entry and icon (not part of make test)
 # fyne packages the binary built above (no second GLFW build with its own

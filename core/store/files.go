@@ -13,8 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 
-	"filippo.io/age"
-
 	"latchkey/core/otp"
 )
 
@@ -175,43 +173,6 @@ func (s *Store) passphrase(create bool) ([]byte, error) {
 	}
 	s.pass = p
 	return p, nil
-}
-
-func decrypt(data, pass []byte) ([]byte, error) {
-	id, err := age.NewScryptIdentity(string(pass))
-	if err != nil {
-		return nil, err
-	}
-	r, err := age.Decrypt(bytes.NewReader(data), id)
-	if err != nil {
-		if errors.Is(err, age.ErrIncorrectIdentity) {
-			return nil, ErrBadPassphrase
-		}
-		return nil, err
-	}
-	return io.ReadAll(io.LimitReader(r, maxFileSize))
-}
-
-func encrypt(plain, pass []byte, workFactor int) ([]byte, error) {
-	r, err := age.NewScryptRecipient(string(pass))
-	if err != nil {
-		return nil, err
-	}
-	if workFactor > 0 {
-		r.SetWorkFactor(workFactor)
-	}
-	var buf bytes.Buffer
-	w, err := age.Encrypt(&buf, r)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := w.Write(plain); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // withLock runs fn holding the store's exclusive file lock.

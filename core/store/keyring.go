@@ -1,11 +1,5 @@
 package store
 
-import (
-	"errors"
-
-	"github.com/zalando/go-keyring"
-)
-
 // osKeyring is the OS keyring through go-keyring. Where the platform has
 // a faster way to read an item (the Secret Service, see keyring_linux.go)
 // reads try it first and fall back to go-keyring for anything unusual
@@ -19,12 +13,12 @@ func newOSKeyring() *osKeyring { return &osKeyring{fast: newFastReader()} }
 
 func (*osKeyring) Set(service, user, password string) error {
 	admitGoKeyring()
-	return keyring.Set(service, user, password)
+	return goKeyringSet(service, user, password)
 }
 
 func (k *osKeyring) Delete(service, user string) error {
 	admitGoKeyring()
-	err := keyring.Delete(service, user)
+	err := goKeyringDelete(service, user)
 	if err == nil || isNotFound(err) {
 		k.hints.forget(user)
 	}
@@ -42,7 +36,7 @@ func (k *osKeyring) Get(service, user string) (string, error) {
 		}
 	}
 	admitGoKeyring()
-	return keyring.Get(service, user)
+	return goKeyringGet(service, user)
 }
 
 func (k *osKeyring) connect() {
@@ -63,5 +57,3 @@ func (k *osKeyring) close() {
 		k.fast.close()
 	}
 }
-
-func isNotFound(err error) bool { return errors.Is(err, keyring.ErrNotFound) }

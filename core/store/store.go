@@ -73,6 +73,10 @@ var (
 	ErrNoPassphrase = errors.New("the file store needs a passphrase")
 	// ErrInvalid wraps a rejected account or argument.
 	ErrInvalid = errors.New("invalid account")
+	// ErrNeedsFull comes only from the lean build (bin/latchkey), for what
+	// it leaves to latchkey-full: the vault, writing to the keyring, a
+	// keyring read its fast path cannot answer (see lean.go).
+	ErrNeedsFull = errors.New("this needs latchkey-full")
 )
 
 // keyringError carries the cause of ErrKeyringUnavailable without putting
@@ -215,6 +219,9 @@ func Open(ctx context.Context, opts Options) (_ *Store, err error) {
 			return nil, fmt.Errorf("store: %w", &keyringError{err})
 		}
 		b = Keyring
+	}
+	if leanBuild && b == File {
+		return nil, ErrNeedsFull // before any passphrase is asked for
 	}
 	s.backend = b
 	if k, ok := s.kr.(*osKeyring); ok {

@@ -53,6 +53,22 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	return delegate(ctx, e, "serve", args)
 }
 
+// handsOverFirst tells the commands latchkey-full runs from the start:
+// they write to the keyring, which the lean build leaves to go-keyring in
+// latchkey-full (add; rm, which asks first; store migrate). The others
+// hand over only if they meet ErrNeedsFull (see dispatch).
+func handsOverFirst(name string) bool {
+	switch name {
+	case "add", "rm", "store":
+		return true
+	}
+	return false
+}
+
+func handOver(ctx context.Context, e *env, name string, args []string) error {
+	return delegate(ctx, e, name, args)
+}
+
 // delegate replaces this process with latchkey-full running the same
 // command, so that the terminal, signals, standard streams and the exit
 // status are its own. Where a process cannot be replaced (Windows), it

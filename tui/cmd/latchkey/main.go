@@ -83,6 +83,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"latchkey/core/store"
 )
 
 func main() {
@@ -166,10 +168,22 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 	if !ok {
 		return usageErrorf("unknown command %q; run 'latchkey help' for the list", name)
 	}
-	if c.graceful {
-		return runGraceful(ctx, e, c.run, args[1:])
+	if handsOverFirst(name) {
+		return handOver(ctx, e, name, args[1:])
 	}
-	return c.run(ctx, e, args[1:])
+	var err error
+	if c.graceful {
+		err = runGraceful(ctx, e, c.run, args[1:])
+	} else {
+		err = c.run(ctx, e, args[1:])
+	}
+	if errors.Is(err, store.ErrNeedsFull) {
+		// The lean build met what it leaves out (the vault, a keyring
+		// read its fast path could not answer) before it changed or
+		// printed anything: latchkey-full runs the command instead.
+		return handOver(ctx, e, name, args[1:])
+	}
+	return err
 }
 
 // runGraceful runs a graceful command with ctx done on SIGINT or SIGTERM.

@@ -353,6 +353,44 @@ func TestStoreBinary(t *testing.T) {
 		}
 	})
 
+	// The lean front reads keyring accounts itself (a HOTP counter moves
+	// once per code) and hands a read its fast path cannot answer to
+	// latchkey-full, which reports it.
+	t.Run("keyring", func(t *testing.T) {
+		testenv.Env(t, "LATCHKEY_TEST_SECRET_SERVICE")
+		secretTool := testenv.Tool(t, "secret-tool")
+		home := t.TempDir()
+		env := []string{"LATCHKEY_HOME=" + home, "LATCHKEY_STORE=keyring"}
+		for _, uri := range []string{"otpauth://hotp/Lean:hotp?secret=" + rfcHOTP + "&counter=1", "otpauth://totp/Lean:gone?secret=" + ghSecret} {
+			if _, errOut, code := binRun(t, bin, env, "add", uri); code != 0 {
+				t.Fatalf("add: %d %s", code, errOut)
+			}
+		}
+		defer binRun(t, bin, env, "rm", "lean:hotp", "--yes")
+		for _, want := range []string{"287082\n", "359152\n"} { // RFC 4226 counters 1, 2
+			if out, errOut, code := binRun(t, bin, env, "code", "lean:hotp"); code != 0 || out != want {
+				t.Fatalf("code: %d %q %q, want %q", code, out, errOut, want)
+			}
+		}
+		out, _, _ := binRun(t, bin, env, "list", "--json")
+		var items []struct{ ID, Name string }
+		if err := json.Unmarshal([]byte(out), &items); err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			if it.Name == "gone" {
+				if out, err := exec.Command(secretTool, "clear", "service", "latchkey", "username", it.ID).CombinedOutput(); err != nil {
+					t.Fatalf("secret-tool clear: %v %s", err, out)
+				}
+			}
+		}
+		out, errOut, code := binRun(t, bin, env, "code", "lean:gone")
+		if code != 1 || out != "" || !strings.Contains(errOut, "the keyring has no secret for this account") || strings.Count(errOut, "\n") != 1 {
+			t.Fatalf("code of an item deleted behind latchkey: %d %q %q", code, out, errOut)
+		}
+		binRun(t, bin, env, "rm", "lean:gone", "--yes")
+	})
+
 	t.Run("copy", func(t *testing.T) {
 		display := testenv.Display(t)
 		xclip := testenv.Tool(t, "xclip")
@@ -406,7 +444,8 @@ func TestTerminalPrompts(t *testing.T) {
 	defer exec.Command(tmux, "-L", sock, "kill-server").Run()
 	script := fmt.Sprintf("cd %s && export LATCHKEY_HOME=%s LATCHKEY_STORE=file; "+
 		"%s add --secret %s --issuer Tty --name acct; echo ADD=$?; "+
-		"%s rm tty; echo RM=$?; sleep 60", home, home, bin, ghSecret, bin)
+		"%s code tty; echo CODE=$?; "+
+		"%s rm tty; echo RM=$?; sleep 60", home, home, bin, ghSecret, bin, bin)
 	tm("new-session", "-d", "-x", "150", "-y", "30", "sh", "-c", script)
 	screen := func() string { return tm("capture-pane", "-p", "-J") }
 	waitFor := func(text string) {
@@ -430,6 +469,14 @@ func TestTerminalPrompts(t *testing.T) {
 	waitFor("Again:")
 	typeLine("tty pass")
 	waitFor("ADD=0")
+	// The lean front hands the file store to latchkey-full before anything
+	// asks for the passphrase: it is asked for once.
+	waitFor("Vault passphrase:")
+	typeLine("tty pass")
+	waitFor("CODE=0")
+	if before, _, _ := strings.Cut(screen(), "CODE=0"); strings.Count(before, "Vault passphrase:") != 1 {
+		t.Fatalf("the passphrase was not asked for once:\n%s", before)
+	}
 	waitFor("Vault passphrase:")
 	typeLine("tty pass")
 	waitFor("Remove Tty:acct and its secret?")

@@ -1,0 +1,6 @@
+//go:build !linux && !lean
+
+package store
+
+// admitGoKeyring is only needed for gnome-keyring (keyring_linux.go).
+func admitGoKeyring() {}
