@@ -1,5 +1,13 @@
 //go:build lean
 
+// No goroutine watching for a change of the container's CPU limit: the
+// runtime starts one (and a thread for it) before main, which cost
+// `latchkey version` 0.3 ms of 2.2 in interleaved runs; nothing here runs
+// long enough to need it. Setting GOMAXPROCS in an init, which the runtime
+// takes as the same "custom" signal, costs more than it saves (it stops
+// the world), now that a keyring read needs no goroutine of its own.
+//go:debug updatemaxprocs=0
+
 package main
 
 import (
@@ -9,21 +17,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"syscall"
 )
-
-// The lean commands wait on the bus and the keyring daemon far more than
-// they compute. With one P their goroutines take turns on one thread, and
-// the machine's other cores stay free for the two daemons, whose answers
-// are what `latchkey code` waits for: on two cores, -0.3 ms of 4 for a
-// code and -17 ms of 74 for listing 200 accounts, each measured against
-// the default in 500 and 30 interleaved runs. An explicit GOMAXPROCS wins.
-func init() {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
-	}
-}
 
 // fullName is the companion binary that runs, for the lean build, the
 // commands that build leaves out (see delegated.go).
