@@ -187,6 +187,29 @@ func (f *fastReader) get(service, user, hint string) (secret, path string, ok bo
 	return v, unlocked[0], ok
 }
 
+// find returns the path of the item with attributes service and user,
+// without reading its secret.
+func (f *fastReader) find(service, user string) (string, bool) {
+	if !f.admit() {
+		return "", false
+	}
+	search, err := f.bus.call(ssName, ssPath, ssService, "SearchItems", "a{ss}",
+		bodySearch([][2]string{{"service", service}, {"username", user}}))
+	if err != nil {
+		return "", false
+	}
+	m, err := f.bus.wait(search, "aoao")
+	if err != nil {
+		return "", false
+	}
+	unlocked := m.body.pathArray()
+	m.body.pathArray()
+	if !m.body.done() || len(unlocked) == 0 {
+		return "", false
+	}
+	return unlocked[0], true
+}
+
 // getAt reads the secret of the item at path if its attributes are
 // service and user.
 func (f *fastReader) getAt(service, user, path string) (string, bool) {

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -588,8 +589,8 @@ func TestFastReaderHint(t *testing.T) {
 	}
 }
 
-// TestStoreItemHints, on the real Secret Service: reading secrets records
-// where their items are; a hint to another account's item still gives
+// TestStoreItemHints, on the real Secret Service: adding and reading
+// secrets records where their items are; a hint to another account's item still gives
 // the right secret (the attributes are checked) and is corrected;
 // deleting an account drops its hint; and the cache holds no secret.
 func TestStoreItemHints(t *testing.T) {
@@ -628,9 +629,9 @@ func TestStoreItemHints(t *testing.T) {
 		}
 		s.Close()
 	}
-	read()
+	// Adding recorded where each item is, as a search (go-keyring's
+	// way) finds it; reading keeps it.
 	h := hints()
-	// Where a search (go-keyring's way) finds each item.
 	where := func(id string) string {
 		f := newFastReader()
 		defer f.close()
@@ -643,6 +644,16 @@ func TestStoreItemHints(t *testing.T) {
 	pa, pb := where(a.ID), where(b.ID)
 	if len(h) != 2 || h[a.ID] != pa || h[b.ID] != pb || pa == pb {
 		t.Fatalf("hints %v, items a %s b %s", h, pa, pb)
+	}
+	read()
+	if h2 := hints(); !maps.Equal(h, h2) {
+		t.Fatalf("hints changed by reading: %v -> %v", h, h2)
+	}
+	// Without the cache, a read finds the items and writes it again.
+	os.Remove(file)
+	read()
+	if h2 := hints(); !maps.Equal(h, h2) {
+		t.Fatalf("hints relearned: %v, want %v", h2, h)
 	}
 	// Swapped hints: each points at the other account's item.
 	if err := os.WriteFile(file, formatHints(map[string]string{a.ID: pb, b.ID: pa}), 0o600); err != nil {

@@ -9,6 +9,7 @@ type fastReader struct{}
 func newFastReader() *fastReader { return nil }
 
 func (*fastReader) get(string, string, string) (string, string, bool) { return "", "", false }
+func (*fastReader) find(string, string) (string, bool)                { return "", false }
 func (*fastReader) close()                                            {}
 func (*fastReader) warm()                                             {}
 func (*fastReader) connect()                                          {}

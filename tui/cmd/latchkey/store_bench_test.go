@@ -21,8 +21,9 @@ import (
 // accounts stored) beside oathtool computing the same code, as medians of
 // 61 interleaved runs each; `latchkey version` is the floor any Go program
 // pays to start. The ratio to oathtool is the figure (target: at most 4).
-// x-oathtool-cold is the same without keyring-items, as for the first
-// code of an account: the read searches for the item and writes the hint.
+// x-oathtool-cold is the same without keyring-items (removed before each
+// such run), as for accounts stored before it existed: the read searches
+// for the item and writes the hint. (Adding an account records it.)
 func BenchmarkTimeToCode(b *testing.B) {
 	testenv.Env(b, "LATCHKEY_TEST_SECRET_SERVICE")
 	oathtool := testenv.Tool(b, "oathtool")
