@@ -214,8 +214,10 @@ func (s *Store) mutate(ctx context.Context, fn func(*snapshot) error) error {
 }
 
 // removeTemps deletes temp files left by a writer that died between
-// creating and renaming them; only lock holders write, so under the lock
-// every temp file is stale.
+// creating and renaming them; only lock holders write the store's files,
+// so under the lock every temp file of theirs is stale. The one exception
+// is the keyring-items cache, saved without the lock: a temp file of it
+// removed while being written only loses that save (see itemHints).
 func (s *Store) removeTemps() {
 	m, _ := filepath.Glob(filepath.Join(s.home, ".*.tmp-*"))
 	for _, p := range m {

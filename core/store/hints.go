@@ -27,9 +27,11 @@ const maxItemsFile = 1 << 20
 // gnome-keyring answers in 0.4-0.6 ms with 200 items.
 //
 // The cache is best effort: unreadable or garbled lines are ignored, it
-// is written without fsync (temp file and rename, so a reader never sees
-// half of one), and two processes saving at once may drop each other's
-// newest entries, which the next read learns again.
+// is written without fsync and without the store's lock (temp file and
+// rename, so a reader never sees half of one; a store cleaning stale temp
+// files may remove one being written, which loses that save), and two
+// processes saving at once may drop each other's newest entries, which
+// the next read learns again.
 type itemHints struct {
 	path string
 
