@@ -278,7 +278,8 @@ func (f *fastReader) close() {
 // busConn is a pipelined D-Bus connection on a blocking socket, with no
 // goroutine of its own: calls are written with their serials under one
 // lock, and a caller waiting for a reply reads the socket itself (one
-// caller at a time), handing each reply it reads to the call it answers.
+// caller and one message at a time), handing each reply it reads to the
+// call it answers.
 // A lone caller thus never waits for another goroutine to be scheduled
 // and never parks on the runtime's poller: reading through the poller (a
 // reader goroutine of the connection's, or the waiting caller parked on
@@ -290,9 +291,14 @@ type busConn struct {
 	serial uint32
 	buf    []byte // calls queued, not yet written
 
-	rmu    sync.Mutex // held by the caller reading the socket
-	r      *bufio.Reader
-	authed bool
+	// rtok holds a token while nobody reads the socket; a waiting caller
+	// takes it to read one message and puts it back, so that a caller
+	// whose reply another has read goes on at once (and sends its next
+	// call while the reader still waits for its own reply).
+	rtok   chan struct{}
+	r      *bufio.Reader // the token holder's
+	authed bool          // the token holder's
+	closed bool          // the token holder's: the descriptor is closed
 
 	mu      sync.Mutex
 	pending map[uint32]chan reply
@@ -314,7 +320,8 @@ func dialSessionBus(getenv func(string) string, timeout time.Duration) (*busConn
 	if err != nil {
 		return nil, err
 	}
-	c := &busConn{fd: fd, pending: map[uint32]chan reply{}}
+	c := &busConn{fd: fd, pending: map[uint32]chan reply{}, rtok: make(chan struct{}, 1)}
+	c.rtok <- struct{}{}
 	c.r = bufio.NewReaderSize(fd, 4096)
 	uid := hex.EncodeToString([]byte(strconv.Itoa(os.Geteuid())))
 	c.buf = append(c.buf, "\x00AUTH EXTERNAL "+uid+"\r\nBEGIN\r\n"...)
@@ -458,26 +465,40 @@ func (c *busConn) wait(ch <-chan reply, sig string) (reply, error) {
 	if err != nil {
 		return reply{}, err
 	}
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
 	for {
 		select {
 		case m, ok := <-ch:
-			if !ok || m.typ != msgMethodReply || m.sig != sig {
-				return reply{}, errFast
+			return checkReply(m, ok, sig)
+		case <-c.rtok:
+			select { // the reply may have come meanwhile
+			case m, ok := <-ch:
+				c.rtok <- struct{}{}
+				return checkReply(m, ok, sig)
+			default:
 			}
-			return m, nil
-		default:
-		}
-		if err := c.readOne(); err != nil {
-			c.fail() // closes ch
+			err := c.readOne()
+			c.rtok <- struct{}{}
+			if err != nil {
+				c.fail() // closes ch
+			}
 		}
 	}
 }
 
+func checkReply(m reply, ok bool, sig string) (reply, error) {
+	if !ok || m.typ != msgMethodReply || m.sig != sig {
+		return reply{}, errFast
+	}
+	return m, nil
+}
+
 // readOne reads the next message (the bus's "OK" to the authentication
-// first) and hands a reply to the call it answers; the caller holds rmu.
+// first) and hands a reply to the call it answers; the caller holds the
+// read token.
 func (c *busConn) readOne() error {
+	if c.closed {
+		return errFast
+	}
 	if !c.authed {
 		line, err := c.r.ReadString('\n')
 		if err != nil || !strings.HasPrefix(line, "OK ") {
@@ -519,11 +540,12 @@ func (c *busConn) close() {
 	c.closeOnce.Do(func() {
 		syscall.Shutdown(int(c.fd), syscall.SHUT_RDWR)
 		c.fail()
-		c.rmu.Lock()
+		<-c.rtok
 		c.wmu.Lock()
 		syscall.Close(int(c.fd))
+		c.closed = true
 		c.wmu.Unlock()
-		c.rmu.Unlock()
+		c.rtok <- struct{}{}
 	})
 }
 

@@ -673,3 +673,71 @@ func TestStoreItemHints(t *testing.T) {
 	}
 	grepHome(t, home, Keyring, []otp.Secret{secA, secB})
 }
+
+// TestBusConnHandsRepliesOver: a caller whose reply another caller has
+// read goes on at once, even while that other caller still waits for its
+// own. Here the reply to A comes only after call C, which B's caller
+// sends once it has B's reply; a reader that kept the others waiting
+// until its own reply came would wait here until the timeout.
+func TestBusConnHandsRepliesOver(t *testing.T) {
+	p := serveFakeBus(t, func(c net.Conn, r *bufio.Reader) {
+		defer c.Close()
+		answer := func(to uint32) {
+			(&dbus.Message{Type: dbus.TypeMethodReply, Headers: map[dbus.HeaderField]dbus.Variant{
+				dbus.FieldReplySerial: dbus.MakeVariant(to), dbus.FieldSignature: dbus.MakeVariant(dbus.SignatureOf("")),
+			}, Body: []any{""}}).EncodeTo(c, binary.LittleEndian)
+		}
+		var a uint32
+		for {
+			m, err := readReply(r)
+			if err != nil {
+				return
+			}
+			switch m.member {
+			case "Hello", "B":
+				answer(m.serial)
+			case "A":
+				a = m.serial
+			case "C":
+				answer(m.serial)
+				answer(a)
+			}
+		}
+	})
+	c, err := dialSessionBus(func(string) string { return "unix:path=" + p }, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	start := time.Now()
+	chA, err := c.call("x.y", "/", "x.y", "A", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doneA := make(chan error)
+	go func() {
+		_, err := c.wait(chA, "s")
+		doneA <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // A's caller is reading the socket
+	chB, err := c.call("x.y", "/", "x.y", "B", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.wait(chB, "s"); err != nil {
+		t.Fatalf("B: %v", err)
+	}
+	chC, err := c.call("x.y", "/", "x.y", "C", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.wait(chC, "s"); err != nil {
+		t.Fatalf("C: %v", err)
+	}
+	if err := <-doneA; err != nil {
+		t.Fatalf("A: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("took %v: a reply waited for another caller's", d)
+	}
+}
