@@ -34,7 +34,7 @@ import (
 // password, so every instance behind a load balancer accepts it and
 // changing either signs everyone out. Every form carries a CSRF token,
 // an HMAC of a random per-browser cookie; the cookies are HttpOnly,
-// SameSite=Strict and Secure under TLS.
+// SameSite=Strict and Secure under TLS (or an https Config.PublicURL).
 
 const (
 	sessionCookie = "latchkey_helpdesk"
@@ -125,9 +125,9 @@ func (h *helpdesk) signIn(secret string) bool {
 	return ok
 }
 
-func cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
+func (h *helpdesk) cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{Name: name, Value: value, Path: "/helpdesk", MaxAge: maxAge, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil}
+		SameSite: http.SameSiteStrictMode, Secure: h.s.secureCookies(r)}
 }
 
 // newSession returns a session cookie value valid until now+SessionTTL.
@@ -168,7 +168,7 @@ func (h *helpdesk) csrfToken(w http.ResponseWriter, r *http.Request, rotate bool
 		b := make([]byte, 32)
 		rand.Read(b)
 		v = base64.RawURLEncoding.EncodeToString(b)
-		http.SetCookie(w, cookie(r, csrfCookie, v, int((24*time.Hour).Seconds())))
+		http.SetCookie(w, h.cookie(r, csrfCookie, v, int((24*time.Hour).Seconds())))
 	}
 	return base64.RawURLEncoding.EncodeToString(h.mac("csrf", v))
 }
@@ -300,7 +300,7 @@ func handleHelpdeskLogin(h *helpdesk) http.Handler {
 			return
 		}
 		h.s.audit.add(Event{Time: h.s.now(), Client: "helpdesk", Action: "helpdesk_login", Outcome: "ok"})
-		http.SetCookie(w, cookie(r, sessionCookie, h.newSession(), int(SessionTTL.Seconds())))
+		http.SetCookie(w, h.cookie(r, sessionCookie, h.newSession(), int(SessionTTL.Seconds())))
 		h.csrfToken(w, r, true) // a new CSRF cookie for the new session
 		http.Redirect(w, r, "/helpdesk", http.StatusSeeOther)
 	})
@@ -324,7 +324,7 @@ func (h *helpdesk) formNoSession(next func(http.ResponseWriter, *http.Request)) 
 
 func handleHelpdeskLogout(h *helpdesk) http.Handler {
 	return h.form(func(w http.ResponseWriter, r *http.Request) {
-		http.SetCookie(w, cookie(r, sessionCookie, "", -1))
+		http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
 		http.Redirect(w, r, "/helpdesk", http.StatusSeeOther)
 	})
 }

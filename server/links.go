@@ -90,13 +90,23 @@ func LinkURL(base, token string) string {
 	return strings.TrimRight(base, "/") + "/enroll#" + token
 }
 
-// baseURL is the server's own URL as the request reached it.
-func baseURL(r *http.Request) string {
+// baseURL is the server's own URL: Config.PublicURL, else as the
+// request reached it.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.cfg.PublicURL != "" {
+		return s.cfg.PublicURL
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
+}
+
+// secureCookies reports whether cookies set in answer to r must be
+// Secure: under TLS, or behind a proxy whose public URL is https.
+func (s *Server) secureCookies(r *http.Request) bool {
+	return r.TLS != nil || strings.HasPrefix(s.cfg.PublicURL, "https://")
 }
 
 // enrollmentLink issues a link for a new credential and returns its URL.
@@ -105,7 +115,7 @@ func (s *Server) enrollmentLink(r *http.Request, user, id string) (string, error
 	if err != nil {
 		return "", err
 	}
-	return LinkURL(baseURL(r), token), nil
+	return LinkURL(s.baseURL(r), token), nil
 }
 
 // Redeemed is what redeeming a link returns: the credential's secret,

@@ -388,3 +388,56 @@ func FuzzLinkRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestPublicURL: behind a TLS-terminating proxy, enrollment links are
+// built on the configured public URL, not on the Host the proxy sent,
+// and the helpdesk's cookies are Secure although the request itself
+// came over plain HTTP.
+func TestPublicURL(t *testing.T) {
+	h := newHDServer(t, openTestSQLite(t), func(c *Config) { c.PublicURL = "https://auth.example.com/" })
+	c := h.createCred(t, "alice@example.com")
+	if !strings.HasPrefix(c.EnrollmentLink, "https://auth.example.com/enroll#") || len(c.EnrollmentLink) <= len("https://auth.example.com/enroll#") {
+		t.Fatalf("enrollment_link = %q", c.EnrollmentLink)
+	}
+	b := newBrowser(t, h)
+	first := b.get("/helpdesk")
+	if c := cookieNamed(first.header, csrfCookie); c == nil || !c.Secure {
+		t.Errorf("CSRF cookie behind an https public URL: %+v", c)
+	}
+	// Without one, the link follows the request, and cookies over plain
+	// HTTP are not Secure.
+	plain := newHDServer(t, openTestSQLite(t))
+	if c := plain.createCred(t, "bob@example.com"); !strings.HasPrefix(c.EnrollmentLink, plain.url+"/enroll#") {
+		t.Fatalf("enrollment_link = %q, want %s/enroll#...", c.EnrollmentLink, plain.url)
+	}
+	if c := cookieNamed(newBrowser(t, plain).get("/helpdesk").header, csrfCookie); c == nil || c.Secure {
+		t.Errorf("CSRF cookie over plain HTTP: %+v", c)
+	}
+}
+
+func TestParsePublicURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://auth.example.com":  "https://auth.example.com",
+		"https://auth.example.com/": "https://auth.example.com",
+		"http://10.0.0.1:8080":      "http://10.0.0.1:8080",
+		"https://[::1]:8443/":       "https://[::1]:8443",
+	} {
+		if got, err := ParsePublicURL(in); err != nil || got != want {
+			t.Errorf("%q: %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "auth.example.com", "/enroll", "ftp://auth.example.com", "https://",
+		"https://:443", "https://u:p@auth.example.com", "https://auth.example.com/latchkey", "https://auth.example.com?x=1",
+		"https://auth.example.com/#top", "https://auth.example.com:", "https://auth example.com", "mailto:a@b"} {
+		if got, err := ParsePublicURL(in); err == nil {
+			t.Errorf("%q accepted as %q", in, got)
+		}
+	}
+	kr, err := NewKeyring(testKey(9))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(Config{Store: openTestSQLite(t), Keyring: kr, PublicURL: "https://x/path"}); err == nil {
+		t.Error("New accepted a public URL with a path")
+	}
+}

@@ -30,7 +30,7 @@ func usagef(format string, args ...any) error {
 }
 
 // Usage is the synopsis of Run's arguments.
-const Usage = `[--addr 127.0.0.1:8080] [--db PATH|postgres://...] [--key-file F] [--config F] [--tls-cert F --tls-key F]
+const Usage = `[--addr 127.0.0.1:8080] [--db PATH|postgres://...] [--key-file F] [--config F] [--tls-cert F --tls-key F] [--public-url URL]
        latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]`
 
 // FileConfig is the JSON file given with --config. Flags given on the
@@ -49,6 +49,8 @@ type FileConfig struct {
 	MaxBody     int64  `json:"max_body,omitempty"`
 	// HelpdeskPassword also signs in to the /helpdesk page (helpdesk.go).
 	HelpdeskPassword string `json:"helpdesk_password,omitempty"`
+	// PublicURL is Config.PublicURL.
+	PublicURL string `json:"public_url,omitempty"`
 }
 
 // options are Run's settings after flags, config file and environment.
@@ -67,12 +69,13 @@ func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
 	fs.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "listen on `ADDR` (host:port)")
 	fs.StringVar(&f.DB, "db", "", "SQLite file `PATH`, or a postgres:// URL (default: server.db in the data dir)")
 	fs.StringVar(&f.KeyFile, "key-file", "", "master key `FILE` (base64, 32 bytes); else LATCHKEY_MASTER_KEY, else master.key beside the database")
-	cfgFile := fs.String("config", "", "JSON config `FILE` (keys: addr, db, key_file, tls_cert, tls_key, window, max_failures, issuer, lock_base, enroll_ttl, max_body)")
+	cfgFile := fs.String("config", "", "JSON config `FILE` (keys: addr, db, key_file, tls_cert, tls_key, window, max_failures, issuer, lock_base, enroll_ttl, max_body, helpdesk_password, public_url)")
 	fs.StringVar(&f.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM)")
 	fs.StringVar(&f.TLSKey, "tls-key", "", "the TLS private key `FILE` (PEM)")
 	window := fs.Int("window", 1, "accept codes this many `STEPS` either side of now (0..2)")
 	fs.IntVar(&f.MaxFailures, "max-failures", 10, "consecutive failures that lock a user (1..100)")
 	fs.StringVar(&f.Issuer, "issuer", DefaultIssuer, "otpauth issuer `NAME` of new credentials")
+	fs.StringVar(&f.PublicURL, "public-url", "", "the server's `URL` as users reach it, behind a TLS-terminating proxy (https://host[:port]): enrollment links use it, and https makes the helpdesk's cookies Secure")
 	if name == "rotate-key" {
 		fs.StringVar(&o.newKeyFile, "new-key-file", "", "take the new key from (or write it to) `FILE`; default: KEYFILE.new, renamed over the key file when done")
 	}
@@ -112,6 +115,7 @@ func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
 	pick("tls-cert", &o.TLSCert, f.TLSCert)
 	pick("tls-key", &o.TLSKey, f.TLSKey)
 	pick("issuer", &o.Issuer, f.Issuer)
+	pick("public-url", &o.PublicURL, f.PublicURL)
 	if set["max-failures"] || o.MaxFailures == 0 {
 		o.MaxFailures = f.MaxFailures
 	}
@@ -121,6 +125,11 @@ func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
 	}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return nil, usagef("serve: --tls-cert and --tls-key go together")
+	}
+	if o.PublicURL != "" {
+		if _, err := ParsePublicURL(o.PublicURL); err != nil {
+			return nil, usagef("serve: --public-url: %v", strings.TrimPrefix(err.Error(), "server: "))
+		}
 	}
 	return o, nil
 }
@@ -288,6 +297,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	cfg := Config{Store: st, Keyring: kr, AdminToken: tok, Logger: log, Window: o.window, WindowSet: o.windowSet,
 		MaxFailures: o.MaxFailures, Issuer: o.Issuer, MaxBody: o.MaxBody}
 	cfg.HelpdeskPassword = o.HelpdeskPassword
+	cfg.PublicURL = o.PublicURL
 	if o.LockBase != "" {
 		if cfg.LockBase, err = time.ParseDuration(o.LockBase); err != nil {
 			return fmt.Errorf("serve: lock_base: %w", err)

@@ -217,13 +217,16 @@ func TestRunEndToEnd(t *testing.T) {
 func TestRunConfigAndUsage(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.json")
-	os.WriteFile(cfg, []byte(`{"db":"`+filepath.Join(dir, "x.db")+`","window":0,"max_failures":2,"issuer":"Conf"}`), 0o600)
+	os.WriteFile(cfg, []byte(`{"db":"`+filepath.Join(dir, "x.db")+`","window":0,"max_failures":2,"issuer":"Conf","public_url":"https://auth.example.com"}`), 0o600)
 	key, _ := NewKey()
 	env := envMap{"HOME": dir, "LATCHKEY_ADMIN_TOKEN": "t", "LATCHKEY_MASTER_KEY": "  " + b64(key) + "\n"}
 	r := startRun(t, env, "--config", cfg, "--max-failures", "3")
 	e := doRequest(t, r.url, "POST", "/api/v1/users/jo/credentials", bearer("t"), "")
 	if !bytes.Contains(e.body, []byte("issuer=Conf")) {
 		t.Fatalf("config issuer not used: %s", e.body)
+	}
+	if !bytes.Contains(e.body, []byte(`"enrollment_link":"https://auth.example.com/enroll#`)) {
+		t.Fatalf("config public_url not used: %s", e.body)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "x.db")); err != nil {
 		t.Fatalf("config db not used: %v", err)
@@ -242,6 +245,7 @@ func TestRunConfigAndUsage(t *testing.T) {
 		{"unknown flag", []string{"--bogus"}, env, ErrUsage},
 		{"argument", []string{"extra"}, env, ErrUsage},
 		{"cert without key", []string{"--tls-cert", "c.pem"}, env, ErrUsage},
+		{"public url with a path", []string{"--public-url", "https://auth.example.com/latchkey"}, env, ErrUsage},
 		{"window 3", []string{"--window", "3", "--db", filepath.Join(dir, "y.db")}, env, nil},
 		{"bad master key", []string{"--db", filepath.Join(dir, "z.db")}, envMap{"HOME": dir, "LATCHKEY_MASTER_KEY": "short"}, ErrKey},
 		{"missing key file", []string{"--db", filepath.Join(dir, "z.db"), "--key-file", filepath.Join(dir, "none")}, env, os.ErrNotExist},

@@ -21,6 +21,7 @@
 //
 //	latchkey serve [--addr 127.0.0.1:8080] [--db PATH|postgres://...] [--key-file F] [--config F]
 //	               [--tls-cert F --tls-key F] [--window 0..2] [--max-failures 1..100] [--issuer NAME]
+//	               [--public-url https://host]
 //	latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]
 //
 // The default database is server.db (SQLite, WAL) in the data directory:
@@ -52,6 +53,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -125,6 +127,12 @@ type Config struct {
 	// HelpdeskPassword, when set, also signs in to the /helpdesk page
 	// (besides the admin token).
 	HelpdeskPassword string
+	// PublicURL is the server's URL as users reach it, for a server
+	// behind a proxy that terminates TLS ("https://auth.example.com"; a
+	// scheme, a host and maybe a port, at the root): enrollment links are
+	// built on it, and an https one makes the helpdesk's cookies Secure.
+	// Empty means the URL each request reached.
+	PublicURL string
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -170,7 +178,28 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Registry == nil {
 		c.Registry = prometheus.NewRegistry()
 	}
+	if c.PublicURL != "" {
+		u, err := ParsePublicURL(c.PublicURL)
+		if err != nil {
+			return c, err
+		}
+		c.PublicURL = u
+	}
 	return c, nil
+}
+
+// ParsePublicURL checks a public URL: http or https, a host and maybe a
+// port, nothing else but a trailing slash, which it drops. (The
+// helpdesk's pages and cookies live at the root, so a path prefix added
+// by a proxy is not supported.)
+func ParsePublicURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Opaque != "" ||
+		u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" ||
+		strings.HasSuffix(u.Host, ":") {
+		return "", fmt.Errorf("server: public URL %q: want http(s)://host[:port], nothing more", s)
+	}
+	return u.Scheme + "://" + u.Host, nil
 }
 
 // Server is the enrollment and verification service. It is an

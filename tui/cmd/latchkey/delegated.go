@@ -16,7 +16,7 @@ import (
 
 // serveUsage is server.Usage, which the lean build cannot import
 // (TestServeSynopsis keeps the two equal).
-const serveUsage = `[--addr 127.0.0.1:8080] [--db PATH|postgres://...] [--key-file F] [--config F] [--tls-cert F --tls-key F]
+const serveUsage = `[--addr 127.0.0.1:8080] [--db PATH|postgres://...] [--key-file F] [--config F] [--tls-cert F --tls-key F] [--public-url URL]
        latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]`
 
 // tuiCommand is the terminal UI. It is also what latchkey runs on a
