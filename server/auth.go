@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"net/http"
 	"strings"
 )
@@ -26,6 +28,23 @@ func (s *Server) requireAdmin(h http.Handler) http.Handler {
 		if !strings.EqualFold(scheme, "Bearer") || !s.checkAdmin(strings.TrimSpace(token)) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="latchkey"`)
 			encode(w, http.StatusUnauthorized, apiError{"unauthorized", "an admin bearer token is required"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// requireMetricsToken guards /metrics with Config.MetricsToken, if set.
+func (s *Server) requireMetricsToken(h http.Handler) http.Handler {
+	if s.cfg.MetricsToken == "" {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(sum[:], s.metricsTok[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="latchkey-metrics"`)
+			encode(w, http.StatusUnauthorized, apiError{"unauthorized", "the metrics bearer token is required"})
 			return
 		}
 		h.ServeHTTP(w, r)

@@ -23,7 +23,7 @@ func (s *Server) addRoutes(mux *http.ServeMux) {
 	}
 
 	route("GET /healthz", handleHealthz(s))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", s.requireMetricsToken(promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{})))
 
 	// Admin and helpdesk.
 	route("POST /api/v1/clients", s.requireAdmin(handleCreateClient(s)))

@@ -298,6 +298,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		MaxFailures: o.MaxFailures, Issuer: o.Issuer, MaxBody: o.MaxBody}
 	cfg.HelpdeskPassword = o.HelpdeskPassword
 	cfg.PublicURL = o.PublicURL
+	cfg.MetricsToken = strings.TrimSpace(getenv("LATCHKEY_METRICS_TOKEN"))
 	if o.LockBase != "" {
 		if cfg.LockBase, err = time.ParseDuration(o.LockBase); err != nil {
 			return fmt.Errorf("serve: lock_base: %w", err)

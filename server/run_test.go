@@ -219,7 +219,7 @@ func TestRunConfigAndUsage(t *testing.T) {
 	cfg := filepath.Join(dir, "config.json")
 	os.WriteFile(cfg, []byte(`{"db":"`+filepath.Join(dir, "x.db")+`","window":0,"max_failures":2,"issuer":"Conf","public_url":"https://auth.example.com"}`), 0o600)
 	key, _ := NewKey()
-	env := envMap{"HOME": dir, "LATCHKEY_ADMIN_TOKEN": "t", "LATCHKEY_MASTER_KEY": "  " + b64(key) + "\n"}
+	env := envMap{"HOME": dir, "LATCHKEY_ADMIN_TOKEN": "t", "LATCHKEY_METRICS_TOKEN": "m", "LATCHKEY_MASTER_KEY": "  " + b64(key) + "\n"}
 	r := startRun(t, env, "--config", cfg, "--max-failures", "3")
 	e := doRequest(t, r.url, "POST", "/api/v1/users/jo/credentials", bearer("t"), "")
 	if !bytes.Contains(e.body, []byte("issuer=Conf")) {
@@ -227,6 +227,12 @@ func TestRunConfigAndUsage(t *testing.T) {
 	}
 	if !bytes.Contains(e.body, []byte(`"enrollment_link":"https://auth.example.com/enroll#`)) {
 		t.Fatalf("config public_url not used: %s", e.body)
+	}
+	if m := doRequest(t, r.url, "GET", "/metrics", bearer("t"), ""); m.status != http.StatusUnauthorized {
+		t.Fatalf("/metrics with LATCHKEY_METRICS_TOKEN set, admin token: %d", m.status)
+	}
+	if m := doRequest(t, r.url, "GET", "/metrics", bearer("m"), ""); m.status != http.StatusOK {
+		t.Fatalf("/metrics with its token: %d", m.status)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "x.db")); err != nil {
 		t.Fatalf("config db not used: %v", err)

@@ -127,6 +127,9 @@ type Config struct {
 	// HelpdeskPassword, when set, also signs in to the /helpdesk page
 	// (besides the admin token).
 	HelpdeskPassword string
+	// MetricsToken, when set, is the bearer token /metrics requires
+	// (Prometheus's authorization setting); empty leaves /metrics open.
+	MetricsToken string
 	// PublicURL is the server's URL as users reach it, for a server
 	// behind a proxy that terminates TLS ("https://auth.example.com"; a
 	// scheme, a host and maybe a port, at the root): enrollment links are
@@ -216,6 +219,7 @@ type Server struct {
 	qr      *qrRenderer
 	handler http.Handler
 	admin   [32]byte // SHA-256 of the admin token
+	metricsTok [32]byte // SHA-256 of the metrics token
 
 	mu      sync.RWMutex
 	clients map[string]Client // clients never change once created
@@ -238,6 +242,7 @@ func New(cfg Config) (*Server, error) {
 		qr:      newQRRenderer(),
 	}
 	s.admin = sha256.Sum256([]byte(cfg.AdminToken))
+	s.metricsTok = sha256.Sum256([]byte(cfg.MetricsToken))
 	s.audit = newAuditor(cfg.Store, cfg.Logger)
 	s.handler = s.routes()
 	return s, nil

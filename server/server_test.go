@@ -701,3 +701,22 @@ func TestRequestTimeout(t *testing.T) {
 		t.Fatalf("stalled store: %d %s", r.status, r.body)
 	}
 }
+
+// TestMetricsToken: with a metrics token, /metrics answers only to it
+// (not to the admin token, nor without one); without, it stays open.
+func TestMetricsToken(t *testing.T) {
+	ts := newTestServer(t, openTestSQLite(t), func(c *Config) { c.MetricsToken = "scrape-me" })
+	for i, a := range []auth{noAuth, bearer("wrong"), bearer(adminToken_), basic("scrape-me", "")} {
+		r := ts.do("GET", "/metrics", a, "")
+		if r.status != http.StatusUnauthorized || r.header.Get("WWW-Authenticate") == "" || bytes.Contains(r.body, []byte("latchkey_")) {
+			t.Errorf("case %d: %d %s", i, r.status, r.body)
+		}
+	}
+	if r := ts.do("GET", "/metrics", bearer("scrape-me"), ""); r.status != http.StatusOK || !bytes.Contains(r.body, []byte("latchkey_lockouts_total")) {
+		t.Fatalf("with the token: %d %s", r.status, r.body)
+	}
+	open := newTestServer(t, openTestSQLite(t))
+	if r := open.do("GET", "/metrics", noAuth, ""); r.status != http.StatusOK {
+		t.Fatalf("without a metrics token: %d", r.status)
+	}
+}
