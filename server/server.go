@@ -209,16 +209,16 @@ func ParsePublicURL(s string) (string, error) {
 // http.Handler; its methods are the operations behind the handlers, for
 // embedders such as the helpdesk page and the desktop app.
 type Server struct {
-	cfg     Config
-	store   Store
-	keys    *Keyring
-	log     *slog.Logger
-	now     func() time.Time
-	metrics *metrics
-	audit   *auditor
-	qr      *qrRenderer
-	handler http.Handler
-	admin   [32]byte // SHA-256 of the admin token
+	cfg        Config
+	store      Store
+	keys       *Keyring
+	log        *slog.Logger
+	now        func() time.Time
+	metrics    *metrics
+	audit      *auditor
+	qr         *qrRenderer
+	handler    http.Handler
+	admin      [32]byte // SHA-256 of the admin token
 	metricsTok [32]byte // SHA-256 of the metrics token
 
 	mu      sync.RWMutex
