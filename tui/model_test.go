@@ -842,3 +842,44 @@ func TestProgramTicksAtBoundary(t *testing.T) {
 	tm.Type("q")
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 }
+
+// TestFilterMarks: the letters a filter matched are drawn in the Match
+// style, in the issuer and in the name, on wide and on compact rows; the
+// unfiltered list has no such marks.
+func TestFilterMarks(t *testing.T) {
+	st := testStyles(termenv.TrueColor)
+	c := &clock{t: time.Unix(rfcTime-20, 0)}
+	g, _ := otp.NewGenerator(mustSecret(t, seedSHA1), otp.Options{})
+	for _, width := range []int{100, 40} {
+		cm := testCommon(c, width, 10)
+		cm.Styles = st
+		l := accounts.New(cm)
+		l.SetSize(width, 10)
+		l.SetItems([]accounts.Item{
+			{ID: "a", Issuer: "GitHub", Name: "alice", Type: otp.TOTP, Digits: 6, Period: 30, Gen: g},
+			{ID: "b", Issuer: "AWS", Name: "ops", Type: otp.TOTP, Digits: 6, Period: 30, Gen: g},
+		})
+		issuerMark := st.Match.Inherit(st.Issuer)
+		nameMark := st.Match.Inherit(st.Selected)
+		if width < accounts.WideWidth {
+			issuerMark = st.Match.Inherit(st.Selected) // one label, one style
+		}
+		wants := []string{issuerMark.Render("G"), issuerMark.Render("H"), nameMark.Render("a")}
+		for _, w := range wants {
+			if strings.Contains(l.View(), w) {
+				t.Fatalf("width %d: marked %q before any filter", width, w)
+			}
+		}
+		l.StartFilter()
+		l, _ = l.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("gha")})
+		if l.Len() != 1 {
+			t.Fatalf("width %d: %d accounts match gha", width, l.Len())
+		}
+		v := l.View()
+		for _, w := range wants {
+			if !strings.Contains(v, w) {
+				t.Errorf("width %d: %q not marked in\n%q", width, w, v)
+			}
+		}
+	}
+}

@@ -1,6 +1,11 @@
 package common
 
-import "testing"
+import (
+	"io"
+	"testing"
+
+	"github.com/charmbracelet/lipgloss"
+)
 
 func TestFit(t *testing.T) {
 	for _, tt := range []struct {
@@ -38,5 +43,33 @@ func TestWrap(t *testing.T) {
 		if got := Wrap(tt.in, tt.w); got != tt.want {
 			t.Errorf("Wrap(%q, %d) = %q, want %q", tt.in, tt.w, got, tt.want)
 		}
+	}
+}
+
+// TestMark draws the marked letters of what Fit or Truncate kept, and
+// nothing past it.
+func TestMark(t *testing.T) {
+	r := lipgloss.NewRenderer(io.Discard)
+	base := r.NewStyle().Transform(func(s string) string { return "(" + s + ")" })
+	mark := r.NewStyle().Transform(func(s string) string { return "[" + s + "]" })
+	for _, tt := range []struct {
+		s      string
+		w      int
+		marked []int
+		want   string
+	}{
+		{"GitHub", 8, []int{0, 3}, "[G](it)[H](ub  )"},
+		{"GitHub", 8, nil, "(GitHub  )"},
+		{"GitHub", 8, []int{0, 1, 2}, "[Git](Hub  )"},
+		{"GitHub.com", 5, []int{0, 3, 7}, "[G](it)[H](…)"},
+		{"日本語", 4, []int{0, 3}, "[日](… )"},
+		{"ab", 2, []int{5}, "(ab)"},
+	} {
+		if got := Mark(Fit(tt.s, tt.w), tt.s, tt.marked, base, mark); got != tt.want {
+			t.Errorf("Mark(Fit(%q, %d), %v) = %q, want %q", tt.s, tt.w, tt.marked, got, tt.want)
+		}
+	}
+	if got := Mark(Truncate("GitHub · alice", 9), "GitHub · alice", []int{0, 11}, base, mark); got != "[G](itHub ·…)" {
+		t.Errorf("truncated: %q", got)
 	}
 }

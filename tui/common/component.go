@@ -91,3 +91,44 @@ func NewInput(c Common) textinput.Model {
 	in.Cursor.SetMode(cursor.CursorStatic)
 	return in
 }
+
+// Mark draws fitted, which Fit or Truncate made of s, in base, with the
+// runes of s at the byte offsets in marked (ascending) drawn in mark
+// instead: the letters a filter matched. Offsets past what fitted kept
+// of s mark nothing.
+func Mark(fitted, s string, marked []int, base, mark lipgloss.Style) string {
+	if len(marked) == 0 {
+		return base.Render(fitted)
+	}
+	kept := 0 // bytes of s that fitted starts with
+	for kept < len(fitted) && kept < len(s) && fitted[kept] == s[kept] {
+		kept++
+	}
+	var b, run strings.Builder
+	runMarked := false
+	flush := func() {
+		if run.Len() == 0 {
+			return
+		}
+		st := base
+		if runMarked {
+			st = mark
+		}
+		b.WriteString(st.Render(run.String()))
+		run.Reset()
+	}
+	k := 0
+	for i, r := range fitted {
+		for k < len(marked) && marked[k] < i {
+			k++
+		}
+		m := i < kept && k < len(marked) && marked[k] == i
+		if m != runMarked {
+			flush()
+			runMarked = m
+		}
+		run.WriteRune(r)
+	}
+	flush()
+	return b.String()
+}

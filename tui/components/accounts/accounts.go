@@ -4,6 +4,7 @@ package accounts
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,6 +86,7 @@ type Model struct {
 	common.Common
 	items     []Item
 	visible   []int // indexes into items, in display order
+	marks     map[int][]int // item index -> byte offsets the filter matched in Issuer+" "+Name
 	cursor    int   // index into visible
 	offset    int   // first visible row shown
 	filter    textinput.Model
@@ -221,6 +223,7 @@ func (m *Model) ClearFilter() {
 
 func (m *Model) applyFilter() {
 	m.visible = m.visible[:0]
+	m.marks = nil
 	term := strings.TrimSpace(m.filter.Value())
 	if term == "" {
 		for i := range m.items {
@@ -233,8 +236,10 @@ func (m *Model) applyFilter() {
 	for i, it := range m.items {
 		targets[i] = it.Issuer + " " + it.Name
 	}
+	m.marks = map[int][]int{}
 	for _, r := range list.DefaultFilter(term, targets) {
 		m.visible = append(m.visible, r.Index)
+		m.marks[r.Index] = r.MatchedIndexes
 	}
 	m.cursor = 0
 	m.offset = 0
@@ -382,10 +387,11 @@ func (m Model) View() string {
 			b.WriteByte('\n')
 		}
 		it := &m.items[m.visible[i]]
+		mk := m.marksOf(m.visible[i])
 		if lay.wide {
-			m.wideRow(&b, lay, it, i == m.cursor)
+			m.wideRow(&b, lay, it, mk, i == m.cursor)
 		} else {
-			m.narrowRow(&b, lay, it, i == m.cursor)
+			m.narrowRow(&b, lay, it, mk, i == m.cursor)
 		}
 	}
 	return b.String()
@@ -428,6 +434,14 @@ func (m Model) layout() layout {
 	return l
 }
 
+func shift(offsets []int, by int) []int {
+	out := make([]int, len(offsets))
+	for i, o := range offsets {
+		out[i] = o + by
+	}
+	return out
+}
+
 // details is the algorithm column: "SHA1 6d 30s" or "HOTP SHA1 6d".
 func details(it *Item) string {
 	if it.Type == otp.HOTP {
@@ -447,16 +461,36 @@ func (m Model) cursorCell(b *strings.Builder, selected bool) {
 	}
 }
 
-func (m Model) wideRow(b *strings.Builder, l layout, it *Item, selected bool) {
+// rowMarks are the letters the filter matched in one account's issuer
+// and name (byte offsets into each).
+type rowMarks struct{ issuer, name []int }
+
+// marksOf splits the filter's matches in Issuer+" "+Name (applyFilter's
+// targets) into the issuer's and the name's.
+func (m Model) marksOf(idx int) rowMarks {
+	var rm rowMarks
+	n := len(m.items[idx].Issuer)
+	for _, o := range m.marks[idx] {
+		switch {
+		case o < n:
+			rm.issuer = append(rm.issuer, o)
+		case o > n:
+			rm.name = append(rm.name, o-n-1)
+		}
+	}
+	return rm
+}
+
+func (m Model) wideRow(b *strings.Builder, l layout, it *Item, mk rowMarks, selected bool) {
 	st := m.Styles
 	m.cursorCell(b, selected)
-	b.WriteString(st.Issuer.Render(common.Fit(it.Issuer, l.issuer)))
+	b.WriteString(common.Mark(common.Fit(it.Issuer, l.issuer), it.Issuer, mk.issuer, st.Issuer, st.Match.Inherit(st.Issuer)))
 	b.WriteByte(' ')
 	name := st.Name
 	if selected {
 		name = st.Selected
 	}
-	b.WriteString(name.Render(common.Fit(it.Name, l.name)))
+	b.WriteString(common.Mark(common.Fit(it.Name, l.name), it.Name, mk.name, name, st.Match.Inherit(name)))
 	b.WriteByte(' ')
 	if l.tags > 0 {
 		b.WriteString(st.Tags.Render(common.Fit(strings.Join(it.Tags, ","), l.tags)))
@@ -467,18 +501,20 @@ func (m Model) wideRow(b *strings.Builder, l layout, it *Item, selected bool) {
 	m.codeCells(b, l, it)
 }
 
-func (m Model) narrowRow(b *strings.Builder, l layout, it *Item, selected bool) {
+func (m Model) narrowRow(b *strings.Builder, l layout, it *Item, mk rowMarks, selected bool) {
 	st := m.Styles
 	m.cursorCell(b, selected)
 	label := it.Name
+	marked := mk.name
 	if it.Issuer != "" {
 		label = it.Issuer + " · " + it.Name
+		marked = append(slices.Clone(mk.issuer), shift(mk.name, len(it.Issuer)+len(" · "))...)
 	}
 	style := st.Name
 	if selected {
 		style = st.Selected
 	}
-	b.WriteString(style.Render(common.Truncate(label, m.Width-2)))
+	b.WriteString(common.Mark(common.Truncate(label, m.Width-2), label, marked, style, st.Match.Inherit(style)))
 	b.WriteString("\n    ")
 	m.codeCells(b, l, it)
 }
