@@ -85,10 +85,10 @@ func (it *Item) refresh(now time.Time) {
 type Model struct {
 	common.Common
 	items     []Item
-	visible   []int // indexes into items, in display order
+	visible   []int         // indexes into items, in display order
 	marks     map[int][]int // item index -> byte offsets the filter matched in Issuer+" "+Name
-	cursor    int   // index into visible
-	offset    int   // first visible row shown
+	cursor    int           // index into visible
+	offset    int           // first visible row shown
 	filter    textinput.Model
 	filtering bool // the filter has the keyboard
 	now       time.Time
