@@ -1,4 +1,4 @@
-//go:build !lean
+//go:build !lean || !linux
 
 package store
 
@@ -8,9 +8,7 @@ import (
 	"github.com/zalando/go-keyring"
 )
 
-// go-keyring, which the lean build leaves out (see lean.go).
-
-const leanBuild = false
+// go-keyring, which the lean build leaves out on Linux (see lean.go).
 
 func goKeyringSet(service, user, password string) error { return keyring.Set(service, user, password) }
 func goKeyringDelete(service, user string) error        { return keyring.Delete(service, user) }

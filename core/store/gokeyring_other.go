@@ -1,4 +1,4 @@
-//go:build !linux && !lean
+//go:build !linux
 
 package store
 

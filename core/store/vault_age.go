@@ -10,6 +10,8 @@ import (
 	"filippo.io/age"
 )
 
+const leanBuild = false
+
 func decrypt(data, pass []byte) ([]byte, error) {
 	id, err := age.NewScryptIdentity(string(pass))
 	if err != nil {
