@@ -17,24 +17,24 @@ import (
 	"time"
 )
 
-// fastReader reads Secret Service items over a private D-Bus connection
-// of its own. The bus connection (authentication and Hello, one write)
-// is made while the config is read; as soon as the store knows it uses
-// the keyring, a first, harmless call (a read of the service's
-// Collections property) goes out, answered while accounts.json is read.
-// A read then takes that answer and sends OpenSession (the first time)
-// in one write with a read of the hinted item's attributes (see
-// itemHints) and, once it has the session, GetSecret on that item; or,
-// without a hint or when the attributes are not the account's, with
-// SearchItems, and GetSecret once it has the item and the session. Three
-// round trips to the service, the first hidden behind reading
-// accounts.json, instead of the eleven of go-keyring's Get (godbus's
-// four-step authentication, Hello, then seven calls in turn); the
-// messages are encoded and decoded by dbuswire.go. Anything unusual (no session bus address this code
-// understands, authentication refused, nothing found, only locked items,
-// an error or unexpected reply, a silent service) reports !ok, and the
-// caller asks go-keyring, which unlocks, prompts and reports errors as
-// usual.
+// fastReader reads Secret Service items over a private D-Bus connection of
+// its own. The bus connection (authentication and Hello, one write) is
+// made while the config is read; as soon as the store knows it uses the
+// keyring, a first, harmless call (a read of the service's Collections
+// property) goes out, answered while accounts.json is read. A read then
+// takes that answer and sends OpenSession (the first time) in one write
+// with a read of the hinted item's attributes (see itemHints) and, once it
+// has the session, GetSecret on that item; or, without a hint or when the
+// attributes are not the account's, with SearchItems, and GetSecret once
+// it has the item and the session. Three round trips to the service, the
+// first hidden behind reading accounts.json, instead of the eleven of
+// go-keyring's Get (godbus's four-step authentication, Hello, then seven
+// calls in turn); the messages are encoded and decoded by dbuswire.go.
+// Anything unusual (no session bus address this code understands,
+// authentication refused, nothing found, only locked items, an error or
+// unexpected reply, a silent service) reports !ok, and the caller asks
+// go-keyring (latchkey-full does, for the lean build), which unlocks,
+// prompts and reports errors as usual.
 //
 // Why the first call: gnome-keyring (42 in Debian 12, still in 50)
 // registers a new client in an idle callback that its message filter
