@@ -741,3 +741,54 @@ func TestBusConnHandsRepliesOver(t *testing.T) {
 		t.Fatalf("took %v: a reply waited for another caller's", d)
 	}
 }
+
+// TestStoreSecretsWithHints reads many secrets at once (Store.Secrets'
+// workers share one connection and the hint cache) on the real Secret
+// Service: learning every hint at once, then reading through them, and
+// always each account's own secret.
+func TestStoreSecretsWithHints(t *testing.T) {
+	testenv.Env(t, "LATCHKEY_TEST_SECRET_SERVICE")
+	ctx := context.Background()
+	home := t.TempDir()
+	s := open(t, Options{Home: home, Backend: Keyring})
+	items := make([]NewAccount, 24)
+	for i := range items {
+		items[i] = NewAccount{Account: Account{Issuer: "Many", Name: fmt.Sprintf("n%02d", i)}, Secret: secret(t)}
+	}
+	added, err := s.AddMany(ctx, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, a := range added {
+			keyring.Delete(Service, a.ID)
+		}
+	})
+	s.Close()
+	file := filepath.Join(home, ItemsFile)
+	check := func(what string) {
+		t.Helper()
+		s := open(t, Options{Home: home})
+		got, err := s.Secrets(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		for i, a := range added {
+			if string(got[a.ID]) != string(items[i].Secret) {
+				t.Fatalf("%s: account %d got another secret", what, i)
+			}
+		}
+		s.Close()
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if h := parseHints(b); len(h) != len(added) {
+			t.Fatalf("%s: %d hints for %d accounts", what, len(h), len(added))
+		}
+	}
+	check("hints from adding")
+	os.Remove(file)
+	check("hints learned by reading")
+	check("reading through hints")
+}
