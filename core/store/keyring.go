@@ -61,6 +61,16 @@ func (k *osKeyring) warm() {
 	}
 }
 
+// reset closes a connection made for nothing (the store turned out to
+// use the file backend) and leaves an unconnected reader in its place,
+// which connects only if the store migrates to the keyring.
+func (k *osKeyring) reset() {
+	if k.fast != nil {
+		k.fast.close()
+		k.fast = newFastReader()
+	}
+}
+
 func (k *osKeyring) close() {
 	k.hints.save()
 	if k.fast != nil {

@@ -792,3 +792,46 @@ func TestStoreSecretsWithHints(t *testing.T) {
 	check("hints learned by reading")
 	check("reading through hints")
 }
+
+// TestMigrateRecordsHints: moving a file store to the keyring records
+// where each item is, as adding does, so the first codes after the move
+// need no search.
+func TestMigrateRecordsHints(t *testing.T) {
+	testenv.Env(t, "LATCHKEY_TEST_SECRET_SERVICE")
+	ctx := context.Background()
+	home := t.TempDir()
+	pass := func() ([]byte, error) { return []byte("migrate hints"), nil }
+	s := open(t, Options{Home: home, Backend: File, Passphrase: pass, NewPassphrase: pass, WorkFactor: 2})
+	var ids []string
+	for i := range 3 {
+		a, err := s.Add(ctx, Account{Issuer: "Move", Name: fmt.Sprint(i)}, secret(t), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.ID)
+	}
+	s.Close()
+	s = open(t, Options{Home: home, Passphrase: pass, WorkFactor: 2})
+	if err := s.Migrate(ctx, Keyring, pass); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, id := range ids {
+			keyring.Delete(Service, id)
+		}
+	})
+	s.Close()
+	b, err := os.ReadFile(filepath.Join(home, ItemsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := parseHints(b)
+	for _, id := range ids {
+		f := newFastReader()
+		_, p, ok := f.get(Service, id, "")
+		f.close()
+		if !ok || h[id] != p {
+			t.Errorf("%s: hint %q, item %q (%v)", id, h[id], p, ok)
+		}
+	}
+}

@@ -228,7 +228,7 @@ func Open(ctx context.Context, opts Options) (_ *Store, err error) {
 		if b == Keyring {
 			k.warm()
 		} else {
-			k.close() // connected for nothing
+			k.reset() // connected for nothing
 		}
 	}
 	if remembered == "" {
