@@ -379,8 +379,9 @@ func TestOpenFileStoreLeavesSecretServiceAlone(t *testing.T) {
 }
 
 // TestFastReaderClosedBeforeUse: a reader closed before its first read
-// (a file store's, which then migrates to the keyring) answers !ok at
-// once, leaving the reads to go-keyring, instead of waiting forever.
+// (a store closed while something still reads through it; a file store's
+// once was, before it migrated to the keyring) answers !ok at once,
+// leaving the reads to go-keyring, instead of waiting forever.
 func TestFastReaderClosedBeforeUse(t *testing.T) {
 	f := &fastReader{getenv: func(string) string { return "" }, timeout: time.Minute}
 	f.connect()
