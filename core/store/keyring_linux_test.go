@@ -105,12 +105,7 @@ func TestFastReaderGivesUp(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			addr := "unix:path=" + fakeBus(t, c.reply)
-			f := &fastReader{getenv: func(k string) string {
-				if k == "DBUS_SESSION_BUS_ADDRESS" {
-					return addr
-				}
-				return ""
-			}, timeout: 200 * time.Millisecond}
+			f := readerOn(addr, 200*time.Millisecond)
 			start := time.Now()
 			if v, _, ok := f.get(Service, "0123456789abcdef", ""); ok || v != "" {
 				t.Fatalf("got %q %v", v, ok)
@@ -183,12 +178,7 @@ func TestFastReaderSecretService(t *testing.T) {
 // closes at once, even while the bus has not answered.
 func TestFastReaderCloseUnanswered(t *testing.T) {
 	addr := "unix:path=" + fakeBus(t, "")
-	f := &fastReader{getenv: func(k string) string {
-		if k == "DBUS_SESSION_BUS_ADDRESS" {
-			return addr
-		}
-		return ""
-	}, timeout: time.Minute}
+	f := readerOn(addr, time.Minute)
 	f.warm()
 	done := make(chan struct{})
 	go func() { f.close(); close(done) }()
@@ -290,12 +280,7 @@ func TestFastReaderWaitsForAdmission(t *testing.T) {
 			}
 		}
 	})
-	f := &fastReader{getenv: func(k string) string {
-		if k == "DBUS_SESSION_BUS_ADDRESS" {
-			return "unix:path=" + p
-		}
-		return ""
-	}, timeout: 5 * time.Second}
+	f := readerOn("unix:path="+p, 5*time.Second)
 	f.warm()
 	v, _, ok := f.get(Service, "0123456789abcdef", "")
 	f.close()
@@ -434,12 +419,7 @@ func serveFakeBus(t *testing.T, serve func(c net.Conn, r *bufio.Reader)) string 
 // a silent service ends that read at once (!ok), not after the timeout.
 func TestFastReaderCloseWakesReader(t *testing.T) {
 	addr := "unix:path=" + fakeBus(t, "")
-	f := &fastReader{getenv: func(k string) string {
-		if k == "DBUS_SESSION_BUS_ADDRESS" {
-			return addr
-		}
-		return ""
-	}, timeout: time.Minute}
+	f := readerOn(addr, time.Minute)
 	f.warm()
 	done := make(chan bool)
 	go func() {
@@ -567,12 +547,7 @@ func TestFastReaderHint(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			addr, calls := fakeSecretService(t, items)
-			f := &fastReader{getenv: func(k string) string {
-				if k == "DBUS_SESSION_BUS_ADDRESS" {
-					return addr
-				}
-				return ""
-			}, timeout: 5 * time.Second}
+			f := readerOn(addr, 5*time.Second)
 			f.warm()
 			v, path, ok := f.get(Service, c.user, c.hint)
 			f.close()
@@ -835,4 +810,14 @@ func TestMigrateRecordsHints(t *testing.T) {
 			t.Errorf("%s: hint %q, item %q (%v)", id, h[id], p, ok)
 		}
 	}
+}
+
+// readerOn is a fast reader on the session bus at addr (a D-Bus address).
+func readerOn(addr string, timeout time.Duration) *fastReader {
+	return &fastReader{getenv: func(k string) string {
+		if k == "DBUS_SESSION_BUS_ADDRESS" {
+			return addr
+		}
+		return ""
+	}, timeout: timeout}
 }
