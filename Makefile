@@ -29,15 +29,11 @@ tui: build-cli
 serve: build-cli
 	./bin/latchkey serve
 
-## build: bin/latchkey with bin/latchkey-full beside it (pure Go), and bin/latchkey-desktop (Fyne, cgo)
+## build: bin/latchkey (pure Go, CGO_ENABLED=0: every command) and bin/latchkey-desktop (Fyne, cgo)
 build: build-cli build-desktop
 
-# bin/latchkey is the lean build (-tags lean): code, list and rename on the
-# keyring start in a fraction of the time; everything else runs in
-# bin/latchkey-full (the default build, every command), which must sit beside it.
 build-cli:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -tags lean -o bin/latchkey ./tui/cmd/latchkey
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/latchkey-full ./tui/cmd/latchkey
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/latchkey ./tui/cmd/latchkey
 
 build-desktop:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/latchkey-desktop .
@@ -45,9 +41,8 @@ build-desktop:
 ## test: vet, then every test (unit, integration against real services, interop) with the race detector
 test: deps
 	$(GO) vet ./...
-	$(GO) vet -tags lean ./core/store ./tui/cmd/latchkey
-	@# The lean CLI's build tags differ per platform (core/store/lean*.go): it must build for the others too.
-	for os in darwin windows; do GOOS=$$os CGO_ENABLED=0 $(GO) build -tags lean -o /dev/null ./tui/cmd/latchkey || exit 1; done
+	@# latchkey must build for the other platforms too (go-keyring and the file lock differ per OS).
+	for os in darwin windows; do GOOS=$$os CGO_ENABLED=0 $(GO) build -o /dev/null ./tui/cmd/latchkey || exit 1; done
 	@# Allocation counts are asserted without the race detector, which changes escape analysis.
 	$(GO) test -run 'Allocs' ./...
 	CI=$${CI:-true} .ci/services $(GO) test -race -timeout 20m ./...
@@ -62,12 +57,11 @@ bench: deps
 fuzz:
 	FUZZTIME=$(FUZZTIME) .ci/fuzz
 
-## lint: go vet and staticcheck (pinned)
+## lint: go vet, staticcheck (pinned), and a go.mod that go mod tidy leaves as it is
 lint:
 	$(GO) vet ./...
-	$(GO) vet -tags lean ./core/store ./tui/cmd/latchkey
 	$(GO) run $(STATICCHECK) ./...
-	$(GO) run $(STATICCHECK) -tags lean ./core/store ./tui/cmd/latchkey
+	$(GO) mod tidy -diff
 
 ## package: Latchkey.tar.xz, a Linux bundle of the desktop app with its .desktop entry and icon (not part of make test)
 # fyne packages the binary built above (no second GLFW build with its own

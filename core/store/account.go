@@ -118,10 +118,10 @@ func match(as []Account, query string) []Account {
 	for _, a := range as {
 		label := a.Label()
 		switch {
-		case a.ID == q, lowerIs(a.Issuer, q), lowerIs(a.Name, q), lowerIs(label, q),
-			a.Issuer == "" && lowerIs(":"+a.Name, q):
+		case a.ID == q, strings.ToLower(a.Issuer) == q, strings.ToLower(a.Name) == q, strings.ToLower(label) == q,
+			a.Issuer == "" && ":"+strings.ToLower(a.Name) == q:
 			exact = append(exact, a)
-		case lowerContains(label, q):
+		case strings.Contains(strings.ToLower(label), q):
 			sub = append(sub, a)
 		}
 	}
@@ -129,53 +129,6 @@ func match(as []Account, query string) []Account {
 		return exact
 	}
 	return sub
-}
-
-// lowerIs reports whether strings.ToLower(s) == lq, without allocating
-// when s is ASCII.
-func lowerIs(s, lq string) bool {
-	if !isASCII(s) {
-		return strings.ToLower(s) == lq
-	}
-	if len(s) != len(lq) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if lowerASCII(s[i]) != lq[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// lowerContains reports whether strings.ToLower(s) contains lq, without
-// allocating when s is ASCII.
-func lowerContains(s, lq string) bool {
-	if !isASCII(s) {
-		return strings.Contains(strings.ToLower(s), lq)
-	}
-	for i := 0; i+len(lq) <= len(s); i++ {
-		if lowerIs(s[i:i+len(lq)], lq) {
-			return true
-		}
-	}
-	return false
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }
 
 // The on-disk formats. Both carry a version so that a later Latchkey can
@@ -199,12 +152,9 @@ type vaultFile struct {
 
 // decodeAccounts parses accounts.json.
 func decodeAccounts(b []byte) ([]Account, error) {
-	f, ok := decodeAccountsFast(b)
-	if !ok {
-		f = accountsFile{}
-		if err := strictUnmarshal(b, &f); err != nil {
-			return nil, err
-		}
+	var f accountsFile
+	if err := strictUnmarshal(b, &f); err != nil {
+		return nil, err
 	}
 	if f.Version != formatVersion {
 		return nil, fmt.Errorf("unsupported version %d", f.Version)

@@ -215,9 +215,7 @@ func (s *Store) mutate(ctx context.Context, fn func(*snapshot) error) error {
 
 // removeTemps deletes temp files left by a writer that died between
 // creating and renaming them; only lock holders write the store's files,
-// so under the lock every temp file of theirs is stale. The one exception
-// is the keyring-items cache, saved without the lock: a temp file of it
-// removed while being written only loses that save (see itemHints).
+// so under the lock every temp file of theirs is stale.
 func (s *Store) removeTemps() {
 	m, _ := filepath.Glob(filepath.Join(s.home, ".*.tmp-*"))
 	for _, p := range m {
@@ -312,8 +310,8 @@ func (s *Store) readConfig() (Backend, error) {
 	if err != nil {
 		return "", fmt.Errorf("store: %w", err)
 	}
-	c, ok := decodeConfigFast(data)
-	if !ok && json.Unmarshal(data, &c) != nil {
+	var c config
+	if json.Unmarshal(data, &c) != nil {
 		// Only a preference: keep the bad file aside and choose afresh.
 		fi, _ := os.Stat(p)
 		_ = s.corrupt(false, ConfigFile, fi, errors.New("bad JSON"))

@@ -1,79 +1,67 @@
 package store
 
-// osKeyring is the OS keyring through go-keyring. Where the platform has
-// a faster way to read an item (the Secret Service, see keyring_linux.go)
-// reads try it first and fall back to go-keyring for anything unusual
-// (item not found, collection locked, no service).
-type osKeyring struct {
-	fast  *fastReader // nil where there is no fast path
-	hints *itemHints  // where the fast path found items; nil: none kept
-}
+import (
+	"errors"
+	"fmt"
+	"time"
 
-func newOSKeyring() *osKeyring { return &osKeyring{fast: newFastReader()} }
+	"github.com/zalando/go-keyring"
+)
 
-func (k *osKeyring) Set(service, user, password string) error {
-	admitGoKeyring()
-	if err := goKeyringSet(service, user, password); err != nil {
-		return err
-	}
-	// Where the item is, so that even the first code reads it without a
-	// search (0.4-0.6 ms off `latchkey code`; adding costs one search).
-	if k.fast != nil {
-		if path, ok := k.fast.find(service, user); ok {
-			k.hints.learned(user, path)
-		}
-	}
-	return nil
-}
+// DefaultKeyringTimeout bounds one keyring call when Options.KeyringTimeout
+// is zero. A Secret Service that is locked behind a prompt nobody answers,
+// or a bus that accepts calls and never replies, must not hang a command.
+const DefaultKeyringTimeout = 10 * time.Second
 
-func (k *osKeyring) Delete(service, user string) error {
-	admitGoKeyring()
-	err := goKeyringDelete(service, user)
-	if err == nil || isNotFound(err) {
-		k.hints.forget(user)
-	}
+// errKeyringTimeout is the cause of ErrKeyringUnavailable when the keyring
+// did not answer in time.
+var errKeyringTimeout = errors.New("the keyring did not answer in time")
+
+// osKeyring is the OS keyring through go-keyring, each call bounded by a
+// timeout. A call that times out goes on in the background; its result is
+// dropped (a late Set can leave an orphan item, as a crash can).
+type osKeyring struct{ timeout time.Duration }
+
+func (k osKeyring) Set(service, user, password string) error {
+	_, err := within(k.timeout, func() (struct{}, error) {
+		return struct{}{}, keyring.Set(service, user, password)
+	})
 	return err
 }
 
-func (k *osKeyring) Get(service, user string) (string, error) {
-	if k.fast != nil {
-		hint := k.hints.get(user)
-		if v, path, ok := k.fast.get(service, user, hint); ok {
-			if path != hint {
-				k.hints.learned(user, path)
-			}
-			return v, nil
-		}
-	}
-	admitGoKeyring()
-	return goKeyringGet(service, user)
+func (k osKeyring) Get(service, user string) (string, error) {
+	return within(k.timeout, func() (string, error) {
+		return keyring.Get(service, user)
+	})
 }
 
-func (k *osKeyring) connect() {
-	if k.fast != nil {
-		k.fast.connect()
+func (k osKeyring) Delete(service, user string) error {
+	_, err := within(k.timeout, func() (struct{}, error) {
+		return struct{}{}, keyring.Delete(service, user)
+	})
+	return err
+}
+
+// within runs f and waits at most d for its result.
+func within[T any](d time.Duration, f func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := f()
+		done <- result{v, err}
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-t.C:
+		var zero T
+		return zero, fmt.Errorf("%w (%s)", errKeyringTimeout, d)
 	}
 }
 
-func (k *osKeyring) warm() {
-	if k.fast != nil {
-		k.fast.warm()
-	}
-}
-
-// reset closes a connection made for nothing (the store turned out to
-// use the file backend) and leaves an unconnected reader in its place,
-// which connects only if the store migrates to the keyring.
-func (k *osKeyring) reset() {
-	if k.fast != nil {
-		k.fast.close()
-		k.fast = newFastReader()
-	}
-}
-
-func (k *osKeyring) close() {
-	k.hints.save()
-	if k.fast != nil {
-		k.fast.close()
-	}
-}
+func isNotFound(err error) bool { return errors.Is(err, keyring.ErrNotFound) }

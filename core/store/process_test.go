@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"latchkey/core/otp"
 	"latchkey/core/testenv"
@@ -50,8 +51,12 @@ func child(mode string) int {
 		out.Flush()
 	}
 	switch mode {
-	case "nodbus":
-		s, err := Open(ctx, childOptions())
+	case "nodbus", "silentbus":
+		o := childOptions()
+		if mode == "silentbus" {
+			o.KeyringTimeout = 300 * time.Millisecond
+		}
+		s, err := Open(ctx, o)
 		if err != nil {
 			say("%s", err)
 			return 0

@@ -73,10 +73,6 @@ var (
 	ErrNoPassphrase = errors.New("the file store needs a passphrase")
 	// ErrInvalid wraps a rejected account or argument.
 	ErrInvalid = errors.New("invalid account")
-	// ErrNeedsFull comes only from the lean build (bin/latchkey), for what
-	// it leaves to latchkey-full: the vault, writing to the keyring, a
-	// keyring read its fast path cannot answer (see lean.go).
-	ErrNeedsFull = errors.New("this needs latchkey-full")
 )
 
 // keyringError carries the cause of ErrKeyringUnavailable without putting
@@ -124,6 +120,10 @@ type Options struct {
 	// Keyring replaces the OS keyring (tests use go-keyring's mock); nil
 	// means the real one.
 	Keyring KeyringAPI
+	// KeyringTimeout bounds each call to the OS keyring;
+	// DefaultKeyringTimeout when 0. A call that runs out is
+	// ErrKeyringUnavailable.
+	KeyringTimeout time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// WorkFactor is the age scrypt work factor (log2 N) used when the vault
@@ -168,7 +168,7 @@ type snapshot struct {
 // Open opens the store in opts.Home, creating the folder if needed. It
 // reads nothing from the keyring and asks for no passphrase: that happens
 // when an account or secret is first needed.
-func Open(ctx context.Context, opts Options) (_ *Store, err error) {
+func Open(ctx context.Context, opts Options) (*Store, error) {
 	home := opts.Home
 	if home == "" {
 		h, err := DefaultHome(os.Getenv)
@@ -182,17 +182,11 @@ func Open(ctx context.Context, opts Options) (_ *Store, err error) {
 	}
 	s := &Store{home: home, opts: opts, kr: opts.Keyring, now: opts.Now, secrets: map[string]otp.Secret{}}
 	if s.kr == nil {
-		k := newOSKeyring()
-		k.hints = newItemHints(home)
-		if opts.Backend != File {
-			k.connect() // the bus answers while the config is read
+		t := opts.KeyringTimeout
+		if t <= 0 {
+			t = DefaultKeyringTimeout
 		}
-		s.kr = k
-		defer func() {
-			if err != nil {
-				k.close()
-			}
-		}()
+		s.kr = osKeyring{timeout: t}
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -220,17 +214,10 @@ func Open(ctx context.Context, opts Options) (_ *Store, err error) {
 		}
 		b = Keyring
 	}
-	if leanBuild && b == File {
-		return nil, ErrNeedsFull // before any passphrase is asked for
-	}
 	s.backend = b
-	if k, ok := s.kr.(*osKeyring); ok {
-		if b == Keyring {
-			k.warm()
-		} else {
-			k.reset() // connected for nothing
-		}
-	}
+	// Latchkey 0.x cached where each keyring item was in this file; the
+	// keyring is now only read through go-keyring, and a stale cache goes.
+	_ = os.Remove(s.path("keyring-items"))
 	if remembered == "" {
 		if err := s.writeConfig(b); err != nil {
 			return nil, err
@@ -263,9 +250,6 @@ func (s *Store) Close() error {
 	}
 	s.secrets = map[string]otp.Secret{}
 	s.cache = nil
-	if k, ok := s.kr.(*osKeyring); ok {
-		k.close()
-	}
 	clear(s.pass)
 	s.pass = nil
 	return nil
@@ -308,8 +292,6 @@ func (s *Store) Get(ctx context.Context, id string) (Account, error) {
 	if err != nil {
 		return Account{}, err
 	}
-	// Not through List, which copies and sorts every account:
-	// `latchkey code` calls this on its critical path.
 	for _, a := range snap.accounts {
 		if a.ID == id {
 			a.Tags = slices.Clone(a.Tags)
@@ -327,9 +309,6 @@ func (s *Store) Find(ctx context.Context, query string) ([]Account, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Matching first and copying and sorting only the matches gives what
-	// matching List's result would, for a fraction of the work:
-	// `latchkey code` calls this once on every account.
 	out := match(snap.accounts, query)
 	for i := range out {
 		out[i].Tags = slices.Clone(out[i].Tags)

@@ -1,5 +1,3 @@
-//go:build !lean
-
 package store
 
 import (
@@ -9,8 +7,6 @@ import (
 
 	"filippo.io/age"
 )
-
-const leanBuild = false
 
 func decrypt(data, pass []byte) ([]byte, error) {
 	id, err := age.NewScryptIdentity(string(pass))

@@ -17,7 +17,7 @@ func addCommand() command {
 	return command{
 		name:    "add",
 		usage:   "URI | - | --secret B32 --name N [--issuer I] [--algorithm A] [--digits D] [--period P] [--hotp --counter C] [--force] [--store STORE]",
-		summary: "store an account from an otpauth URI or its parts",
+		summary: "store an account from an otpauth URI or its parts (- reads standard input, off the process list)",
 		run:     runAdd,
 	}
 }

@@ -18,7 +18,7 @@ func codeCommand() command {
 	return command{
 		name:    "code",
 		usage:   "QUERY [--copy] [--store STORE] | --uri URI [--at TIME]",
-		summary: "print the current code of a stored account, or of an otpauth URI",
+		summary: "print the code of the one matching account (exit 1 if none, 2 if several; --copy clears the clipboard after 30 s), or of an otpauth URI at TIME (unix seconds or RFC 3339)",
 		run:     runCode,
 	}
 }

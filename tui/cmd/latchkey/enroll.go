@@ -1,5 +1,3 @@
-//go:build !lean
-
 package main
 
 import (
@@ -12,6 +10,16 @@ import (
 	"latchkey/core/enroll"
 	"latchkey/core/store"
 )
+
+func enrollCommand() command {
+	return command{
+		name:     "enroll",
+		graceful: true,
+		usage:    "LINK | - [--force] [--store STORE]",
+		summary:  "redeem a one-time enrollment link from a Latchkey server (no QR needed)",
+		run:      runEnroll,
+	}
+}
 
 // runEnroll redeems an enrollment link, stores the account and confirms
 // its first code with the server, so the credential ends verified. The

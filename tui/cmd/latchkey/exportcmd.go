@@ -1,5 +1,3 @@
-//go:build !lean
-
 package main
 
 import (
@@ -19,6 +17,16 @@ import (
 	"latchkey/core/transfer/qr"
 	"latchkey/core/transfer/storeio"
 )
+
+func exportCommand() command {
+	return command{
+		name:     "export",
+		graceful: true,
+		usage:    "--format uris|migration|aegis|backup [-o FILE] [--qr DIR] [--yes] [--store STORE]",
+		summary:  "write every account for another authenticator (plain text asks first, written 0600), or as an age-encrypted backup",
+		run:      runExport,
+	}
+}
 
 func runExport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(exportCommand(), e)

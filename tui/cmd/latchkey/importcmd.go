@@ -1,5 +1,3 @@
-//go:build !lean
-
 package main
 
 import (
@@ -14,6 +12,16 @@ import (
 	"latchkey/core/transfer"
 	"latchkey/core/transfer/storeio"
 )
+
+func importCommand() command {
+	return command{
+		name:     "import",
+		graceful: true,
+		usage:    "[--format FORMAT] [--dry-run] [--store STORE] FILE... | -",
+		summary:  "add accounts from other authenticators (otpauth URI lists, QR images, Google Authenticator, Aegis, 2FAS) or a backup; all or nothing",
+		run:      runImport,
+	}
+}
 
 func runImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(importCommand(), e)

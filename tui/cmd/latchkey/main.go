@@ -8,41 +8,43 @@
 //
 // Commands:
 //
-//	(none)                       on a terminal, the full-screen UI (also
-//	                             `latchkey tui [--store S] [--log FILE]`)
-//	add URI | --secret B32 --name N [--issuer I] [--algorithm A] [--digits D]
-//	    [--period P] [--hotp --counter C] [--force]
-//	                             store an account ("-" for URI or B32 reads
-//	                             standard input, off the process list)
-//	list [--json]                accounts with their codes and seconds left
-//	code QUERY [--copy]          the code of the one matching account (exit 1
-//	                             if none, 2 if several); --copy puts it on the
-//	                             clipboard and clears it after 30 s if unchanged
-//	                             (OSC 52 over SSH, not cleared)
-//	code --uri URI [--at TIME]   the code for an otpauth URI at TIME (unix
-//	                             seconds or RFC 3339; default now)
-//	rm QUERY [--yes]             remove an account (asks on a terminal)
-//	rename QUERY NEW             rename an account (NEW is name or issuer:name)
-//	store [info]                 the store in use, its folder and its size
-//	store migrate --to keyring|file
-//	                             move every account to the other store
-//	import FILE...|- [--format F] [--dry-run]
-//	                             bring accounts in: otpauth URI lists, Google
-//	                             Authenticator exports (text or QR image),
-//	                             QR images, Aegis and 2FAS (plain or
-//	                             encrypted), Latchkey backups; all or nothing
-//	export --format uris|migration|aegis|backup [-o FILE] [--qr DIR] [--yes]
-//	                             move accounts out (plain text asks first and
-//	                             is written 0600; backup is age-encrypted)
-//	qr QUERY [-o FILE.png] [--yes]
-//	                             an account as a QR code, for a phone
-//	enroll LINK                  redeem a one-time enrollment link from a
-//	                             Latchkey server: store and confirm the account
-//	serve [--addr A] [--db PATH|postgres://...] [--key-file F] [--config F]
-//	                             the enrollment and verification server
-//	serve rotate-key             re-encrypt every stored secret under a new key
-//	version                      the version of this program
-//	help [COMMAND]               help for a command
+//	latchkey tui [--store keyring|file] [--log FILE]
+//	      the terminal UI (what latchkey runs with no arguments on a terminal)
+//	latchkey add URI | - | --secret B32 --name N [--issuer I] [--algorithm A]
+//	    [--digits D] [--period P] [--hotp --counter C] [--force] [--store STORE]
+//	      store an account from an otpauth URI or its parts (- reads standard
+//	      input, off the process list)
+//	latchkey list [--json] [--store STORE]
+//	      list the accounts with their current codes
+//	latchkey code QUERY [--copy] [--store STORE] | --uri URI [--at TIME]
+//	      print the code of the one matching account (exit 1 if none, 2 if
+//	      several; --copy clears the clipboard after 30 s), or of an otpauth URI
+//	      at TIME (unix seconds or RFC 3339)
+//	latchkey rm QUERY [--yes] [--store STORE]
+//	      remove an account and its secret (asks on a terminal; --yes for
+//	      scripts)
+//	latchkey rename QUERY NEW [--store STORE]
+//	      rename an account (NEW is a name, or issuer:name)
+//	latchkey import [--format FORMAT] [--dry-run] [--store STORE] FILE... | -
+//	      add accounts from other authenticators (otpauth URI lists, QR images,
+//	      Google Authenticator, Aegis, 2FAS) or a backup; all or nothing
+//	latchkey export --format uris|migration|aegis|backup [-o FILE] [--qr DIR]
+//	    [--yes] [--store STORE]
+//	      write every account for another authenticator (plain text asks first,
+//	      written 0600), or as an age-encrypted backup
+//	latchkey qr QUERY [-o FILE.png] [--size PIXELS] [--yes] [--store STORE]
+//	      show an account as a QR code to scan with a phone (terminal or PNG)
+//	latchkey store [info] | migrate --to keyring|file [--store STORE]
+//	      show where accounts are kept, or move them to the other store
+//	latchkey enroll LINK | - [--force] [--store STORE]
+//	      redeem a one-time enrollment link from a Latchkey server (no QR
+//	      needed)
+//	latchkey serve [--addr 127.0.0.1:8080] [--db PATH|postgres://...]
+//	    [--key-file F] [--config F] [--tls-cert F --tls-key F] [--public-url URL]
+//	latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]
+//	      run the enrollment and verification server
+//	latchkey version
+//	      print the version of latchkey
 //
 // Every command takes -h or --help. Errors go to standard error with a
 // non-zero exit status, and nothing partial is written to standard output.
@@ -63,14 +65,6 @@
 // in the OS keyring or in an age-encrypted vault. A secret passed on the
 // command line is visible to other users of the machine through the
 // process list; prefer a file or standard input where a command offers it.
-//
-// This package builds twice. `make build` installs its lean build
-// (-tags lean) as latchkey: add, list, code, rm, rename, store and version
-// run in it, without the code of the terminal UI, the transfer formats,
-// HTTP and the server, so that `latchkey code` starts in about half the
-// time. For tui, import, export, qr, enroll and serve it replaces itself
-// with latchkey-full, the default build (every command in-process), found
-// beside it or else on PATH.
 package main
 
 import (
@@ -83,8 +77,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"latchkey/core/store"
 )
 
 func main() {
@@ -111,9 +103,8 @@ type command struct {
 	hidden  bool // left out of the command list (internal helpers)
 	// graceful commands see SIGINT and SIGTERM as ctx being done, to stop
 	// cleanly (the server drains, the UI restores the terminal). The
-	// others, quick and safe to end at any point, leave both signals
-	// alone: catching them costs a thread and a tenth of a millisecond at
-	// every start, which `latchkey code` would pay.
+	// others are quick and safe to end at any point, and Ctrl-C ends them
+	// at once.
 	graceful bool
 }
 
@@ -168,22 +159,10 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 	if !ok {
 		return usageErrorf("unknown command %q; run 'latchkey help' for the list", name)
 	}
-	if handsOverFirst(name) {
-		return handOver(ctx, e, name, args[1:])
-	}
-	var err error
 	if c.graceful {
-		err = runGraceful(ctx, e, c.run, args[1:])
-	} else {
-		err = c.run(ctx, e, args[1:])
+		return runGraceful(ctx, e, c.run, args[1:])
 	}
-	if errors.Is(err, store.ErrNeedsFull) {
-		// The lean build met what it leaves out (the vault, a keyring
-		// read its fast path could not answer) before it changed or
-		// printed anything: latchkey-full runs the command instead.
-		return handOver(ctx, e, name, args[1:])
-	}
-	return err
+	return c.run(ctx, e, args[1:])
 }
 
 // runGraceful runs a graceful command with ctx done on SIGINT or SIGTERM.
@@ -209,21 +188,66 @@ func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "  latchkey <command> [flags] [arguments]")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
-	var cs []command
-	for _, c := range commands() {
-		if !c.hidden {
-			cs = append(cs, c)
-		}
-	}
-	width := 0
-	for _, c := range cs {
-		width = max(width, len(c.name))
-	}
-	for _, c := range cs {
-		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
-	}
+	fmt.Fprint(w, commandList())
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'latchkey help COMMAND' or 'latchkey COMMAND --help' for a command's flags.")
+}
+
+// commandList is every visible command's synopsis and, below it, its
+// summary, wrapped to 78 columns. The package comment and the README
+// show the same text (TestCommandListOneSource).
+func commandList() string {
+	var b strings.Builder
+	for _, c := range commands() {
+		if c.hidden {
+			continue
+		}
+		// The synopsis's own lines (serve has a second form), each wrapped.
+		for _, line := range strings.Split(strings.TrimSpace("latchkey "+c.name+" "+c.usage), "\n") {
+			line = strings.TrimSpace(line)
+			if c.usage == "" {
+				line = "latchkey " + c.name
+			}
+			for i, l := range wrap(line, 76) {
+				if i > 0 {
+					b.WriteString("    ")
+				}
+				b.WriteString("  " + l + "\n")
+			}
+		}
+		for _, l := range wrap(c.summary, 70) {
+			b.WriteString("        " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// wrap breaks a synopsis into lines of at most width columns, between
+// words, never inside brackets.
+func wrap(s string, width int) []string {
+	var words []string
+	depth := 0
+	for _, f := range strings.Fields(s) {
+		if depth > 0 {
+			words[len(words)-1] += " " + f
+		} else {
+			words = append(words, f)
+		}
+		depth += strings.Count(f, "[") - strings.Count(f, "]")
+	}
+	var lines []string
+	line := ""
+	for _, w := range words {
+		if line != "" && len(line)+1+len(w) > width {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += w
+	}
+	return append(lines, line)
 }
 
 // exitError carries a specific exit status.

@@ -1,5 +1,3 @@
-//go:build !lean
-
 package main
 
 import (
@@ -10,6 +8,15 @@ import (
 	"latchkey/core/transfer"
 	"latchkey/core/transfer/qr"
 )
+
+func qrCommand() command {
+	return command{
+		name:    "qr",
+		usage:   "QUERY [-o FILE.png] [--size PIXELS] [--yes] [--store STORE]",
+		summary: "show an account as a QR code to scan with a phone (terminal or PNG)",
+		run:     runQR,
+	}
+}
 
 func runQR(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(qrCommand(), e)

@@ -9,7 +9,7 @@ func rmCommand() command {
 	return command{
 		name:    "rm",
 		usage:   "QUERY [--yes] [--store STORE]",
-		summary: "remove an account and its secret",
+		summary: "remove an account and its secret (asks on a terminal; --yes for scripts)",
 		run:     runRm,
 	}
 }

@@ -1,5 +1,3 @@
-//go:build !lean
-
 package main
 
 import (
@@ -8,6 +6,16 @@ import (
 
 	"latchkey/server"
 )
+
+func serveCommand() command {
+	return command{
+		name:     "serve",
+		graceful: true,
+		usage:    server.Usage,
+		summary:  "run the enrollment and verification server",
+		run:      runServe,
+	}
+}
 
 // runServe hands the arguments to the server library, which parses its
 // own flags (so that embedders get the same ones) and runs until ctx is

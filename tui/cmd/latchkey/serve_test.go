@@ -1,5 +1,3 @@
-//go:build !lean
-
 package main
 
 import (
@@ -13,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"latchkey/server"
 )
 
 func TestServeUsage(t *testing.T) {
@@ -36,7 +32,7 @@ func TestServeUsage(t *testing.T) {
 // shutdown.
 func TestServeBinary(t *testing.T) {
 	dir := t.TempDir()
-	bin := buildLatchkey(t) // the lean front, handing serve to latchkey-full
+	bin := buildLatchkey(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -86,13 +82,5 @@ func TestServeBinary(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), `"msg":"stopped"`) || !strings.Contains(stdout.String(), "listening on http://"+addr) {
 		t.Fatalf("stdout %q stderr %q", stdout.String(), stderr.String())
-	}
-}
-
-// TestServeSynopsis keeps the serve synopsis that both builds show (the
-// lean one cannot import the server) equal to the server's own.
-func TestServeSynopsis(t *testing.T) {
-	if serveUsage != server.Usage {
-		t.Fatalf("serveUsage is out of date:\n%s\nserver.Usage:\n%s", serveUsage, server.Usage)
 	}
 }

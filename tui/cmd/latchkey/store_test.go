@@ -353,22 +353,21 @@ func TestStoreBinary(t *testing.T) {
 		}
 	})
 
-	// The lean front reads keyring accounts itself (a HOTP counter moves
-	// once per code) and hands a read its fast path cannot answer to
-	// latchkey-full, which reports it.
+	// On the keyring a HOTP counter moves once per code, and an item
+	// deleted behind Latchkey's back is reported in one line.
 	t.Run("keyring", func(t *testing.T) {
 		testenv.Env(t, "LATCHKEY_TEST_SECRET_SERVICE")
 		secretTool := testenv.Tool(t, "secret-tool")
 		home := t.TempDir()
 		env := []string{"LATCHKEY_HOME=" + home, "LATCHKEY_STORE=keyring"}
-		for _, uri := range []string{"otpauth://hotp/Lean:hotp?secret=" + rfcHOTP + "&counter=1", "otpauth://totp/Lean:gone?secret=" + ghSecret} {
+		for _, uri := range []string{"otpauth://hotp/Kr:hotp?secret=" + rfcHOTP + "&counter=1", "otpauth://totp/Kr:gone?secret=" + ghSecret} {
 			if _, errOut, code := binRun(t, bin, env, "add", uri); code != 0 {
 				t.Fatalf("add: %d %s", code, errOut)
 			}
 		}
-		defer binRun(t, bin, env, "rm", "lean:hotp", "--yes")
+		defer binRun(t, bin, env, "rm", "kr:hotp", "--yes")
 		for _, want := range []string{"287082\n", "359152\n"} { // RFC 4226 counters 1, 2
-			if out, errOut, code := binRun(t, bin, env, "code", "lean:hotp"); code != 0 || out != want {
+			if out, errOut, code := binRun(t, bin, env, "code", "kr:hotp"); code != 0 || out != want {
 				t.Fatalf("code: %d %q %q, want %q", code, out, errOut, want)
 			}
 		}
@@ -384,11 +383,11 @@ func TestStoreBinary(t *testing.T) {
 				}
 			}
 		}
-		out, errOut, code := binRun(t, bin, env, "code", "lean:gone")
+		out, errOut, code := binRun(t, bin, env, "code", "kr:gone")
 		if code != 1 || out != "" || !strings.Contains(errOut, "the keyring has no secret for this account") || strings.Count(errOut, "\n") != 1 {
 			t.Fatalf("code of an item deleted behind latchkey: %d %q %q", code, out, errOut)
 		}
-		binRun(t, bin, env, "rm", "lean:gone", "--yes")
+		binRun(t, bin, env, "rm", "kr:gone", "--yes")
 	})
 
 	t.Run("copy", func(t *testing.T) {
@@ -469,8 +468,7 @@ func TestTerminalPrompts(t *testing.T) {
 	waitFor("Again:")
 	typeLine("tty pass")
 	waitFor("ADD=0")
-	// The lean front hands the file store to latchkey-full before anything
-	// asks for the passphrase: it is asked for once.
+	// The passphrase is asked for once per command.
 	waitFor("Vault passphrase:")
 	typeLine("tty pass")
 	waitFor("CODE=0")

@@ -1,5 +1,3 @@
-//go:build !lean
-
 package main
 
 import (
@@ -90,7 +88,7 @@ func TestTransferAsksOnTerminal(t *testing.T) {
 }
 
 // TestPassphrasePromptInterrupt presses Ctrl-C at the vault's passphrase
-// prompt of `latchkey code` (the lean build, which does not catch
+// prompt of `latchkey code` (a quick command, which does not catch
 // signals otherwise): the process ends with status 130 and the terminal
 // echoes again.
 func TestPassphrasePromptInterrupt(t *testing.T) {

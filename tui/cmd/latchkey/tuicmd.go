@@ -1,5 +1,3 @@
-//go:build !lean
-
 package main
 
 import (
@@ -10,10 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/term"
 	"github.com/muesli/termenv"
 
 	"latchkey/core/clipboard"
@@ -23,6 +23,33 @@ import (
 	"latchkey/tui/common"
 	"latchkey/tui/styles"
 )
+
+// tuiCommand is the terminal UI. It is also what latchkey runs on a
+// terminal with no command, or with only the UI's flags
+// ("latchkey --log FILE").
+func tuiCommand() command {
+	return command{
+		name:     "tui",
+		graceful: true,
+		usage:    "[--store keyring|file] [--log FILE]",
+		summary:  "the terminal UI (what latchkey runs with no arguments on a terminal)",
+		run:      runTUI,
+	}
+}
+
+// tuiFlag reports whether arg is a flag of the terminal UI, so that
+// "latchkey --log FILE" starts the UI rather than looking for a command.
+func tuiFlag(arg string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	return strings.HasPrefix(arg, "-") && (name == "log" || name == "store")
+}
+
+// interactive reports whether standard input and output are terminals.
+func interactive(e *env) bool {
+	in, ok1 := e.stdin.(*os.File)
+	out, ok2 := e.stdout.(*os.File)
+	return ok1 && ok2 && term.IsTerminal(in.Fd()) && term.IsTerminal(out.Fd())
+}
 
 func runTUI(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(tuiCommand(), e)
