@@ -13,21 +13,6 @@ import (
 	"latchkey/tui/components/accounts"
 )
 
-// TickMsg is delivered at each whole second of the injected clock; codes
-// change at period boundaries, which are whole seconds.
-type TickMsg struct{ Time time.Time }
-
-// tickCmd schedules the next TickMsg at the next whole second of now.
-func (m *Model) tickCmd() tea.Cmd {
-	now := m.common.Now()
-	d := otp.Remaining(now, 1)
-	return m.schedule(d)
-}
-
-func defaultSchedule(d time.Duration) tea.Cmd {
-	return tea.Tick(d, func(t time.Time) tea.Msg { return TickMsg{Time: t} })
-}
-
 // OpenedMsg reports the result of opening the store.
 type OpenedMsg struct {
 	Store Store
@@ -40,6 +25,15 @@ func openCmd(ctx context.Context, open OpenFunc, pass func() ([]byte, error)) te
 		s, err := open(ctx, pass)
 		return OpenedMsg{Store: s, Err: err}
 	}
+}
+
+// open starts opening the store; without a passphrase source the store is
+// told one is needed, which brings up the prompt.
+func (m Model) open(pass func() ([]byte, error)) tea.Cmd {
+	if pass == nil {
+		pass = func() ([]byte, error) { return nil, ErrNeedPassphrase }
+	}
+	return openCmd(m.common.Ctx, m.opts.Open, pass)
 }
 
 // LoadedMsg carries the accounts with their generators. Reload marks a

@@ -1,0 +1,163 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/lipgloss"
+
+	"latchkey/core/store"
+	"latchkey/tui/common"
+	"latchkey/tui/styles"
+)
+
+// component is the component with the keyboard, for the help line.
+func (m Model) component() common.Component {
+	switch m.state {
+	case stateLocked, stateRename:
+		return &m.prompt
+	case stateAdd:
+		return &m.form
+	case stateConfirm:
+		return &m.confirm
+	case stateQR:
+		return &m.qr
+	}
+	return &m.list
+}
+
+// View implements tea.Model.
+func (m Model) View() string {
+	st := m.common.Styles
+	w, h := m.common.Width, m.common.Height
+	if w <= 0 || h <= 0 {
+		return ""
+	}
+	var body string
+	switch m.state {
+	case stateLoading:
+		busy := m.busy
+		if busy == "" {
+			busy = "Opening the account store…"
+		}
+		body = st.Subtle.Render(common.Truncate(busy, w))
+	case stateError:
+		body = st.StatusErr.Render(common.Wrap(errorText(m.err), w)) + "\n\n" + st.Subtle.Render("Press q to quit.")
+	case stateLocked, stateRename:
+		body = m.prompt.View()
+	case stateAdd:
+		body = m.form.View()
+	case stateConfirm:
+		body = m.confirm.View()
+	case stateQR:
+		body = m.qr.View()
+	case stateHelp:
+		body = m.helpView()
+	default:
+		body = m.list.View()
+	}
+	var b strings.Builder
+	b.WriteString(m.headerView())
+	b.WriteString("\n\n")
+	bh := max(1, h-headerLines-footerLines)
+	lines := strings.Split(body, "\n")
+	if len(lines) > bh {
+		lines = lines[:bh]
+	}
+	for len(lines) < bh {
+		lines = append(lines, "")
+	}
+	b.WriteString(strings.Join(lines, "\n"))
+	b.WriteByte('\n')
+	if m.status != "" {
+		style := st.Status
+		if m.statusErr {
+			style = st.StatusErr
+		}
+		b.WriteString(style.Render(common.Truncate(m.status, w)))
+	}
+	b.WriteByte('\n')
+	b.WriteString(m.helpLine())
+	// Nothing may spill past the right edge (a huge HOTP counter, a long
+	// key name): the terminal would wrap it and shift every line below.
+	return clip(st, b.String(), w)
+}
+
+// clip cuts every line of frame to w cells, keeping its styling.
+func clip(st *styles.Styles, frame string, w int) string {
+	lines := strings.Split(frame, "\n")
+	cut := false
+	for i, line := range lines {
+		if lipgloss.Width(line) > w {
+			lines[i] = st.Renderer.NewStyle().MaxWidth(w).Render(line)
+			cut = true
+		}
+	}
+	if !cut {
+		return frame
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (m Model) headerView() string {
+	st := m.common.Styles
+	title := st.Title.Render("Latchkey")
+	var info string
+	if m.state == stateList || m.state == stateHelp {
+		n, total := m.list.Len(), len(m.list.Items())
+		if n == total {
+			info = fmt.Sprintf("%d accounts", total)
+		} else {
+			info = fmt.Sprintf("%d of %d accounts", n, total)
+		}
+		if m.opts.Backend != "" {
+			info += " · " + m.opts.Backend + " store"
+		}
+	}
+	if info == "" {
+		return title
+	}
+	return title + st.Header.Render(common.Truncate("  "+info, max(0, m.common.Width-8)))
+}
+
+func (m Model) helpLine() string {
+	switch m.state {
+	case stateLoading, stateError:
+		return m.help.ShortHelpView([]key.Binding{m.common.KeyMap.Quit})
+	case stateHelp:
+		return m.help.ShortHelpView([]key.Binding{m.common.KeyMap.Back, m.common.KeyMap.Quit})
+	}
+	return m.help.ShortHelpView(m.component().ShortHelp())
+}
+
+// helpView lists every key, one per line.
+func (m Model) helpView() string {
+	st := m.common.Styles
+	var b strings.Builder
+	b.WriteString(st.Title.Render("Keys"))
+	for i, group := range m.list.FullHelp() {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		for _, k := range group {
+			h := k.Help()
+			b.WriteString("\n" + st.Help.FullKey.Render(common.Fit(h.Key, 9)) + " " + st.Help.FullDesc.Render(h.Desc))
+		}
+	}
+	b.WriteString("\n\n" + st.Subtle.Render(common.Wrap("Filter: type, ↑/↓ move, enter copies, esc clears. Click to select.", m.common.Width)))
+	return b.String()
+}
+
+// errorText is the one place a store error becomes words for the screen.
+func errorText(err error) string {
+	switch {
+	case err == nil:
+		return "Unknown error."
+	case errors.Is(err, store.ErrKeyringUnavailable):
+		// One sentence naming --store file; the D-Bus cause stays out.
+		return store.ErrKeyringUnavailable.Error()
+	}
+	return "The account store cannot be used: " + err.Error()
+}
