@@ -14,7 +14,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,6 +30,7 @@ import (
 
 	"latchkey/app/ui"
 	"latchkey/assets"
+	"latchkey/core/enroll"
 	"latchkey/core/store"
 	"latchkey/core/transfer/qr"
 )
@@ -100,7 +100,10 @@ func newDeps(getenv func(string) string, log *slog.Logger) (ui.Deps, error) {
 		return &releasing{Store: s}, nil
 	}
 	if srv := strings.TrimRight(getenv("LATCHKEY_SERVER"), "/"); srv != "" {
-		d.ClockSkew = func(ctx context.Context) (time.Duration, error) { return clockSkew(ctx, srv) }
+		// The clock check: the server's Date header (core/enroll), with a
+		// client of its own whose timeout ends a hung check.
+		hc := &http.Client{Timeout: 10 * time.Second}
+		d.ClockSkew = func(ctx context.Context) (time.Duration, error) { return enroll.ClockSkew(ctx, hc, srv) }
 	}
 	if f := getenv("LATCHKEY_DEBUG_DUMP"); f != "" {
 		d.DumpRows = func(rows []string) {
@@ -135,29 +138,6 @@ func decodeQR(r io.Reader) ([]string, error) {
 		return nil, fmt.Errorf("read image: %w", err)
 	}
 	return qr.Decode(data)
-}
-
-// clockSkew compares the system clock with the Date header of the
-// enrollment server's health check, allowing for half the round trip.
-func clockSkew(ctx context.Context, server string) (time.Duration, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, server+"/healthz", nil)
-	if err != nil {
-		return 0, fmt.Errorf("clock check: %w", err)
-	}
-	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("clock check: %w", err)
-	}
-	resp.Body.Close()
-	end := time.Now()
-	date, err := http.ParseTime(resp.Header.Get("Date"))
-	if err != nil {
-		return 0, errors.New("clock check: the server sent no Date header")
-	}
-	mid := start.Add(end.Sub(start) / 2)
-	// Date has whole seconds: compare at the middle of that second.
-	return mid.Sub(date.Add(500 * time.Millisecond)), nil
 }
 
 // writeAtomic replaces path with data (temp file and rename), so a reader

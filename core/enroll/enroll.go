@@ -12,7 +12,8 @@
 //
 // Admin is the helpdesk side of the same server's API (create, list,
 // confirm, rename and delete credentials with the admin token), used by
-// the desktop Helpdesk view.
+// the desktop Helpdesk view. ClockSkew checks this computer's clock against
+// the server's, which is the one codes are checked with.
 package enroll
 
 import (
