@@ -1,6 +1,7 @@
 // Package server is Latchkey's enrollment and verification server as a
-// library: `latchkey serve` runs it with [Run], and the desktop app can
-// embed it with [New].
+// library: `latchkey serve` runs it with [Run], the desktop app runs it
+// on a loopback port with [StartLocal], and other embedders build one
+// with [New].
 //
 // Helpdesks (with the admin bearer token) create TOTP credentials for
 // users, show them as QR codes and confirm each with the user's first
