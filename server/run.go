@@ -59,6 +59,9 @@ type options struct {
 	newKeyFile string
 	window     int
 	windowSet  bool
+	// adminToken, set by StartLocal, is the admin token; empty means
+	// LATCHKEY_ADMIN_TOKEN or the admin-token file.
+	adminToken string
 }
 
 func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
@@ -278,21 +281,39 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
+	srv, closeAll, err := open(ctx, o, getenv, log)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	return srv.ListenAndServe(ctx, o.Addr, o.TLSCert, o.TLSKey, stdout)
+}
+
+// open is the startup shared by Run and StartLocal: it opens the store,
+// the keyring and the admin token that o and the environment name, and
+// returns a server on them. closeAll closes the server, then the store.
+func open(ctx context.Context, o *options, getenv func(string) string, log *slog.Logger) (srv *Server, closeAll func(), err error) {
 	dir, st, err := setup(ctx, o, getenv)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer st.Close()
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
 	kr, _, err := loadKeys(o, dir, getenv, log)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := checkKey(ctx, st, kr); err != nil {
-		return err
+		return nil, nil, err
 	}
-	tok, err := adminToken(dir, getenv, log)
-	if err != nil {
-		return err
+	tok := o.adminToken
+	if tok == "" {
+		if tok, err = adminToken(dir, getenv, log); err != nil {
+			return nil, nil, err
+		}
 	}
 	cfg := Config{Store: st, Keyring: kr, AdminToken: tok, Logger: log, Window: o.window, WindowSet: o.windowSet,
 		MaxFailures: o.MaxFailures, Issuer: o.Issuer, MaxBody: o.MaxBody}
@@ -301,29 +322,38 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	cfg.MetricsToken = strings.TrimSpace(getenv("LATCHKEY_METRICS_TOKEN"))
 	if o.LockBase != "" {
 		if cfg.LockBase, err = time.ParseDuration(o.LockBase); err != nil {
-			return fmt.Errorf("serve: lock_base: %w", err)
+			return nil, nil, fmt.Errorf("serve: lock_base: %w", err)
 		}
 	}
 	if o.EnrollTTL != "" {
 		if cfg.EnrollTTL, err = time.ParseDuration(o.EnrollTTL); err != nil {
-			return fmt.Errorf("serve: enroll_ttl: %w", err)
+			return nil, nil, fmt.Errorf("serve: enroll_ttl: %w", err)
 		}
 	}
-	srv, err := New(cfg)
-	if err != nil {
-		return err
+	if srv, err = New(cfg); err != nil {
+		return nil, nil, err
 	}
-	defer srv.Close()
-	return srv.ListenAndServe(ctx, o.Addr, o.TLSCert, o.TLSKey, stdout)
+	return srv, func() { srv.Close(); st.Close() }, nil
 }
 
 // ListenAndServe serves on addr (HTTPS when certFile and keyFile are set)
 // until ctx is done, then shuts down gracefully: in-flight requests get
 // up to 10 seconds. It prints the URL it listens on to stdout.
 func (s *Server) ListenAndServe(ctx context.Context, addr, certFile, keyFile string, stdout io.Writer) error {
+	ln, hs, url, err := s.listen(ctx, addr, certFile, keyFile)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "latchkey serve: listening on "+url)
+	return s.serve(ctx, ln, hs)
+}
+
+// listen opens addr (TLS when certFile and keyFile are set) and returns
+// the listener, the http.Server to serve it with and its URL.
+func (s *Server) listen(ctx context.Context, addr, certFile, keyFile string) (net.Listener, *http.Server, string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return nil, nil, "", fmt.Errorf("serve: %w", err)
 	}
 	hs := &http.Server{
 		Handler:           s,
@@ -340,7 +370,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr, certFile, keyFile str
 		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 		if err != nil {
 			ln.Close()
-			return fmt.Errorf("serve: tls: %w", err)
+			return nil, nil, "", fmt.Errorf("serve: tls: %w", err)
 		}
 		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		ln = tls.NewListener(ln, hs.TLSConfig)
@@ -348,8 +378,13 @@ func (s *Server) ListenAndServe(ctx context.Context, addr, certFile, keyFile str
 	}
 	url := scheme + "://" + ln.Addr().String()
 	s.log.Info("listening", "url", url)
-	fmt.Fprintln(stdout, "latchkey serve: listening on "+url)
+	return ln, hs, url, nil
+}
 
+// serve serves ln with hs and sweeps expired enrollments until ctx is
+// done, then shuts down gracefully: in-flight requests get up to 10
+// seconds.
+func (s *Server) serve(ctx context.Context, ln net.Listener, hs *http.Server) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	sweep := time.NewTicker(time.Minute)

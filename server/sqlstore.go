@@ -523,6 +523,60 @@ func (s *sqlStore) Reseal(ctx context.Context, fn func(user, id string, sealed [
 	return len(all), nil
 }
 
+// The Store methods of enrollment links (links.go), shared by SQLite and
+// PostgreSQL.
+
+func (s *sqlStore) CreateLink(ctx context.Context, l Link, sweepBefore time.Time) error {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return s.errorf("create link", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM enrollment_links WHERE credential_id = $1 OR expires <= $2`),
+		l.Credential, ms(sweepBefore)); err != nil {
+		return s.errorf("create link", err)
+	}
+	if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO enrollment_links (token_hash, user_id, credential_id, expires, redeemed)
+		VALUES ($1, $2, $3, $4, 0)`), l.Hash, l.User, l.Credential, ms(l.Expires)); err != nil {
+		return s.errorf("create link", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.errorf("create link", err)
+	}
+	return nil
+}
+
+func (s *sqlStore) RedeemLink(ctx context.Context, hash []byte, now time.Time) (Link, error) {
+	l := Link{Hash: hash, Redeemed: true}
+	var expires int64
+	err := s.wdb.QueryRowContext(ctx, s.rebind(`UPDATE enrollment_links SET redeemed = 1
+		WHERE token_hash = $1 AND redeemed = 0 AND expires > $2
+		RETURNING user_id, credential_id, expires`), hash, ms(now)).Scan(&l.User, &l.Credential, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Link{}, ErrNotFound
+	}
+	if err != nil {
+		return Link{}, s.errorf("redeem link", err)
+	}
+	l.Expires = fromMS(expires)
+	return l, nil
+}
+
+func (s *sqlStore) Link(ctx context.Context, hash []byte) (Link, error) {
+	l := Link{Hash: hash}
+	var expires, redeemed int64
+	err := s.rdb.QueryRowContext(ctx, s.rebind(`SELECT user_id, credential_id, expires, redeemed
+		FROM enrollment_links WHERE token_hash = $1`), hash).Scan(&l.User, &l.Credential, &expires, &redeemed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Link{}, ErrNotFound
+	}
+	if err != nil {
+		return Link{}, s.errorf("get link", err)
+	}
+	l.Expires, l.Redeemed = fromMS(expires), redeemed != 0
+	return l, nil
+}
+
 func (s *sqlStore) Ping(ctx context.Context) error {
 	if err := s.rdb.PingContext(ctx); err != nil {
 		return s.errorf("ping", err)

@@ -1,13 +1,9 @@
 package ui
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -88,35 +84,15 @@ func (d *Helpdesk) defaults(getenv func(string) string) {
 }
 
 // LocalServer runs the enrollment server in this process on a loopback
-// port, with its SQLite database and key in Latchkey's data folder (as
-// `latchkey serve` keeps them) and a fresh admin token known only to this
-// process. stop shuts it down.
+// port (server.StartLocal), with its SQLite database and key in
+// Latchkey's data folder (as `latchkey serve` keeps them) and a fresh
+// admin token known only to this process. stop shuts it down.
 func LocalServer(ctx context.Context, getenv func(string) string) (url, token string, stop func(), err error) {
-	b := make([]byte, 32)
-	rand.Read(b)
-	token = base64.RawURLEncoding.EncodeToString(b)
-	env := func(k string) string {
-		if k == "LATCHKEY_ADMIN_TOKEN" {
-			return token
-		}
-		return getenv(k)
+	l, err := server.StartLocal(ctx, getenv)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("starting the local server: %w", err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		err := server.Run(ctx, []string{"--addr", "127.0.0.1:0"}, env, strings.NewReader(""), pw, io.Discard)
-		pw.CloseWithError(fmt.Errorf("the local server stopped: %v", err))
-		done <- err
-	}()
-	line, rerr := bufio.NewReader(pr).ReadString('\n')
-	go io.Copy(io.Discard, pr)
-	_, u, ok := strings.Cut(strings.TrimSpace(line), "listening on ")
-	if rerr != nil || !ok {
-		cancel()
-		return "", "", nil, fmt.Errorf("starting the local server: %w", errors.Join(rerr, <-done))
-	}
-	return u, token, func() { cancel(); <-done }, nil
+	return l.URL, l.Token, l.Stop, nil
 }
 
 // showHelpdesk opens the Helpdesk view in a window of its own; closing
