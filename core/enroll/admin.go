@@ -14,7 +14,7 @@ type Admin struct {
 	Server string
 	// Token is the admin bearer token. Never print or log it.
 	Token string
-	// HTTP is the client; nil means http.DefaultClient.
+	// HTTP is the client; nil means HTTPClient. Redirects are refused.
 	HTTP *http.Client
 }
 

@@ -3,11 +3,12 @@
 // core/store, computes the current code and confirms it with the server,
 // so that the credential ends verified without anyone typing a code:
 //
-//	acc, err := enroll.Enroll(ctx, enroll.Client{}, "https://auth.example.com/enroll#TOKEN", st, time.Now)
+//	acc, err := enroll.Enroll(ctx, enroll.Client{}, "https://auth.example.com/enroll#TOKEN", st, enroll.Options{})
 //
 // A link is https://HOST/enroll#TOKEN: the token rides in the fragment,
 // which HTTP clients never send, and is posted in a JSON body instead, so
-// it stays out of server logs. A reused, expired or wrong link fails with
+// it stays out of server logs. Links and servers must be https, except
+// plain http to this computer, and redirects are never followed. A reused, expired or wrong link fails with
 // ErrInvalidLink and nothing else: the server tells them apart for no one.
 //
 // Admin is the helpdesk side of the same server's API (create, list,
@@ -75,6 +76,9 @@ func ParseLink(s string) (Link, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 		return Link{}, fmt.Errorf("%w: not an http(s) link", ErrInvalidLink)
 	}
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		return Link{}, fmt.Errorf("%w: %w", ErrInvalidLink, ErrInsecure)
+	}
 	base, ok := strings.CutSuffix(u.EscapedPath(), "/enroll")
 	if !ok || u.RawQuery != "" {
 		return Link{}, fmt.Errorf("%w: the link must end in /enroll#TOKEN", ErrInvalidLink)
@@ -90,7 +94,7 @@ func ParseLink(s string) (Link, error) {
 }
 
 // Client talks to a Latchkey server for an end user. The zero value uses
-// http.DefaultClient.
+// HTTPClient; whatever client is set, redirects are refused.
 type Client struct {
 	HTTP *http.Client
 }
@@ -111,10 +115,13 @@ type apiError struct {
 
 // call posts body as JSON to base+path (with the bearer token when set)
 // and decodes a 2xx answer into out. Other statuses become errors.
+// The base must be https, or plain http to this computer; a redirect is
+// an error, never followed.
 func call(ctx context.Context, hc *http.Client, method, base, path, bearer string, body, out any) error {
-	if hc == nil {
-		hc = http.DefaultClient
+	if err := checkBase(base); err != nil {
+		return err
 	}
+	hc = safe(hc)
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -135,6 +142,9 @@ func call(ctx context.Context, hc *http.Client, method, base, path, bearer strin
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	resp, err := hc.Do(req)
+	if errors.Is(err, ErrRedirect) {
+		return ErrRedirect
+	}
 	if err != nil {
 		// *url.Error repeats the URL, which never holds a token here.
 		return fmt.Errorf("enroll: cannot reach the server: %w", err)

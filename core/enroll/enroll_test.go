@@ -22,6 +22,13 @@ func TestParseLink(t *testing.T) {
 		{"https://auth.example.com/enroll?x=1#" + tok, "", false},
 		{"https://auth.example.com/other#" + tok, "", false},
 		{"ftp://auth.example.com/enroll#" + tok, "", false},
+		// Plain http only to this computer: elsewhere the token and the
+		// secret would cross the network in clear.
+		{"http://auth.example.com/enroll#" + tok, "", false},
+		{"http://10.0.0.1:8080/enroll#" + tok, "", false},
+		{"http://localhost:8080/enroll#" + tok, "http://localhost:8080", true},
+		{"http://[::1]:8080/enroll#" + tok, "http://[::1]:8080", true},
+		{"http://127.1.2.3/enroll#" + tok, "http://127.1.2.3", true},
 		{"https://user:pw@auth.example.com/enroll#" + tok, "", false},
 		{"https:///enroll#" + tok, "", false},
 		{"otpauth://totp/x?secret=AAAA", "", false},
