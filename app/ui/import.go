@@ -255,6 +255,9 @@ func importSummary(warnings []string, sum storeio.Summary) string {
 	if len(sum.Skipped) > 0 {
 		fmt.Fprintf(&b, "\nAlready present: %s.", strings.Join(sum.Skipped, ", "))
 	}
+	for _, c := range sum.Cleaned {
+		fmt.Fprintf(&b, "\n%s held control characters; imported as %s.", c.From, c.To)
+	}
 	for _, x := range sum.Unsupported {
 		fmt.Fprintf(&b, "\nNot imported: %s: %s.", x.Label, strings.TrimSuffix(x.Reason, "."))
 	}

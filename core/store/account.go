@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"latchkey/core/label"
 	"latchkey/core/otp"
 )
 
@@ -40,12 +41,40 @@ func (a Account) Options() otp.Options {
 	return otp.Options{Algorithm: a.Algorithm, Digits: a.Digits, Period: a.Period, Steam: a.Type == otp.Steam}
 }
 
-// normalize fills defaults and checks a before it is stored.
+// Bounds on an account's labels, so that no import can make the store's
+// files too large to read back (maxFileSize).
+const (
+	MaxLabel = 256 // bytes of the issuer, and of the name
+	MaxTags  = 64
+	MaxTag   = 64 // bytes of one tag
+)
+
+// normalize fills defaults and checks a before it is stored. Its labels
+// are cleaned (label.Clean: no control, format or separator characters)
+// and bounded.
 func (a *Account) normalize() error {
-	a.Issuer = strings.TrimSpace(a.Issuer)
-	a.Name = strings.TrimSpace(a.Name)
+	a.Issuer, _ = label.Clean(a.Issuer)
+	a.Name, _ = label.Clean(a.Name)
 	if a.Name == "" && a.Issuer == "" {
 		return fmt.Errorf("%w: an account needs a name", ErrInvalid)
+	}
+	if len(a.Issuer) > MaxLabel || len(a.Name) > MaxLabel {
+		return fmt.Errorf("%w: an issuer or name is longer than %d bytes", ErrInvalid, MaxLabel)
+	}
+	if a.Tags != nil {
+		tags := make([]string, 0, len(a.Tags))
+		for _, t := range a.Tags {
+			if t, _ = label.Clean(t); t != "" {
+				tags = append(tags, t)
+			}
+			if len(t) > MaxTag {
+				return fmt.Errorf("%w: a tag is longer than %d bytes", ErrInvalid, MaxTag)
+			}
+		}
+		if len(tags) > MaxTags {
+			return fmt.Errorf("%w: more than %d tags", ErrInvalid, MaxTags)
+		}
+		a.Tags = tags
 	}
 	if a.Digits == 0 {
 		a.Digits = otp.DefaultDigits

@@ -202,6 +202,11 @@ func TestAddRefuses(t *testing.T) {
 			{"bad digits", Account{Name: "n", Digits: 9}, secret(t), ErrInvalid},
 			{"bad period", Account{Name: "n", Period: -1}, secret(t), ErrInvalid},
 			{"bad type", Account{Name: "n", Type: 7}, secret(t), ErrInvalid},
+			{"only control characters", Account{Issuer: "\x1b\x07", Name: "\u202e"}, secret(t), ErrInvalid},
+			{"issuer too long", Account{Issuer: strings.Repeat("i", MaxLabel+1), Name: "n"}, secret(t), ErrInvalid},
+			{"20 MiB name", Account{Name: strings.Repeat("n", 20<<20)}, secret(t), ErrInvalid},
+			{"tag too long", Account{Name: "n", Tags: []string{strings.Repeat("t", MaxTag+1)}}, secret(t), ErrInvalid},
+			{"too many tags", Account{Name: "n", Tags: strings.Fields(strings.Repeat("t ", MaxTags+1))}, secret(t), ErrInvalid},
 		}
 		for _, tt := range tests {
 			if _, err := s.Add(ctx, tt.a, tt.sec, false); !errors.Is(err, tt.want) {
@@ -214,6 +219,39 @@ func TestAddRefuses(t *testing.T) {
 		as, _ := s.List(ctx)
 		if len(as) != 2 {
 			t.Fatalf("%d accounts", len(as))
+		}
+	})
+}
+
+// TestLabelsCleaned: what would drive a terminal (escape sequences, bidi
+// overrides, newlines that forge a row) never reaches the store, through
+// Add, AddMany or Update.
+func TestLabelsCleaned(t *testing.T) {
+	forBoth(t, func(t *testing.T, o Options, kr *memKeyring) {
+		ctx := context.Background()
+		s := open(t, o)
+		a, err := s.Add(ctx, Account{Issuer: "\x1b]52;c;aGk=\x07Bank", Name: "alice\nGitHub:bob 123456", Tags: []string{"\u202ework", "\x1b[2J"}}, secret(t), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Issuer != "]52;c;aGk=Bank" || a.Name != "alice GitHub:bob 123456" || !slices.Equal(a.Tags, []string{"work", "[2J"}) {
+			t.Fatalf("stored %q %q %q", a.Issuer, a.Name, a.Tags)
+		}
+		as, err := s.AddMany(ctx, []NewAccount{{Account: Account{Issuer: "Imp\u200bort", Name: "x\ty"}, Secret: secret(t)}})
+		if err != nil || as[0].Issuer != "Import" || as[0].Name != "x y" {
+			t.Fatalf("AddMany: %q %q %v", as[0].Issuer, as[0].Name, err)
+		}
+		u, err := s.Update(ctx, a.ID, func(a *Account) error { a.Name = "\u202eevil"; return nil })
+		if err != nil || u.Name != "evil" {
+			t.Fatalf("Update: %q %v", u.Name, err)
+		}
+		again, _ := open(t, o).List(ctx)
+		for _, b := range again {
+			for _, l := range append([]string{b.Issuer, b.Name}, b.Tags...) {
+				if strings.ContainsAny(l, "\x1b\x07\n\t\u202e\u200b") {
+					t.Errorf("stored label %q", l)
+				}
+			}
 		}
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 
+	lbl "latchkey/core/label"
 	"latchkey/core/otp"
 	"latchkey/core/otpauth"
 	"latchkey/core/store"
@@ -36,6 +37,10 @@ type Summary struct {
 	Skipped     []string           // labels already present with the same secret
 	Renamed     []Renamed          // name clashes stored under a new name
 	Unsupported []transfer.Skipped // entries Latchkey cannot use
+	// Cleaned are entries whose issuer, name or tags held characters a
+	// terminal would act on (control, format, separator characters),
+	// stored without them. From is escaped (label.Line), safe to print.
+	Cleaned []Renamed
 }
 
 // Renamed is an entry stored under another name because its issuer and
@@ -87,7 +92,12 @@ func Plan(ctx context.Context, s Store, entries []transfer.Entry) ([]store.NewAc
 			continue
 		}
 		k := &e.Key
-		issuer, name := strings.TrimSpace(k.Issuer), strings.TrimSpace(k.Account)
+		issuer, c1 := lbl.Clean(k.Issuer)
+		name, c2 := lbl.Clean(k.Account)
+		tags, c3 := cleanTags(e.Tags)
+		if c1 || c2 || c3 {
+			sum.Cleaned = append(sum.Cleaned, Renamed{From: lbl.Line(e.Label()), To: label(issuer, name)})
+		}
 		if issuer == "" && name == "" {
 			return nil, sum, fmt.Errorf("entry %d: the account has neither an issuer nor a name", i+1)
 		}
@@ -124,7 +134,7 @@ func Plan(ctx context.Context, s Store, entries []transfer.Entry) ([]store.NewAc
 		add(taken{issuer, newName, func() (otp.Secret, error) { return sec, nil }})
 		a := store.Account{
 			Issuer: issuer, Name: newName, Type: k.Type, Algorithm: k.Algorithm,
-			Digits: k.Digits, Period: k.Period, Counter: k.Counter, Tags: e.Tags,
+			Digits: k.Digits, Period: k.Period, Counter: k.Counter, Tags: tags,
 		}
 		if e.ID != "" && !ids[e.ID] {
 			// A backup's account comes back as it was; one whose id is
@@ -135,6 +145,24 @@ func Plan(ctx context.Context, s Store, entries []transfer.Entry) ([]store.NewAc
 		items = append(items, store.NewAccount{Account: a, Secret: sec})
 	}
 	return items, sum, nil
+}
+
+// cleanTags cleans each tag as the store will, and says whether any
+// changed.
+func cleanTags(tags []string) ([]string, bool) {
+	if tags == nil {
+		return nil, false
+	}
+	out := make([]string, 0, len(tags))
+	changed := false
+	for _, t := range tags {
+		c, ch := lbl.Clean(t)
+		changed = changed || ch
+		if c != "" {
+			out = append(out, c)
+		}
+	}
+	return out, changed
 }
 
 // Import adds entries to s in one step: all of them or, on any error,

@@ -209,3 +209,41 @@ func TestPlanManyClashes(t *testing.T) {
 		}
 	}
 }
+
+// TestImportCleansLabels: an otpauth URI whose issuer is an OSC 52
+// clipboard write, and a name with a newline that would forge a row in
+// `latchkey list`, are stored without the control characters, and the
+// summary says which entries were changed, escaped for printing.
+func TestImportCleansLabels(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	in := "otpauth://totp/%1B%5D52%3Bc%3BaGk%3D%07Bank:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n" +
+		"otpauth://totp/Mail:bob%0AGitHub:eve?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n" +
+		"otpauth://totp/Plain:carol?secret=MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U\n"
+	res, err := transfer.Read([]byte(in), transfer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Entries[2].Tags = []string{"\u202ework"}
+	sum, err := Import(ctx, s, res.Entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Added) != 3 || len(sum.Cleaned) != 3 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if sum.Cleaned[0].From != `\x1b]52;c;aGk=\x07Bank:alice` || sum.Cleaned[0].To != "]52;c;aGk=Bank:alice" {
+		t.Errorf("cleaned %+v", sum.Cleaned[0])
+	}
+	if sum.Cleaned[1].To != "Mail:bob GitHub:eve" {
+		t.Errorf("cleaned %+v", sum.Cleaned[1])
+	}
+	as, _ := s.List(ctx)
+	for _, a := range as {
+		for _, l := range append([]string{a.Issuer, a.Name}, a.Tags...) {
+			if strings.ContainsAny(l, "\x1b\x07\n\u202e") {
+				t.Errorf("stored %q", l)
+			}
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/charmbracelet/x/term"
 
+	"latchkey/core/label"
 	"latchkey/core/transfer"
 	"latchkey/core/transfer/storeio"
 )
@@ -96,8 +97,11 @@ func printDetails(w io.Writer, sum storeio.Summary) {
 	for _, r := range sum.Renamed {
 		fmt.Fprintf(w, "latchkey: %s exists with another secret; imported as %s\n", r.From, r.To)
 	}
+	for _, c := range sum.Cleaned {
+		fmt.Fprintf(w, "latchkey: %s held control characters; imported as %s\n", c.From, c.To)
+	}
 	for _, u := range sum.Unsupported {
-		fmt.Fprintf(w, "latchkey: not imported: %s: %s\n", u.Label, u.Reason)
+		fmt.Fprintf(w, "latchkey: not imported: %s: %s\n", label.Line(u.Label), label.Line(u.Reason))
 	}
 }
 

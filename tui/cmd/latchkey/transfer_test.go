@@ -276,3 +276,29 @@ func TestImportReportsUnsupportedAndRenames(t *testing.T) {
 		t.Fatalf("export migration: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestImportCleansControlCharacters: an imported issuer that is an OSC 52
+// clipboard write and a name whose newline would forge a row are stored
+// and listed without them; the import says what it changed, escaped, and
+// nothing raw reaches the terminal.
+func TestImportCleansControlCharacters(t *testing.T) {
+	vars := keyringStore(t)
+	file := writeFile(t, "evil.txt", "otpauth://totp/%1B%5D52%3Bc%3BaGk%3D%07Bank:alice?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n"+
+		"otpauth://totp/Mail:bob%0AGitHub:eve%20123456?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n")
+	out, errOut, code := run1(t, vars, "", importCommand(), file)
+	if code != 0 || out != "added 2, skipped 0 (already present), unsupported 0\n" {
+		t.Fatalf("import: exit %d, %q %q", code, out, errOut)
+	}
+	if !strings.Contains(errOut, `\x1b]52;c;aGk=\x07Bank:alice held control characters; imported as ]52;c;aGk=Bank:alice`) {
+		t.Errorf("stderr %q", errOut)
+	}
+	list, _, _ := run1(t, vars, "", listCommand())
+	for _, s := range []string{out, errOut, list} {
+		if strings.ContainsAny(s, "\x1b\x07") {
+			t.Fatalf("raw control characters reached the terminal: %q", s)
+		}
+	}
+	if n := strings.Count(list, "\n"); n != 2 || !strings.Contains(list, "Mail:bob GitHub:eve 123456") {
+		t.Fatalf("list shows %d rows:\n%s", n, list)
+	}
+}
