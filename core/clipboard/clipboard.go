@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -195,13 +196,30 @@ func Read(ctx context.Context, e Env) (string, error) {
 // toolEnv is the process environment with the display variables taken
 // from e, which is what Detect looked at.
 func toolEnv(e Env) []string {
-	env := os.Environ()
+	env := ChildEnv(os.Environ())
 	for _, k := range []string{"DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "XDG_RUNTIME_DIR"} {
 		if v := e.Getenv(k); v != "" {
 			env = append(env, k+"="+v)
 		}
 	}
 	return env
+}
+
+// secretVars are the environment variables that carry passphrases; no
+// child this package starts (a clipboard tool, the detached clearer)
+// gets them.
+var secretVars = []string{"LATCHKEY_PASSPHRASE", "LATCHKEY_IMPORT_PASSPHRASE", "LATCHKEY_BACKUP_PASSPHRASE"}
+
+// ChildEnv returns env without the variables that carry passphrases.
+func ChildEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(secretVars, k) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // osc52 returns the escape sequence that sets the terminal's clipboard,

@@ -6,8 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"latchkey/core/testenv"
 )
@@ -136,5 +140,36 @@ func TestX11(t *testing.T) {
 	}
 	if got, _ := Read(ctx, e); got != "" {
 		t.Fatalf("clipboard still %q", got)
+	}
+}
+
+// TestChildrenGetNoPassphrase: the detached clearer (and every clipboard
+// tool) starts without the passphrase variables of its parent.
+func TestChildrenGetNoPassphrase(t *testing.T) {
+	t.Setenv("LATCHKEY_PASSPHRASE", "vault secret")
+	t.Setenv("LATCHKEY_IMPORT_PASSPHRASE", "import secret")
+	t.Setenv("LATCHKEY_BACKUP_PASSPHRASE", "backup secret")
+	t.Setenv("LATCHKEY_CLIPBOARD_CLEAR", "30")
+	out := filepath.Join(t.TempDir(), "env")
+	if err := StartClearer("/bin/sh", []string{"-c", "env > " + out + ".tmp && mv " + out + ".tmp " + out}, make([]byte, 16), make([]byte, 32)); err != nil {
+		t.Fatal(err)
+	}
+	var data []byte
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var err error
+		if data, err = os.ReadFile(out); err == nil {
+			break
+		}
+	}
+	if !strings.Contains(string(data), "LATCHKEY_CLIPBOARD_CLEAR=30") {
+		t.Fatalf("the clearer's environment was not captured: %q", data)
+	}
+	if strings.Contains(string(data), "secret") || strings.Contains(string(data), "PASSPHRASE") {
+		t.Fatalf("a passphrase reached the clearer:\n%s", data)
+	}
+	for _, kv := range toolEnv(Env{Getenv: os.Getenv}) {
+		if strings.Contains(kv, "PASSPHRASE") {
+			t.Fatalf("a clipboard tool would get %s", kv)
+		}
 	}
 }

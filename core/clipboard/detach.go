@@ -13,7 +13,8 @@ import (
 // session, no terminal, not waited for) and hands it the fingerprint key
 // and sum on its standard input, where other users cannot see them (a
 // command line can be read by anyone through the process list). The child
-// reads them with [ReadTicket].
+// reads them with [ReadTicket]. Its environment holds no passphrase
+// (ChildEnv).
 func StartClearer(exe string, args []string, key, sum []byte) error {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -28,6 +29,7 @@ func StartClearer(exe string, args []string, key, sum []byte) error {
 		return fmt.Errorf("clipboard: start clearer: %w", err)
 	}
 	cmd := exec.Command(exe, args...)
+	cmd.Env = ChildEnv(os.Environ())
 	cmd.Stdin = r
 	detach(cmd)
 	if err := cmd.Start(); err != nil {

@@ -109,6 +109,9 @@ func (s *Store) load(locked bool) (*snapshot, error) {
 		return nil, err
 	}
 	plain, err := decrypt(data, pass)
+	if errors.Is(err, ErrWorkFactor) {
+		return nil, fmt.Errorf("store: %s: %w", name, err)
+	}
 	if errors.Is(err, ErrBadPassphrase) {
 		s.mu.Lock()
 		clear(s.pass)

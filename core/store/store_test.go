@@ -256,6 +256,41 @@ func TestLabelsCleaned(t *testing.T) {
 	})
 }
 
+// TestVaultWorkFactorCapped: a vault whose scrypt stanza asks for 2^22
+// (4 GiB, a minute) is refused before any scrypt work, with its own
+// error, and left where it is.
+func TestVaultWorkFactorCapped(t *testing.T) {
+	o := opts(t.TempDir(), File, nil)
+	s := open(t, o)
+	if _, err := s.Add(context.Background(), Account{Name: "a"}, secret(t), false); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(o.Home, VaultFile)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, body, _ := bytes.Cut(data, []byte("\n---"))
+	lines := strings.Split(string(hdr), "\n")
+	for i, l := range lines {
+		if f := strings.Fields(l); len(f) == 4 && f[1] == "scrypt" {
+			f[3] = "22"
+			lines[i] = strings.Join(f, " ")
+		}
+	}
+	bad := append([]byte(strings.Join(lines, "\n")+"\n---"), body...)
+	if err := os.WriteFile(p, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = open(t, o).List(context.Background())
+	if !errors.Is(err, ErrWorkFactor) {
+		t.Fatalf("List: %v", err)
+	}
+	if after, _ := os.ReadFile(p); !bytes.Equal(after, bad) {
+		t.Fatal("the vault was moved or changed")
+	}
+}
+
 func TestNextHOTPPersistsFirst(t *testing.T) {
 	forBoth(t, func(t *testing.T, o Options, kr *memKeyring) {
 		ctx := context.Background()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 
 	"latchkey/core/otp"
@@ -114,7 +115,8 @@ func runAdd(ctx context.Context, e *env, args []string) error {
 // readLine reads one line of standard input, for secrets and URIs kept
 // off the command line.
 func readLine(e *env) (string, error) {
-	line, err := bufio.NewReader(e.stdin).ReadString('\n')
+	// A URI, link or secret is one line; more than 64 KiB is not one.
+	line, err := bufio.NewReader(io.LimitReader(e.stdin, 64<<10)).ReadString('\n')
 	line = strings.TrimSpace(line)
 	if line == "" {
 		if err == nil {

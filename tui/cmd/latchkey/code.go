@@ -25,7 +25,7 @@ func codeCommand() command {
 
 func runCode(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(codeCommand(), e)
-	uri := fs.String("uri", "", "compute the code of this otpauth:// `URI` (stateless; nothing is stored)")
+	uri := fs.String("uri", "", "compute the code of this otpauth:// `URI` (stateless; nothing is stored; - reads it from standard input, off the process list)")
 	at := fs.String("at", "", "the `TIME` to compute the code at: unix seconds or RFC 3339 (default now)")
 	cp := fs.Bool("copy", false, "put the code on the clipboard instead of printing it; cleared after 30 s if unchanged")
 	which := storeFlag(fs)
@@ -46,6 +46,11 @@ func runCode(ctx context.Context, e *env, args []string) error {
 	if *at != "" {
 		if t, err = parseTime(*at); err != nil {
 			return fmt.Errorf("code: --at: %w", err)
+		}
+	}
+	if *uri == "-" {
+		if *uri, err = readLine(e); err != nil {
+			return fmt.Errorf("code: %w", err)
 		}
 	}
 	var code, label string

@@ -15,8 +15,14 @@ import (
 // status main would use.
 func call(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
+	return callIn(t, "", args...)
+}
+
+// callIn is call with stdin as standard input.
+func callIn(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	e := &env{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: &out, stderr: &errb,
+	e := &env{getenv: func(string) string { return "" }, stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb,
 		now: func() time.Time { return time.Unix(1700000000, 0) }}
 	code := report(dispatch(context.Background(), e, args), &errb)
 	return out.String(), errb.String(), code
@@ -49,6 +55,18 @@ func TestCodeURI(t *testing.T) {
 				t.Fatalf("no code in %q", out)
 			}
 		})
+	}
+}
+
+// TestCodeURIFromStdin: `code --uri -` reads the URI, secret and all,
+// from standard input, where the process list does not show it.
+func TestCodeURIFromStdin(t *testing.T) {
+	out, errOut, code := callIn(t, rfcURI+"\n", "code", "--uri", "-", "--at", "59")
+	if code != 0 || out != "94287082\n" {
+		t.Fatalf("exit %d, %q %q", code, out, errOut)
+	}
+	if _, errOut, code = callIn(t, "", "code", "--uri", "-"); code == 0 || errOut == "" {
+		t.Fatalf("empty standard input: exit %d, %q", code, errOut)
 	}
 }
 
