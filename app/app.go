@@ -31,8 +31,8 @@ import (
 
 	"latchkey/app/ui"
 	"latchkey/assets"
+	"latchkey/core/qr"
 	"latchkey/core/store"
-	"latchkey/core/transfer/qr"
 )
 
 // ID is the application identifier, as in FyneApp.toml.

@@ -19,8 +19,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"latchkey/core/otpauth"
+	"latchkey/core/qr"
 	"latchkey/core/transfer"
-	"latchkey/core/transfer/qr"
 	"latchkey/core/transfer/storeio"
 )
 

@@ -20,9 +20,9 @@ import (
 
 	"latchkey/core/otp"
 	"latchkey/core/otpauth"
+	"latchkey/core/qr"
 	"latchkey/core/store"
 	"latchkey/core/transfer"
-	"latchkey/core/transfer/qr"
 	"latchkey/core/transfer/storeio"
 )
 

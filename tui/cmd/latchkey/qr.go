@@ -7,8 +7,8 @@ import (
 	"fmt"
 
 	"latchkey/core/otpauth"
+	"latchkey/core/qr"
 	"latchkey/core/transfer"
-	"latchkey/core/transfer/qr"
 )
 
 func runQR(ctx context.Context, e *env, args []string) error {
