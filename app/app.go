@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -31,6 +30,7 @@ import (
 
 	"latchkey/app/ui"
 	"latchkey/assets"
+	"latchkey/core/atomicfile"
 	"latchkey/core/qr"
 	"latchkey/core/store"
 )
@@ -104,7 +104,7 @@ func newDeps(getenv func(string) string, log *slog.Logger) (ui.Deps, error) {
 	}
 	if f := getenv("LATCHKEY_DEBUG_DUMP"); f != "" {
 		d.DumpRows = func(rows []string) {
-			if err := writeAtomic(f, []byte(strings.Join(rows, "\n")+"\n")); err != nil {
+			if err := atomicfile.Write(f, []byte(strings.Join(rows, "\n")+"\n"), 0o600); err != nil {
 				log.Warn("debug dump", "err", err)
 			}
 		}
@@ -158,22 +158,4 @@ func clockSkew(ctx context.Context, server string) (time.Duration, error) {
 	mid := start.Add(end.Sub(start) / 2)
 	// Date has whole seconds: compare at the middle of that second.
 	return mid.Sub(date.Add(500 * time.Millisecond)), nil
-}
-
-// writeAtomic replaces path with data (temp file and rename), so a reader
-// never sees a half-written dump.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".dump-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
