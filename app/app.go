@@ -19,7 +19,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -30,9 +29,10 @@ import (
 
 	"latchkey/app/ui"
 	"latchkey/assets"
+	"latchkey/core/atomicfile"
 	"latchkey/core/enroll"
+	"latchkey/core/qr"
 	"latchkey/core/store"
-	"latchkey/core/transfer/qr"
 )
 
 // ID is the application identifier, as in FyneApp.toml.
@@ -107,7 +107,7 @@ func newDeps(getenv func(string) string, log *slog.Logger) (ui.Deps, error) {
 	}
 	if f := getenv("LATCHKEY_DEBUG_DUMP"); f != "" {
 		d.DumpRows = func(rows []string) {
-			if err := writeAtomic(f, []byte(strings.Join(rows, "\n")+"\n")); err != nil {
+			if err := atomicfile.Write(f, []byte(strings.Join(rows, "\n")+"\n"), 0o600); err != nil {
 				log.Warn("debug dump", "err", err)
 			}
 		}
@@ -138,22 +138,4 @@ func decodeQR(r io.Reader) ([]string, error) {
 		return nil, fmt.Errorf("read image: %w", err)
 	}
 	return qr.Decode(data)
-}
-
-// writeAtomic replaces path with data (temp file and rename), so a reader
-// never sees a half-written dump.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".dump-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -11,9 +11,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
+	"latchkey/core/atomicfile"
 	"latchkey/core/otp"
 )
 
@@ -168,44 +168,9 @@ func ReadKeyFile(path string) ([]byte, error) {
 	return k, nil
 }
 
-// writeSecretFile writes data to path with mode 0600 atomically (a temp
-// file in the same directory, synced, then renamed).
-func writeSecretFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
 // WriteKeyFile writes key to path, base64, mode 0600.
 func WriteKeyFile(path string, key []byte) error {
-	if err := writeSecretFile(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n")); err != nil {
+	if err := atomicfile.Write(path, []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write key file: %w", err)
 	}
 	return nil

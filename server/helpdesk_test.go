@@ -22,7 +22,7 @@ import (
 
 	"latchkey/core/enroll"
 	"latchkey/core/otpauth"
-	"latchkey/core/transfer/qr"
+	"latchkey/core/qr"
 )
 
 // browser is a cookie-keeping HTTP client that does not follow redirects.

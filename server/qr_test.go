@@ -15,9 +15,13 @@ import (
 	"latchkey/core/testenv"
 )
 
-// TestQRPNG checks the hand-written PNG: Go's decoder reads it at the
-// expected size, gozxing and zbarimg read the content back, for ASCII
-// and non-Latin-1 content.
+// TestQRPNG checks the server's QR PNG: Go's decoder reads it at the
+// expected size, gozxing reads the content back, for ASCII and
+// non-Latin-1 content, and zbarimg reads the ASCII content back.
+// go-qrcode writes non-ASCII text as UTF-8 bytes without an ECI header,
+// which leaves readers to guess the charset (zbarimg takes "Zürich €"
+// for Shift JIS); what the server draws is always ASCII: otpauth URIs
+// percent-encode their labels, and enrollment links are ASCII.
 func TestQRPNG(t *testing.T) {
 	zbarimg := testenv.Tool(t, "zbarimg")
 	r := newQRRenderer()
@@ -43,6 +47,9 @@ func TestQRPNG(t *testing.T) {
 		if err != nil || res.GetText() != content {
 			t.Fatalf("gozxing read %v, %v; want %q", res, err, content)
 		}
+		if !isASCII(content) {
+			continue
+		}
 		f := filepath.Join(t.TempDir(), "qr.png")
 		if err := os.WriteFile(f, b, 0o600); err != nil {
 			t.Fatal(err)
@@ -52,4 +59,13 @@ func TestQRPNG(t *testing.T) {
 			t.Fatalf("zbarimg read %q, %v; want %q", out, err, content)
 		}
 	}
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

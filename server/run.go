@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"latchkey/core/atomicfile"
 )
 
 // ErrUsage is wrapped by errors in how Run was called (flags, arguments).
@@ -259,7 +261,7 @@ func adminToken(dir string, getenv func(string) string, log *slog.Logger) (strin
 		return "", fmt.Errorf("admin token: %w", err)
 	}
 	tok := randomToken(32)
-	if err := writeSecretFile(path, []byte(tok+"\n")); err != nil {
+	if err := atomicfile.Write(path, []byte(tok+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("admin token: %w", err)
 	}
 	log.Warn("generated an admin token; read it from the file (0600)", "path", path)

@@ -17,8 +17,8 @@ import (
 
 	"latchkey/core/enroll"
 	"latchkey/core/otpauth"
+	"latchkey/core/qr"
 	"latchkey/core/testenv"
-	"latchkey/core/transfer/qr"
 )
 
 // webDriver speaks the W3C WebDriver protocol to chromedriver over HTTP:

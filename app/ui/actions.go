@@ -16,7 +16,7 @@ import (
 
 	"latchkey/core/otp"
 	"latchkey/core/otpauth"
-	"latchkey/core/transfer/qr"
+	"latchkey/core/qr"
 )
 
 // actionsMenu is the menu of account i: copy, next HOTP code, rename,

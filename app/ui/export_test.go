@@ -13,8 +13,8 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 
+	"latchkey/core/qr"
 	"latchkey/core/transfer"
-	"latchkey/core/transfer/qr"
 )
 
 func TestExportPlainAsksFirst(t *testing.T) {

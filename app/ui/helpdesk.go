@@ -15,8 +15,8 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"latchkey/core/enroll"
+	"latchkey/core/qr"
 	"latchkey/core/store"
-	"latchkey/core/transfer/qr"
 	"latchkey/server"
 )
 

@@ -17,8 +17,8 @@ import (
 	"latchkey/core/enroll"
 	"latchkey/core/otp"
 	"latchkey/core/otpauth"
+	"latchkey/core/qr"
 	"latchkey/core/store"
-	"latchkey/core/transfer/qr"
 	"latchkey/server"
 )
 

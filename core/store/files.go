@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"latchkey/core/atomicfile"
 	"latchkey/core/otp"
 )
 
@@ -257,40 +258,11 @@ func (s *Store) save(st *snapshot) error {
 	return nil
 }
 
-// writeAtomic replaces path with data: a temp file in the same folder,
-// fsync, rename, fsync of the folder. A crash leaves the old or the new
-// file, never a mix.
+// writeAtomic replaces path with data, mode 0600 (atomicfile.Write: a
+// crash leaves the old or the new file, never a mix), and returns the new
+// file's info.
 func writeAtomic(path string, data []byte) (os.FileInfo, error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return nil, fmt.Errorf("store: write: %w", err)
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return nil, fmt.Errorf("store: write: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return nil, fmt.Errorf("store: write: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return nil, fmt.Errorf("store: write: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("store: write: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("store: write: %w", err)
-	}
-	ok = true
-	if err := syncDir(dir); err != nil {
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return nil, fmt.Errorf("store: write: %w", err)
 	}
 	fi, err := os.Stat(path)

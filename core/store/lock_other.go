@@ -34,6 +34,3 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 		}
 	}
 }
-
-// syncDir is a no-op where folders cannot be opened for syncing.
-func syncDir(string) error { return nil }

@@ -34,13 +34,3 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 		f.Close()
 	}, nil
 }
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}

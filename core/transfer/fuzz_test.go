@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"latchkey/core/transfer/qr"
+	"latchkey/core/qr"
 )
 
 // Every parser's fuzz target asserts: no panic, either an error and no

@@ -8,7 +8,7 @@ import (
 
 	"filippo.io/age/armor"
 
-	"latchkey/core/transfer/qr"
+	"latchkey/core/qr"
 )
 
 // Format names an import or export format.

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"latchkey/core/qr"
 	"latchkey/core/testenv"
-	"latchkey/core/transfer/qr"
 )
 
 // TestMigrationQRImages exports a Google Authenticator migration as one

@@ -13,8 +13,8 @@ import (
 
 	"github.com/charmbracelet/x/term"
 
+	"latchkey/core/qr"
 	"latchkey/core/transfer"
-	"latchkey/core/transfer/qr"
 	"latchkey/core/transfer/storeio"
 )
 

@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"latchkey/core/otpauth"
+	"latchkey/core/qr"
 	"latchkey/core/transfer"
-	"latchkey/core/transfer/qr"
 )
 
 func qrCommand() command {

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"latchkey/core/otpauth"
+	"latchkey/core/qr"
 	"latchkey/core/testenv"
-	"latchkey/core/transfer/qr"
 )
 
 // run1 runs one command in-process with the given environment and

@@ -1,6 +1,6 @@
-// Package qrview shows an otpauth URI as a QR code drawn with half-block
-// characters, two modules per character cell vertically, so it can be
-// scanned by a phone straight from the terminal.
+// Package qrview is the TUI screen that shows an otpauth URI as a QR code
+// (drawn by core/qr with half blocks, two modules per character cell
+// vertically), so it can be scanned by a phone straight from the terminal.
 package qrview
 
 import (
@@ -9,12 +9,13 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
-	qrcode "github.com/skip2/go-qrcode"
 
+	"latchkey/core/qr"
 	"latchkey/tui/common"
 )
 
-// Quiet is the light border, in modules, drawn around the code.
+// Quiet is the light border, in modules, drawn around the code (half of
+// qr.Quiet, so that the code fits smaller terminals).
 const Quiet = 2
 
 // CloseMsg says the QR screen was dismissed.
@@ -35,51 +36,16 @@ type Model struct {
 // New encodes uri for account label.
 func New(c common.Common, label, uri string) Model {
 	m := Model{Common: c, title: label}
-	q, err := qrcode.New(uri, qrcode.Low)
+	// Low error correction: the code is read straight off the screen,
+	// and fewer modules fit smaller terminals.
+	code, err := qr.Encode(uri, qr.Low)
 	if err != nil {
-		m.err = fmt.Errorf("qr: %w", err)
+		m.err = err
 		return m
 	}
-	q.DisableBorder = true
-	m.art = Render(q.Bitmap(), Quiet)
-	m.cols = len(q.Bitmap()) + 2*Quiet
+	m.art = code.Blocks(Quiet)
+	m.cols = code.Size() + 2*Quiet
 	return m
-}
-
-// Render draws bitmap (true = dark module) with a quiet border of light
-// modules. A light module is a lit cell: "█" both halves, "▀" the top,
-// "▄" the bottom, " " neither; rows are joined with "\n".
-func Render(bitmap [][]bool, quiet int) string {
-	n := len(bitmap)
-	size := n + 2*quiet
-	light := func(x, y int) bool {
-		x, y = x-quiet, y-quiet
-		if x < 0 || y < 0 || x >= n || y >= n {
-			return true
-		}
-		return !bitmap[y][x]
-	}
-	var b strings.Builder
-	for y := 0; y < size; y += 2 {
-		if y > 0 {
-			b.WriteByte('\n')
-		}
-		for x := 0; x < size; x++ {
-			top := light(x, y)
-			bottom := y+1 < size && light(x, y+1)
-			switch {
-			case top && bottom:
-				b.WriteString("█")
-			case top:
-				b.WriteString("▀")
-			case bottom:
-				b.WriteString("▄")
-			default:
-				b.WriteByte(' ')
-			}
-		}
-	}
-	return b.String()
 }
 
 // SetSize implements common.Component.

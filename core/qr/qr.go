@@ -1,6 +1,9 @@
-// Package qr reads QR codes from PNG and JPEG images (a QR code alone or
-// somewhere inside a larger screenshot, several at once) and draws them
-// as PNG images or as terminal half-block text.
+// Package qr is Latchkey's one place for QR codes. It reads them from PNG
+// and JPEG images (a QR code alone or somewhere inside a larger
+// screenshot, several at once) with gozxing, and encodes them with
+// go-qrcode and draws them as PNG images or as terminal half blocks
+// (encode.go). The CLI, the TUI, the desktop app and the server all draw
+// their codes here.
 package qr
 
 import (
@@ -10,12 +13,10 @@ import (
 	"image"
 	_ "image/jpeg" // JPEG screenshots and photos
 	_ "image/png"
-	"strings"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/multi/qrcode"
 	zqr "github.com/makiuchi-d/gozxing/qrcode"
-	goqr "github.com/skip2/go-qrcode"
 )
 
 // MaxPixels bounds the images Decode accepts (a 5K screenshot is 14.7
@@ -122,56 +123,4 @@ func less(y1, x1, y2, x2 float64) bool {
 		return r1 < r2
 	}
 	return x1 < x2
-}
-
-// PNG draws text as a QR code (medium error correction) in a PNG image of
-// size x size pixels (256 when size <= 0).
-func PNG(text string, size int) ([]byte, error) {
-	if size <= 0 {
-		size = 256
-	}
-	q, err := goqr.New(text, goqr.Medium)
-	if err != nil {
-		return nil, fmt.Errorf("qr: %w", err)
-	}
-	return q.PNG(size)
-}
-
-// Terminal draws text as a QR code with Unicode half blocks, two module
-// rows per line, in explicit black on white (ANSI colours) so that it
-// scans on dark and light terminals alike. The quiet zone is included.
-func Terminal(text string) (string, error) {
-	q, err := goqr.New(text, goqr.Medium)
-	if err != nil {
-		return "", fmt.Errorf("qr: %w", err)
-	}
-	bm := q.Bitmap() // includes a 4-module quiet zone
-	var b strings.Builder
-	const reset = "\x1b[0m"
-	for y := 0; y < len(bm); y += 2 {
-		for x := range bm[y] {
-			top := bm[y][x]
-			bottom := false
-			if y+1 < len(bm) {
-				bottom = bm[y+1][x]
-			}
-			// '▀' draws the top half in the foreground colour and the
-			// bottom half in the background colour.
-			b.WriteString("\x1b[")
-			b.WriteString(colour(top, 30, 97))
-			b.WriteByte(';')
-			b.WriteString(colour(bottom, 40, 107))
-			b.WriteString("m▀")
-		}
-		b.WriteString(reset)
-		b.WriteByte('\n')
-	}
-	return b.String(), nil
-}
-
-func colour(dark bool, black, white int) string {
-	if dark {
-		return fmt.Sprint(black)
-	}
-	return fmt.Sprint(white)
 }
