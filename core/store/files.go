@@ -260,8 +260,12 @@ func (s *Store) save(st *snapshot) error {
 
 // writeAtomic replaces path with data, mode 0600 (atomicfile.Write: a
 // crash leaves the old or the new file, never a mix), and returns the new
-// file's info.
+// file's info. A file larger than the store reads back (maxFileSize) is
+// never written: the old one stays.
 func writeAtomic(path string, data []byte) (os.FileInfo, error) {
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("store: %w", ErrTooLarge)
+	}
 	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return nil, fmt.Errorf("store: write: %w", err)
 	}

@@ -71,6 +71,9 @@ var (
 	// ErrNoPassphrase means the file backend needed a passphrase and
 	// Options.Passphrase was nil.
 	ErrNoPassphrase = errors.New("the file store needs a passphrase")
+	// ErrTooLarge: the change would make the store's file larger than it
+	// reads back (16 MiB); nothing was changed.
+	ErrTooLarge = errors.New("the store would grow past 16 MiB; nothing was changed")
 	// ErrInvalid wraps a rejected account or argument.
 	ErrInvalid = errors.New("invalid account")
 )
@@ -476,6 +479,7 @@ func (s *Store) Add(ctx context.Context, a Account, secret otp.Secret, force boo
 	}
 	a.ID = id
 	a.Created = s.now().UTC()
+	put := false // the keyring item is written, to take back on failure
 	err = s.mutate(ctx, func(st *snapshot) error {
 		if !force {
 			for _, b := range st.accounts {
@@ -488,10 +492,14 @@ func (s *Store) Add(ctx context.Context, a Account, secret otp.Secret, force boo
 		if err := s.putSecret(st, a.ID, secret); err != nil {
 			return err
 		}
+		put = true
 		st.accounts = append(st.accounts, a)
 		return nil
 	})
 	if err != nil {
+		if put {
+			s.dropSecrets([]string{a.ID})
+		}
 		return Account{}, fmt.Errorf("store: add: %w", err)
 	}
 	s.remember(a.ID, secret)
@@ -542,6 +550,7 @@ func (s *Store) AddMany(ctx context.Context, items []NewAccount) ([]Account, err
 		}
 		out[i] = a
 	}
+	var done []string // keyring items written, to take back on failure
 	err := s.mutate(ctx, func(st *snapshot) error {
 		order := nextOrder(st.accounts)
 		ids := make(map[string]bool, len(st.accounts)+len(out))
@@ -568,12 +577,9 @@ func (s *Store) AddMany(ctx context.Context, items []NewAccount) ([]Account, err
 				order++
 			}
 		}
-		var done []string
+		done = done[:0]
 		for i, a := range out {
 			if err := s.putSecret(st, a.ID, items[i].Secret); err != nil {
-				for _, id := range done {
-					_ = s.deleteSecret(st, id)
-				}
 				return err
 			}
 			done = append(done, a.ID)
@@ -582,6 +588,7 @@ func (s *Store) AddMany(ctx context.Context, items []NewAccount) ([]Account, err
 		return nil
 	})
 	if err != nil {
+		s.dropSecrets(done)
 		return nil, fmt.Errorf("store: add: %w", err)
 	}
 	for i, a := range out {
@@ -756,12 +763,16 @@ func (s *Store) putSecret(st *snapshot, id string, sec otp.Secret) error {
 	return nil
 }
 
-func (s *Store) deleteSecret(st *snapshot, id string) error {
-	if s.Backend() == File {
-		delete(st.secrets, id)
-		return nil
+// dropSecrets deletes keyring items written for accounts whose metadata
+// was not saved after all (the file store keeps secrets in the snapshot
+// that was thrown away).
+func (s *Store) dropSecrets(ids []string) {
+	if s.Backend() != Keyring {
+		return
 	}
-	return s.kr.Delete(Service, id)
+	for _, id := range ids {
+		_ = s.kr.Delete(Service, id)
+	}
 }
 
 func (s *Store) keyringGet(id string) (otp.Secret, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -289,6 +290,48 @@ func TestVaultWorkFactorCapped(t *testing.T) {
 	if after, _ := os.ReadFile(p); !bytes.Equal(after, bad) {
 		t.Fatal("the vault was moved or changed")
 	}
+}
+
+// TestNeverWritesWhatItCannotRead: an import that would make the file
+// larger than the store reads back fails as a whole, the old file stays
+// byte for byte, and the store still opens with what it had.
+func TestNeverWritesWhatItCannotRead(t *testing.T) {
+	forBoth(t, func(t *testing.T, o Options, kr *memKeyring) {
+		ctx := context.Background()
+		s := open(t, o)
+		if _, err := s.Add(ctx, Account{Name: "keep"}, secret(t), false); err != nil {
+			t.Fatal(err)
+		}
+		name := AccountsFile
+		if o.Backend == File {
+			name = VaultFile
+		}
+		before, err := os.ReadFile(filepath.Join(o.Home, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags := make([]string, MaxTags)
+		for i := range tags {
+			tags[i] = fmt.Sprintf("%02d", i) + strings.Repeat("t", MaxTag-2)
+		}
+		items := make([]NewAccount, 4000) // about 4.7 KiB of JSON each
+		for i := range items {
+			items[i] = NewAccount{Account: Account{Issuer: strings.Repeat("i", MaxLabel), Name: fmt.Sprintf("%d", i), Tags: tags}, Secret: secret(t)}
+		}
+		if _, err := s.AddMany(ctx, items); !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("AddMany: %v", err)
+		}
+		if after, _ := os.ReadFile(filepath.Join(o.Home, name)); !bytes.Equal(before, after) {
+			t.Fatal("the store's file changed")
+		}
+		as, err := open(t, o).List(ctx)
+		if err != nil || len(as) != 1 || as[0].Name != "keep" {
+			t.Fatalf("reopened: %v %v", as, err)
+		}
+		if o.Backend == Keyring && kr.len() != 1 {
+			t.Fatalf("%d keyring items left behind", kr.len())
+		}
+	})
 }
 
 func TestNextHOTPPersistsFirst(t *testing.T) {
