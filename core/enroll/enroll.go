@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"latchkey/core/label"
 	"latchkey/core/otp"
 	"latchkey/core/otpauth"
 	"latchkey/core/store"
@@ -177,7 +178,7 @@ func call(ctx context.Context, hc *http.Client, method, base, path, bearer strin
 	case e.Error == "not_found":
 		return ErrNotFound
 	case e.Description != "":
-		return fmt.Errorf("enroll: the server answered %d: %s", resp.StatusCode, clip(e.Description))
+		return fmt.Errorf("enroll: the server answered %d: %s", resp.StatusCode, label.Line(clip(e.Description)))
 	}
 	return fmt.Errorf("enroll: the server answered %s", resp.Status)
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"latchkey/core/label"
 	"latchkey/core/otp"
 	"latchkey/core/otpauth"
 	"latchkey/core/store"
@@ -61,7 +62,7 @@ func runAdd(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("add: %w", err)
 		}
 		for _, w := range k.Warnings {
-			fmt.Fprintln(e.stderr, "latchkey: warning: "+w)
+			fmt.Fprintln(e.stderr, "latchkey: warning: "+label.Line(w))
 		}
 		acc = store.Account{Issuer: k.Issuer, Name: k.Account, Type: k.Type, Algorithm: k.Algorithm,
 			Digits: k.Digits, Period: k.Period, Counter: k.Counter}
@@ -103,12 +104,12 @@ func runAdd(ctx context.Context, e *env, args []string) error {
 	defer s.Close()
 	got, err := s.Add(ctx, acc, sec, *force)
 	if errors.Is(err, store.ErrDuplicate) {
-		return exitWith(1, fmt.Errorf("add: %s already exists; pass --force to add it anyway", acc.Label()))
+		return exitWith(1, fmt.Errorf("add: %s already exists; pass --force to add it anyway", shown(acc)))
 	}
 	if err != nil {
 		return storeErrorIn("add", err)
 	}
-	_, err = fmt.Fprintf(e.stdout, "added %s (%s, %s)\n", got.Label(), got.Type, got.ID)
+	_, err = fmt.Fprintf(e.stdout, "added %s (%s, %s)\n", shown(got), got.Type, got.ID)
 	return err
 }
 

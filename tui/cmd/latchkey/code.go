@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"latchkey/core/clipboard"
+	"latchkey/core/label"
 	"latchkey/core/otp"
 	"latchkey/core/otpauth"
 )
@@ -76,7 +77,7 @@ func uriCode(e *env, uri string, t time.Time) (string, error) {
 		return "", fmt.Errorf("code: %w", err)
 	}
 	for _, w := range k.Warnings {
-		fmt.Fprintln(e.stderr, "latchkey: warning: "+w)
+		fmt.Fprintln(e.stderr, "latchkey: warning: "+label.Line(w))
 	}
 	g, err := k.Generator()
 	if err != nil {
@@ -103,19 +104,19 @@ func storedCode(ctx context.Context, e *env, which, query string, t time.Time, a
 	}
 	if a.Type == otp.HOTP {
 		if atGiven {
-			return "", "", usageErrorf("code: --at does not apply to %s, a HOTP account", a.Label())
+			return "", "", usageErrorf("code: --at does not apply to %s, a HOTP account", shown(a))
 		}
 		code, _, err = s.NextHOTP(ctx, a.ID)
 		if err != nil {
 			return "", "", storeErrorIn("code", err)
 		}
-		return code, a.Label(), nil
+		return code, shown(a), nil
 	}
 	g, err := s.Generator(ctx, a.ID)
 	if err != nil {
 		return "", "", storeErrorIn("code", err)
 	}
-	return g.At(t), a.Label(), nil
+	return g.At(t), shown(a), nil
 }
 
 // copyCode puts code on the clipboard and starts the detached

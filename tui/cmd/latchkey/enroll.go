@@ -59,6 +59,6 @@ func runEnroll(ctx context.Context, e *env, args []string) error {
 	case err != nil:
 		return exitWith(1, fmt.Errorf("enroll: %w", storeError(err)))
 	}
-	_, err = fmt.Fprintf(e.stdout, "enrolled %s (%s); the server confirmed its first code\n", acc.Label(), acc.ID)
+	_, err = fmt.Fprintf(e.stdout, "enrolled %s (%s); the server confirmed its first code\n", shown(acc), acc.ID)
 	return err
 }

@@ -75,7 +75,7 @@ func runList(ctx context.Context, e *env, args []string) error {
 			it.Period = a.Period
 			g, err := otp.NewGenerator(secrets[a.ID], a.Options())
 			if err != nil {
-				return fmt.Errorf("list: %s: %w", a.Label(), err)
+				return fmt.Errorf("list: %s: %w", shown(a), err)
 			}
 			it.Code = g.At(now)
 			r := int((otp.Remaining(now, a.Period) + 999_999_999) / 1_000_000_000)
@@ -94,12 +94,12 @@ func runList(ctx context.Context, e *env, args []string) error {
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	for i, it := range items {
-		label := as[i].Label()
+		row := shown(as[i])
 		if it.Code == "" {
-			fmt.Fprintf(tw, "%s\t%s\t(hotp: 'latchkey code' shows the next)\n", label, "--- ---")
+			fmt.Fprintf(tw, "%s\t%s\t(hotp: 'latchkey code' shows the next)\n", row, "--- ---")
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%ds\n", label, otp.Group(it.Code), *it.Remaining)
+		fmt.Fprintf(tw, "%s\t%s\t%ds\n", row, otp.Group(it.Code), *it.Remaining)
 	}
 	return tw.Flush()
 }

@@ -77,6 +77,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"latchkey/core/label"
+	"latchkey/core/store"
 )
 
 func main() {
@@ -277,9 +280,15 @@ func report(err error, stderr io.Writer) int {
 	if errors.As(err, &ee) {
 		code = ee.code
 	}
-	msg := strings.TrimSpace(err.Error())
+	// Errors carry labels, file names and servers' words: nothing in them
+	// may drive the terminal.
+	msg := label.Terminal(strings.TrimSpace(err.Error()))
 	if msg != "" {
 		fmt.Fprintln(stderr, "latchkey: "+msg)
 	}
 	return code
 }
+
+// shown is an account's label as printed: stored labels are cleaned on
+// the way in, and this escapes what older versions let through.
+func shown(a store.Account) string { return label.Line(a.Label()) }

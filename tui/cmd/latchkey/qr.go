@@ -46,9 +46,9 @@ func runQR(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	what := "draws the secret of " + a.Label() + " on the screen"
+	what := "draws the secret of " + shown(a) + " on the screen"
 	if *out != "" {
-		what = "writes the secret of " + a.Label() + " to " + *out
+		what = "writes the secret of " + shown(a) + " to " + *out
 	}
 	ok, err := confirmPlain(e, *yes, fmt.Sprintf("This %s; anyone who sees it can make your codes. Continue?", what))
 	if err != nil {
@@ -79,6 +79,6 @@ func runQR(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("qr: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "%s\n%s\n", art, a.Label())
+	fmt.Fprintf(e.stdout, "%s\n%s\n", art, shown(a))
 	return nil
 }

@@ -57,6 +57,6 @@ func runRename(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return storeErrorIn("rename", err)
 	}
-	_, err = fmt.Fprintf(e.stdout, "renamed %s to %s\n", a.Label(), got.Label())
+	_, err = fmt.Fprintf(e.stdout, "renamed %s to %s\n", shown(a), shown(got))
 	return err
 }

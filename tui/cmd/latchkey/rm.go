@@ -36,16 +36,16 @@ func runRm(ctx context.Context, e *env, args []string) error {
 	}
 	if !*yes {
 		if _, tty := terminalIn(e); !tty {
-			return usageErrorf("rm: not removing %s without confirmation: run it on a terminal or pass --yes", a.Label())
+			return usageErrorf("rm: not removing %s without confirmation: run it on a terminal or pass --yes", shown(a))
 		}
-		ok, err := confirm(e.stdin, e.stderr, fmt.Sprintf("Remove %s and its secret? This cannot be undone.", a.Label()))
+		ok, err := confirm(e.stdin, e.stderr, fmt.Sprintf("Remove %s and its secret? This cannot be undone.", shown(a)))
 		if err != nil || !ok {
-			return exitWith(1, fmt.Errorf("rm: %s kept", a.Label()))
+			return exitWith(1, fmt.Errorf("rm: %s kept", shown(a)))
 		}
 	}
 	if err := s.Delete(ctx, a.ID); err != nil {
 		return storeErrorIn("rm", err)
 	}
-	_, err = fmt.Fprintf(e.stdout, "removed %s\n", a.Label())
+	_, err = fmt.Fprintf(e.stdout, "removed %s\n", shown(a))
 	return err
 }

@@ -169,7 +169,7 @@ func findOne(ctx context.Context, s *store.Store, cmd, query string) (store.Acco
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %q matches %d accounts; be more specific (issuer:name or the id):", cmd, query, len(as))
 	for _, a := range as {
-		fmt.Fprintf(&b, "\n  %-40s %s", a.Label(), a.ID)
+		fmt.Fprintf(&b, "\n  %-40s %s", shown(a), a.ID)
 	}
 	return store.Account{}, exitWith(2, errors.New(b.String()))
 }

@@ -302,3 +302,37 @@ func TestImportCleansControlCharacters(t *testing.T) {
 		t.Fatalf("list shows %d rows:\n%s", n, list)
 	}
 }
+
+// TestOutputEscapesOldLabels: labels that older versions stored raw (an
+// escape sequence, a bidi override, a newline) are printed escaped by
+// list, code --copy's messages, rm and in errors, never sent raw.
+func TestOutputEscapesOldLabels(t *testing.T) {
+	vars := keyringStore(t)
+	if _, errOut, code := run1(t, vars, "", addCommand(), "--secret", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "--issuer", "Old", "--name", "alice"); code != 0 {
+		t.Fatal(errOut)
+	}
+	p := filepath.Join(vars["LATCHKEY_HOME"], "accounts.json")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = bytes.Replace(data, []byte(`"issuer":"Old"`), []byte(`"issuer":"\u001b[2J\u001b]52;c;aGk=\u0007Old\u202e"`), 1)
+	data = bytes.Replace(data, []byte(`"name":"alice"`), []byte(`"name":"alice\nForged:row 000000"`), 1)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	list, errOut, code := run1(t, vars, "", listCommand())
+	if code != 0 || strings.Count(list, "\n") != 1 || !strings.Contains(list, `\x1b[2J\x1b]52;c;aGk=\x07Old\u202e:alice\nForged:row 000000`) {
+		t.Fatalf("list: exit %d, %q %q", code, list, errOut)
+	}
+	_, errOut, code = run1(t, vars, "", renameCommand(), "old", "Old:alice")
+	out, errOut2, code2 := run1(t, vars, "y\n", rmCommand(), "alice", "--yes")
+	for _, s := range []string{list, errOut, out, errOut2} {
+		if strings.ContainsAny(s, "\x1b\x07\u202e") {
+			t.Fatalf("raw control characters reached the terminal: %q", s)
+		}
+	}
+	if code != 0 || code2 != 0 {
+		t.Fatalf("rename %d %q, rm %d %q", code, errOut, code2, errOut2)
+	}
+}
