@@ -379,7 +379,10 @@ func (s *Store) Generator(ctx context.Context, id string) (*otp.Generator, error
 }
 
 // Secrets returns every account's secret, fetched concurrently from the
-// keyring (for UIs that show all codes, and for export).
+// keyring (for UIs that show all codes, and for export). When only some
+// items are missing from the keyring, it returns the others with a
+// *MissingError naming the broken accounts; any other failure is an
+// error alone.
 func (s *Store) Secrets(ctx context.Context) (map[string]otp.Secret, error) {
 	as, err := s.List(ctx)
 	if err != nil {
@@ -440,14 +443,18 @@ func (s *Store) Secrets(ctx context.Context) (map[string]otp.Secret, error) {
 	}()
 	go func() { wg.Wait(); close(results) }()
 	var firstErr error
+	var missing2 []string
 	for r := range results {
-		if r.err != nil {
+		switch {
+		case errors.Is(r.err, ErrNotFound):
+			missing2 = append(missing2, r.id)
+		case r.err != nil:
 			if firstErr == nil {
 				firstErr = fmt.Errorf("store: secret %q: %w", r.id, r.err)
 			}
-			continue
+		default:
+			out[r.id] = r.sec
 		}
-		out[r.id] = r.sec
 	}
 	if firstErr == nil {
 		firstErr = ctx.Err()
@@ -460,8 +467,27 @@ func (s *Store) Secrets(ctx context.Context) (map[string]otp.Secret, error) {
 		s.secrets[id] = slices.Clone(sec)
 	}
 	s.mu.Unlock()
+	if len(missing2) > 0 {
+		slices.Sort(missing2)
+		return out, &MissingError{IDs: missing2}
+	}
 	return out, nil
 }
+
+// MissingError is Secrets' answer when some accounts' keyring items are
+// gone (deleted behind Latchkey's back): the map holds every other
+// secret, and IDs names the broken accounts. It matches ErrNotFound.
+type MissingError struct{ IDs []string }
+
+func (e *MissingError) Error() string {
+	if len(e.IDs) == 1 {
+		return "the keyring has no secret for one account"
+	}
+	return fmt.Sprintf("the keyring has no secret for %d accounts", len(e.IDs))
+}
+
+// Is makes a MissingError match ErrNotFound.
+func (e *MissingError) Is(target error) bool { return target == ErrNotFound }
 
 // Add stores a new account with its secret and returns it with its id,
 // order and creation time set. The same issuer and name twice is

@@ -190,20 +190,25 @@ func Import(ctx context.Context, s Store, entries []transfer.Entry) (Summary, er
 }
 
 // Export returns every stored account with its secret, in list order, as
-// entries for a transfer writer.
+// entries for a transfer writer. When some accounts' keyring items are
+// gone, it returns the others with the *store.MissingError naming those.
 func Export(ctx context.Context, s Store) ([]transfer.Entry, error) {
 	as, err := s.List(ctx)
 	if err != nil {
 		return nil, err
 	}
 	secrets, err := s.Secrets(ctx)
-	if err != nil {
+	var missing *store.MissingError
+	if err != nil && !errors.As(err, &missing) {
 		return nil, err
 	}
 	out := make([]transfer.Entry, 0, len(as))
 	for _, a := range as {
 		sec, ok := secrets[a.ID]
 		if !ok {
+			if missing != nil && slices.Contains(missing.IDs, a.ID) {
+				continue
+			}
 			return nil, fmt.Errorf("the secret of %s is missing from the store", a.Label())
 		}
 		out = append(out, transfer.Entry{
@@ -216,6 +221,9 @@ func Export(ctx context.Context, s Store) ([]transfer.Entry, error) {
 			Order:   a.Order,
 			Created: a.Created,
 		})
+	}
+	if missing != nil {
+		return out, missing
 	}
 	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/term"
 
 	"latchkey/core/qr"
+	"latchkey/core/store"
 	"latchkey/core/transfer"
 	"latchkey/core/transfer/storeio"
 )
@@ -69,7 +70,12 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	}
 	defer s.Close()
 	entries, err := storeio.Export(ctx, s)
-	if err != nil {
+	var missing *store.MissingError
+	if errors.As(err, &missing) {
+		if err := reportMissing(ctx, e, s, "not exported", missing); err != nil {
+			return err
+		}
+	} else if err != nil {
 		return fmt.Errorf("export: %w", storeError(err))
 	}
 	if len(entries) == 0 {

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"text/tabwriter"
 
 	"latchkey/core/otp"
+	"latchkey/core/store"
 )
 
 func listCommand() command {
@@ -32,6 +35,7 @@ type listItem struct {
 	Tags      []string `json:"tags,omitempty"`
 	Code      string   `json:"code,omitempty"`
 	Remaining *int     `json:"remaining,omitempty"` // seconds the code stays valid
+	Error     string   `json:"error,omitempty"`     // why there is no code (a secret missing from the keyring)
 }
 
 func runList(ctx context.Context, e *env, args []string) error {
@@ -55,9 +59,15 @@ func runList(ctx context.Context, e *env, args []string) error {
 		return storeError(err)
 	}
 	var secrets map[string]otp.Secret
+	var missing *store.MissingError
 	for _, a := range as {
 		if a.Type.TimeBased() {
-			if secrets, err = s.Secrets(ctx); err != nil {
+			secrets, err = s.Secrets(ctx)
+			if errors.As(err, &missing) {
+				if err := reportMissing(ctx, e, s, "no code for", missing); err != nil {
+					return err
+				}
+			} else if err != nil {
 				return storeError(err)
 			}
 			break
@@ -71,6 +81,9 @@ func runList(ctx context.Context, e *env, args []string) error {
 		if a.Type == otp.HOTP {
 			c := a.Counter
 			it.Counter = &c
+		} else if missing != nil && slices.Contains(missing.IDs, a.ID) {
+			it.Period = a.Period
+			it.Error = "the keyring has no secret for this account"
 		} else {
 			it.Period = a.Period
 			g, err := otp.NewGenerator(secrets[a.ID], a.Options())
@@ -95,6 +108,10 @@ func runList(ctx context.Context, e *env, args []string) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	for i, it := range items {
 		row := shown(as[i])
+		if it.Error != "" {
+			fmt.Fprintf(tw, "%s\t%s\t(%s)\n", row, "--- ---", it.Error)
+			continue
+		}
 		if it.Code == "" {
 			fmt.Fprintf(tw, "%s\t%s\t(hotp: 'latchkey code' shows the next)\n", row, "--- ---")
 			continue

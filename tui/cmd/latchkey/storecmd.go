@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -263,4 +264,19 @@ func storeErrorIn(cmd string, err error) error {
 		}
 	}
 	return &messageError{cmd + ": " + se.Error(), err}
+}
+
+// reportMissing says, for each account whose keyring item is gone, that
+// it was left out (what: "not exported", "no code for") and how to mend it.
+func reportMissing(ctx context.Context, e *env, s *store.Store, what string, m *store.MissingError) error {
+	as, err := s.List(ctx)
+	if err != nil {
+		return storeError(err)
+	}
+	for _, a := range as {
+		if slices.Contains(m.IDs, a.ID) {
+			fmt.Fprintf(e.stderr, "latchkey: %s %s: the keyring has no secret for it (deleted outside Latchkey?); 'latchkey rm %s --yes' removes the account\n", what, shown(a), a.ID)
+		}
+	}
+	return nil
 }

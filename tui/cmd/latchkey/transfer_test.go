@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -334,5 +337,47 @@ func TestOutputEscapesOldLabels(t *testing.T) {
 	}
 	if code != 0 || code2 != 0 {
 		t.Fatalf("rename %d %q, rm %d %q", code, errOut, code2, errOut2)
+	}
+}
+
+// TestOneBrokenAccountDoesNotSinkTheRest: with one account's keyring item
+// deleted behind Latchkey's back, list still shows every other code and
+// names the broken one, and export writes the others and says which it
+// left out.
+func TestOneBrokenAccountDoesNotSinkTheRest(t *testing.T) {
+	vars := keyringStore(t)
+	secretTool := testenv.Tool(t, "secret-tool")
+	for _, n := range []string{"good", "gone"} {
+		if _, errOut, code := run1(t, vars, "", addCommand(), "--secret", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "--issuer", "Broken", "--name", n); code != 0 {
+			t.Fatal(errOut)
+		}
+	}
+	out, _, _ := run1(t, vars, "", listCommand(), "--json")
+	var items []struct{ ID, Name, Code, Error string }
+	if err := json.Unmarshal([]byte(out), &items); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if it.Name == "gone" {
+			if out, err := exec.Command(secretTool, "clear", "service", "latchkey", "username", it.ID).CombinedOutput(); err != nil {
+				t.Fatalf("secret-tool clear: %v %s", err, out)
+			}
+		}
+	}
+	list, errOut, code := run1(t, vars, "", listCommand())
+	if code != 0 || !strings.Contains(list, "Broken:gone") || !strings.Contains(errOut, "no code for Broken:gone: the keyring has no secret for it") {
+		t.Fatalf("list: exit %d, %q %q", code, list, errOut)
+	}
+	good := regexp.MustCompile(`Broken:good\s+\d{3} \d{3}\s+\d+s`)
+	if !good.MatchString(list) {
+		t.Fatalf("list lost the good account's code:\n%s", list)
+	}
+	out, _, code = run1(t, vars, "", listCommand(), "--json")
+	if code != 0 || !strings.Contains(out, `"error": "the keyring has no secret for this account"`) {
+		t.Fatalf("list --json: exit %d, %s", code, out)
+	}
+	out, errOut, code = run1(t, vars, "", exportCommand(), "--format", "uris", "--yes")
+	if code != 0 || strings.Count(out, "otpauth://") != 1 || !strings.Contains(out, "Broken:good") || !strings.Contains(errOut, "not exported Broken:gone") {
+		t.Fatalf("export: exit %d, %q %q", code, out, errOut)
 	}
 }
