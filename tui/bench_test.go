@@ -21,11 +21,11 @@ func benchModel(b *testing.B, n int, c *clock) tea.Model {
 			Type: otp.TOTP, Algorithm: algs[i%3], Digits: 6 + i%3, Period: 30}, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
 	}
 	m := New(testCommon(c, 100, 50), Options{
-		Open:     func(context.Context, func() ([]byte, error)) (Store, error) { return s, nil },
+		Open:     func(context.Context, OpenOptions) (Store, error) { return s, nil },
 		Schedule: func(time.Duration) tea.Cmd { return nil },
 	})
 	var model tea.Model = m
-	msg := m.open(nil)()
+	msg := m.open(OpenOptions{})()
 	model, cmd := model.Update(msg)
 	model, _ = model.Update(cmd())
 	model, _ = model.Update(tea.WindowSizeMsg{Width: 100, Height: 50})

@@ -37,6 +37,7 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"latchkey/core/store"
 	"latchkey/tui/common"
 	"latchkey/tui/components/accounts"
 	"latchkey/tui/components/confirm"
@@ -50,7 +51,7 @@ type state int
 
 const (
 	stateLoading state = iota
-	stateLocked        // asking for the file store's passphrase
+	stateLocked        // asking for the file store's passphrase (to unlock or create it)
 	stateError         // the store cannot be used (keyring missing, corrupt file)
 	stateList
 	stateHelp
@@ -109,14 +110,20 @@ type Model struct {
 
 	pendingID  string // the account a dialog is about
 	pendingAdd *form.SubmitMsg
-	status     string
-	statusErr  bool
-	statusAt   time.Time
+
+	backend  store.Backend // store.File once taken instead of a missing keyring
+	unlocked bool          // a passphrase was typed (or LATCHKEY_PASSPHRASE set)
+	newPass  string        // the new vault's passphrase, until it is typed again
+	resume   *resume       // what to finish once the store opens unlocked
+
+	status    string
+	statusErr bool
+	statusAt  time.Time
 }
 
 // New returns the UI; c carries the styles, key map, logger and clock.
 func New(c common.Common, o Options) Model {
-	m := Model{common: c, opts: o, schedule: o.Schedule, state: stateLoading}
+	m := Model{common: c, opts: o, schedule: o.Schedule, state: stateLoading, unlocked: o.Passphrase != nil}
 	if m.schedule == nil {
 		m.schedule = defaultSchedule
 	}
@@ -147,7 +154,7 @@ func (m *Model) SetSize(width, height int) {
 
 // Init opens the store and starts the clock.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(m.open(m.opts.Passphrase), m.tickCmd())
+	return tea.Batch(m.open(OpenOptions{}), m.tickCmd())
 }
 
 func (m Model) bodyCommon() common.Common {

@@ -93,11 +93,11 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 	seed(h.store)
 	open := o.open
 	if open == nil {
-		open = func(context.Context, func() ([]byte, error)) (Store, error) { return h.store, nil }
+		open = func(context.Context, OpenOptions) (Store, error) { return h.store, nil }
 	}
-	counted := func(ctx context.Context, p func() ([]byte, error)) (Store, error) {
+	counted := func(ctx context.Context, o OpenOptions) (Store, error) {
 		h.opens++
-		return open(ctx, p)
+		return open(ctx, o)
 	}
 	m := New(testCommon(h.clock, o.width, o.height), Options{
 		Open: counted, Passphrase: o.passphrase, Clipboard: h.clip, Backend: "file", Enroll: o.enroll,
@@ -591,7 +591,8 @@ func TestMouseSelects(t *testing.T) {
 func TestLockedStore(t *testing.T) {
 	var got []string
 	open := func(h **harness) OpenFunc {
-		return func(_ context.Context, pass func() ([]byte, error)) (Store, error) {
+		return func(_ context.Context, o OpenOptions) (Store, error) {
+			pass := o.Passphrase
 			p, err := pass()
 			if err != nil {
 				return nil, fmt.Errorf("store: open vault: %w", err)
@@ -631,7 +632,8 @@ func TestPassphraseFromEnv(t *testing.T) {
 	seed(st)
 	h := newHarness(t, harnessOpts{
 		passphrase: func() ([]byte, error) { return []byte("pw"), nil },
-		open: func(_ context.Context, pass func() ([]byte, error)) (Store, error) {
+		open: func(_ context.Context, o OpenOptions) (Store, error) {
+			pass := o.Passphrase
 			if p, err := pass(); err != nil || string(p) != "pw" {
 				return nil, store.ErrBadPassphrase
 			}
@@ -653,7 +655,15 @@ func TestStoreErrors(t *testing.T) {
 		{"corrupt", errors.New("store: accounts.json: corrupt"), "The account store cannot be used: store: accounts.json: corrupt"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, harnessOpts{open: func(context.Context, func() ([]byte, error)) (Store, error) { return nil, tt.err }})
+			h := newHarness(t, harnessOpts{open: func(context.Context, OpenOptions) (Store, error) {
+				if errors.Is(tt.err, store.ErrKeyringUnavailable) {
+					// A keyring chosen before that fails now; when opening
+					// finds none, the file store is offered instead
+					// (TestNoKeyringOffersFileStore).
+					return failingList{tt.err}, nil
+				}
+				return nil, tt.err
+			}})
 			h.wantView(tt.want, "Press q to quit")
 			h.keys("j", "a", "d") // nothing to act on; no panic
 			h.keys("q")
@@ -711,14 +721,15 @@ func TestGolden(t *testing.T) {
 		}
 	}
 	t.Run("locked-40", func(t *testing.T) {
-		h := newHarness(t, harnessOpts{width: 40, height: 12, open: func(_ context.Context, p func() ([]byte, error)) (Store, error) {
+		h := newHarness(t, harnessOpts{width: 40, height: 12, open: func(_ context.Context, o OpenOptions) (Store, error) {
+			p := o.Passphrase
 			_, err := p()
 			return nil, err
 		}})
 		golden(t, "locked-40", h.view())
 	})
 	t.Run("keyring-40", func(t *testing.T) {
-		h := newHarness(t, harnessOpts{width: 40, height: 12, open: func(context.Context, func() ([]byte, error)) (Store, error) {
+		h := newHarness(t, harnessOpts{width: 40, height: 12, open: func(context.Context, OpenOptions) (Store, error) {
 			return nil, store.ErrKeyringUnavailable
 		}})
 		golden(t, "keyring-40", h.view())
@@ -773,7 +784,8 @@ func (s lazyStore) List(ctx context.Context) ([]Account, error) {
 func TestLockedOnFirstRead(t *testing.T) {
 	st := newFakeStore()
 	seed(st)
-	h := newHarness(t, harnessOpts{open: func(_ context.Context, pass func() ([]byte, error)) (Store, error) {
+	h := newHarness(t, harnessOpts{open: func(_ context.Context, o OpenOptions) (Store, error) {
+		pass := o.Passphrase
 		return lazyStore{fakeStore: st, pass: pass, want: "s3cret"}, nil
 	}})
 	h.wantView("Unlock the file store")
@@ -827,7 +839,7 @@ func TestProgramTicksAtBoundary(t *testing.T) {
 	// the first frame even on a loaded machine.
 	now := func() time.Time { return time.Unix(rfcTime-2, 0).Add(time.Since(start)) }
 	c := common.New(context.Background(), testStyles(termenv.Ascii), nil, now)
-	m := New(c, Options{Open: func(context.Context, func() ([]byte, error)) (Store, error) { return s, nil }})
+	m := New(c, Options{Open: func(context.Context, OpenOptions) (Store, error) { return s, nil }})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(40, 24))
 	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("081 804")) },
 		teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))

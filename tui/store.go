@@ -41,15 +41,34 @@ type Clipboard interface {
 // one; tests use a fake.
 type Enroller func(ctx context.Context, link string, s Store, force bool) (Account, error)
 
-// OpenFunc opens the store; passphrase is called only when the file store
-// must be unlocked or created.
-type OpenFunc func(ctx context.Context, passphrase func() ([]byte, error)) (Store, error)
+// OpenOptions is how the UI asks OpenFunc to open the store.
+type OpenOptions struct {
+	// Backend is store.File once the user took the file store because no
+	// keyring answered; "" keeps the command line's choice (--store,
+	// LATCHKEY_STORE, the remembered store, else the keyring).
+	Backend store.Backend
+	// Passphrase unlocks an existing vault and NewPassphrase creates one
+	// (core/store's Options of the same names); each is called only when
+	// needed. Until the user typed one, the UI's return ErrNeedPassphrase
+	// and ErrNeedNewPassphrase.
+	Passphrase    func() ([]byte, error)
+	NewPassphrase func() ([]byte, error)
+}
+
+// OpenFunc opens the store.
+type OpenFunc func(ctx context.Context, o OpenOptions) (Store, error)
 
 // ErrNeedPassphrase is returned by the UI's own passphrase callback when
 // no passphrase was given yet; the UI then asks for one. The store's
 // ErrNoPassphrase and ErrBadPassphrase bring up the same prompt, and
-// ErrKeyringUnavailable its one-sentence explanation.
+// ErrKeyringUnavailable its one-sentence explanation (or, when opening
+// finds no keyring on first use, the offer of the file store).
 var ErrNeedPassphrase = errors.New("passphrase needed")
+
+// ErrNeedNewPassphrase is ErrNeedPassphrase for a vault not created yet
+// (the first write to a new file store); the UI asks for a new passphrase
+// twice, creates the vault with it and finishes what it was doing.
+var ErrNeedNewPassphrase = errors.New("a passphrase for the new vault needed")
 
 // The real store is one.
 var _ Store = (*store.Store)(nil)

@@ -19,21 +19,33 @@ type OpenedMsg struct {
 	Err   error
 }
 
-// openCmd opens the store with pass as its passphrase source.
-func openCmd(ctx context.Context, open OpenFunc, pass func() ([]byte, error)) tea.Cmd {
+// openCmd opens the store with o.
+func openCmd(ctx context.Context, open OpenFunc, o OpenOptions) tea.Cmd {
 	return func() tea.Msg {
-		s, err := open(ctx, pass)
+		s, err := open(ctx, o)
 		return OpenedMsg{Store: s, Err: err}
 	}
 }
 
-// open starts opening the store; without a passphrase source the store is
-// told one is needed, which brings up the prompt.
-func (m Model) open(pass func() ([]byte, error)) tea.Cmd {
-	if pass == nil {
-		pass = func() ([]byte, error) { return nil, ErrNeedPassphrase }
+// open starts opening the store in the backend the user chose (if any).
+// A passphrase o lacks is LATCHKEY_PASSPHRASE's, else none yet: the
+// store's need for one brings up the prompt that fits, unlocking a vault
+// or creating one.
+func (m Model) open(o OpenOptions) tea.Cmd {
+	o.Backend = m.backend
+	if o.Passphrase == nil {
+		o.Passphrase = m.opts.Passphrase
 	}
-	return openCmd(m.common.Ctx, m.opts.Open, pass)
+	if o.NewPassphrase == nil {
+		o.NewPassphrase = m.opts.Passphrase
+	}
+	if o.Passphrase == nil {
+		o.Passphrase = func() ([]byte, error) { return nil, ErrNeedPassphrase }
+	}
+	if o.NewPassphrase == nil {
+		o.NewPassphrase = func() ([]byte, error) { return nil, ErrNeedNewPassphrase }
+	}
+	return openCmd(m.common.Ctx, m.opts.Open, o)
 }
 
 // LoadedMsg carries the accounts with their generators. Reload marks a
@@ -135,6 +147,7 @@ type AddedMsg struct {
 	Item  accounts.Item
 	Label string
 	Key   *otpauth.Key // kept to retry with force after ErrDuplicate
+	Force bool         // the add was asked with force
 	Err   error
 }
 
@@ -152,16 +165,16 @@ func addCmd(ctx context.Context, s Store, k *otpauth.Key, force bool) tea.Cmd {
 		}
 		g, err := otp.NewGenerator(k.Secret, a.Options())
 		if err != nil {
-			return AddedMsg{Label: a.Label(), Key: k, Err: err}
+			return AddedMsg{Label: a.Label(), Key: k, Force: force, Err: err}
 		}
 		label := a.Label()
 		a, err = s.Add(ctx, a, k.Secret, force)
 		if err != nil {
-			return AddedMsg{Label: label, Key: k, Err: err}
+			return AddedMsg{Label: label, Key: k, Force: force, Err: err}
 		}
 		it := item(a)
 		it.Gen = g
-		return AddedMsg{Item: it, Label: a.Label(), Key: k}
+		return AddedMsg{Item: it, Label: a.Label(), Key: k, Force: force}
 	}
 }
 

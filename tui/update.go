@@ -3,6 +3,7 @@ package tui
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -20,6 +21,9 @@ import (
 // Prompt and question names.
 const (
 	idPassphrase = "passphrase"
+	idNewPass    = "new-passphrase"
+	idNewAgain   = "new-passphrase-again"
+	idUseFile    = "use-file-store"
 	idRename     = "rename"
 	idDelete     = "delete"
 	idQR         = "qr"
@@ -63,7 +67,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.list.SetItems(msg.Items)
 		m.state = stateList
 		m.common.Logger.Info("accounts loaded", "count", len(msg.Items))
-		return m, nil
+		return m.resumeWork()
 	case CopiedMsg:
 		if msg.Err != nil {
 			m.setStatus(true, "Could not copy: %v", msg.Err)
@@ -125,8 +129,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case prompt.SubmitMsg:
 		return m.promptDone(msg)
 	case prompt.CancelMsg:
-		m.state = stateList
-		return m, nil
+		return m.promptCancelled(msg)
 	case form.SubmitMsg:
 		m.wait("Adding the account…")
 		return m, addCmd(m.common.Ctx, m.store, msg.Key, false)
@@ -135,9 +138,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.form.SetError("Not enrolled: enrollment links cannot be redeemed here; use 'latchkey enroll LINK'.")
 			return m, nil
 		}
-		m.common.Logger.Info("redeeming an enrollment link")
-		m.wait("Redeeming the enrollment link and confirming the first code with the server…")
-		return m, enrollCmd(m.common.Ctx, m.opts.Enroll, m.store, msg.Link)
+		if m.needsVault() {
+			// Redeeming spends the link: have the vault ready first.
+			m.resume = &resume{link: msg.Link}
+			return m.askNewPassphrase("")
+		}
+		return m.enroll(msg.Link)
 	case EnrolledMsg:
 		return m.enrolled(msg)
 	case form.CancelMsg:
@@ -178,7 +184,13 @@ func (m Model) forward(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (m Model) opened(msg OpenedMsg) (tea.Model, tea.Cmd) {
 	if msg.Err != nil {
+		if errors.Is(msg.Err, store.ErrKeyringUnavailable) && m.backend == "" {
+			return m.offerFileStore()
+		}
 		return m.storeFailed(msg.Err)
+	}
+	if old, ok := m.store.(io.Closer); ok && m.store != msg.Store {
+		old.Close() // forgets its cached secrets; no I/O
 	}
 	m.store = msg.Store
 	if b, ok := msg.Store.(interface{ Backend() store.Backend }); ok {
@@ -187,37 +199,13 @@ func (m Model) opened(msg OpenedMsg) (tea.Model, tea.Cmd) {
 	return m, loadCmd(m.common.Ctx, m.store)
 }
 
-// locked reports whether err means the vault needs a (different)
-// passphrase.
-func locked(err error) bool {
-	return errors.Is(err, ErrNeedPassphrase) || errors.Is(err, store.ErrNoPassphrase) || errors.Is(err, store.ErrBadPassphrase)
-}
-
-// storeFailed shows the passphrase prompt for a locked vault and the error
-// screen for anything else. The file store asks for its passphrase only
-// when it first reads the vault, so this follows opening and loading.
+// storeFailed shows the passphrase prompt for a locked (or not yet
+// created) vault and the error screen for anything else. The file store
+// asks for its passphrase only when it first reads the vault, or writes a
+// new one, so this follows opening, loading and adding.
 func (m Model) storeFailed(err error) (tea.Model, tea.Cmd) {
-	switch {
-	case locked(err):
-		bad := errors.Is(err, store.ErrBadPassphrase)
-		m.common.Logger.Info("store locked", "bad_passphrase", bad)
-		m.state = stateLocked
-		m.prompt = prompt.New(m.bodyCommon(), prompt.Options{
-			ID:     idPassphrase,
-			Title:  "Unlock the file store",
-			Hint:   "Secrets are kept in an age-encrypted vault. Type its passphrase (a new vault is created with it). Set LATCHKEY_PASSPHRASE to skip this.",
-			Secret: true,
-			Validate: func(s string) error {
-				if s == "" {
-					return errors.New("the passphrase is empty")
-				}
-				return nil
-			},
-		})
-		if bad {
-			m.prompt.SetError("Wrong passphrase; try again.")
-		}
-		return m, nil
+	if locked(err) {
+		return m.askPassphrase(err)
 	}
 	return m.fail(err)
 }
@@ -254,6 +242,10 @@ func (m Model) added(msg AddedMsg) (tea.Model, tea.Cmd) {
 			fmt.Sprintf("%s already exists.", msg.Label),
 			"Add a second account with the same issuer and name?", false)
 		return m, nil
+	case locked(msg.Err):
+		// The first add to a new file store creates its vault.
+		m.resume = &resume{key: msg.Key, force: msg.Force}
+		return m.askPassphrase(msg.Err)
 	case msg.Err != nil:
 		m.state = stateAdd
 		m.form.SetError("Not added: " + msg.Err.Error())
@@ -296,10 +288,8 @@ func (m Model) enrolled(msg EnrolledMsg) (tea.Model, tea.Cmd) {
 
 func (m Model) promptDone(msg prompt.SubmitMsg) (tea.Model, tea.Cmd) {
 	switch msg.ID {
-	case idPassphrase:
-		pass := []byte(msg.Value)
-		m.wait("Unlocking the vault…")
-		return m, m.open(func() ([]byte, error) { return pass, nil })
+	case idPassphrase, idNewPass, idNewAgain:
+		return m.passphraseTyped(msg)
 	case idRename:
 		issuer, name := splitLabel(msg.Value)
 		m.state = stateList
@@ -317,6 +307,9 @@ func splitLabel(s string) (issuer, name string) {
 }
 
 func (m Model) answered(msg confirm.ResultMsg) (tea.Model, tea.Cmd) {
+	if msg.ID == idUseFile {
+		return m.fileStoreAnswered(msg.Yes)
+	}
 	m.state = stateList
 	if !msg.Yes {
 		m.pendingAdd = nil

@@ -171,6 +171,11 @@ type snapshot struct {
 // Open opens the store in opts.Home, creating the folder if needed. It
 // reads nothing from the keyring and asks for no passphrase: that happens
 // when an account or secret is first needed.
+//
+// On first use (no backend given or remembered, no files) Open probes the
+// keyring; if it does not answer, Open returns ErrKeyringUnavailable and
+// remembers nothing, so that a caller may offer the file store and open
+// again with Backend File, which is then remembered.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	home := opts.Home
 	if home == "" {

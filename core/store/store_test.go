@@ -580,6 +580,33 @@ func TestKeyringUnavailable(t *testing.T) {
 	}
 }
 
+// TestFirstUseFallback is the contract the UIs rely on to offer the file
+// store when no keyring answers: opening again with File works, creates
+// the vault at the first add with NewPassphrase, and is remembered, so
+// later opens never probe the keyring.
+func TestFirstUseFallback(t *testing.T) {
+	ctx := context.Background()
+	kr := newMem()
+	kr.fail = errDBus
+	home := t.TempDir()
+	if _, err := Open(ctx, opts(home, "", kr)); !errors.Is(err, ErrKeyringUnavailable) {
+		t.Fatalf("first open: %v", err)
+	}
+	o := opts(home, File, kr)
+	o.Passphrase = func() ([]byte, error) { return nil, errors.New("not for a new vault") }
+	o.NewPassphrase = func() ([]byte, error) { return []byte("new"), nil }
+	s := open(t, o)
+	if _, err := s.Add(ctx, Account{Name: "a"}, secret(t), false); err != nil {
+		t.Fatal(err)
+	}
+	o = opts(home, "", kr)
+	o.Passphrase = func() ([]byte, error) { return []byte("new"), nil }
+	s = open(t, o)
+	if as, err := s.List(ctx); s.Backend() != File || err != nil || len(as) != 1 {
+		t.Fatalf("reopened: %s, %d accounts, %v", s.Backend(), len(as), err)
+	}
+}
+
 func TestRememberedBackend(t *testing.T) {
 	ctx := context.Background()
 	home := t.TempDir()

@@ -57,7 +57,10 @@
 // Stored accounts live in one of two stores, chosen with --store
 // keyring|file or LATCHKEY_STORE and remembered after first use: the OS
 // keyring (the default where one answers), or an age-encrypted vault whose
-// passphrase comes from a prompt or LATCHKEY_PASSPHRASE. LATCHKEY_HOME
+// passphrase comes from a prompt or LATCHKEY_PASSPHRASE. Where no keyring
+// answers on first use, the UI and the commands on a terminal offer the
+// vault (and create it at the first add, asking for its passphrase twice);
+// scripts set LATCHKEY_STORE=file. LATCHKEY_HOME
 // replaces the folder of accounts.json, the vault and the config (default:
 // the user config dir's "latchkey").
 //

@@ -42,17 +42,35 @@ func openStore(ctx context.Context, e *env, flagValue string) (*store.Store, err
 	if err != nil {
 		return nil, err
 	}
-	s, err := store.Open(ctx, store.Options{
+	opts := store.Options{
 		Home:          home,
 		Backend:       b,
 		Passphrase:    func() ([]byte, error) { return passphrase(e, false) },
 		NewPassphrase: func() ([]byte, error) { return passphrase(e, true) },
 		Now:           e.now,
-	})
+	}
+	s, err := store.Open(ctx, opts)
+	if errors.Is(err, store.ErrKeyringUnavailable) && b == "" && fileInstead(e) {
+		opts.Backend = store.File // core/store remembers it
+		s, err = store.Open(ctx, opts)
+	}
 	if err != nil {
 		return nil, storeError(err)
 	}
 	return s, nil
+}
+
+// fileInstead asks, on a terminal, whether to keep the accounts in the
+// encrypted file store, when no store was chosen yet and no keyring
+// answers (store.Open's first-use probe). In a script the answer is no,
+// and the error names LATCHKEY_STORE=file.
+func fileInstead(e *env) bool {
+	if _, ok := terminalIn(e); !ok {
+		return false
+	}
+	yes, err := confirm(e.stdin, e.stderr, "The OS keyring is unavailable (no Secret Service, locked, or no D-Bus session).\n"+
+		"Keep your accounts in an encrypted file instead (remembered; in scripts set LATCHKEY_STORE=file)?")
+	return err == nil && yes
 }
 
 // terminalIn returns the file descriptor of standard input when it is a

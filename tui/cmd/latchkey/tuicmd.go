@@ -119,7 +119,9 @@ func tuiStyles(e *env, out *os.File) *styles.Styles {
 
 // tuiOptions opens the store the way the other commands do (backend from
 // --store, LATCHKEY_STORE or the remembered choice; LATCHKEY_HOME), but asks
-// for the vault passphrase inside the UI unless LATCHKEY_PASSPHRASE is set.
+// inside the UI for the vault passphrase (unless LATCHKEY_PASSPHRASE is
+// set) and, when no keyring answers on first use, whether to take the file
+// store instead.
 func tuiOptions(e *env, which string, logger *slog.Logger) (tui.Options, error) {
 	if which == "" {
 		which = e.getenv("LATCHKEY_STORE")
@@ -138,8 +140,13 @@ func tuiOptions(e *env, which string, logger *slog.Logger) (tui.Options, error) 
 	o := tui.Options{
 		Backend:   string(b),
 		Clipboard: &tuiClipboard{env: e, logger: logger},
-		Open: func(ctx context.Context, pass func() ([]byte, error)) (tui.Store, error) {
-			s, err := store.Open(ctx, store.Options{Home: home, Backend: b, Passphrase: pass, Now: e.now})
+		Open: func(ctx context.Context, o tui.OpenOptions) (tui.Store, error) {
+			be := b
+			if o.Backend != "" {
+				be = o.Backend // the file store, taken when no keyring answered
+			}
+			s, err := store.Open(ctx, store.Options{Home: home, Backend: be,
+				Passphrase: o.Passphrase, NewPassphrase: o.NewPassphrase, Now: e.now})
 			if err != nil {
 				return nil, err
 			}

@@ -271,8 +271,8 @@ func TestTUIEnrollLink(t *testing.T) {
 		t.Fatal("tuiOptions built no enroller")
 	}
 	// The same store as tuiOptions opens, with a cheap scrypt for the test.
-	opts.Open = func(ctx context.Context, pass func() ([]byte, error)) (tui.Store, error) {
-		s, err := store.Open(ctx, store.Options{Home: home, Backend: store.File, Passphrase: pass, WorkFactor: 2})
+	opts.Open = func(ctx context.Context, o tui.OpenOptions) (tui.Store, error) {
+		s, err := store.Open(ctx, store.Options{Home: home, Backend: store.File, Passphrase: o.Passphrase, NewPassphrase: o.NewPassphrase, WorkFactor: 2})
 		if err != nil {
 			return nil, err
 		}
