@@ -289,7 +289,7 @@ type keyPair struct {
 	alg  jose.SignatureAlgorithm
 }
 
-func newKeyPair(t *testing.T, alg jose.SignatureAlgorithm, kid string) keyPair {
+func newKeyPair(t testing.TB, alg jose.SignatureAlgorithm, kid string) keyPair {
 	var priv crypto.Signer
 	var err error
 	if alg == jose.ES256 {

@@ -94,11 +94,13 @@ func ResealSigningKeys(ctx context.Context, st Store, from, to Sealer) (int, err
 
 // loadedKey is an opened signing key.
 type loadedKey struct {
-	priv    jose.JSONWebKey
-	pub     jose.JSONWebKey
-	signer  jose.Signer
-	created time.Time
-	retires time.Time
+	priv   jose.JSONWebKey
+	pub    jose.JSONWebKey
+	signer jose.Signer
+	// atSigner signs access tokens (typ at+jwt, RFC 9068).
+	atSigner jose.Signer
+	created  time.Time
+	retires  time.Time
 }
 
 type keyCache struct {
@@ -183,7 +185,12 @@ func (p *Provider) openKey(sk SigningKey) (*loadedKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc: signing key %s: %w", sk.KID, err)
 	}
-	return &loadedKey{priv: jwk, pub: jwk.Public(), signer: signer, created: sk.Created}, nil
+	at, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(sk.Alg), Key: jwk},
+		(&jose.SignerOptions{}).WithType("at+jwt"))
+	if err != nil {
+		return nil, fmt.Errorf("oidc: signing key %s: %w", sk.KID, err)
+	}
+	return &loadedKey{priv: jwk, pub: jwk.Public(), signer: signer, atSigner: at, created: sk.Created}, nil
 }
 
 // current returns the loaded keys, rereading them every KeyReload (and

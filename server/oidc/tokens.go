@@ -37,7 +37,7 @@ func newJTI() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// sign signs claims with the active key and a typ header.
+// sign signs claims with the active key; typ "at+jwt" marks an access token.
 func (p *Provider) sign(ctx context.Context, typ string, claims any) (string, error) {
 	if p.Issuer() == "" {
 		return "", ErrNoIssuer
@@ -47,11 +47,8 @@ func (p *Provider) sign(ctx context.Context, typ string, claims any) (string, er
 		return "", err
 	}
 	signer := k.signer
-	if typ != "" {
-		opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
-		if signer, err = jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(k.priv.Algorithm), Key: k.priv}, opts); err != nil {
-			return "", err
-		}
+	if typ == "at+jwt" {
+		signer = k.atSigner
 	}
 	return jwt.Signed(signer).Claims(claims).Serialize()
 }
