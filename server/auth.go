@@ -61,10 +61,25 @@ func (s *Server) requireMetricsToken(h http.Handler) http.Handler {
 }
 
 // requireClient lets a request through only with a client's id and
-// secret in HTTP Basic authentication, and passes the id on in the
-// request context.
+// secret in HTTP Basic authentication, or a Bearer access token the
+// client got for itself (client_credentials), and passes the id on in
+// the request context.
 func (s *Server) requireClient(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if scheme, tok, found := strings.Cut(r.Header.Get("Authorization"), " "); found && strings.EqualFold(scheme, "Bearer") {
+			c, ok, err := s.oidc.AuthenticateBearer(r.Context(), strings.TrimSpace(tok))
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if !ok {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="latchkey", error="invalid_token"`)
+				encode(w, http.StatusUnauthorized, apiError{"invalid_token", "the access token is invalid or expired"})
+				return
+			}
+			h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey, c.ID)))
+			return
+		}
 		id, secret, ok := r.BasicAuth()
 		if ok {
 			var err error

@@ -2,58 +2,157 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
+	"encoding/json"
 	"errors"
-	"fmt"
-	"strings"
+	"net/http"
+	"time"
+
+	"latchkey/server/oidc"
 )
 
-// CreateClient registers an application and returns its id and secret.
-// The secret is returned only here; the store keeps its SHA-256.
+// CreateClient registers an application with only a name, as the first
+// version of the API did: it gets a secret (returned only here; the store
+// keeps its SHA-256), no grant, and HTTP Basic at /api/v1/verify.
 func (s *Server) CreateClient(ctx context.Context, name string) (id, secret string, err error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", "", fmt.Errorf("%w: name is required", ErrInvalidInput)
-	}
-	if err := checkName(name); err != nil {
-		return "", "", err
-	}
-	id = "lk_" + randomID(12)
-	secret = randomToken(32)
-	sum := sha256.Sum256([]byte(secret))
-	if err := s.store.CreateClient(ctx, Client{ID: id, Name: name, SecretHash: sum[:], Created: s.now()}); err != nil {
-		return "", "", err
-	}
-	s.audit.add(Event{Time: s.now(), Action: "client_create", Client: id, Outcome: "ok"})
-	return id, secret, nil
+	c, secret, err := s.oidc.CreateClient(ctx, oidc.ClientMetadata{Name: &name})
+	return c.ID, secret, err
 }
 
-// dummyHash is compared against when a client id is unknown, so that an
-// unknown id and a wrong secret take the same time.
-var dummyHash = sha256.Sum256([]byte("latchkey: no such client"))
-
-// authenticateClient checks client credentials in constant time.
+// authenticateClient checks client credentials: a known id with a wrong
+// secret and an unknown id do the same work (oidc.AuthenticateSecret).
 func (s *Server) authenticateClient(ctx context.Context, id, secret string) (bool, error) {
-	s.mu.RLock()
-	c, ok := s.clients[id]
-	s.mu.RUnlock()
-	if !ok {
-		var err error
-		c, err = s.store.Client(ctx, id)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			c.SecretHash = dummyHash[:]
-		case err != nil:
-			return false, err
-		default:
-			ok = true
-			s.mu.Lock()
-			s.clients[id] = c
-			s.mu.Unlock()
-		}
+	_, ok, err := s.oidc.AuthenticateSecret(ctx, id, secret)
+	return ok, err
+}
+
+// clientBody is the body of POST /api/v1/clients and PATCH
+// /api/v1/clients/{id} (RFC 7591 names); absent fields keep their value
+// in a PATCH.
+type clientBody struct {
+	Name       *string          `json:"name"`
+	GrantTypes *[]string        `json:"grant_types"`
+	AuthMethod *string          `json:"token_endpoint_auth_method"`
+	JWKS       *json.RawMessage `json:"jwks"`
+	JWKSURI    *string          `json:"jwks_uri"`
+}
+
+func (b clientBody) metadata() oidc.ClientMetadata {
+	return oidc.ClientMetadata{Name: b.Name, GrantTypes: b.GrantTypes, AuthMethod: b.AuthMethod, JWKS: b.JWKS, JWKSURI: b.JWKSURI}
+}
+
+// clientView is a client as the API shows it: never a secret, except the
+// one just made (ClientSecret, shown once).
+type clientView struct {
+	ID           string          `json:"client_id"`
+	ClientSecret string          `json:"client_secret,omitempty"`
+	Name         string          `json:"name"`
+	GrantTypes   []string        `json:"grant_types"`
+	AuthMethod   string          `json:"token_endpoint_auth_method"`
+	JWKS         json.RawMessage `json:"jwks,omitempty"`
+	JWKSURI      string          `json:"jwks_uri,omitempty"`
+	Created      time.Time       `json:"created"`
+	Updated      time.Time       `json:"updated,omitzero"`
+}
+
+func viewClient(c Client, secret string) clientView {
+	v := clientView{ID: c.ID, ClientSecret: secret, Name: c.Name, GrantTypes: c.GrantTypes, AuthMethod: c.AuthMethod,
+		JWKSURI: c.JWKSURI, Created: c.Created, Updated: c.Updated}
+	if c.JWKS != "" {
+		v.JWKS = json.RawMessage(c.JWKS)
 	}
-	sum := sha256.Sum256([]byte(secret))
-	match := subtle.ConstantTimeCompare(sum[:], c.SecretHash) == 1
-	return ok && match, nil
+	return v
+}
+
+// clientError is writeError with a 404 that names a client.
+func (s *Server) clientError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrNotFound) {
+		encode(w, http.StatusNotFound, apiError{"not_found", "no such client"})
+		return
+	}
+	s.writeError(w, r, err)
+}
+
+func handleCreateClient(s *Server) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[clientBody](w, r, s.cfg.MaxBody)
+		if err != nil {
+			s.clientError(w, r, err)
+			return
+		}
+		if req.Name == nil {
+			req.Name = new(string) // "name is required"
+		}
+		c, secret, err := s.oidc.CreateClient(r.Context(), req.metadata())
+		if err != nil {
+			s.clientError(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusCreated, viewClient(c, secret))
+	})
+}
+
+func handleListClients(s *Server) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs, err := s.oidc.Clients(r.Context())
+		if err != nil {
+			s.clientError(w, r, err)
+			return
+		}
+		out := make([]clientView, 0, len(cs))
+		for _, c := range cs {
+			out = append(out, viewClient(c, ""))
+		}
+		encode(w, http.StatusOK, map[string]any{"clients": out})
+	})
+}
+
+func handleGetClient(s *Server) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.oidc.Client(r.Context(), r.PathValue("id"))
+		if err != nil {
+			s.clientError(w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, viewClient(c, ""))
+	})
+}
+
+func handleUpdateClient(s *Server) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := decode[clientBody](w, r, s.cfg.MaxBody)
+		if err != nil {
+			s.clientError(w, r, err)
+			return
+		}
+		c, secret, err := s.oidc.UpdateClient(r.Context(), r.PathValue("id"), req.metadata())
+		if err != nil {
+			s.clientError(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusOK, viewClient(c, secret))
+	})
+}
+
+func handleDeleteClient(s *Server) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.oidc.DeleteClient(r.Context(), r.PathValue("id")); err != nil {
+			s.clientError(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func handleRotateClientSecret(s *Server) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secret, err := s.oidc.RotateSecret(r.Context(), r.PathValue("id"))
+		if err != nil {
+			s.clientError(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusOK, map[string]string{"client_id": r.PathValue("id"), "client_secret": secret})
+	})
 }

@@ -72,8 +72,15 @@ type Config struct {
 	// behind a proxy that terminates TLS ("https://auth.example.com"; a
 	// scheme, a host and maybe a port, at the root): enrollment links are
 	// built on it, and an https one makes the helpdesk's cookies Secure.
-	// Empty means the URL each request reached.
+	// Empty means the URL each request reached. It is also the OpenID
+	// issuer; without it the issuer is the scheme and listen address,
+	// set by ListenAndServe (see oidc.Provider.SetIssuer).
 	PublicURL string
+	// SigningAlg is the algorithm of the OpenID signing key made at first
+	// start: RS256 (default) or ES256.
+	SigningAlg string
+	// TokenTTL is the lifetime of issued tokens (10 min, at most 1 h).
+	TokenTTL time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {

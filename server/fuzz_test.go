@@ -36,7 +36,7 @@ func fuzzDecoder[T any](f *testing.F, seeds ...string) {
 }
 
 func FuzzDecodeClient(f *testing.F) {
-	fuzzDecoder[clientRequest](f, `{"name":"shop"}`, `{}`, `{"name":1}`, `{"name":"a"}{}`)
+	fuzzDecoder[clientBody](f, `{"name":"shop"}`, `{"name":"a","grant_types":["client_credentials"],"token_endpoint_auth_method":"private_key_jwt","jwks_uri":"https://x"}`, `{}`, `{"name":1}`, `{"name":"a"}{}`)
 }
 
 func FuzzDecodeEnroll(f *testing.F) {

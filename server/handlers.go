@@ -18,28 +18,6 @@ func handleHealthz(s *Server) http.Handler {
 	})
 }
 
-// clientRequest is the body of POST /api/v1/clients.
-type clientRequest struct {
-	Name string `json:"name"`
-}
-
-func handleCreateClient(s *Server) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decode[clientRequest](w, r, s.cfg.MaxBody)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		id, secret, err := s.CreateClient(r.Context(), req.Name)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		encode(w, http.StatusCreated, map[string]string{"client_id": id, "client_secret": secret})
-	})
-}
-
 // enrollResponse is shown once: it is the only answer that holds a secret.
 type enrollResponse struct {
 	ID         string    `json:"id"`

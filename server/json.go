@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"latchkey/server/oidc"
 )
 
 // errBody marks a request body that is not the JSON the endpoint takes.
@@ -120,6 +122,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, errTooLarge):
 		encode(w, http.StatusRequestEntityTooLarge, apiError{"request_too_large", err.Error()})
+	case errors.Is(err, oidc.ErrInvalidMetadata):
+		encode(w, http.StatusBadRequest, apiError{"invalid_client_metadata", err.Error()})
 	case errors.Is(err, errBody), errors.Is(err, ErrInvalidInput):
 		encode(w, http.StatusBadRequest, apiError{"invalid_request", err.Error()})
 	case errors.Is(err, ErrInvalidCode):

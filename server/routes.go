@@ -27,6 +27,11 @@ func (s *Server) addRoutes(mux *http.ServeMux) {
 
 	// Admin and helpdesk.
 	route("POST /api/v1/clients", s.requireAdmin(handleCreateClient(s)))
+	route("GET /api/v1/clients", s.requireAdmin(handleListClients(s)))
+	route("GET /api/v1/clients/{id}", s.requireAdmin(handleGetClient(s)))
+	route("PATCH /api/v1/clients/{id}", s.requireAdmin(handleUpdateClient(s)))
+	route("DELETE /api/v1/clients/{id}", s.requireAdmin(handleDeleteClient(s)))
+	route("POST /api/v1/clients/{id}/secret", s.requireAdmin(handleRotateClientSecret(s)))
 	route("POST /api/v1/users/{user}/credentials", s.requireAdmin(handleCreateCredential(s)))
 	route("GET /api/v1/users/{user}/credentials", s.requireAdmin(handleListCredentials(s)))
 	route("GET /api/v1/users/{user}/credentials/{id}/qr.png", s.requireAdmin(handleQR(s)))
@@ -35,8 +40,15 @@ func (s *Server) addRoutes(mux *http.ServeMux) {
 	route("DELETE /api/v1/users/{user}/credentials/{id}", s.requireAdmin(handleDelete(s)))
 	route("GET /api/v1/audit", s.requireAdmin(handleAudit(s)))
 
-	// Applications.
+	// Applications: HTTP Basic, or a Bearer access token from the
+	// client_credentials grant.
 	route("POST /api/v1/verify", s.requireClient(handleVerify(s)))
+
+	// The OpenID provider (server/oidc; each grant under oidc/grants).
+	// Without an issuer these answer 404.
+	route("GET /.well-known/openid-configuration", s.oidc.HandleDiscovery())
+	route("GET /.well-known/jwks.json", s.oidc.HandleJWKS())
+	route("POST /oauth2/token", s.oidc.HandleToken())
 
 	// Enrollment links: the token in the body is the authorization (links.go).
 	route("GET /enroll", handleLinkPage(s))

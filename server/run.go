@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"latchkey/core/atomicfile"
+	"latchkey/server/oidc"
 )
 
 // ErrUsage is wrapped by errors in how Run was called (flags, arguments).
@@ -33,7 +35,9 @@ func usagef(format string, args ...any) error {
 
 // Usage is the synopsis of Run's arguments.
 const Usage = `[--addr 127.0.0.1:8080] [--db PATH|postgres://...] [--key-file F] [--config F] [--tls-cert F --tls-key F] [--public-url URL]
-       latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]`
+       latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]
+       latchkey serve rotate-signing-key [--db ...] [--key-file F] [--signing-alg RS256|ES256]
+       latchkey serve metadata|jwks [--db ...] [--key-file F] [--public-url URL | --addr A [--tls-cert F --tls-key F]]`
 
 // FileConfig is the JSON file given with --config. Flags given on the
 // command line win over it.
@@ -51,8 +55,10 @@ type FileConfig struct {
 	MaxBody     int64  `json:"max_body,omitempty"`
 	// HelpdeskPassword also signs in to the /helpdesk page (helpdesk.go).
 	HelpdeskPassword string `json:"helpdesk_password,omitempty"`
-	// PublicURL is Config.PublicURL.
+	// PublicURL is Config.PublicURL, and the OpenID issuer.
 	PublicURL string `json:"public_url,omitempty"`
+	// SigningAlg is Config.SigningAlg (RS256 or ES256).
+	SigningAlg string `json:"signing_alg,omitempty"`
 }
 
 // options are Run's settings after flags, config file and environment.
@@ -74,13 +80,14 @@ func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
 	fs.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "listen on `ADDR` (host:port)")
 	fs.StringVar(&f.DB, "db", "", "SQLite file `PATH`, or a postgres:// URL (default: server.db in the data dir)")
 	fs.StringVar(&f.KeyFile, "key-file", "", "master key `FILE` (base64, 32 bytes); else LATCHKEY_MASTER_KEY, else master.key beside the database")
-	cfgFile := fs.String("config", "", "JSON config `FILE` (keys: addr, db, key_file, tls_cert, tls_key, window, max_failures, issuer, lock_base, enroll_ttl, max_body, helpdesk_password, public_url)")
+	cfgFile := fs.String("config", "", "JSON config `FILE` (keys: addr, db, key_file, tls_cert, tls_key, window, max_failures, issuer, lock_base, enroll_ttl, max_body, helpdesk_password, public_url, signing_alg)")
 	fs.StringVar(&f.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM)")
 	fs.StringVar(&f.TLSKey, "tls-key", "", "the TLS private key `FILE` (PEM)")
 	window := fs.Int("window", 1, "accept codes this many `STEPS` either side of now (0..2)")
 	fs.IntVar(&f.MaxFailures, "max-failures", 10, "consecutive failures that lock a user (1..100)")
 	fs.StringVar(&f.Issuer, "issuer", DefaultIssuer, "otpauth issuer `NAME` of new credentials")
-	fs.StringVar(&f.PublicURL, "public-url", "", "the server's `URL` as users reach it, behind a TLS-terminating proxy (https://host[:port]): enrollment links use it, and https makes the helpdesk's cookies Secure")
+	fs.StringVar(&f.PublicURL, "public-url", "", "the server's `URL` as users reach it, behind a TLS-terminating proxy (https://host[:port]): the OpenID issuer, enrollment links use it, and https makes the helpdesk's cookies Secure")
+	fs.StringVar(&f.SigningAlg, "signing-alg", "", "`ALG` of a new OpenID signing key: RS256 (default) or ES256")
 	if name == "rotate-key" {
 		fs.StringVar(&o.newKeyFile, "new-key-file", "", "take the new key from (or write it to) `FILE`; default: KEYFILE.new, renamed over the key file when done")
 	}
@@ -121,6 +128,10 @@ func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
 	pick("tls-key", &o.TLSKey, f.TLSKey)
 	pick("issuer", &o.Issuer, f.Issuer)
 	pick("public-url", &o.PublicURL, f.PublicURL)
+	pick("signing-alg", &o.SigningAlg, f.SigningAlg)
+	if o.SigningAlg != "" && o.SigningAlg != "RS256" && o.SigningAlg != "ES256" {
+		return nil, usagef("serve: --signing-alg must be RS256 or ES256")
+	}
 	if set["max-failures"] || o.MaxFailures == 0 {
 		o.MaxFailures = f.MaxFailures
 	}
@@ -276,6 +287,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if len(args) > 0 && args[0] == "rotate-key" {
 		return runRotate(ctx, args[1:], getenv, stdout, log)
 	}
+	if len(args) > 0 && (args[0] == "rotate-signing-key" || args[0] == "metadata" || args[0] == "jwks") {
+		return runProvider(ctx, args[0], args[1:], getenv, stdout, log)
+	}
 	o, err := parseArgs("serve", args, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -288,6 +302,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	defer closeAll()
+	if err := srv.oidc.EnsureKeys(ctx); err != nil {
+		return fmt.Errorf("serve: signing keys: %w", err)
+	}
 	return srv.ListenAndServe(ctx, o.Addr, o.TLSCert, o.TLSKey, stdout)
 }
 
@@ -321,6 +338,7 @@ func open(ctx context.Context, o *options, getenv func(string) string, log *slog
 		MaxFailures: o.MaxFailures, Issuer: o.Issuer, MaxBody: o.MaxBody}
 	cfg.HelpdeskPassword = o.HelpdeskPassword
 	cfg.PublicURL = o.PublicURL
+	cfg.SigningAlg = o.SigningAlg
 	cfg.MetricsToken = strings.TrimSpace(getenv("LATCHKEY_METRICS_TOKEN"))
 	if o.LockBase != "" {
 		if cfg.LockBase, err = time.ParseDuration(o.LockBase); err != nil {
@@ -380,6 +398,14 @@ func (s *Server) listen(ctx context.Context, addr, certFile, keyFile string) (ne
 	}
 	url := scheme + "://" + ln.Addr().String()
 	s.log.Info("listening", "url", url)
+	if s.cfg.PublicURL == "" {
+		if iss, err := listenIssuer(scheme, ln.Addr().String()); err != nil {
+			s.log.Warn("OpenID endpoints disabled (they answer 404): " + err.Error())
+		} else {
+			s.oidc.SetIssuer(iss)
+			s.log.Info("OpenID issuer", "issuer", iss)
+		}
+	}
 	return ln, hs, url, nil
 }
 
@@ -459,13 +485,89 @@ func runRotate(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return fmt.Errorf("rotate-key: %w (nothing changed)", err)
 	}
+	// The signing keys too; the old key still opens them, so a failure
+	// here is safe to retry (the new key file is kept for the rerun).
+	nk, err := oidc.ResealSigningKeys(ctx, st, sealer{kr}, sealer{kr})
+	if err != nil {
+		return fmt.Errorf("rotate-key: signing keys: %w (run it again)", err)
+	}
 	if o.newKeyFile == "" {
 		if err := os.Rename(newPath, keyPath); err != nil {
 			return fmt.Errorf("rotate-key: secrets are under the key in %s now, but renaming it over %s failed: %w", newPath, keyPath, err)
 		}
 		newPath = keyPath
 	}
-	log.Info("master key rotated", "credentials", n, "key_file", newPath)
+	log.Info("master key rotated", "credentials", n, "signing_keys", nk, "key_file", newPath)
 	fmt.Fprintf(stdout, "re-encrypted %d secrets under the key in %s; restart running servers with it\n", n, newPath)
 	return nil
+}
+
+// listenIssuer is the OpenID issuer of a server without a public URL: its
+// scheme and listen address. A wildcard address has none, since the
+// issuer must not come from a request's Host header.
+func listenIssuer(scheme, addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("no issuer for listen address %q: %v", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) || port == "0" {
+		return "", fmt.Errorf("the listen address %s is not one a client can use as the issuer; set --public-url", addr)
+	}
+	return scheme + "://" + net.JoinHostPort(host, port), nil
+}
+
+// runProvider runs `serve rotate-signing-key`, `serve metadata` and
+// `serve jwks` against the database the flags name.
+func runProvider(ctx context.Context, cmd string, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
+	o, err := parseArgs(cmd, args, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	o.adminToken = randomToken(32) // no admin API is served; leave the token file alone
+	srv, closeAll, err := open(ctx, o, getenv, log)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	p := srv.oidc
+	if cmd == "rotate-signing-key" {
+		alg := cmp.Or(o.SigningAlg, "RS256")
+		k, err := oidc.RotateSigningKey(ctx, srv.store, sealer{srv.keys}, alg, time.Now())
+		if err != nil {
+			return fmt.Errorf("rotate-signing-key: %w", err)
+		}
+		log.Info("signing key rotated", "kid", k.KID, "alg", k.Alg)
+		fmt.Fprintf(stdout, "new signing key %s (%s); running servers use it within %v, and the previous key leaves the JWKS after %v\n",
+			k.KID, k.Alg, oidc.KeyReload, oidc.RetireAfter)
+		return nil
+	}
+	if o.PublicURL == "" {
+		scheme := "http"
+		if o.TLSCert != "" {
+			scheme = "https"
+		}
+		iss, err := listenIssuer(scheme, o.Addr)
+		if err != nil {
+			return usagef("serve %s: %v", cmd, err)
+		}
+		p.SetIssuer(iss)
+	}
+	if err := p.EnsureKeys(ctx); err != nil {
+		return fmt.Errorf("serve %s: %w", cmd, err)
+	}
+	var doc any
+	if cmd == "metadata" {
+		doc, err = p.Metadata(ctx)
+	} else {
+		doc, err = p.JWKS(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("serve %s: %w", cmd, err)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
 }

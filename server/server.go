@@ -7,7 +7,8 @@
 // users, show them as QR codes and confirm each with the user's first
 // code; applications (OAuth clients with HTTP Basic) verify codes:
 //
-//	POST   /api/v1/clients                                {"name"} -> {"client_id", "client_secret"}
+//	POST   /api/v1/clients                                {"name", "grant_types", "token_endpoint_auth_method", "jwks"|"jwks_uri"}
+//	GET    /api/v1/clients, GET|PATCH|DELETE /api/v1/clients/{id}, POST /api/v1/clients/{id}/secret
 //	POST   /api/v1/users/{user}/credentials               -> {"id", "secret", "otpauth_uri", "qr_png", "expires"}
 //	GET    /api/v1/users/{user}/credentials               (never secrets)
 //	GET    /api/v1/users/{user}/credentials/{id}/qr.png   while unverified
@@ -16,6 +17,8 @@
 //	DELETE /api/v1/users/{user}/credentials/{id}
 //	GET    /api/v1/audit?user=U&limit=N
 //	POST   /api/v1/verify                                 {"user", "code"} (client Basic auth)
+//	GET    /.well-known/openid-configuration, /.well-known/jwks.json
+//	POST   /oauth2/token                                  (package oidc; grants under oidc/grants)
 //	GET    /healthz, /metrics
 //
 // Running it (`latchkey serve`, or [Run] from an embedder):
@@ -52,8 +55,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
+
+	"latchkey/server/oidc"
+	"latchkey/server/oidc/grants/clientcredentials"
 )
 
 // Errors of the service layer, mapped to HTTP statuses in one place
@@ -84,9 +89,8 @@ type Server struct {
 	handler    http.Handler
 	admin      [32]byte // SHA-256 of the admin token
 	metricsTok [32]byte // SHA-256 of the metrics token
-
-	mu      sync.RWMutex
-	clients map[string]Client // clients never change once created
+	// oidc is the OpenID provider: clients, signing keys, token endpoint.
+	oidc *oidc.Provider
 }
 
 // New returns a server for cfg. Call Close to flush the audit log.
@@ -102,12 +106,21 @@ func New(cfg Config) (*Server, error) {
 		log:     cfg.Logger,
 		now:     cfg.Now,
 		metrics: newMetrics(cfg.Registry),
-		clients: map[string]Client{},
 		qr:      newQRRenderer(),
 	}
 	s.admin = sha256.Sum256([]byte(cfg.AdminToken))
 	s.metricsTok = sha256.Sum256([]byte(cfg.MetricsToken))
 	s.audit = newAuditor(cfg.Store, cfg.Logger)
+	s.oidc, err = oidc.New(oidc.Config{Store: cfg.Store, Sealer: sealer{cfg.Keyring}, Issuer: cfg.PublicURL,
+		SigningAlg: cfg.SigningAlg, TokenTTL: cfg.TokenTTL, Now: cfg.Now, Logger: cfg.Logger, Registry: cfg.Registry,
+		MaxBody: cfg.MaxBody, Audit: func(ev oidc.AuditEvent) {
+			s.audit.add(Event{Time: s.now(), Client: ev.Client, Action: ev.Action, Outcome: ev.Outcome})
+		}})
+	if err != nil {
+		s.audit.close()
+		return nil, err
+	}
+	s.oidc.Register(clientcredentials.New())
 	s.handler = s.routes()
 	return s, nil
 }
@@ -117,6 +130,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // Close flushes pending audit events. It does not close the Store.
 func (s *Server) Close() error { return s.audit.close() }
+
+// Provider returns the server's OpenID provider.
+func (s *Server) Provider() *oidc.Provider { return s.oidc }
 
 // Store returns the server's store.
 func (s *Server) Store() Store { return s.store }

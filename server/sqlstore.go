@@ -63,7 +63,6 @@ func (s *sqlStore) stmt(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, e
 
 // queries holds the statements after rebind, prepared once as strings.
 type queries struct {
-	insertClient, getClient                                  string
 	insertCred, getCred, listCreds, verifiedCreds            string
 	renameCred, deleteCred, deleteExpired                    string
 	confirm, accept, resetFailures, userState, failure, lock string
@@ -76,8 +75,6 @@ func newSQLStore(name string, rdb, wdb *sql.DB, rebind func(string) string) *sql
 	r := rebind
 	const credCols = `id, user_id, name, issuer, algorithm, digits, period, secret, verified, created, expires, last_step, last_used`
 	s.q = queries{
-		insertClient: r(`INSERT INTO clients (id, name, secret_hash, created) VALUES ($1, $2, $3, $4)`),
-		getClient:    r(`SELECT id, name, secret_hash, created FROM clients WHERE id = $1`),
 		insertCred: r(`INSERT INTO credentials (` + credCols + `)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`),
 		getCred:   r(`SELECT ` + credCols + ` FROM credentials WHERE id = $1 AND user_id = $2`),
@@ -135,28 +132,6 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-func (s *sqlStore) CreateClient(ctx context.Context, c Client) error {
-	_, err := s.wdb.ExecContext(ctx, s.q.insertClient, c.ID, c.Name, c.SecretHash, ms(c.Created))
-	if err != nil {
-		return s.errorf("create client", err)
-	}
-	return nil
-}
-
-func (s *sqlStore) Client(ctx context.Context, id string) (Client, error) {
-	var c Client
-	var created int64
-	err := s.rdb.QueryRowContext(ctx, s.q.getClient, id).Scan(&c.ID, &c.Name, &c.SecretHash, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Client{}, ErrNotFound
-	}
-	if err != nil {
-		return Client{}, s.errorf("get client", err)
-	}
-	c.Created = fromMS(created)
-	return c, nil
 }
 
 func (s *sqlStore) CreateCredential(ctx context.Context, c Credential, ev Event) error {

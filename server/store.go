@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"latchkey/server/oidc"
 )
 
 // Errors returned by a [Store]. They never contain a secret or a code.
 var (
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = oidc.ErrNotFound
 	ErrExists   = errors.New("already exists")
 )
 
@@ -31,15 +33,9 @@ type Credential struct {
 	LastUsed  time.Time // zero when never used
 }
 
-// Client is an application allowed to call /api/v1/verify. SecretHash is
-// SHA-256 of the client secret: the secret is 256 random bits, so a slow
-// password hash would add cost and no strength.
-type Client struct {
-	ID         string
-	Name       string
-	SecretHash []byte
-	Created    time.Time
-}
+// Client is an application: it calls /api/v1/verify and the token
+// endpoint. The OpenID provider owns the type (see oidc.Client).
+type Client = oidc.Client
 
 // UserState is the throttling state of a user: consecutive failures and
 // the end of the current lock (zero when not locked).
@@ -90,10 +86,9 @@ func (l Lockout) duration(failures int) time.Duration {
 // transaction in SQL, so concurrent requests, also from several processes,
 // cannot both win.
 type Store interface {
-	// CreateClient adds an application client.
-	CreateClient(ctx context.Context, c Client) error
-	// Client returns the client with id, or ErrNotFound.
-	Client(ctx context.Context, id string) (Client, error)
+	// The clients, signing keys and client-assertion jtis of the OpenID
+	// provider (sqloidc.go).
+	oidc.Store
 
 	// CreateCredential adds a credential (with an event in the same
 	// transaction) and returns once it is committed.
