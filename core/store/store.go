@@ -159,7 +159,13 @@ type Store struct {
 	cache   *snapshot
 	pass    []byte // file backend, once asked
 	secrets map[string]otp.Secret
+	// warnings are what Open found wrong but could go on with.
+	warnings []string
 }
+
+// Warnings returns what Open found wrong with the home folder but could
+// go on with (a folder other users could read), for the caller to show.
+func (s *Store) Warnings() []string { return slices.Clone(s.warnings) }
 
 // snapshot is the content of the metadata file (or vault) as last read.
 type snapshot struct {
@@ -189,6 +195,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	s := &Store{home: home, opts: opts, kr: opts.Keyring, now: opts.Now, secrets: map[string]otp.Secret{}}
+	s.warnings = checkHome(home)
 	if s.kr == nil {
 		t := opts.KeyringTimeout
 		if t <= 0 {

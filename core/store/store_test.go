@@ -880,3 +880,33 @@ func TestDecodeAccountsRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenTightensHome: a home folder other users can read is tightened
+// to 0700 when it is ours, and Open says so.
+func TestOpenTightensHome(t *testing.T) {
+	home := t.TempDir()
+	if err := os.Chmod(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, opts(home, File, nil))
+	fi, err := os.Stat(home)
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("home is %v (%v)", fi.Mode().Perm(), err)
+	}
+	if w := s.Warnings(); len(w) != 1 || !strings.Contains(w[0], "now 0700") {
+		t.Fatalf("warnings %q", w)
+	}
+	if w := open(t, opts(home, File, nil)).Warnings(); len(w) != 0 {
+		t.Fatalf("warnings on a tight home: %q", w)
+	}
+	// A folder with other files in it is not Latchkey's to change.
+	shared := t.TempDir()
+	os.WriteFile(filepath.Join(shared, "notes.txt"), nil, 0o644)
+	os.Chmod(shared, 0o755)
+	if w := open(t, opts(shared, File, nil)).Warnings(); len(w) != 1 || !strings.Contains(w[0], "open to other users") {
+		t.Fatalf("warnings %q", w)
+	}
+	if fi, _ := os.Stat(shared); fi.Mode().Perm() != 0o755 {
+		t.Fatalf("a shared folder was changed to %v", fi.Mode().Perm())
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/charmbracelet/x/term"
 
+	"latchkey/core/label"
 	"latchkey/core/store"
 )
 
@@ -56,6 +57,9 @@ func openStore(ctx context.Context, e *env, flagValue string) (*store.Store, err
 	}
 	if err != nil {
 		return nil, storeError(err)
+	}
+	for _, w := range s.Warnings() {
+		fmt.Fprintln(e.stderr, "latchkey: warning: "+label.Line(w))
 	}
 	return s, nil
 }

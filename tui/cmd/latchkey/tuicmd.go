@@ -18,6 +18,7 @@ import (
 
 	"latchkey/core/clipboard"
 	"latchkey/core/enroll"
+	"latchkey/core/harden"
 	"latchkey/core/store"
 	"latchkey/tui"
 	"latchkey/tui/common"
@@ -59,6 +60,10 @@ func runTUI(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return handleHelp(err)
 	}
+	// The UI keeps secrets in memory for as long as it runs: no core dump
+	// or same-user ptrace may copy them out (best effort; nothing to tell
+	// the user if the OS refuses).
+	_ = harden.NoCoreDumps()
 	if len(pos) > 0 {
 		return usageErrorf("unknown command %q; run 'latchkey help' for the list", pos[0])
 	}
