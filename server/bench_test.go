@@ -64,7 +64,7 @@ func BenchmarkStoreAccept(b *testing.B) {
 			step := int64(0)
 			for b.Loop() {
 				step++
-				if ok, err := st.Accept(ctx, "alice", "c1", step, t0); !ok || err != nil {
+				if ok, err := st.Accept(ctx, "alice", "c1", step, t0, testEvent); !ok || err != nil {
 					b.Fatal(ok, err)
 				}
 			}
@@ -223,7 +223,7 @@ func enrollUsers(b *testing.B, s *Server, n int) *benchUsers {
 		}
 		g, _ := otp.NewGenerator(e.Secret, otp.Options{})
 		// Burn a step well in the past so the load run starts fresh.
-		if ok, err := s.store.Confirm(ctx, user, e.ID, int64(otp.Step(now, 30))-10, now); !ok || err != nil {
+		if ok, err := s.store.Confirm(ctx, user, e.ID, int64(otp.Step(now, 30))-10, now, Event{Time: now, User: user, Action: "confirm"}); !ok || err != nil {
 			b.Fatal("confirm", ok, err)
 		}
 		u.names, u.gens = append(u.names, user), append(u.gens, g)

@@ -21,7 +21,7 @@ const (
 	// before a lock (NIST SP 800-63B).
 	MaxFailuresLimit = 100
 	DefaultLockBase  = 30 * time.Second
-	DefaultLockMax   = 24 * time.Hour
+	DefaultLockMax   = time.Hour
 	DefaultEnrollTTL = 15 * time.Minute
 	DefaultIssuer    = "Latchkey"
 	DefaultMaxBody   = 64 << 10
@@ -49,7 +49,7 @@ type Config struct {
 	// 1..100, default 10.
 	MaxFailures int
 	// LockBase is the first lock's length (default 30 s); each further
-	// failure while at the limit doubles it, up to LockMax (default 24 h).
+	// lock before a success doubles it, up to LockMax (default 1 h).
 	LockBase, LockMax time.Duration
 	// EnrollTTL is how long an unverified credential lives (15 min).
 	EnrollTTL time.Duration

@@ -34,7 +34,8 @@ CREATE INDEX IF NOT EXISTS credentials_user ON credentials (user_id, verified);
 CREATE TABLE IF NOT EXISTS user_state (
 	user_id TEXT PRIMARY KEY,
 	failures INTEGER NOT NULL DEFAULT 0,
-	locked_until BIGINT NOT NULL DEFAULT 0
+	locked_until BIGINT NOT NULL DEFAULT 0,
+	lockouts INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS audit (
 	id BIGSERIAL PRIMARY KEY,
@@ -86,6 +87,10 @@ func migratePostgres(ctx context.Context, db *sql.DB) error {
 	}
 	if _, err := tx.ExecContext(ctx, postgresSchema); err != nil {
 		return fmt.Errorf("postgres: create schema: %w", err)
+	}
+	// Columns added since the first schema.
+	if _, err := tx.ExecContext(ctx, `ALTER TABLE user_state ADD COLUMN IF NOT EXISTS lockouts INTEGER NOT NULL DEFAULT 0`); err != nil {
+		return fmt.Errorf("postgres: migrate schema: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("postgres: create schema: %w", err)

@@ -38,7 +38,8 @@ CREATE INDEX IF NOT EXISTS credentials_user ON credentials (user_id, verified);
 CREATE TABLE IF NOT EXISTS user_state (
 	user_id TEXT PRIMARY KEY,
 	failures INTEGER NOT NULL DEFAULT 0,
-	locked_until INTEGER NOT NULL DEFAULT 0
+	locked_until INTEGER NOT NULL DEFAULT 0,
+	lockouts INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS audit (
 	id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -106,6 +107,10 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite: create schema: %w", err)
 	}
+	if err := migrateSQLite(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, err
+	}
 	q.Add("_pragma", "query_only(1)")
 	rdb, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
 	if err != nil {
@@ -121,4 +126,23 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 	st := newSQLStore("sqlite", rdb, wdb, rebind)
 	st.cache = newUserCache()
 	return st, nil
+}
+
+// migrateSQLite adds the columns added since the first schema to a
+// database made before them.
+func migrateSQLite(ctx context.Context, db *sql.DB) error {
+	for _, c := range []struct{ table, column, def string }{
+		{"user_state", "lockouts", "INTEGER NOT NULL DEFAULT 0"},
+	} {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, c.table, c.column).Scan(&n); err != nil {
+			return fmt.Errorf("sqlite: migrate schema: %w", err)
+		}
+		if n == 0 {
+			if _, err := db.ExecContext(ctx, "ALTER TABLE "+c.table+" ADD COLUMN "+c.column+" "+c.def); err != nil {
+				return fmt.Errorf("sqlite: migrate schema: %w", err)
+			}
+		}
+	}
+	return nil
 }
