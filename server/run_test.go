@@ -579,3 +579,86 @@ func TestVerifyRaceTwoProcesses(t *testing.T) {
 		t.Fatalf("%d valid, %d replayed across two processes; want 1 and 49", valid, replayed)
 	}
 }
+
+// TestSIGKILLAfterAccept kills the server with SIGKILL as soon as it has
+// told 20 concurrent verifications "valid", restarts it on the same
+// database and finds each acceptance in the audit log.
+func TestSIGKILLAfterAccept(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	url := "http://" + addr
+	const tok = "sigkill-test-admin-token-0123456789"
+	args, _ := json.Marshal([]string{"--addr", addr, "--db", filepath.Join(dir, "server.db"), "--key-file", filepath.Join(dir, "k")})
+	key, _ := NewKey()
+	WriteKeyFile(filepath.Join(dir, "k"), key)
+	start := func() (*exec.Cmd, chan error) {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childArgsEnv+"="+string(args), "LATCHKEY_ADMIN_TOKEN="+tok)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		waitHealthy(t, http.DefaultClient, url, done)
+		return cmd, done
+	}
+	cmd, done := start()
+	r := doRequest(t, url, "POST", "/api/v1/clients", bearer(tok), `{"name":"app"}`)
+	var client struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	json.Unmarshal(r.body, &client)
+	const n = 20
+	gens := make([]*otp.Generator, n)
+	for i := range n {
+		user := fmt.Sprintf("kill%d", i)
+		r := doRequest(t, url, "POST", "/api/v1/users/"+user+"/credentials", bearer(tok), "")
+		var e enrolled
+		json.Unmarshal(r.body, &e)
+		k, _ := otpauth.Parse(e.URI)
+		gens[i], _ = k.Generator()
+		// Confirm with the previous step's code, so the current one is new.
+		code := gens[i].At(time.Now().Add(-30 * time.Second))
+		if r := doRequest(t, url, "POST", "/api/v1/users/"+user+"/credentials/"+e.ID+"/verify", bearer(tok), `{"code":"`+code+`"}`); r.status != 200 {
+			t.Fatalf("confirm: %d %s", r.status, r.body)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // the enrollments' events are flushed
+	var wg sync.WaitGroup
+	valid := make([]bool, n)
+	for i := range n {
+		wg.Go(func() {
+			body := fmt.Sprintf(`{"user":"kill%d","code":"%s"}`, i, gens[i].At(time.Now()))
+			r := doRequest(t, url, "POST", "/api/v1/verify", basic(client.ClientID, client.ClientSecret), body)
+			valid[i] = r.status == 200 && bytes.Contains(r.body, []byte(`"valid":true`))
+		})
+	}
+	wg.Wait()
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	for i, ok := range valid {
+		if !ok {
+			t.Fatalf("verification %d not valid", i)
+		}
+	}
+
+	cmd, done = start()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-done
+	}()
+	var audit struct{ Events []Event }
+	json.Unmarshal(doRequest(t, url, "GET", "/api/v1/audit?limit=1000", bearer(tok), "").body, &audit)
+	logged := 0
+	for _, ev := range audit.Events {
+		if ev.Action == "verify" && ev.Outcome == OutcomeValid && ev.Client == client.ClientID {
+			logged++
+		}
+	}
+	if logged != n {
+		t.Fatalf("%d of %d accepted verifications in the audit log after SIGKILL", logged, n)
+	}
+}
