@@ -54,6 +54,11 @@ CREATE TABLE IF NOT EXISTS enrollment_links (
 	expires BIGINT NOT NULL,
 	redeemed INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS helpdesk_sessions (
+	id_hash BYTEA PRIMARY KEY,
+	key_id BYTEA NOT NULL,
+	expires BIGINT NOT NULL
+);
 `
 
 // OpenPostgres connects to PostgreSQL at dsn (a postgres:// URL) with pgx

@@ -58,6 +58,11 @@ CREATE TABLE IF NOT EXISTS enrollment_links (
 	expires INTEGER NOT NULL,
 	redeemed INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS helpdesk_sessions (
+	id_hash BLOB PRIMARY KEY,
+	key_id BLOB NOT NULL,
+	expires INTEGER NOT NULL
+);
 `
 
 // OpenSQLite opens (creating it 0600 if needed) the SQLite database at

@@ -189,6 +189,14 @@ type Store interface {
 	// Link returns the link with hash, redeemed or not, or ErrNotFound.
 	Link(ctx context.Context, hash []byte) (Link, error)
 
+	// CreateSession stores a helpdesk session and drops the sessions
+	// that expired before now.
+	CreateSession(ctx context.Context, hs HelpdeskSession, now time.Time) error
+	// Session returns the helpdesk session with hash, or ErrNotFound.
+	Session(ctx context.Context, hash []byte) (HelpdeskSession, error)
+	// DeleteSession ends a helpdesk session (sign-out).
+	DeleteSession(ctx context.Context, hash []byte) error
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the database.
