@@ -11,11 +11,12 @@ import (
 	"errors"
 	"html/template"
 	"io/fs"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"latchkey/assets"
@@ -54,41 +55,46 @@ type helpdesk struct {
 	static http.Handler
 	key    []byte // HMAC key of CSRF tokens
 	keyID  []byte // names key in stored sessions
-
-	// Failed sign-ins slow further attempts down: after loginFree
-	// consecutive failures each one closes the form for a doubling
-	// delay (at most loginMaxDelay), so a helpdesk password cannot be
-	// guessed at speed. It is per process and resets on success.
-	mu       sync.Mutex
-	failures int
-	closed   time.Time // sign-in refused until then
 }
 
+// Failed sign-ins slow further attempts from the same source address
+// down: after loginFree consecutive failures each one closes the form for
+// that address for a doubling delay (at most loginMaxDelay), so a
+// helpdesk password cannot be guessed at speed, while an attacker slows
+// only themselves. The count is in the database (per address, across
+// instances and restarts) and resets on success.
 const (
 	loginFree     = 5
 	loginMaxDelay = 5 * time.Minute
 )
 
-// loginWait returns how long sign-in stays closed (zero when open).
-func (h *helpdesk) loginWait() time.Duration {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return max(0, h.closed.Sub(h.s.now()))
+// loginDelay is how long the form closes after the n-th consecutive
+// failure (zero while n <= loginFree).
+func loginDelay(n int) time.Duration {
+	if n <= loginFree {
+		return 0
+	}
+	return min(time.Second<<min(n-loginFree-1, 20), loginMaxDelay)
 }
 
-// loginResult records a sign-in attempt's outcome.
-func (h *helpdesk) loginResult(ok bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if ok {
-		h.failures, h.closed = 0, time.Time{}
-		return
+// loginSource is the address a sign-in is throttled by: the peer's IP
+// (a proxy's headers are not trusted), IPv6 by its /64, which one host
+// usually holds whole.
+func loginSource(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
 	}
-	h.failures++
-	if n := h.failures - loginFree - 1; n >= 0 {
-		d := time.Second << min(n, 20)
-		h.closed = h.s.now().Add(min(d, loginMaxDelay))
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
 	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 func newHelpdesk(s *Server) *helpdesk {
@@ -332,14 +338,28 @@ var notices = map[string]string{
 
 func handleHelpdeskLogin(h *helpdesk) http.Handler {
 	return h.formNoSession(func(w http.ResponseWriter, r *http.Request) {
-		if wait := h.loginWait(); wait > 0 {
+		source, now := loginSource(r), h.s.now()
+		a, err := h.s.store.BeginLogin(r.Context(), source, now, loginFree, loginMaxDelay)
+		if err != nil {
+			h.fail(w, r, err, "")
+			return
+		}
+		if !a.Allowed {
+			wait := max(time.Second, a.RetryAt.Sub(now))
 			setRetryAfter(w, wait)
 			h.render(w, r, http.StatusTooManyRequests, "login", &view{Title: "Sign in",
 				Error: "Too many failed sign-ins. Wait " + wait.Round(time.Second).String() + ", then try again."})
 			return
 		}
 		ok := h.signIn(r.PostFormValue("secret"))
-		h.loginResult(ok)
+		var closed time.Time
+		if d := loginDelay(a.N); !ok && d > 0 {
+			closed = now.Add(d)
+		}
+		if err := h.s.store.EndLogin(r.Context(), source, ok, closed); err != nil {
+			h.fail(w, r, err, "")
+			return
+		}
 		if !ok {
 			h.s.audit.add(Event{Time: h.s.now(), Client: "helpdesk", Action: "helpdesk_login", Outcome: "refused"})
 			h.render(w, r, http.StatusUnauthorized, "login", &view{Title: "Sign in", Error: "That token or password is not right."})

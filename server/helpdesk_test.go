@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -522,6 +523,38 @@ func TestHelpdeskPasswordFromConfig(t *testing.T) {
 	}
 	if p := newBrowser(t, &hdServer{url: base}).signIn("front desk 43"); p.status != http.StatusUnauthorized {
 		t.Errorf("a wrong password: %d", p.status)
+	}
+}
+
+// TestHelpdeskLoginThrottleSource: one address's failures close sign-in
+// for that address only, and the closure outlives a restart.
+func TestHelpdeskLoginThrottleSource(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			st := be.open(t)
+			h := newHDServer(t, st)
+			attacker := newBrowser(t, h)
+			attacker.get("/helpdesk")
+			for range loginFree + 3 {
+				attacker.post("/helpdesk/login", url.Values{"secret": {"guess"}})
+			}
+			if p := attacker.post("/helpdesk/login", url.Values{"secret": {hdAdminToken}}); p.status != http.StatusTooManyRequests {
+				t.Fatalf("attacker not slowed: %d", p.status)
+			}
+			// Staff on another address sign in at once.
+			staff := newBrowser(t, h)
+			staff.c.Transport = &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext}
+			if p := staff.signIn(hdAdminToken); p.status != http.StatusSeeOther {
+				t.Fatalf("staff from another address: %d", p.status)
+			}
+			// A restarted server (same database) keeps the attacker out.
+			h2 := newHDServer(t, st)
+			again := newBrowser(t, h2)
+			again.get("/helpdesk")
+			if p := again.post("/helpdesk/login", url.Values{"secret": {hdAdminToken}}); p.status != http.StatusTooManyRequests {
+				t.Fatalf("after a restart: %d", p.status)
+			}
+		})
 	}
 }
 

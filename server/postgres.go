@@ -59,6 +59,11 @@ CREATE TABLE IF NOT EXISTS helpdesk_sessions (
 	key_id BYTEA NOT NULL,
 	expires BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS login_throttle (
+	source TEXT PRIMARY KEY,
+	failures INTEGER NOT NULL,
+	closed_until BIGINT NOT NULL
+);
 `
 
 // OpenPostgres connects to PostgreSQL at dsn (a postgres:// URL) with pgx

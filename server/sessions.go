@@ -59,3 +59,42 @@ func (s *sqlStore) DeleteSession(ctx context.Context, hash []byte) error {
 	}
 	return nil
 }
+
+func (s *sqlStore) BeginLogin(ctx context.Context, source string, now time.Time, free int, maxDelay time.Duration) (LoginAttempt, error) {
+	// Counted before the secret is checked; past the free attempts the
+	// form closes (for maxDelay until EndLogin sets the real delay), so
+	// a burst from one source gets no more guesses than a sequence.
+	var a LoginAttempt
+	err := s.wdb.QueryRowContext(ctx, s.rebind(`INSERT INTO login_throttle (source, failures, closed_until)
+		VALUES ($1, 1, CASE WHEN 1 > $2 THEN CAST($4 AS BIGINT) ELSE 0 END)
+		ON CONFLICT (source) DO UPDATE SET failures = login_throttle.failures + 1,
+			closed_until = CASE WHEN login_throttle.failures + 1 > $2 THEN CAST($4 AS BIGINT) ELSE 0 END
+		WHERE login_throttle.closed_until <= $3
+		RETURNING failures`), source, free, ms(now), ms(now.Add(maxDelay))).Scan(&a.N)
+	if err == nil {
+		a.Allowed = true
+		return a, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return a, s.errorf("begin login", err)
+	}
+	var closed int64
+	if err := s.rdb.QueryRowContext(ctx, s.rebind(`SELECT failures, closed_until FROM login_throttle WHERE source = $1`), source).Scan(&a.N, &closed); err != nil {
+		return a, s.errorf("begin login", err)
+	}
+	a.RetryAt = fromMS(closed)
+	return a, nil
+}
+
+func (s *sqlStore) EndLogin(ctx context.Context, source string, ok bool, closedUntil time.Time) error {
+	var err error
+	if ok {
+		_, err = s.wdb.ExecContext(ctx, s.rebind(`DELETE FROM login_throttle WHERE source = $1`), source)
+	} else {
+		_, err = s.wdb.ExecContext(ctx, s.rebind(`UPDATE login_throttle SET closed_until = $1 WHERE source = $2`), ms(closedUntil), source)
+	}
+	if err != nil {
+		return s.errorf("end login", err)
+	}
+	return nil
+}

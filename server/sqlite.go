@@ -63,6 +63,11 @@ CREATE TABLE IF NOT EXISTS helpdesk_sessions (
 	key_id BLOB NOT NULL,
 	expires INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS login_throttle (
+	source TEXT PRIMARY KEY,
+	failures INTEGER NOT NULL,
+	closed_until INTEGER NOT NULL
+);
 `
 
 // OpenSQLite opens (creating it 0600 if needed) the SQLite database at

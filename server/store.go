@@ -94,6 +94,13 @@ type Check struct {
 	Event Event
 }
 
+// LoginAttempt is the answer of [Store.BeginLogin].
+type LoginAttempt struct {
+	Allowed bool
+	N       int       // consecutive failures from the source, this attempt included
+	RetryAt time.Time // when a refused source may try again
+}
+
 // Outcomes of [Store.Attempt].
 const (
 	AttemptAccepted = iota // the step was recorded; failures reset
@@ -196,6 +203,16 @@ type Store interface {
 	Session(ctx context.Context, hash []byte) (HelpdeskSession, error)
 	// DeleteSession ends a helpdesk session (sign-out).
 	DeleteSession(ctx context.Context, hash []byte) error
+
+	// BeginLogin counts a helpdesk sign-in attempt from source (an
+	// address) before its secret is checked; it is refused while the
+	// source's sign-in is closed. Past free attempts it closes sign-in
+	// for maxDelay until EndLogin sets the real delay.
+	BeginLogin(ctx context.Context, source string, now time.Time, free int, maxDelay time.Duration) (LoginAttempt, error)
+	// EndLogin finishes an allowed attempt: a success forgets source's
+	// failures; a failure keeps sign-in closed until closedUntil (zero
+	// when still free).
+	EndLogin(ctx context.Context, source string, ok bool, closedUntil time.Time) error
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
