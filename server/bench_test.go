@@ -287,7 +287,7 @@ func BenchmarkVerifyLoad(b *testing.B) {
 			continue // a quicker look at one backend
 		}
 		kr, _ := NewKeyring(testKey(9))
-		s, err := New(Config{Store: be.open(b), Keyring: kr, AdminToken: "t"})
+		s, err := New(Config{Store: be.open(b), Keyring: kr, AdminToken: runToken})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -324,7 +324,7 @@ func BenchmarkVerifyLoad(b *testing.B) {
 // on loopback for a third of the load duration, on SQLite.
 func BenchmarkEnrollLoad(b *testing.B) {
 	kr, _ := NewKeyring(testKey(9))
-	s, err := New(Config{Store: openTestSQLite(b), Keyring: kr, AdminToken: "t"})
+	s, err := New(Config{Store: openTestSQLite(b), Keyring: kr, AdminToken: runToken})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -332,7 +332,7 @@ func BenchmarkEnrollLoad(b *testing.B) {
 	url := serveLoopback(b, s)
 	runtime.GC()
 	cpu := cpuTime()
-	r := loadRun(b, url, "/api/v1/users/someone/credentials", bearer("t"), 8, loadDuration()/3, func(*rand.Rand) []byte {
+	r := loadRun(b, url, "/api/v1/users/someone/credentials", bearer(runToken), 8, loadDuration()/3, func(*rand.Rand) []byte {
 		return []byte(`{"name":"phone"}`)
 	})
 	if r.status[201] != len(r.lat) {

@@ -414,7 +414,7 @@ const timeLayout = "2006-01-02 15:04 MST"
 func handleHelpdeskHome(h *helpdesk) http.Handler {
 	return h.page(func(w http.ResponseWriter, r *http.Request) {
 		v := &view{Title: "Helpdesk", SignedIn: true, Notice: notices[r.URL.Query().Get("msg")]}
-		v.User = strings.TrimSpace(r.URL.Query().Get("user"))
+		v.User = cleanUser(r.URL.Query().Get("user"))
 		v.Recent = h.recentUsers(r.Context())
 		if v.User == "" {
 			h.render(w, r, http.StatusOK, "home", v)
@@ -526,7 +526,7 @@ func (h *helpdesk) qrView(c Credential, secret otp.Secret, link string, png []by
 
 func handleHelpdeskEnroll(h *helpdesk) http.Handler {
 	return h.form(func(w http.ResponseWriter, r *http.Request) {
-		user := strings.TrimSpace(r.PostFormValue("user"))
+		user := cleanUser(r.PostFormValue("user"))
 		e, err := h.s.CreateCredential(r.Context(), user, EnrollRequest{Name: r.PostFormValue("name")}, "helpdesk")
 		if err != nil {
 			h.fail(w, r, err, user)
@@ -669,6 +669,10 @@ func handleHelpdeskStatus(h *helpdesk) http.Handler {
 
 func handleHelpdeskStatic(h *helpdesk) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") { // files only, never a folder listing
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		h.static.ServeHTTP(w, r)

@@ -414,6 +414,9 @@ func TestHelpdeskStatic(t *testing.T) {
 	if p := b.get("/helpdesk/static/../../server.go"); p.status == 200 {
 		t.Error("static files escape their folder")
 	}
+	if p := b.get("/helpdesk/static/"); p.status != http.StatusNotFound || strings.Contains(p.body, "helpdesk.css") {
+		t.Errorf("the static folder is listed: %d", p.status)
+	}
 }
 
 // FuzzHelpdeskSession: a session cookie is accepted only in the one
@@ -501,7 +504,7 @@ func TestHelpdeskPasswordFromConfig(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	getenv := func(k string) string {
-		return map[string]string{"LATCHKEY_HOME": dir, "LATCHKEY_ADMIN_TOKEN": "run-admin-token"}[k]
+		return map[string]string{"LATCHKEY_HOME": dir, "LATCHKEY_ADMIN_TOKEN": runToken}[k]
 	}
 	go func() {
 		done <- Run(ctx, []string{"--addr", "127.0.0.1:0", "--config", cfg}, getenv, strings.NewReader(""), pw, io.Discard)

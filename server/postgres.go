@@ -64,6 +64,10 @@ CREATE TABLE IF NOT EXISTS login_throttle (
 	failures INTEGER NOT NULL,
 	closed_until BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS health (
+	id INTEGER PRIMARY KEY,
+	at BIGINT NOT NULL
+);
 `
 
 // OpenPostgres connects to PostgreSQL at dsn (a postgres:// URL) with pgx

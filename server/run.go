@@ -384,6 +384,9 @@ func (s *Server) listen(ctx context.Context, addr, certFile, keyFile string) (ne
 	}
 	url := scheme + "://" + ln.Addr().String()
 	s.log.Info("listening", "url", url)
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() && s.cfg.PublicURL == "" {
+		s.log.Warn("listening beyond loopback without public_url: enrollment links are built from each request's Host header, which a client chooses; set --public-url", "addr", ln.Addr().String())
+	}
 	return ln, hs, url, nil
 }
 

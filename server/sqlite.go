@@ -68,6 +68,10 @@ CREATE TABLE IF NOT EXISTS login_throttle (
 	failures INTEGER NOT NULL,
 	closed_until INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS health (
+	id INTEGER PRIMARY KEY,
+	at INTEGER NOT NULL
+);
 `
 
 // OpenSQLite opens (creating it 0600 if needed) the SQLite database at

@@ -648,9 +648,15 @@ func (s *sqlStore) Link(ctx context.Context, hash []byte) (Link, error) {
 	return l, nil
 }
 
+// Ping reads and writes: a database that answers reads but refuses
+// writes (disk full, read-only, a replica) fails every verification.
 func (s *sqlStore) Ping(ctx context.Context) error {
 	if err := s.rdb.PingContext(ctx); err != nil {
 		return s.errorf("ping", err)
+	}
+	if _, err := s.wdb.ExecContext(ctx, s.rebind(`INSERT INTO health (id, at) VALUES (1, $1)
+		ON CONFLICT (id) DO UPDATE SET at = excluded.at`), time.Now().UnixMilli()); err != nil {
+		return s.errorf("ping: write", err)
 	}
 	return nil
 }

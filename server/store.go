@@ -214,7 +214,7 @@ type Store interface {
 	// when still free).
 	EndLogin(ctx context.Context, source string, ok bool, closedUntil time.Time) error
 
-	// Ping checks that the database answers.
+	// Ping checks that the database answers and takes a write.
 	Ping(ctx context.Context) error
 	// Close releases the database.
 	Close() error
