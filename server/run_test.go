@@ -207,9 +207,9 @@ func TestRunEndToEnd(t *testing.T) {
 
 	// Restart: same token file, same key, the credential still verifies;
 	// LATCHKEY_ADMIN_TOKEN replaces the file's token.
-	env["LATCHKEY_ADMIN_TOKEN"] = "env-token"
+	env["LATCHKEY_ADMIN_TOKEN"] = "env-admin-token-0123456789abcdef"
 	r = startRun(t, env)
-	if s := doRequest(t, r.url, "GET", "/api/v1/users/ivy/credentials", bearer("env-token"), ""); s.status != 200 || !bytes.Contains(s.body, []byte(`"verified":true`)) {
+	if s := doRequest(t, r.url, "GET", "/api/v1/users/ivy/credentials", bearer("env-admin-token-0123456789abcdef"), ""); s.status != 200 || !bytes.Contains(s.body, []byte(`"verified":true`)) {
 		t.Fatalf("after restart: %d %s", s.status, s.body)
 	}
 	if s := doRequest(t, r.url, "GET", "/api/v1/users/ivy/credentials", admin, ""); s.status != 401 {
