@@ -9,9 +9,11 @@ import (
 
 // auditor writes audit events in batches, so that logging every
 // verification costs one insert per batch instead of one transaction per
-// request. Events that must be committed with a change (enrollments) go
-// through the store directly; the rest are flushed within flushEvery and
-// on close.
+// request. Events that must be committed with a change (enrollments,
+// confirmations and accepted codes: their record is durable before the
+// answer leaves) go through the store in the change's transaction; the
+// rest (refusals, failures, lockouts) are flushed within flushEvery and on
+// close, so a crash can lose the last flushEvery of those.
 type auditor struct {
 	store Store
 	log   *slog.Logger

@@ -65,7 +65,7 @@ func BenchmarkStoreAccept(b *testing.B) {
 			step := int64(0)
 			for b.Loop() {
 				step++
-				if ok, err := st.Accept(ctx, "alice", "c1", step, t0); !ok || err != nil {
+				if ok, err := st.Accept(ctx, "alice", "c1", step, t0, testEvent); !ok || err != nil {
 					b.Fatal(ok, err)
 				}
 			}
@@ -224,7 +224,7 @@ func enrollUsers(b *testing.B, s *Server, n int) *benchUsers {
 		}
 		g, _ := otp.NewGenerator(e.Secret, otp.Options{})
 		// Burn a step well in the past so the load run starts fresh.
-		if ok, err := s.store.Confirm(ctx, user, e.ID, int64(otp.Step(now, 30))-10, now); !ok || err != nil {
+		if ok, err := s.store.Confirm(ctx, user, e.ID, int64(otp.Step(now, 30))-10, now, Event{Time: now, User: user, Action: "confirm"}); !ok || err != nil {
 			b.Fatal("confirm", ok, err)
 		}
 		u.names, u.gens = append(u.names, user), append(u.gens, g)
@@ -288,7 +288,7 @@ func BenchmarkVerifyLoad(b *testing.B) {
 			continue // a quicker look at one backend
 		}
 		kr, _ := NewKeyring(testKey(9))
-		s, err := New(Config{Store: be.open(b), Keyring: kr, AdminToken: "t"})
+		s, err := New(Config{Store: be.open(b), Keyring: kr, AdminToken: runToken})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -325,7 +325,7 @@ func BenchmarkVerifyLoad(b *testing.B) {
 // on loopback for a third of the load duration, on SQLite.
 func BenchmarkEnrollLoad(b *testing.B) {
 	kr, _ := NewKeyring(testKey(9))
-	s, err := New(Config{Store: openTestSQLite(b), Keyring: kr, AdminToken: "t"})
+	s, err := New(Config{Store: openTestSQLite(b), Keyring: kr, AdminToken: runToken})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func BenchmarkEnrollLoad(b *testing.B) {
 	url := serveLoopback(b, s)
 	runtime.GC()
 	cpu := cpuTime()
-	r := loadRun(b, url, "/api/v1/users/someone/credentials", bearer("t"), 8, loadDuration()/3, func(*rand.Rand) []byte {
+	r := loadRun(b, url, "/api/v1/users/someone/credentials", bearer(runToken), 8, loadDuration()/3, func(*rand.Rand) []byte {
 		return []byte(`{"name":"phone"}`)
 	})
 	if r.status[201] != len(r.lat) {

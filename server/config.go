@@ -21,7 +21,7 @@ const (
 	// before a lock (NIST SP 800-63B).
 	MaxFailuresLimit = 100
 	DefaultLockBase  = 30 * time.Second
-	DefaultLockMax   = 24 * time.Hour
+	DefaultLockMax   = time.Hour
 	DefaultEnrollTTL = 15 * time.Minute
 	DefaultIssuer    = "Latchkey"
 	DefaultMaxBody   = 64 << 10
@@ -34,8 +34,8 @@ const (
 type Config struct {
 	Store   Store
 	Keyring *Keyring
-	// AdminToken is the bearer token of admin and helpdesk calls. Empty
-	// disables the admin API.
+	// AdminToken is the bearer token of admin and helpdesk calls, of at
+	// least MinTokenBits. Empty disables the admin API.
 	AdminToken string
 	// Logger receives JSON logs; nil discards them.
 	Logger *slog.Logger
@@ -49,7 +49,7 @@ type Config struct {
 	// 1..100, default 10.
 	MaxFailures int
 	// LockBase is the first lock's length (default 30 s); each further
-	// failure while at the limit doubles it, up to LockMax (default 24 h).
+	// lock before a success doubles it, up to LockMax (default 1 h).
 	LockBase, LockMax time.Duration
 	// EnrollTTL is how long an unverified credential lives (15 min).
 	EnrollTTL time.Duration
@@ -63,7 +63,8 @@ type Config struct {
 	// /metrics; nil means a private registry.
 	Registry *prometheus.Registry
 	// HelpdeskPassword, when set, also signs in to the /helpdesk page
-	// (besides the admin token).
+	// (besides the admin token): at least MinPasswordLen characters and
+	// not one of the 30,000 most common passwords.
 	HelpdeskPassword string
 	// MetricsToken, when set, is the bearer token /metrics requires
 	// (Prometheus's authorization setting); empty leaves /metrics open.
@@ -86,6 +87,19 @@ type Config struct {
 func (c Config) withDefaults() (Config, error) {
 	if c.Store == nil || c.Keyring == nil {
 		return c, errors.New("server: config needs a Store and a Keyring")
+	}
+	if c.AdminToken != "" {
+		if err := checkAdminToken(c.AdminToken); err != nil {
+			return c, err
+		}
+	}
+	if c.HelpdeskPassword != "" {
+		if err := checkHelpdeskPassword(c.HelpdeskPassword); err != nil {
+			return c, err
+		}
+	}
+	if strings.Contains(c.Issuer, ":") {
+		return c, fmt.Errorf("server: issuer %q: an otpauth issuer must not contain ':'", c.Issuer)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

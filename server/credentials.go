@@ -1,6 +1,8 @@
 package server
 
 import (
+	"golang.org/x/text/unicode/norm"
+
 	"context"
 	"fmt"
 	"strings"
@@ -12,14 +14,25 @@ import (
 	"latchkey/core/otpauth"
 )
 
-// checkUser validates a user name from a path or a body.
+// cleanUser is how every face takes a user id from input: trimmed and
+// in Unicode NFC, so that one name typed two ways is one user.
+func cleanUser(u string) string {
+	return norm.NFC.String(strings.TrimSpace(u))
+}
+
+// checkUser validates a user id after cleanUser: it refuses control,
+// format (U+200B, U+FEFF...) and direction-changing (U+202E, U+2066...)
+// characters, which would make two ids look alike or a log line lie.
 func checkUser(u string) error {
 	if u == "" || len(u) > 256 || !utf8.ValidString(u) {
 		return fmt.Errorf("%w: user must be 1..256 bytes of UTF-8", ErrInvalidInput)
 	}
+	if u != strings.TrimSpace(u) || !norm.NFC.IsNormalString(u) {
+		return fmt.Errorf("%w: user must be trimmed and in Unicode NFC", ErrInvalidInput)
+	}
 	for _, r := range u {
-		if unicode.IsControl(r) {
-			return fmt.Errorf("%w: user must not contain control characters", ErrInvalidInput)
+		if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Bidi_Control, unicode.Zl, unicode.Zp) {
+			return fmt.Errorf("%w: user must not contain control, invisible or direction-changing characters", ErrInvalidInput)
 		}
 	}
 	return nil
@@ -69,6 +82,10 @@ func (s *Server) CreateCredential(ctx context.Context, user string, req EnrollRe
 	}
 	if err := checkName(req.Issuer); err != nil {
 		return nil, err
+	}
+	if strings.Contains(req.Issuer, ":") {
+		// The otpauth label is "issuer:account"; apps would split there.
+		return nil, fmt.Errorf("%w: issuer must not contain ':'", ErrInvalidInput)
 	}
 	alg := otp.SHA1
 	if req.Algorithm != "" {

@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// pathUser is the request's {user}, cleaned (see cleanUser).
+func pathUser(r *http.Request) string { return cleanUser(r.PathValue("user")) }
+
 func handleHealthz(s *Server) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.store.Ping(r.Context()); err != nil {
@@ -36,7 +39,7 @@ func handleCreateCredential(s *Server) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		user := r.PathValue("user")
+		user := pathUser(r)
 		e, err := s.CreateCredential(r.Context(), user, req, actor(r.Context()))
 		if err != nil {
 			s.writeError(w, r, err)
@@ -78,7 +81,7 @@ func optTime(t time.Time) *time.Time {
 
 func handleListCredentials(s *Server) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user := r.PathValue("user")
+		user := pathUser(r)
 		if err := checkUser(user); err != nil {
 			s.writeError(w, r, err)
 			return
@@ -103,7 +106,7 @@ func handleListCredentials(s *Server) http.Handler {
 
 func handleQR(s *Server) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		png, err := s.PendingQR(r.Context(), r.PathValue("user"), r.PathValue("id"))
+		png, err := s.PendingQR(r.Context(), pathUser(r), r.PathValue("id"))
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -140,7 +143,7 @@ func handleConfirm(s *Server) http.Handler {
 			s.writeError(w, r, ErrInvalidCode)
 			return
 		}
-		if err := s.ConfirmCredential(r.Context(), r.PathValue("user"), r.PathValue("id"), req.Code, actor(r.Context())); err != nil {
+		if err := s.ConfirmCredential(r.Context(), pathUser(r), r.PathValue("id"), req.Code, actor(r.Context())); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -170,7 +173,7 @@ func handleRename(s *Server) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
-		user, id := r.PathValue("user"), r.PathValue("id")
+		user, id := pathUser(r), r.PathValue("id")
 		if err := s.store.RenameCredential(r.Context(), user, id, name); err != nil {
 			s.writeError(w, r, err)
 			return
@@ -182,7 +185,7 @@ func handleRename(s *Server) http.Handler {
 
 func handleDelete(s *Server) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, id := r.PathValue("user"), r.PathValue("id")
+		user, id := pathUser(r), r.PathValue("id")
 		if err := s.DeleteCredential(r.Context(), user, id, actor(r.Context())); err != nil {
 			s.writeError(w, r, err)
 			return
@@ -194,7 +197,7 @@ func handleDelete(s *Server) http.Handler {
 func handleAudit(s *Server) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		user := q.Get("user")
+		user := cleanUser(q.Get("user"))
 		if user != "" {
 			if err := checkUser(user); err != nil {
 				s.writeError(w, r, err)
@@ -239,6 +242,7 @@ func handleVerify(s *Server) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
+		req.User = cleanUser(req.User)
 		if err := checkUser(req.User); err != nil {
 			s.writeError(w, r, err)
 			return

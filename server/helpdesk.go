@@ -11,12 +11,12 @@ import (
 	"errors"
 	"html/template"
 	"io/fs"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"latchkey/assets"
@@ -29,12 +29,15 @@ import (
 // user, see their credentials, enroll one with a full-screen QR and
 // confirm it with the user's first code, rename or revoke.
 //
-// Sessions are stateless: the cookie holds an expiry and a nonce under an
-// HMAC whose key is derived from the admin token and the helpdesk
-// password, so every instance behind a load balancer accepts it and
-// changing either signs everyone out. Every form carries a CSRF token,
-// an HMAC of a random per-browser cookie; the cookies are HttpOnly,
-// SameSite=Strict and Secure under TLS (or an https Config.PublicURL).
+// Sessions live in the database: the cookie holds 256 random bits (in
+// their one canonical base64url form), the database their SHA-256 with an
+// expiry and the id of the key derived from the admin token and the
+// helpdesk password. So sign-out ends a session on every instance, and
+// changing the token or the password ends them all. Every form of a
+// signed-in page carries a CSRF token bound to the session (an HMAC of
+// its id); the sign-in form's is bound to a random per-browser cookie.
+// The cookies are HttpOnly, SameSite=Strict and Secure under TLS (or an
+// https Config.PublicURL).
 
 const (
 	sessionCookie = "latchkey_helpdesk"
@@ -50,42 +53,48 @@ type helpdesk struct {
 	s      *Server
 	tmpl   *template.Template
 	static http.Handler
-	key    []byte // HMAC key of sessions and CSRF tokens
-
-	// Failed sign-ins slow further attempts down: after loginFree
-	// consecutive failures each one closes the form for a doubling
-	// delay (at most loginMaxDelay), so a helpdesk password cannot be
-	// guessed at speed. It is per process and resets on success.
-	mu       sync.Mutex
-	failures int
-	closed   time.Time // sign-in refused until then
+	key    []byte // HMAC key of CSRF tokens
+	keyID  []byte // names key in stored sessions
 }
 
+// Failed sign-ins slow further attempts from the same source address
+// down: after loginFree consecutive failures each one closes the form for
+// that address for a doubling delay (at most loginMaxDelay), so a
+// helpdesk password cannot be guessed at speed, while an attacker slows
+// only themselves. The count is in the database (per address, across
+// instances and restarts) and resets on success.
 const (
 	loginFree     = 5
 	loginMaxDelay = 5 * time.Minute
 )
 
-// loginWait returns how long sign-in stays closed (zero when open).
-func (h *helpdesk) loginWait() time.Duration {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return max(0, h.closed.Sub(h.s.now()))
+// loginDelay is how long the form closes after the n-th consecutive
+// failure (zero while n <= loginFree).
+func loginDelay(n int) time.Duration {
+	if n <= loginFree {
+		return 0
+	}
+	return min(time.Second<<min(n-loginFree-1, 20), loginMaxDelay)
 }
 
-// loginResult records a sign-in attempt's outcome.
-func (h *helpdesk) loginResult(ok bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if ok {
-		h.failures, h.closed = 0, time.Time{}
-		return
+// loginSource is the address a sign-in is throttled by: the peer's IP
+// (a proxy's headers are not trusted), IPv6 by its /64, which one host
+// usually holds whole.
+func loginSource(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
 	}
-	h.failures++
-	if n := h.failures - loginFree - 1; n >= 0 {
-		d := time.Second << min(n, 20)
-		h.closed = h.s.now().Add(min(d, loginMaxDelay))
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
 	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 func newHelpdesk(s *Server) *helpdesk {
@@ -98,7 +107,9 @@ func newHelpdesk(s *Server) *helpdesk {
 	m := hmac.New(sha256.New, s.admin[:])
 	m.Write([]byte("latchkey helpdesk session v1\x00"))
 	m.Write(pw[:])
-	return &helpdesk{s: s, tmpl: tmpl, static: http.StripPrefix("/helpdesk/static/", http.FileServerFS(sub)), key: m.Sum(nil)}
+	key := m.Sum(nil)
+	id := sha256.Sum256(append([]byte("latchkey helpdesk key id\x00"), key...))
+	return &helpdesk{s: s, tmpl: tmpl, static: http.StripPrefix("/helpdesk/static/", http.FileServerFS(sub)), key: key, keyID: id[:16]}
 }
 
 func (h *helpdesk) mac(parts ...string) []byte {
@@ -130,37 +141,73 @@ func (h *helpdesk) cookie(r *http.Request, name, value string, maxAge int) *http
 		SameSite: http.SameSiteStrictMode, Secure: h.s.secureCookies(r)}
 }
 
-// newSession returns a session cookie value valid until now+SessionTTL.
-func (h *helpdesk) newSession() string {
-	nonce := make([]byte, 16)
-	rand.Read(nonce)
-	payload := strconv.FormatInt(h.s.now().Add(SessionTTL).Unix(), 10) + "." + base64.RawURLEncoding.EncodeToString(nonce)
-	return payload + "." + base64.RawURLEncoding.EncodeToString(h.mac("session", payload))
+// sessionIDLen is the length of a session id in bytes.
+const sessionIDLen = 32
+
+// newSession opens a session valid until now+SessionTTL and returns its
+// cookie value.
+func (h *helpdesk) newSession(ctx context.Context) (string, error) {
+	id := make([]byte, sessionIDLen)
+	rand.Read(id)
+	hash := sha256.Sum256(id)
+	hs := HelpdeskSession{Hash: hash[:], KeyID: h.keyID, Expires: h.s.now().Add(SessionTTL)}
+	if err := h.s.store.CreateSession(ctx, hs, h.s.now()); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(id), nil
 }
 
-// signedIn reports whether r carries a valid, unexpired session.
-func (h *helpdesk) signedIn(r *http.Request) bool {
+// parseSessionID decodes a session cookie value; only the canonical
+// encoding of sessionIDLen bytes is accepted.
+func parseSessionID(v string) ([]byte, bool) {
+	if len(v) != base64.RawURLEncoding.EncodedLen(sessionIDLen) {
+		return nil, false
+	}
+	id, err := base64.RawURLEncoding.Strict().DecodeString(v)
+	if err != nil || len(id) != sessionIDLen || base64.RawURLEncoding.EncodeToString(id) != v {
+		return nil, false
+	}
+	return id, true
+}
+
+// session returns the id of r's session if it is open: stored, unexpired
+// and opened under the current admin token and helpdesk password.
+func (h *helpdesk) session(r *http.Request) (string, bool) {
 	c, err := r.Cookie(sessionCookie)
-	if err != nil || len(c.Value) > 200 {
-		return false
+	if err != nil {
+		return "", false
 	}
-	i := strings.LastIndexByte(c.Value, '.')
-	if i < 0 {
-		return false
+	id, ok := parseSessionID(c.Value)
+	if !ok {
+		return "", false
 	}
-	payload := c.Value[:i]
-	sig, err := base64.RawURLEncoding.DecodeString(c.Value[i+1:])
-	if err != nil || !hmac.Equal(sig, h.mac("session", payload)) {
-		return false
+	hash := sha256.Sum256(id)
+	hs, err := h.s.store.Session(r.Context(), hash[:])
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			h.s.log.ErrorContext(r.Context(), "helpdesk session", "err", err)
+		}
+		return "", false
 	}
-	exp, _, _ := strings.Cut(payload, ".")
-	sec, err := strconv.ParseInt(exp, 10, 64)
-	return err == nil && h.s.now().Unix() < sec
+	if !hmac.Equal(hs.KeyID, h.keyID) || !h.s.now().Before(hs.Expires) {
+		return "", false
+	}
+	return c.Value, true
 }
 
-// csrfToken returns the form token for r's CSRF cookie, setting a new
-// cookie when r has none (or rotate is set, after sign-in).
+// signedIn reports whether r carries an open session.
+func (h *helpdesk) signedIn(r *http.Request) bool {
+	_, ok := h.session(r)
+	return ok
+}
+
+// csrfToken returns the form token: bound to r's session when there is
+// one, else to r's CSRF cookie, which it sets when r has none (or rotate
+// is set).
 func (h *helpdesk) csrfToken(w http.ResponseWriter, r *http.Request, rotate bool) string {
+	if sid, ok := h.session(r); ok && !rotate {
+		return base64.RawURLEncoding.EncodeToString(h.mac("csrf session", sid))
+	}
 	var v string
 	if c, err := r.Cookie(csrfCookie); err == nil && len(c.Value) == 43 && !rotate {
 		v = c.Value
@@ -173,17 +220,21 @@ func (h *helpdesk) csrfToken(w http.ResponseWriter, r *http.Request, rotate bool
 	return base64.RawURLEncoding.EncodeToString(h.mac("csrf", v))
 }
 
-// checkCSRF verifies a form's token against the browser's CSRF cookie,
-// and refuses requests a browser marks as cross-site.
-func (h *helpdesk) checkCSRF(r *http.Request) bool {
+// checkCSRF verifies a form's token against sid (the session's id) or,
+// when sid is empty, the browser's CSRF cookie, and refuses requests a
+// browser marks as cross-site.
+func (h *helpdesk) checkCSRF(r *http.Request, sid string) bool {
 	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
 		return false
 	}
-	c, err := r.Cookie(csrfCookie)
+	got, err := base64.RawURLEncoding.DecodeString(r.PostFormValue("csrf"))
 	if err != nil {
 		return false
 	}
-	got, err := base64.RawURLEncoding.DecodeString(r.PostFormValue("csrf"))
+	if sid != "" {
+		return hmac.Equal(got, h.mac("csrf session", sid))
+	}
+	c, err := r.Cookie(csrfCookie)
 	return err == nil && hmac.Equal(got, h.mac("csrf", c.Value))
 }
 
@@ -250,12 +301,13 @@ func (h *helpdesk) form(next func(http.ResponseWriter, *http.Request)) http.Hand
 			h.problem(w, r, http.StatusBadRequest, "The form could not be read.", "")
 			return
 		}
-		if !h.checkCSRF(r) {
-			h.problem(w, r, http.StatusForbidden, "The form expired or came from another site. Reload the page and try again.", "")
+		sid, ok := h.session(r)
+		if !ok {
+			h.render(w, r, http.StatusUnauthorized, "login", &view{Title: "Sign in", Error: "Your session ended. Sign in again."})
 			return
 		}
-		if !h.signedIn(r) {
-			h.render(w, r, http.StatusUnauthorized, "login", &view{Title: "Sign in", Error: "Your session ended. Sign in again."})
+		if !h.checkCSRF(r, sid) {
+			h.problem(w, r, http.StatusForbidden, "The form expired or came from another site. Reload the page and try again.", "")
 			return
 		}
 		next(w, r)
@@ -286,22 +338,41 @@ var notices = map[string]string{
 
 func handleHelpdeskLogin(h *helpdesk) http.Handler {
 	return h.formNoSession(func(w http.ResponseWriter, r *http.Request) {
-		if wait := h.loginWait(); wait > 0 {
+		source, now := loginSource(r), h.s.now()
+		a, err := h.s.store.BeginLogin(r.Context(), source, now, loginFree, loginMaxDelay)
+		if err != nil {
+			h.fail(w, r, err, "")
+			return
+		}
+		if !a.Allowed {
+			wait := max(time.Second, a.RetryAt.Sub(now))
 			setRetryAfter(w, wait)
 			h.render(w, r, http.StatusTooManyRequests, "login", &view{Title: "Sign in",
 				Error: "Too many failed sign-ins. Wait " + wait.Round(time.Second).String() + ", then try again."})
 			return
 		}
 		ok := h.signIn(r.PostFormValue("secret"))
-		h.loginResult(ok)
+		var closed time.Time
+		if d := loginDelay(a.N); !ok && d > 0 {
+			closed = now.Add(d)
+		}
+		if err := h.s.store.EndLogin(r.Context(), source, ok, closed); err != nil {
+			h.fail(w, r, err, "")
+			return
+		}
 		if !ok {
 			h.s.audit.add(Event{Time: h.s.now(), Client: "helpdesk", Action: "helpdesk_login", Outcome: "refused"})
 			h.render(w, r, http.StatusUnauthorized, "login", &view{Title: "Sign in", Error: "That token or password is not right."})
 			return
 		}
 		h.s.audit.add(Event{Time: h.s.now(), Client: "helpdesk", Action: "helpdesk_login", Outcome: "ok"})
-		http.SetCookie(w, h.cookie(r, sessionCookie, h.newSession(), int(SessionTTL.Seconds())))
-		h.csrfToken(w, r, true) // a new CSRF cookie for the new session
+		sid, err := h.newSession(r.Context())
+		if err != nil {
+			h.fail(w, r, err, "")
+			return
+		}
+		http.SetCookie(w, h.cookie(r, sessionCookie, sid, int(SessionTTL.Seconds())))
+		h.csrfToken(w, r, true) // a new sign-in CSRF cookie for the next sign-in
 		http.Redirect(w, r, "/helpdesk", http.StatusSeeOther)
 	})
 }
@@ -314,7 +385,7 @@ func (h *helpdesk) formNoSession(next func(http.ResponseWriter, *http.Request)) 
 			h.problem(w, r, http.StatusBadRequest, "The form could not be read.", "")
 			return
 		}
-		if !h.checkCSRF(r) {
+		if sid, _ := h.session(r); !h.checkCSRF(r, "") && (sid == "" || !h.checkCSRF(r, sid)) {
 			h.render(w, r, http.StatusForbidden, "login", &view{Title: "Sign in", Error: "The form expired. Try again."})
 			return
 		}
@@ -324,6 +395,15 @@ func (h *helpdesk) formNoSession(next func(http.ResponseWriter, *http.Request)) 
 
 func handleHelpdeskLogout(h *helpdesk) http.Handler {
 	return h.form(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie(sessionCookie); err == nil {
+			if id, ok := parseSessionID(c.Value); ok {
+				hash := sha256.Sum256(id)
+				if err := h.s.store.DeleteSession(r.Context(), hash[:]); err != nil {
+					h.fail(w, r, err, "")
+					return
+				}
+			}
+		}
 		http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
 		http.Redirect(w, r, "/helpdesk", http.StatusSeeOther)
 	})
@@ -334,7 +414,7 @@ const timeLayout = "2006-01-02 15:04 MST"
 func handleHelpdeskHome(h *helpdesk) http.Handler {
 	return h.page(func(w http.ResponseWriter, r *http.Request) {
 		v := &view{Title: "Helpdesk", SignedIn: true, Notice: notices[r.URL.Query().Get("msg")]}
-		v.User = strings.TrimSpace(r.URL.Query().Get("user"))
+		v.User = cleanUser(r.URL.Query().Get("user"))
 		v.Recent = h.recentUsers(r.Context())
 		if v.User == "" {
 			h.render(w, r, http.StatusOK, "home", v)
@@ -446,7 +526,7 @@ func (h *helpdesk) qrView(c Credential, secret otp.Secret, link string, png []by
 
 func handleHelpdeskEnroll(h *helpdesk) http.Handler {
 	return h.form(func(w http.ResponseWriter, r *http.Request) {
-		user := strings.TrimSpace(r.PostFormValue("user"))
+		user := cleanUser(r.PostFormValue("user"))
 		e, err := h.s.CreateCredential(r.Context(), user, EnrollRequest{Name: r.PostFormValue("name")}, "helpdesk")
 		if err != nil {
 			h.fail(w, r, err, user)
@@ -589,6 +669,10 @@ func handleHelpdeskStatus(h *helpdesk) http.Handler {
 
 func handleHelpdeskStatic(h *helpdesk) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") { // files only, never a folder listing
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		h.static.ServeHTTP(w, r)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -413,26 +414,83 @@ func TestHelpdeskStatic(t *testing.T) {
 	if p := b.get("/helpdesk/static/../../server.go"); p.status == 200 {
 		t.Error("static files escape their folder")
 	}
+	if p := b.get("/helpdesk/static/"); p.status != http.StatusNotFound || strings.Contains(p.body, "helpdesk.css") {
+		t.Errorf("the static folder is listed: %d", p.status)
+	}
 }
 
+// FuzzHelpdeskSession: a session cookie is accepted only in the one
+// canonical encoding of a 32-byte id.
 func FuzzHelpdeskSession(f *testing.F) {
-	s := &Server{cfg: Config{AdminToken: "x"}, now: time.Now}
-	hd := &helpdesk{s: s, key: []byte("fuzz key")}
-	// A fixed session, the same in every fuzz worker.
-	payload := "99999999999.AAAAAAAAAAAAAAAAAAAAAA"
-	good := payload + "." + base64.RawURLEncoding.EncodeToString(hd.mac("session", payload))
-	f.Add(good)
-	f.Add("1.2.3")
+	f.Add(base64.RawURLEncoding.EncodeToString(make([]byte, 32)))
+	f.Add(strings.Repeat("A", 42) + "B")
+	f.Add(base64.URLEncoding.EncodeToString(make([]byte, 32)))
 	f.Add("..")
-	f.Add(strings.Repeat("A", 300))
 	f.Fuzz(func(t *testing.T, v string) {
-		r := httptest.NewRequest("GET", "/helpdesk", nil)
-		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: v})
-		if hd.signedIn(r) && v != good {
-			t.Fatalf("forged session %q accepted", v)
+		id, ok := parseSessionID(v)
+		if ok && (len(id) != sessionIDLen || base64.RawURLEncoding.EncodeToString(id) != v) {
+			t.Fatalf("non-canonical session cookie %q accepted", v)
 		}
 	})
 }
+
+// TestHelpdeskSessionEnds: sign-out ends the session for a saved copy of
+// its cookie; a new admin token or helpdesk password ends every session;
+// the CSRF token belongs to one session; a non-canonical cookie is
+// refused.
+func TestHelpdeskSessionEnds(t *testing.T) {
+	st := openTestSQLite(t)
+	h := newHDServer(t, st)
+	h.createCred(t, "olga")
+	u, _ := url.Parse(h.url + "/helpdesk")
+	b := newBrowser(t, h)
+	b.signIn(hdAdminToken)
+	saved := b.c.Jar.Cookies(u)
+	oldCSRF := b.csrf
+	if p := b.get("/helpdesk?user=olga"); !strings.Contains(p.body, "Laptop") {
+		t.Fatal("not signed in")
+	}
+	// A non-canonical spelling of the same id is refused.
+	var sess string
+	for _, c := range saved {
+		if c.Name == sessionCookie {
+			sess = c.Value
+		}
+	}
+	// 43 characters carry 258 bits: the last one's two low bits are
+	// padding, zero in the canonical form.
+	alt := sess[:42] + string(base64URLAlphabet[strings.IndexByte(base64URLAlphabet, sess[42])^1])
+	other := newBrowser(t, h)
+	other.c.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: alt, Path: "/helpdesk"}})
+	if p := other.get("/helpdesk?user=olga"); !strings.Contains(p.body, "login-form") {
+		t.Errorf("non-canonical session cookie %q accepted", alt)
+	}
+	if p := b.post("/helpdesk/logout", url.Values{}); p.status != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", p.status)
+	}
+	replay := newBrowser(t, h)
+	replay.c.Jar.SetCookies(u, saved)
+	if p := replay.get("/helpdesk?user=olga"); strings.Contains(p.body, "Laptop") || !strings.Contains(p.body, "login-form") {
+		t.Fatal("a saved cookie still works after sign-out")
+	}
+	// The CSRF token of the ended session does not serve the next one.
+	b.signIn(hdAdminToken)
+	b.csrf = oldCSRF
+	if p := b.post("/helpdesk/enroll", url.Values{"user": {"olga"}}); p.status != http.StatusForbidden {
+		t.Errorf("another session's CSRF token: %d", p.status)
+	}
+	// A server with another admin token (same database) ends the session.
+	saved = b.c.Jar.Cookies(u)
+	h2 := newHDServer(t, st, func(c *Config) { c.AdminToken = hdAdminToken + "-rotated" })
+	moved := newBrowser(t, h2)
+	u2, _ := url.Parse(h2.url + "/helpdesk")
+	moved.c.Jar.SetCookies(u2, saved)
+	if p := moved.get("/helpdesk?user=olga"); !strings.Contains(p.body, "login-form") {
+		t.Error("a session survived an admin token change")
+	}
+}
+
+const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 // TestHelpdeskPasswordFromConfig runs the server through Run with a
 // config file naming a helpdesk password, and signs in with it.
@@ -446,7 +504,7 @@ func TestHelpdeskPasswordFromConfig(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	getenv := func(k string) string {
-		return map[string]string{"LATCHKEY_HOME": dir, "LATCHKEY_ADMIN_TOKEN": "run-admin-token"}[k]
+		return map[string]string{"LATCHKEY_HOME": dir, "LATCHKEY_ADMIN_TOKEN": runToken}[k]
 	}
 	go func() {
 		done <- Run(ctx, []string{"--addr", "127.0.0.1:0", "--config", cfg}, getenv, strings.NewReader(""), pw, io.Discard)
@@ -468,6 +526,38 @@ func TestHelpdeskPasswordFromConfig(t *testing.T) {
 	}
 	if p := newBrowser(t, &hdServer{url: base}).signIn("front desk 43"); p.status != http.StatusUnauthorized {
 		t.Errorf("a wrong password: %d", p.status)
+	}
+}
+
+// TestHelpdeskLoginThrottleSource: one address's failures close sign-in
+// for that address only, and the closure outlives a restart.
+func TestHelpdeskLoginThrottleSource(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			st := be.open(t)
+			h := newHDServer(t, st)
+			attacker := newBrowser(t, h)
+			attacker.get("/helpdesk")
+			for range loginFree + 3 {
+				attacker.post("/helpdesk/login", url.Values{"secret": {"guess"}})
+			}
+			if p := attacker.post("/helpdesk/login", url.Values{"secret": {hdAdminToken}}); p.status != http.StatusTooManyRequests {
+				t.Fatalf("attacker not slowed: %d", p.status)
+			}
+			// Staff on another address sign in at once.
+			staff := newBrowser(t, h)
+			staff.c.Transport = &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}).DialContext}
+			if p := staff.signIn(hdAdminToken); p.status != http.StatusSeeOther {
+				t.Fatalf("staff from another address: %d", p.status)
+			}
+			// A restarted server (same database) keeps the attacker out.
+			h2 := newHDServer(t, st)
+			again := newBrowser(t, h2)
+			again.get("/helpdesk")
+			if p := again.post("/helpdesk/login", url.Values{"secret": {hdAdminToken}}); p.status != http.StatusTooManyRequests {
+				t.Fatalf("after a restart: %d", p.status)
+			}
+		})
 	}
 }
 

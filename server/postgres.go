@@ -34,7 +34,8 @@ CREATE INDEX IF NOT EXISTS credentials_user ON credentials (user_id, verified);
 CREATE TABLE IF NOT EXISTS user_state (
 	user_id TEXT PRIMARY KEY,
 	failures INTEGER NOT NULL DEFAULT 0,
-	locked_until BIGINT NOT NULL DEFAULT 0
+	locked_until BIGINT NOT NULL DEFAULT 0,
+	lockouts INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS audit (
 	id BIGSERIAL PRIMARY KEY,
@@ -52,6 +53,20 @@ CREATE TABLE IF NOT EXISTS enrollment_links (
 	credential_id TEXT NOT NULL,
 	expires BIGINT NOT NULL,
 	redeemed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS helpdesk_sessions (
+	id_hash BYTEA PRIMARY KEY,
+	key_id BYTEA NOT NULL,
+	expires BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS login_throttle (
+	source TEXT PRIMARY KEY,
+	failures INTEGER NOT NULL,
+	closed_until BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS health (
+	id INTEGER PRIMARY KEY,
+	at BIGINT NOT NULL
 );
 `
 
@@ -86,6 +101,10 @@ func migratePostgres(ctx context.Context, db *sql.DB) error {
 	}
 	if _, err := tx.ExecContext(ctx, postgresSchema); err != nil {
 		return fmt.Errorf("postgres: create schema: %w", err)
+	}
+	// Columns added since the first schema.
+	if _, err := tx.ExecContext(ctx, `ALTER TABLE user_state ADD COLUMN IF NOT EXISTS lockouts INTEGER NOT NULL DEFAULT 0`); err != nil {
+		return fmt.Errorf("postgres: migrate schema: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, oidcPostgresSchema); err != nil {
 		return fmt.Errorf("postgres: upgrade schema: %w", err)

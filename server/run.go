@@ -51,6 +51,7 @@ type FileConfig struct {
 	MaxFailures int    `json:"max_failures,omitempty"`
 	Issuer      string `json:"issuer,omitempty"`
 	LockBase    string `json:"lock_base,omitempty"`  // a Go duration, "30s"
+	LockMax     string `json:"lock_max,omitempty"`   // a Go duration, "1h"
 	EnrollTTL   string `json:"enroll_ttl,omitempty"` // a Go duration, "15m"
 	MaxBody     int64  `json:"max_body,omitempty"`
 	// HelpdeskPassword also signs in to the /helpdesk page (helpdesk.go).
@@ -80,7 +81,7 @@ func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
 	fs.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "listen on `ADDR` (host:port)")
 	fs.StringVar(&f.DB, "db", "", "SQLite file `PATH`, or a postgres:// URL (default: server.db in the data dir)")
 	fs.StringVar(&f.KeyFile, "key-file", "", "master key `FILE` (base64, 32 bytes); else LATCHKEY_MASTER_KEY, else master.key beside the database")
-	cfgFile := fs.String("config", "", "JSON config `FILE` (keys: addr, db, key_file, tls_cert, tls_key, window, max_failures, issuer, lock_base, enroll_ttl, max_body, helpdesk_password, public_url, signing_alg)")
+	cfgFile := fs.String("config", "", "JSON config `FILE` (keys: addr, db, key_file, tls_cert, tls_key, window, max_failures, issuer, lock_base, lock_max, enroll_ttl, max_body, helpdesk_password, public_url, signing_alg)")
 	fs.StringVar(&f.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM)")
 	fs.StringVar(&f.TLSKey, "tls-key", "", "the TLS private key `FILE` (PEM)")
 	window := fs.Int("window", 1, "accept codes this many `STEPS` either side of now (0..2)")
@@ -345,6 +346,11 @@ func open(ctx context.Context, o *options, getenv func(string) string, log *slog
 			return nil, nil, fmt.Errorf("serve: lock_base: %w", err)
 		}
 	}
+	if o.LockMax != "" {
+		if cfg.LockMax, err = time.ParseDuration(o.LockMax); err != nil {
+			return nil, nil, fmt.Errorf("serve: lock_max: %w", err)
+		}
+	}
 	if o.EnrollTTL != "" {
 		if cfg.EnrollTTL, err = time.ParseDuration(o.EnrollTTL); err != nil {
 			return nil, nil, fmt.Errorf("serve: enroll_ttl: %w", err)
@@ -405,6 +411,9 @@ func (s *Server) listen(ctx context.Context, addr, certFile, keyFile string) (ne
 			s.oidc.SetIssuer(iss)
 			s.log.Info("OpenID issuer", "issuer", iss)
 		}
+	}
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsLoopback() && s.cfg.PublicURL == "" {
+		s.log.Warn("listening beyond loopback without public_url: enrollment links are built from each request's Host header, which a client chooses; set --public-url", "addr", ln.Addr().String())
 	}
 	return ln, hs, url, nil
 }

@@ -36,6 +36,9 @@ import (
 // runs the server as a child process this way.
 const childArgsEnv = "LATCHKEY_TEST_SERVE_ARGS"
 
+// runToken is the admin token of the servers these tests run.
+const runToken = "run-admin-token-0123456789abcdef"
+
 func TestMain(m *testing.M) {
 	if args := os.Getenv(childArgsEnv); args != "" {
 		var a []string
@@ -204,9 +207,9 @@ func TestRunEndToEnd(t *testing.T) {
 
 	// Restart: same token file, same key, the credential still verifies;
 	// LATCHKEY_ADMIN_TOKEN replaces the file's token.
-	env["LATCHKEY_ADMIN_TOKEN"] = "env-token"
+	env["LATCHKEY_ADMIN_TOKEN"] = "env-admin-token-0123456789abcdef"
 	r = startRun(t, env)
-	if s := doRequest(t, r.url, "GET", "/api/v1/users/ivy/credentials", bearer("env-token"), ""); s.status != 200 || !bytes.Contains(s.body, []byte(`"verified":true`)) {
+	if s := doRequest(t, r.url, "GET", "/api/v1/users/ivy/credentials", bearer("env-admin-token-0123456789abcdef"), ""); s.status != 200 || !bytes.Contains(s.body, []byte(`"verified":true`)) {
 		t.Fatalf("after restart: %d %s", s.status, s.body)
 	}
 	if s := doRequest(t, r.url, "GET", "/api/v1/users/ivy/credentials", admin, ""); s.status != 401 {
@@ -219,16 +222,16 @@ func TestRunConfigAndUsage(t *testing.T) {
 	cfg := filepath.Join(dir, "config.json")
 	os.WriteFile(cfg, []byte(`{"db":"`+filepath.Join(dir, "x.db")+`","window":0,"max_failures":2,"issuer":"Conf","public_url":"https://auth.example.com"}`), 0o600)
 	key, _ := NewKey()
-	env := envMap{"HOME": dir, "LATCHKEY_ADMIN_TOKEN": "t", "LATCHKEY_METRICS_TOKEN": "m", "LATCHKEY_MASTER_KEY": "  " + b64(key) + "\n"}
+	env := envMap{"HOME": dir, "LATCHKEY_ADMIN_TOKEN": runToken, "LATCHKEY_METRICS_TOKEN": "m", "LATCHKEY_MASTER_KEY": "  " + b64(key) + "\n"}
 	r := startRun(t, env, "--config", cfg, "--max-failures", "3")
-	e := doRequest(t, r.url, "POST", "/api/v1/users/jo/credentials", bearer("t"), "")
+	e := doRequest(t, r.url, "POST", "/api/v1/users/jo/credentials", bearer(runToken), "")
 	if !bytes.Contains(e.body, []byte("issuer=Conf")) {
 		t.Fatalf("config issuer not used: %s", e.body)
 	}
 	if !bytes.Contains(e.body, []byte(`"enrollment_link":"https://auth.example.com/enroll#`)) {
 		t.Fatalf("config public_url not used: %s", e.body)
 	}
-	if m := doRequest(t, r.url, "GET", "/metrics", bearer("t"), ""); m.status != http.StatusUnauthorized {
+	if m := doRequest(t, r.url, "GET", "/metrics", bearer(runToken), ""); m.status != http.StatusUnauthorized {
 		t.Fatalf("/metrics with LATCHKEY_METRICS_TOKEN set, admin token: %d", m.status)
 	}
 	if m := doRequest(t, r.url, "GET", "/metrics", bearer("m"), ""); m.status != http.StatusOK {
@@ -284,7 +287,7 @@ func TestRunTLS(t *testing.T) {
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	env := envMap{"HOME": dir, "LATCHKEY_ADMIN_TOKEN": "t"}
+	env := envMap{"HOME": dir, "LATCHKEY_ADMIN_TOKEN": runToken}
 	var out syncBuffer
 	go func() {
 		done <- Run(ctx, []string{"--addr", addr, "--tls-cert", certFile, "--tls-key", keyFile}, env.get, nil, &out, &out)
@@ -331,13 +334,13 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 
 func TestRotateKey(t *testing.T) {
 	home := t.TempDir()
-	env := envMap{"HOME": home, "LATCHKEY_ADMIN_TOKEN": "t"}
+	env := envMap{"HOME": home, "LATCHKEY_ADMIN_TOKEN": runToken}
 	r := startRun(t, env)
 	var ids []string
 	var gens []*otp.Generator
 	for i := range 3 {
 		var e enrolled
-		json.Unmarshal(doRequest(t, r.url, "POST", fmt.Sprintf("/api/v1/users/u%d/credentials", i), bearer("t"), "").body, &e)
+		json.Unmarshal(doRequest(t, r.url, "POST", fmt.Sprintf("/api/v1/users/u%d/credentials", i), bearer(runToken), "").body, &e)
 		k, _ := otpauth.Parse(e.URI)
 		g, _ := k.Generator()
 		ids, gens = append(ids, e.ID), append(gens, g)
@@ -377,7 +380,7 @@ func TestRotateKey(t *testing.T) {
 	// The restarted server confirms with the re-encrypted secrets.
 	r = startRun(t, env)
 	for i, id := range ids {
-		c := doRequest(t, r.url, "POST", fmt.Sprintf("/api/v1/users/u%d/credentials/%s/verify", i, id), bearer("t"), `{"code":"`+gens[i].At(time.Now())+`"}`)
+		c := doRequest(t, r.url, "POST", fmt.Sprintf("/api/v1/users/u%d/credentials/%s/verify", i, id), bearer(runToken), `{"code":"`+gens[i].At(time.Now())+`"}`)
 		if c.status != 200 {
 			t.Fatalf("confirm after rotation: %d %s", c.status, c.body)
 		}
@@ -410,7 +413,7 @@ func TestSIGKILL(t *testing.T) {
 	WriteKeyFile(filepath.Join(dir, "k"), key)
 	start := func() (*exec.Cmd, chan error) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), childArgsEnv+"="+string(args), "LATCHKEY_ADMIN_TOKEN=t")
+		cmd.Env = append(os.Environ(), childArgsEnv+"="+string(args), "LATCHKEY_ADMIN_TOKEN="+runToken)
 		var logs syncBuffer
 		cmd.Stdout, cmd.Stderr = &logs, &logs
 		if err := cmd.Start(); err != nil {
@@ -442,7 +445,7 @@ func TestSIGKILL(t *testing.T) {
 				default:
 				}
 				req, _ := http.NewRequest("POST", url+"/api/v1/users/"+user+"/credentials", nil)
-				req.Header.Set("Authorization", "Bearer t")
+				req.Header.Set("Authorization", "Bearer "+runToken)
 				resp, err := client.Do(req)
 				if err != nil {
 					return // the server is gone
@@ -464,7 +467,7 @@ func TestSIGKILL(t *testing.T) {
 				k, _ := otpauth.Parse(e.URI)
 				g, _ := k.Generator()
 				req, _ = http.NewRequest("POST", url+"/api/v1/users/"+user+"/credentials/"+e.ID+"/verify", strings.NewReader(`{"code":"`+g.At(time.Now())+`"}`))
-				req.Header.Set("Authorization", "Bearer t")
+				req.Header.Set("Authorization", "Bearer "+runToken)
 				resp, err = client.Do(req)
 				if err != nil {
 					return
@@ -508,7 +511,7 @@ func TestSIGKILL(t *testing.T) {
 	}()
 	found := map[string]credentialView{}
 	for w := range 8 {
-		r := doRequest(t, url, "GET", fmt.Sprintf("/api/v1/users/load%d/credentials", w), bearer("t"), "")
+		r := doRequest(t, url, "GET", fmt.Sprintf("/api/v1/users/load%d/credentials", w), bearer(runToken), "")
 		var list struct{ Credentials []credentialView }
 		json.Unmarshal(r.body, &list)
 		for _, c := range list.Credentials {
@@ -537,13 +540,13 @@ func TestSIGKILL(t *testing.T) {
 func TestVerifyRaceTwoProcesses(t *testing.T) {
 	dsn := newPostgresDB(t)
 	key, _ := NewKey()
-	env := envMap{"HOME": t.TempDir(), "LATCHKEY_ADMIN_TOKEN": "t", "LATCHKEY_MASTER_KEY": b64(key)}
+	env := envMap{"HOME": t.TempDir(), "LATCHKEY_ADMIN_TOKEN": runToken, "LATCHKEY_MASTER_KEY": b64(key)}
 	local := startRun(t, env, "--db", dsn)
 
 	addr := freeAddr(t)
 	args, _ := json.Marshal([]string{"--addr", addr, "--db", dsn})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(args), "LATCHKEY_ADMIN_TOKEN=t", "LATCHKEY_MASTER_KEY="+b64(key), "HOME="+t.TempDir())
+	cmd.Env = append(os.Environ(), childArgsEnv+"="+string(args), "LATCHKEY_ADMIN_TOKEN="+runToken, "LATCHKEY_MASTER_KEY="+b64(key), "HOME="+t.TempDir())
 	var logs syncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -561,21 +564,104 @@ func TestVerifyRaceTwoProcesses(t *testing.T) {
 	waitHealthy(t, http.DefaultClient, remote, done)
 
 	// A client made on one instance, a credential enrolled on the other.
-	cr := doRequest(t, remote, "POST", "/api/v1/clients", bearer("t"), `{"name":"race"}`).json(t)
+	cr := doRequest(t, remote, "POST", "/api/v1/clients", bearer(runToken), `{"name":"race"}`).json(t)
 	var e enrolled
-	json.Unmarshal(doRequest(t, local.url, "POST", "/api/v1/users/zoe/credentials", bearer("t"), "").body, &e)
+	json.Unmarshal(doRequest(t, local.url, "POST", "/api/v1/users/zoe/credentials", bearer(runToken), "").body, &e)
 	k, err := otpauth.Parse(e.URI)
 	if err != nil {
 		t.Fatal(err)
 	}
 	g, _ := k.Generator()
 	now := time.Now()
-	if r := doRequest(t, remote, "POST", "/api/v1/users/zoe/credentials/"+e.ID+"/verify", bearer("t"), `{"code":"`+g.At(now)+`"}`); r.status != 200 {
+	if r := doRequest(t, remote, "POST", "/api/v1/users/zoe/credentials/"+e.ID+"/verify", bearer(runToken), `{"code":"`+g.At(now)+`"}`); r.status != 200 {
 		t.Fatalf("confirm on the other instance: %d %s", r.status, r.body)
 	}
 	code := g.Code(otp.Step(now, 30) + 1) // within the window, never used
 	valid, replayed := raceVerify(t, []string{local.url, remote}, cr["client_id"].(string), cr["client_secret"].(string), "zoe", code, 50)
 	if valid != 1 || replayed != 49 {
 		t.Fatalf("%d valid, %d replayed across two processes; want 1 and 49", valid, replayed)
+	}
+}
+
+// TestSIGKILLAfterAccept kills the server with SIGKILL as soon as it has
+// told 20 concurrent verifications "valid", restarts it on the same
+// database and finds each acceptance in the audit log.
+func TestSIGKILLAfterAccept(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	url := "http://" + addr
+	const tok = "sigkill-test-admin-token-0123456789"
+	args, _ := json.Marshal([]string{"--addr", addr, "--db", filepath.Join(dir, "server.db"), "--key-file", filepath.Join(dir, "k")})
+	key, _ := NewKey()
+	WriteKeyFile(filepath.Join(dir, "k"), key)
+	start := func() (*exec.Cmd, chan error) {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childArgsEnv+"="+string(args), "LATCHKEY_ADMIN_TOKEN="+tok)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		waitHealthy(t, http.DefaultClient, url, done)
+		return cmd, done
+	}
+	cmd, done := start()
+	r := doRequest(t, url, "POST", "/api/v1/clients", bearer(tok), `{"name":"app"}`)
+	var client struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	json.Unmarshal(r.body, &client)
+	const n = 20
+	gens := make([]*otp.Generator, n)
+	for i := range n {
+		user := fmt.Sprintf("kill%d", i)
+		r := doRequest(t, url, "POST", "/api/v1/users/"+user+"/credentials", bearer(tok), "")
+		var e enrolled
+		json.Unmarshal(r.body, &e)
+		k, _ := otpauth.Parse(e.URI)
+		gens[i], _ = k.Generator()
+		// Confirm with the previous step's code, so the current one is new.
+		code := gens[i].At(time.Now().Add(-30 * time.Second))
+		if r := doRequest(t, url, "POST", "/api/v1/users/"+user+"/credentials/"+e.ID+"/verify", bearer(tok), `{"code":"`+code+`"}`); r.status != 200 {
+			t.Fatalf("confirm: %d %s", r.status, r.body)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // the enrollments' events are flushed
+	var wg sync.WaitGroup
+	valid := make([]bool, n)
+	for i := range n {
+		wg.Go(func() {
+			body := fmt.Sprintf(`{"user":"kill%d","code":"%s"}`, i, gens[i].At(time.Now()))
+			r := doRequest(t, url, "POST", "/api/v1/verify", basic(client.ClientID, client.ClientSecret), body)
+			valid[i] = r.status == 200 && bytes.Contains(r.body, []byte(`"valid":true`))
+		})
+	}
+	wg.Wait()
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	for i, ok := range valid {
+		if !ok {
+			t.Fatalf("verification %d not valid", i)
+		}
+	}
+
+	cmd, done = start()
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-done
+	}()
+	var audit struct{ Events []Event }
+	json.Unmarshal(doRequest(t, url, "GET", "/api/v1/audit?limit=1000", bearer(tok), "").body, &audit)
+	logged := 0
+	for _, ev := range audit.Events {
+		if ev.Action == "verify" && ev.Outcome == OutcomeValid && ev.Client == client.ClientID {
+			logged++
+		}
+	}
+	if logged != n {
+		t.Fatalf("%d of %d accepted verifications in the audit log after SIGKILL", logged, n)
 	}
 }

@@ -23,7 +23,7 @@ import (
 	"latchkey/core/testenv"
 )
 
-const adminToken_ = "test-admin-token"
+const adminToken_ = "test-admin-token-0123456789abcdef"
 
 // clock is a settable clock for tests.
 type clock struct{ ns atomic.Int64 }

@@ -38,7 +38,8 @@ CREATE INDEX IF NOT EXISTS credentials_user ON credentials (user_id, verified);
 CREATE TABLE IF NOT EXISTS user_state (
 	user_id TEXT PRIMARY KEY,
 	failures INTEGER NOT NULL DEFAULT 0,
-	locked_until INTEGER NOT NULL DEFAULT 0
+	locked_until INTEGER NOT NULL DEFAULT 0,
+	lockouts INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS audit (
 	id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -56,6 +57,20 @@ CREATE TABLE IF NOT EXISTS enrollment_links (
 	credential_id TEXT NOT NULL,
 	expires INTEGER NOT NULL,
 	redeemed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS helpdesk_sessions (
+	id_hash BLOB PRIMARY KEY,
+	key_id BLOB NOT NULL,
+	expires INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS login_throttle (
+	source TEXT PRIMARY KEY,
+	failures INTEGER NOT NULL,
+	closed_until INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS health (
+	id INTEGER PRIMARY KEY,
+	at INTEGER NOT NULL
 );
 `
 
@@ -106,6 +121,10 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite: create schema: %w", err)
 	}
+	if err := migrateSQLite(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, err
+	}
 	if err := migrateOIDCSQLite(ctx, wdb); err != nil {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite: upgrade schema: %w", err)
@@ -125,4 +144,23 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 	st := newSQLStore("sqlite", rdb, wdb, rebind)
 	st.cache = newUserCache()
 	return st, nil
+}
+
+// migrateSQLite adds the columns added since the first schema to a
+// database made before them.
+func migrateSQLite(ctx context.Context, db *sql.DB) error {
+	for _, c := range []struct{ table, column, def string }{
+		{"user_state", "lockouts", "INTEGER NOT NULL DEFAULT 0"},
+	} {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, c.table, c.column).Scan(&n); err != nil {
+			return fmt.Errorf("sqlite: migrate schema: %w", err)
+		}
+		if n == 0 {
+			if _, err := db.ExecContext(ctx, "ALTER TABLE "+c.table+" ADD COLUMN "+c.column+" "+c.def); err != nil {
+				return fmt.Errorf("sqlite: migrate schema: %w", err)
+			}
+		}
+	}
+	return nil
 }

@@ -63,11 +63,12 @@ func (s *sqlStore) stmt(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, e
 
 // queries holds the statements after rebind, prepared once as strings.
 type queries struct {
-	insertCred, getCred, listCreds, verifiedCreds            string
-	renameCred, deleteCred, deleteExpired                    string
-	confirm, accept, resetFailures, userState, failure, lock string
-	insertAudit, insertAudit1, auditUser, auditAll           string
-	resealList, resealUpdate                                 string
+	insertCred, getCred, listCreds, verifiedCreds   string
+	renameCred, deleteCred, deleteExpired           string
+	confirm, accept, resetFailures, userState, lock string
+	lockUser                                        string
+	insertAudit, insertAudit1, auditUser, auditAll  string
+	resealList, resealUpdate                        string
 }
 
 func newSQLStore(name string, rdb, wdb *sql.DB, rebind func(string) string) *sqlStore {
@@ -93,12 +94,15 @@ func newSQLStore(name string, rdb, wdb *sql.DB, rebind func(string) string) *sql
 		accept: r(`UPDATE credentials SET last_step = $1, last_used = $2
 			WHERE id = $3 AND user_id = $4 AND verified = 1 AND last_step < $1
 			AND NOT EXISTS (SELECT 1 FROM user_state WHERE user_id = $4 AND locked_until > $2)`),
-		resetFailures: r(`UPDATE user_state SET failures = 0 WHERE user_id = $1 AND failures > 0`),
-		userState:     r(`SELECT failures, locked_until FROM user_state WHERE user_id = $1`),
-		failure: r(`INSERT INTO user_state (user_id, failures, locked_until) VALUES ($1, 1, 0)
-			ON CONFLICT (user_id) DO UPDATE SET failures = user_state.failures + 1
-			RETURNING failures, locked_until`),
-		lock:         r(`UPDATE user_state SET locked_until = $1 WHERE user_id = $2`),
+		resetFailures: r(`UPDATE user_state SET failures = 0, lockouts = 0 WHERE user_id = $1 AND (failures > 0 OR lockouts > 0)`),
+		userState:     r(`SELECT failures, locked_until, lockouts FROM user_state WHERE user_id = $1`),
+		// lockUser reads a user's state and, being an upsert, locks the
+		// row until the transaction ends (PostgreSQL); SQLite's writer
+		// is one connection in BEGIN IMMEDIATE transactions.
+		lockUser: r(`INSERT INTO user_state (user_id, failures, locked_until, lockouts) VALUES ($1, 0, 0, 0)
+			ON CONFLICT (user_id) DO UPDATE SET failures = user_state.failures
+			RETURNING failures, locked_until, lockouts`),
+		lock:         r(`UPDATE user_state SET failures = $1, locked_until = $2, lockouts = $3 WHERE user_id = $4`),
 		insertAudit:  `INSERT INTO audit (at, user_id, credential_id, client, action, outcome) VALUES `,
 		insertAudit1: r(`INSERT INTO audit (at, user_id, credential_id, client, action, outcome) VALUES ($1, $2, $3, $4, $5, $6)`),
 		auditUser:    r(`SELECT at, user_id, credential_id, client, action, outcome FROM audit WHERE user_id = $1 ORDER BY id DESC LIMIT $2`),
@@ -285,32 +289,48 @@ func (s *sqlStore) DeleteExpired(ctx context.Context, now time.Time) (int, error
 	return int(n), err
 }
 
-func (s *sqlStore) Confirm(ctx context.Context, user, id string, step int64, now time.Time) (bool, error) {
+// change runs q (an UPDATE of one credential) and, if it changed a row,
+// resets user's failures and writes ev, all in one transaction.
+func (s *sqlStore) change(ctx context.Context, op, q, user string, ev Event, args ...any) (bool, error) {
 	defer s.invalidate(user)
-	err := s.exec1(ctx, "confirm", s.q.confirm, step, ms(now), id, user)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-func (s *sqlStore) Accept(ctx context.Context, user, id string, step int64, now time.Time) (bool, error) {
-	defer s.invalidate(user)
-	err := s.exec1(ctx, "accept", s.q.accept, step, ms(now), id, user)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
-	}
+	upd, err := s.stmt(ctx, s.wdb, q)
 	if err != nil {
+		return false, s.errorf(op, err)
+	}
+	reset, err := s.stmt(ctx, s.wdb, s.q.resetFailures)
+	if err != nil {
+		return false, s.errorf(op, err)
+	}
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return false, s.errorf(op, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.StmtContext(ctx, upd).ExecContext(ctx, args...)
+	if err != nil {
+		return false, s.errorf(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return false, err
 	}
-	st, err := s.stmt(ctx, s.wdb, s.q.resetFailures)
-	if err == nil {
-		_, err = st.ExecContext(ctx, user)
+	if _, err := tx.StmtContext(ctx, reset).ExecContext(ctx, user); err != nil {
+		return false, s.errorf(op, err)
 	}
-	if err != nil {
-		return true, s.errorf("reset failures", err)
+	if err := s.audit(ctx, tx, ev); err != nil {
+		return false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return false, s.errorf(op, err)
 	}
 	return true, nil
+}
+
+func (s *sqlStore) Confirm(ctx context.Context, user, id string, step int64, now time.Time, ev Event) (bool, error) {
+	return s.change(ctx, "confirm", s.q.confirm, user, ev, step, ms(now), id, user)
+}
+
+func (s *sqlStore) Accept(ctx context.Context, user, id string, step int64, now time.Time, ev Event) (bool, error) {
+	return s.change(ctx, "accept", s.q.accept, user, ev, step, ms(now), id, user)
 }
 
 func (s *sqlStore) UserState(ctx context.Context, user string) (UserState, error) {
@@ -320,7 +340,7 @@ func (s *sqlStore) UserState(ctx context.Context, user string) (UserState, error
 	if err != nil {
 		return UserState{}, s.errorf("user state", err)
 	}
-	err = ps.QueryRowContext(ctx, user).Scan(&st.Failures, &locked)
+	err = ps.QueryRowContext(ctx, user).Scan(&st.Failures, &locked, &st.Lockouts)
 	if errors.Is(err, sql.ErrNoRows) {
 		return UserState{}, nil
 	}
@@ -331,29 +351,80 @@ func (s *sqlStore) UserState(ctx context.Context, user string) (UserState, error
 	return st, nil
 }
 
-func (s *sqlStore) RecordFailure(ctx context.Context, user string, now time.Time, l Lockout) (UserState, error) {
+func (s *sqlStore) Attempt(ctx context.Context, user string, now time.Time, l Lockout, check func() (Check, error)) (AttemptResult, error) {
 	defer s.invalidate(user)
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
-		return UserState{}, s.errorf("record failure", err)
-	}
-	defer tx.Rollback()
-	var st UserState
-	var locked int64
-	if err := tx.QueryRowContext(ctx, s.q.failure, user).Scan(&st.Failures, &locked); err != nil {
-		return UserState{}, s.errorf("record failure", err)
-	}
-	st.LockedUntil = fromMS(locked)
-	if d := l.duration(st.Failures); d > 0 {
-		st.LockedUntil = now.Add(d)
-		if _, err := tx.ExecContext(ctx, s.q.lock, ms(st.LockedUntil), user); err != nil {
-			return UserState{}, s.errorf("record failure", err)
+	var ps [5]*sql.Stmt
+	for i, q := range []string{s.q.lockUser, s.q.accept, s.q.confirm, s.q.resetFailures, s.q.lock} {
+		var err error
+		if ps[i], err = s.stmt(ctx, s.wdb, q); err != nil {
+			return AttemptResult{}, s.errorf("attempt", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return UserState{}, s.errorf("record failure", err)
+	lockUser, accept, confirm, reset, lock := ps[0], ps[1], ps[2], ps[3], ps[4]
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return AttemptResult{}, s.errorf("attempt", err)
 	}
-	return st, nil
+	defer tx.Rollback()
+	var r AttemptResult
+	var locked int64
+	if err := tx.StmtContext(ctx, lockUser).QueryRowContext(ctx, user).Scan(&r.State.Failures, &locked, &r.State.Lockouts); err != nil {
+		return AttemptResult{}, s.errorf("attempt", err)
+	}
+	r.State.LockedUntil = fromMS(locked)
+	if r.State.LockedUntil.After(now) {
+		r.Outcome = AttemptLocked
+		return r, nil
+	}
+	c, err := check()
+	if err != nil {
+		return AttemptResult{}, err
+	}
+	if c.Credential != "" {
+		upd := accept
+		if c.Confirm {
+			upd = confirm
+		}
+		res, err := tx.StmtContext(ctx, upd).ExecContext(ctx, c.Step, ms(now), c.Credential, user)
+		if err != nil {
+			return AttemptResult{}, s.errorf("attempt", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return AttemptResult{}, s.errorf("attempt", err)
+		}
+		if n == 1 {
+			if _, err := tx.StmtContext(ctx, reset).ExecContext(ctx, user); err != nil {
+				return AttemptResult{}, s.errorf("attempt", err)
+			}
+			if err := s.audit(ctx, tx, c.Event); err != nil {
+				return AttemptResult{}, err
+			}
+			if err := tx.Commit(); err != nil {
+				return AttemptResult{}, s.errorf("attempt", err)
+			}
+			r.Outcome, r.State.Failures, r.State.Lockouts = AttemptAccepted, 0, 0
+			return r, nil
+		}
+		if !c.Confirm {
+			r.Outcome = AttemptReplayed
+			return r, nil
+		}
+	}
+	r.Outcome = AttemptFailed
+	r.State.Failures++
+	if r.State.Failures >= l.MaxFailures {
+		r.State.Lockouts++
+		r.State.LockedUntil = now.Add(l.duration(r.State.Lockouts))
+		r.NewLock = true
+	}
+	if _, err := tx.StmtContext(ctx, lock).ExecContext(ctx, r.State.Failures, ms(r.State.LockedUntil), r.State.Lockouts, user); err != nil {
+		return AttemptResult{}, s.errorf("attempt", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return AttemptResult{}, s.errorf("attempt", err)
+	}
+	return r, nil
 }
 
 // execer is a *sql.DB or a *sql.Tx.
@@ -552,9 +623,15 @@ func (s *sqlStore) Link(ctx context.Context, hash []byte) (Link, error) {
 	return l, nil
 }
 
+// Ping reads and writes: a database that answers reads but refuses
+// writes (disk full, read-only, a replica) fails every verification.
 func (s *sqlStore) Ping(ctx context.Context) error {
 	if err := s.rdb.PingContext(ctx); err != nil {
 		return s.errorf("ping", err)
+	}
+	if _, err := s.wdb.ExecContext(ctx, s.rebind(`INSERT INTO health (id, at) VALUES (1, $1)
+		ON CONFLICT (id) DO UPDATE SET at = excluded.at`), time.Now().UnixMilli()); err != nil {
+		return s.errorf("ping: write", err)
 	}
 	return nil
 }

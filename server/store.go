@@ -37,11 +37,13 @@ type Credential struct {
 // endpoint. The OpenID provider owns the type (see oidc.Client).
 type Client = oidc.Client
 
-// UserState is the throttling state of a user: consecutive failures and
-// the end of the current lock (zero when not locked).
+// UserState is the throttling state of a user: consecutive failures, the
+// end of the current lock (zero when never locked) and the number of locks
+// since the last success, which sets the next lock's length.
 type UserState struct {
 	Failures    int
 	LockedUntil time.Time
+	Lockouts    int
 }
 
 // Event is one row of the audit log.
@@ -54,27 +56,62 @@ type Event struct {
 	Outcome    string    `json:"outcome"`
 }
 
-// Lockout tells RecordFailure when and how long to lock a user.
+// Lockout tells the store when and how long to lock a user.
 type Lockout struct {
 	// MaxFailures is the number of consecutive failures that locks the user.
 	MaxFailures int
-	// Base is the first lock's length; each further failure doubles it.
+	// Base is the first lock's length; each further lock doubles it.
 	Base time.Duration
 	// Max caps a lock's length.
 	Max time.Duration
 }
 
-// duration is the lock for the given consecutive failure count, or zero
-// below the threshold.
-func (l Lockout) duration(failures int) time.Duration {
-	if failures < l.MaxFailures {
-		return 0
-	}
+// duration is the length of the user's n-th consecutive lock (n >= 1):
+// Base doubled n-1 times, at most Max.
+func (l Lockout) duration(n int) time.Duration {
 	d := l.Base
-	for i := l.MaxFailures; i < failures && d < l.Max; i++ {
+	for i := 1; i < n && d < l.Max; i++ {
 		d *= 2
 	}
 	return min(d, l.Max)
+}
+
+// Check is what a code check found, for [Store.Attempt].
+type Check struct {
+	// Credential is the credential whose code matched; empty when none did.
+	Credential string
+	// Step is the matched code's time step.
+	Step int64
+	// Confirm is set when Credential is an unverified one being confirmed
+	// (its first code); a confirmation that does not take counts as a
+	// failure.
+	Confirm bool
+	// Event goes to the audit log with an accepted step, in its transaction.
+	Event Event
+}
+
+// LoginAttempt is the answer of [Store.BeginLogin].
+type LoginAttempt struct {
+	Allowed bool
+	N       int       // consecutive failures from the source, this attempt included
+	RetryAt time.Time // when a refused source may try again
+}
+
+// Outcomes of [Store.Attempt].
+const (
+	AttemptAccepted = iota // the step was recorded; failures reset
+	AttemptReplayed        // the code matched a step already used
+	AttemptFailed          // a failure was counted (maybe locking the user)
+	AttemptLocked          // the user is locked; the code was not checked
+)
+
+// AttemptResult is the answer of [Store.Attempt].
+type AttemptResult struct {
+	Outcome int
+	// State is the user's state after the attempt.
+	State UserState
+	// NewLock is set when this attempt's failure locked the user.
+	NewLock bool
 }
 
 // Store is the server's persistent state. Two implementations pass one
@@ -109,17 +146,29 @@ type Store interface {
 	DeleteExpired(ctx context.Context, now time.Time) (int, error)
 
 	// Confirm marks an unverified, unexpired credential verified and burns
-	// step, if step is after its last step. It reports whether it did.
-	Confirm(ctx context.Context, user, id string, step int64, now time.Time) (bool, error)
+	// step, if step is after its last step, and resets the user's
+	// failures. It reports whether it did; when it did, ev is in the audit
+	// log in the same transaction.
+	Confirm(ctx context.Context, user, id string, step int64, now time.Time, ev Event) (bool, error)
 	// Accept records step as the last accepted step of a verified
 	// credential if it is after the stored one and the user is not locked
-	// at now, and resets the user's failures. It reports whether this call
-	// won; of concurrent calls with one step, exactly one does.
-	Accept(ctx context.Context, user, id string, step int64, now time.Time) (bool, error)
+	// at now, and resets the user's failures and locks. It reports whether
+	// this call won; of concurrent calls with one step, exactly one does.
+	// When it won, ev is in the audit log in the same transaction, so an
+	// accepted code is never missing from the log.
+	Accept(ctx context.Context, user, id string, step int64, now time.Time, ev Event) (bool, error)
 	// UserState returns the throttling state of user.
 	UserState(ctx context.Context, user string) (UserState, error)
-	// RecordFailure counts a failed attempt and locks the user per l.
-	RecordFailure(ctx context.Context, user string, now time.Time, l Lockout) (UserState, error)
+	// Attempt checks a code for user as one atomic step: with the user's
+	// throttling state locked (a row lock on PostgreSQL, so across
+	// instances too; the one writer on SQLite), it refuses a user locked
+	// at now without calling check, else calls check and records its
+	// result: a matched step by compare-and-set (Confirm or Accept, with
+	// c.Event, failures and locks reset), or a failure, the one reaching
+	// l.MaxFailures (and each one after it) locking the user for the next
+	// step of the back-off. So at most MaxFailures wrong codes are ever
+	// checked before a lock, however many requests arrive at once.
+	Attempt(ctx context.Context, user string, now time.Time, l Lockout, check func() (Check, error)) (AttemptResult, error)
 
 	// Audit appends events to the audit log.
 	Audit(ctx context.Context, evs ...Event) error
@@ -142,7 +191,25 @@ type Store interface {
 	// Link returns the link with hash, redeemed or not, or ErrNotFound.
 	Link(ctx context.Context, hash []byte) (Link, error)
 
-	// Ping checks that the database answers.
+	// CreateSession stores a helpdesk session and drops the sessions
+	// that expired before now.
+	CreateSession(ctx context.Context, hs HelpdeskSession, now time.Time) error
+	// Session returns the helpdesk session with hash, or ErrNotFound.
+	Session(ctx context.Context, hash []byte) (HelpdeskSession, error)
+	// DeleteSession ends a helpdesk session (sign-out).
+	DeleteSession(ctx context.Context, hash []byte) error
+
+	// BeginLogin counts a helpdesk sign-in attempt from source (an
+	// address) before its secret is checked; it is refused while the
+	// source's sign-in is closed. Past free attempts it closes sign-in
+	// for maxDelay until EndLogin sets the real delay.
+	BeginLogin(ctx context.Context, source string, now time.Time, free int, maxDelay time.Duration) (LoginAttempt, error)
+	// EndLogin finishes an allowed attempt: a success forgets source's
+	// failures; a failure keeps sign-in closed until closedUntil (zero
+	// when still free).
+	EndLogin(ctx context.Context, source string, ok bool, closedUntil time.Time) error
+
+	// Ping checks that the database answers and takes a write.
 	Ping(ctx context.Context) error
 	// Close releases the database.
 	Close() error

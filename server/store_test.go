@@ -200,13 +200,13 @@ func testStoreCredentials(t *testing.T, st Store) {
 func testStoreConfirm(t *testing.T, st Store) {
 	ctx := context.Background()
 	mustCreate(t, st, testCred("alice", "c1", false))
-	if ok, err := st.Confirm(ctx, "alice", "c1", 100, t0.Add(16*time.Minute)); ok || err != nil {
+	if ok, err := st.Confirm(ctx, "alice", "c1", 100, t0.Add(16*time.Minute), testEvent); ok || err != nil {
 		t.Fatalf("confirm after expiry = %v, %v", ok, err)
 	}
-	if ok, err := st.Confirm(ctx, "alice", "c1", 100, t0.Add(time.Minute)); !ok || err != nil {
+	if ok, err := st.Confirm(ctx, "alice", "c1", 100, t0.Add(time.Minute), testEvent); !ok || err != nil {
 		t.Fatalf("confirm = %v, %v", ok, err)
 	}
-	if ok, _ := st.Confirm(ctx, "alice", "c1", 101, t0.Add(time.Minute)); ok {
+	if ok, _ := st.Confirm(ctx, "alice", "c1", 101, t0.Add(time.Minute), testEvent); ok {
 		t.Fatal("confirmed twice")
 	}
 	c, _ := st.Credential(ctx, "alice", "c1")
@@ -214,10 +214,10 @@ func testStoreConfirm(t *testing.T, st Store) {
 		t.Fatalf("after confirm: %+v", c)
 	}
 	// The enrollment code's step is burned.
-	if ok, _ := st.Accept(ctx, "alice", "c1", 100, t0.Add(time.Minute)); ok {
+	if ok, _ := st.Accept(ctx, "alice", "c1", 100, t0.Add(time.Minute), testEvent); ok {
 		t.Fatal("enrollment step accepted again")
 	}
-	if ok, _ := st.Accept(ctx, "alice", "c1", 101, t0.Add(time.Minute)); !ok {
+	if ok, _ := st.Accept(ctx, "alice", "c1", 101, t0.Add(time.Minute), testEvent); !ok {
 		t.Fatal("next step refused")
 	}
 }
@@ -226,7 +226,7 @@ func testStoreAccept(t *testing.T, st Store) {
 	ctx := context.Background()
 	mustCreate(t, st, testCred("alice", "c1", true))
 	mustCreate(t, st, testCred("alice", "c0", false))
-	if ok, _ := st.Accept(ctx, "alice", "c0", 5, t0); ok {
+	if ok, _ := st.Accept(ctx, "alice", "c0", 5, t0, testEvent); ok {
 		t.Fatal("unverified credential accepted")
 	}
 	steps := []struct {
@@ -234,7 +234,7 @@ func testStoreAccept(t *testing.T, st Store) {
 		want bool
 	}{{10, true}, {10, false}, {9, false}, {11, true}, {13, true}, {12, false}}
 	for _, s := range steps {
-		if ok, err := st.Accept(ctx, "alice", "c1", s.step, t0); ok != s.want || err != nil {
+		if ok, err := st.Accept(ctx, "alice", "c1", s.step, t0, testEvent); ok != s.want || err != nil {
 			t.Fatalf("Accept(step %d) = %v, %v; want %v", s.step, ok, err, s.want)
 		}
 	}
@@ -244,23 +244,47 @@ func testStoreAccept(t *testing.T, st Store) {
 	}
 	// A failure count is reset by a success; a lock refuses even a new step.
 	l := Lockout{MaxFailures: 3, Base: time.Minute, Max: time.Hour}
-	st.RecordFailure(ctx, "alice", t0, l)
-	st.RecordFailure(ctx, "alice", t0, l)
-	if ok, _ := st.Accept(ctx, "alice", "c1", 20, t0); !ok {
+	fail(t, st, "alice", t0, l)
+	fail(t, st, "alice", t0, l)
+	if ok, _ := st.Accept(ctx, "alice", "c1", 20, t0, testEvent); !ok {
 		t.Fatal("step 20 refused")
 	}
 	if s, _ := st.UserState(ctx, "alice"); s.Failures != 0 {
 		t.Fatalf("failures after success = %d", s.Failures)
 	}
 	for range 3 {
-		st.RecordFailure(ctx, "alice", t0, l)
+		fail(t, st, "alice", t0, l)
 	}
-	if ok, _ := st.Accept(ctx, "alice", "c1", 21, t0.Add(30*time.Second)); ok {
+	if ok, _ := st.Accept(ctx, "alice", "c1", 21, t0.Add(30*time.Second), testEvent); ok {
 		t.Fatal("accepted while locked")
 	}
-	if ok, _ := st.Accept(ctx, "alice", "c1", 21, t0.Add(61*time.Second)); !ok {
+	if ok, _ := st.Accept(ctx, "alice", "c1", 21, t0.Add(61*time.Second), testEvent); !ok {
 		t.Fatal("refused after the lock ended")
 	}
+	// The accepted steps are in the audit log, written with them.
+	evs, _ := st.AuditLog(ctx, "alice", 100)
+	n := 0
+	for _, ev := range evs {
+		if ev.Action == testEvent.Action {
+			n++
+		}
+	}
+	if n != 5 {
+		t.Fatalf("%d audit events for 5 accepted steps", n)
+	}
+}
+
+// testEvent is the audit event tests pass to Accept and Confirm.
+var testEvent = Event{Time: t0, User: "alice", Action: "verify", Outcome: "valid"}
+
+// fail runs one wrong code through st.Attempt.
+func fail(t *testing.T, st Store, user string, now time.Time, l Lockout) AttemptResult {
+	t.Helper()
+	r, err := st.Attempt(context.Background(), user, now, l, func() (Check, error) { return Check{}, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // testStoreAcceptRace: of 50 concurrent compare-and-sets of one step,
@@ -275,7 +299,7 @@ func testStoreAcceptRace(t *testing.T, st Store) {
 		for range 50 {
 			wg.Go(func() {
 				<-start
-				ok, err := st.Accept(ctx, "alice", "c1", round*10, t0)
+				ok, err := st.Accept(ctx, "alice", "c1", round*10, t0, testEvent)
 				if err != nil {
 					t.Error(err)
 				}
@@ -295,42 +319,56 @@ func testStoreAcceptRace(t *testing.T, st Store) {
 func testStoreFailures(t *testing.T, st Store) {
 	ctx := context.Background()
 	l := Lockout{MaxFailures: 3, Base: time.Minute, Max: 5 * time.Minute}
-	want := []struct {
-		failures int
-		lock     time.Duration
-	}{{1, 0}, {2, 0}, {3, time.Minute}, {4, 2 * time.Minute}, {5, 4 * time.Minute}, {6, 5 * time.Minute}, {7, 5 * time.Minute}}
-	for _, w := range want {
-		s, err := st.RecordFailure(ctx, "bob", t0, l)
-		if err != nil {
-			t.Fatal(err)
+	// Three failures lock for a minute; each failure after a lock locks
+	// for the next step: 2, 4, then 5 min.
+	now := t0
+	for i, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 5 * time.Minute, 5 * time.Minute} {
+		n := 1
+		if i == 0 {
+			n = 3
 		}
-		var lock time.Duration
-		if !s.LockedUntil.IsZero() {
-			lock = s.LockedUntil.Sub(t0)
+		for j := range n {
+			r := fail(t, st, "bob", now, l)
+			if r.Outcome != AttemptFailed || r.NewLock != (j == n-1) {
+				t.Fatalf("lock %d, attempt %d: %+v", i+1, j+1, r)
+			}
 		}
-		if s.Failures != w.failures || lock != w.lock {
-			t.Fatalf("failure %d: state %d failures, locked %v; want %d, %v", w.failures, s.Failures, lock, w.failures, w.lock)
+		s, _ := st.UserState(ctx, "bob")
+		if got := s.LockedUntil.Sub(now); got != want || s.Lockouts != i+1 {
+			t.Fatalf("lock %d: %v (%d lockouts), want %v", i+1, got, s.Lockouts, want)
 		}
-	}
-	s, err := st.UserState(ctx, "bob")
-	if err != nil || s.Failures != 7 || !s.LockedUntil.Equal(t0.Add(5*time.Minute)) {
-		t.Fatalf("UserState = %+v, %v", s, err)
+		// Refused while locked, without a check.
+		r, err := st.Attempt(ctx, "bob", now.Add(want-time.Millisecond), l, func() (Check, error) {
+			t.Fatal("code checked while locked")
+			return Check{}, nil
+		})
+		if err != nil || r.Outcome != AttemptLocked || !r.State.LockedUntil.Equal(now.Add(want)) {
+			t.Fatalf("attempt while locked = %+v, %v", r, err)
+		}
+		now = now.Add(want)
 	}
 	if s, _ := st.UserState(ctx, "carol"); s.Failures != 0 || !s.LockedUntil.IsZero() {
 		t.Fatalf("fresh user state = %+v", s)
 	}
-	// Concurrent failures are all counted.
+	// Of concurrent wrong codes, exactly MaxFailures are checked; the
+	// last of them locks once, for the first step.
+	l = Lockout{MaxFailures: 10, Base: time.Minute, Max: time.Hour}
 	var wg sync.WaitGroup
-	for range 20 {
+	var checked, locks atomic.Int32
+	for range 60 {
 		wg.Go(func() {
-			if _, err := st.RecordFailure(ctx, "dave", t0, Lockout{MaxFailures: 100, Base: time.Second, Max: time.Hour}); err != nil {
+			r, err := st.Attempt(ctx, "dave", t0, l, func() (Check, error) { checked.Add(1); return Check{}, nil })
+			if err != nil {
 				t.Error(err)
+			} else if r.NewLock {
+				locks.Add(1)
 			}
 		})
 	}
 	wg.Wait()
-	if s, _ := st.UserState(ctx, "dave"); s.Failures != 20 {
-		t.Fatalf("concurrent failures counted %d, want 20", s.Failures)
+	s, _ := st.UserState(ctx, "dave")
+	if checked.Load() != 10 || locks.Load() != 1 || !s.LockedUntil.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("%d codes checked, %d locks, state %+v; want 10, 1, locked 1 min", checked.Load(), locks.Load(), s)
 	}
 }
 
@@ -409,15 +447,15 @@ func testStoreReadsSeeWrites(t *testing.T, st Store) {
 	check("empty", nil, 0, 0)
 	mustCreate(t, st, testCred("alice", "c0", false))
 	check("unverified", nil, 0, 0)
-	st.Confirm(ctx, "alice", "c0", 7, t0)
+	st.Confirm(ctx, "alice", "c0", 7, t0, testEvent)
 	check("confirmed", []string{"c0"}, 0, 0)
 	mustCreate(t, st, testCred("alice", "c1", true))
 	check("created verified", []string{"c0", "c1"}, -1, 0)
-	st.Accept(ctx, "alice", "c1", 40, t0)
+	st.Accept(ctx, "alice", "c1", 40, t0, testEvent)
 	check("accepted", []string{"c0", "c1"}, 40, 0)
-	st.RecordFailure(ctx, "alice", t0, Lockout{MaxFailures: 10, Base: time.Second, Max: time.Minute})
+	fail(t, st, "alice", t0, Lockout{MaxFailures: 10, Base: time.Second, Max: time.Minute})
 	check("failure", []string{"c0", "c1"}, 40, 1)
-	st.Accept(ctx, "alice", "c1", 41, t0)
+	st.Accept(ctx, "alice", "c1", 41, t0, testEvent)
 	check("success resets", []string{"c0", "c1"}, 41, 0)
 	st.DeleteCredential(ctx, "alice", "c0")
 	check("deleted", []string{"c1"}, 41, 0)
@@ -428,7 +466,7 @@ func testStoreReadsSeeWrites(t *testing.T, st Store) {
 		wg.Go(func() {
 			for j := range 50 {
 				if i == 0 {
-					st.Accept(ctx, "alice", "c1", int64(100+j), t0)
+					st.Accept(ctx, "alice", "c1", int64(100+j), t0, testEvent)
 				} else {
 					st.VerifiedCredentials(ctx, "alice")
 				}

@@ -26,19 +26,20 @@ func (s *Server) lockout() Lockout {
 	return Lockout{MaxFailures: s.cfg.MaxFailures, Base: s.cfg.LockBase, Max: s.cfg.LockMax}
 }
 
-// failed counts a failure for user and reports a new lock.
-func (s *Server) failed(ctx context.Context, user, cred, actor, action string, now time.Time) error {
-	st, err := s.store.RecordFailure(ctx, user, now, s.lockout())
+// attempt runs check as one atomic step of user's throttling (see
+// Store.Attempt) and logs a new lock.
+func (s *Server) attempt(ctx context.Context, user, cred, actor string, now time.Time, check func() (Check, error)) (AttemptResult, error) {
+	r, err := s.store.Attempt(ctx, user, now, s.lockout(), check)
 	if err != nil {
-		return err
+		return r, err
 	}
-	if st.Failures >= s.cfg.MaxFailures {
+	if r.NewLock {
 		s.metrics.lockouts.Inc()
 		s.audit.add(Event{Time: now, User: user, Credential: cred, Client: actor, Action: "lockout",
-			Outcome: "locked for " + st.LockedUntil.Sub(now).Round(time.Second).String()})
-		s.log.WarnContext(ctx, "user locked", "user", user, "failures", st.Failures, "until", st.LockedUntil.UTC())
+			Outcome: "locked for " + r.State.LockedUntil.Sub(now).Round(time.Second).String()})
+		s.log.WarnContext(ctx, "user locked", "user", user, "lockouts", r.State.Lockouts, "until", r.State.LockedUntil.UTC())
 	}
-	return nil
+	return r, nil
 }
 
 // LockedError carries when a locked user may try again.
@@ -56,13 +57,6 @@ func (e *LockedError) Unwrap() error { return ErrLocked }
 // and counts as a failure for the user.
 func (s *Server) ConfirmCredential(ctx context.Context, user, id, code, actor string) error {
 	now := s.now()
-	st, err := s.store.UserState(ctx, user)
-	if err != nil {
-		return err
-	}
-	if st.LockedUntil.After(now) {
-		return &LockedError{Until: st.LockedUntil}
-	}
 	c, err := s.pending(ctx, user, id)
 	if err != nil {
 		return err
@@ -71,23 +65,26 @@ func (s *Server) ConfirmCredential(ctx context.Context, user, id, code, actor st
 	if err != nil {
 		return err
 	}
-	step, ok := g.Verify(code, now, s.cfg.Window)
-	if ok {
-		ok, err = s.store.Confirm(ctx, user, id, int64(step), now)
-		if err != nil {
-			return err
+	r, err := s.attempt(ctx, user, id, actor, now, func() (Check, error) {
+		step, ok := g.Verify(code, now, s.cfg.Window)
+		if !ok {
+			return Check{}, nil
 		}
+		return Check{Credential: id, Step: int64(step), Confirm: true,
+			Event: Event{Time: now, User: user, Credential: id, Client: actor, Action: "confirm", Outcome: "verified"}}, nil
+	})
+	if err != nil {
+		return err
 	}
-	if !ok {
-		s.audit.add(Event{Time: now, User: user, Credential: id, Client: actor, Action: "confirm", Outcome: "invalid_code"})
-		if err := s.failed(ctx, user, id, actor, "confirm", now); err != nil {
-			return err
-		}
-		return ErrInvalidCode
+	switch r.Outcome {
+	case AttemptLocked:
+		return &LockedError{Until: r.State.LockedUntil}
+	case AttemptAccepted:
+		s.log.InfoContext(ctx, "credential verified", "user", user, "credential", id)
+		return nil
 	}
-	s.audit.add(Event{Time: now, User: user, Credential: id, Client: actor, Action: "confirm", Outcome: "verified"})
-	s.log.InfoContext(ctx, "credential verified", "user", user, "credential", id)
-	return nil
+	s.audit.add(Event{Time: now, User: user, Credential: id, Client: actor, Action: "confirm", Outcome: "invalid_code"})
+	return ErrInvalidCode
 }
 
 // Verification outcomes, as the verify API reports them.
@@ -120,7 +117,9 @@ func (s *Server) Verify(ctx context.Context, client, user, code string) (Result,
 		return Result{}, err
 	}
 	s.metrics.verifications.WithLabelValues(res.Outcome).Inc()
-	s.audit.add(Event{Time: now, User: user, Credential: res.Credential, Client: client, Action: "verify", Outcome: res.Outcome})
+	if res.Outcome != OutcomeValid { // a valid one was logged with its step
+		s.audit.add(Event{Time: now, User: user, Credential: res.Credential, Client: client, Action: "verify", Outcome: res.Outcome})
+	}
 	return res, nil
 }
 
@@ -131,36 +130,36 @@ func (s *Server) verify(ctx context.Context, client, user, code string, now time
 	if len(creds) == 0 {
 		return Result{Outcome: OutcomeNoCredential}, nil
 	}
-	var match *Credential
-	var step uint64
+	gens := make([]*otp.Generator, len(creds))
 	for i := range creds {
 		g, err := s.generator(creds[i])
 		if err != nil {
 			return Result{}, err
 		}
-		if st, ok := g.Verify(code, now, s.cfg.Window); ok && match == nil {
-			match, step = &creds[i], st
+		gens[i] = g
+	}
+	var match string
+	r, err := s.attempt(ctx, user, "", client, now, func() (Check, error) {
+		var c Check
+		for i, g := range gens { // every credential, so the time does not tell which matched
+			if step, ok := g.Verify(code, now, s.cfg.Window); ok && c.Credential == "" {
+				c = Check{Credential: creds[i].ID, Step: int64(step),
+					Event: Event{Time: now, User: user, Credential: creds[i].ID, Client: client, Action: "verify", Outcome: OutcomeValid}}
+			}
 		}
-	}
-	if match == nil {
-		if err := s.failed(ctx, user, "", client, "verify", now); err != nil {
-			return Result{}, err
-		}
-		return Result{Outcome: OutcomeInvalid}, nil
-	}
-	if int64(step) <= match.LastStep {
-		return Result{Outcome: OutcomeReplayed, Credential: match.ID}, nil
-	}
-	won, err := s.store.Accept(ctx, user, match.ID, int64(step), now)
+		match = c.Credential
+		return c, nil
+	})
 	if err != nil {
 		return Result{}, err
 	}
-	if won {
-		return Result{Outcome: OutcomeValid, Credential: match.ID}, nil
+	switch r.Outcome {
+	case AttemptLocked:
+		return Result{Outcome: OutcomeLocked, RetryAfter: r.State.LockedUntil}, nil
+	case AttemptAccepted:
+		return Result{Outcome: OutcomeValid, Credential: match}, nil
+	case AttemptReplayed:
+		return Result{Outcome: OutcomeReplayed, Credential: match}, nil
 	}
-	// Another request won the step, or a concurrent failure locked the user.
-	if st, err := s.store.UserState(ctx, user); err == nil && st.LockedUntil.After(now) {
-		return Result{Outcome: OutcomeLocked, RetryAfter: st.LockedUntil}, nil
-	}
-	return Result{Outcome: OutcomeReplayed, Credential: match.ID}, nil
+	return Result{Outcome: OutcomeInvalid}, nil
 }

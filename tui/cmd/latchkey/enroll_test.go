@@ -29,13 +29,13 @@ func enrollServer(t *testing.T) enroll.Admin {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.New(server.Config{Store: st, Keyring: kr, AdminToken: "cli-test-token"})
+	s, err := server.New(server.Config{Store: st, Keyring: kr, AdminToken: "cli-test-token-0123456789abcdef"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(s)
 	t.Cleanup(func() { hs.Close(); s.Close(); st.Close() })
-	return enroll.Admin{Server: hs.URL, Token: "cli-test-token"}
+	return enroll.Admin{Server: hs.URL, Token: "cli-test-token-0123456789abcdef"}
 }
 
 // TestEnrollCommand redeems a link through the CLI against a running

@@ -40,7 +40,7 @@ func TestServeBinary(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	cmd := exec.Command(bin, "serve", "--addr", addr, "--db", filepath.Join(dir, "server.db"))
-	cmd.Env = append(os.Environ(), "HOME="+dir, "LATCHKEY_ADMIN_TOKEN=tok")
+	cmd.Env = append(os.Environ(), "HOME="+dir, "LATCHKEY_ADMIN_TOKEN=serve-test-admin-token-0123456789")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -64,7 +64,7 @@ func TestServeBinary(t *testing.T) {
 		t.Fatalf("never healthy; stderr %s", stderr.String())
 	}
 	req, _ := http.NewRequest("GET", "http://"+addr+"/api/v1/users/x/credentials", nil)
-	req.Header.Set("Authorization", "Bearer tok")
+	req.Header.Set("Authorization", "Bearer serve-test-admin-token-0123456789")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("admin call: %v %v", resp, err)
