@@ -42,6 +42,10 @@
 //	latchkey serve [--addr 127.0.0.1:8080] [--db PATH|postgres://...]
 //	    [--key-file F] [--config F] [--tls-cert F --tls-key F] [--public-url URL]
 //	latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]
+//	latchkey serve rotate-signing-key [--db ...] [--key-file F]
+//	    [--signing-alg RS256|ES256]
+//	latchkey serve metadata|jwks [--db ...] [--key-file F]
+//	    [--public-url URL | --addr A [--tls-cert F --tls-key F]]
 //	      run the enrollment and verification server
 //	latchkey version
 //	      print the version of latchkey
