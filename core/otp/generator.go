@@ -35,6 +35,16 @@ func NewGenerator(secret []byte, opts Options) (*Generator, error) {
 	return &Generator{opts: o, mac: newMAC(o.Algorithm.Hash(), secret)}, nil
 }
 
+// Wipe clears the key material the generator holds (the HMAC states
+// derived from the secret), for when its account is deleted or the store
+// locked. The generator must not be used afterwards: its codes would be
+// wrong.
+func (g *Generator) Wipe() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.mac.wipe()
+}
+
 // Options returns the generator's options with defaults filled in.
 func (g *Generator) Options() Options { return g.opts }
 

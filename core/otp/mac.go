@@ -30,6 +30,28 @@ type mac struct {
 	istate, ostate []byte // marshaled states after the ipad and opad blocks
 	iblock, oblock []byte // the final blocks, pre-padded
 	buf            []byte // marshaled-state scratch
+	wiped          []byte // zeros, once wipe has run
+}
+
+// wipe clears the states derived from the key. Afterwards compute
+// returns zeros.
+func (m *mac) wipe() {
+	n := m.size
+	if m.plain != nil {
+		// crypto/hmac's Reset restores the key state rather than
+		// clearing it: drop it and let the collector have it.
+		n = m.plain.Size()
+		m.plain = nil
+	}
+	clear(m.istate)
+	clear(m.ostate)
+	clear(m.buf)
+	clear(m.sum)
+	if m.inner != nil {
+		m.inner.Reset()
+		m.outer.Reset()
+	}
+	m.wiped = make([]byte, n)
 }
 
 type marshaler interface {
@@ -126,6 +148,9 @@ func padBlock(bs, n int) []byte {
 // compute returns HMAC(secret, BE64(counter)). The result aliases internal
 // buffers and is valid until the next call.
 func (m *mac) compute(counter uint64) []byte {
+	if m.wiped != nil {
+		return m.wiped
+	}
 	if m.plain != nil {
 		binary.BigEndian.PutUint64(m.buf[:8], counter)
 		m.plain.Reset()

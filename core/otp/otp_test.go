@@ -359,3 +359,24 @@ func TestGroup(t *testing.T) {
 		t.Error("Equal is wrong")
 	}
 }
+
+// TestGeneratorWipe: after Wipe a generator holds no key material (its
+// codes no longer match) and using it does not panic, on every hash.
+func TestGeneratorWipe(t *testing.T) {
+	for _, alg := range []Algorithm{SHA1, SHA256, SHA512} {
+		g, err := NewGenerator([]byte("12345678901234567890"), Options{Algorithm: alg, Digits: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := g.Code(1)
+		g.Wipe()
+		if after := g.Code(1); after == before {
+			t.Errorf("%v: the code survived Wipe", alg)
+		}
+		for _, b := range append(append([]byte(nil), g.mac.istate...), g.mac.ostate...) {
+			if b != 0 {
+				t.Fatalf("%v: key state survived Wipe", alg)
+			}
+		}
+	}
+}

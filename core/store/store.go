@@ -758,6 +758,7 @@ func (s *Store) Move(ctx context.Context, id string, delta int) error {
 // Delete removes an account and its secret.
 func (s *Store) Delete(ctx context.Context, id string) error {
 	var gone bool
+	var vaulted otp.Secret // the file store's copy, shared with the old snapshot
 	err := s.mutate(ctx, func(st *snapshot) error {
 		i := indexOf(st.accounts, id)
 		if i < 0 {
@@ -765,6 +766,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		}
 		st.accounts = append(st.accounts[:i], st.accounts[i+1:]...)
 		if st.secrets != nil {
+			vaulted = st.secrets[id]
 			delete(st.secrets, id)
 		}
 		gone = true
@@ -780,6 +782,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 			return fmt.Errorf("store: delete %q: %w", id, &keyringError{err})
 		}
 	}
+	// Every copy this process keeps goes: the cache of fetched secrets and
+	// the vault's, which only the snapshot just replaced still held.
+	vaulted.Wipe()
 	s.mu.Lock()
 	if sec, ok := s.secrets[id]; ok {
 		sec.Wipe()

@@ -910,3 +910,36 @@ func TestOpenTightensHome(t *testing.T) {
 		t.Fatalf("a shared folder was changed to %v", fi.Mode().Perm())
 	}
 }
+
+// TestDeleteWipesEveryCopy: after Delete, neither the cache of fetched
+// secrets nor the file store's vault copy holds the secret's bytes.
+func TestDeleteWipesEveryCopy(t *testing.T) {
+	forBoth(t, func(t *testing.T, o Options, kr *memKeyring) {
+		ctx := context.Background()
+		s := open(t, o)
+		a, err := s.Add(ctx, Account{Name: "gone"}, secret(t), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Secret(ctx, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		s.mu.Lock()
+		copies := []otp.Secret{s.secrets[a.ID]}
+		if s.cache != nil && s.cache.secrets != nil {
+			copies = append(copies, s.cache.secrets[a.ID])
+		}
+		s.mu.Unlock()
+		if err := s.Delete(ctx, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range copies {
+			if len(c) == 0 {
+				t.Fatalf("copy %d was never there", i)
+			}
+			if strings.Trim(string(c), "\x00") != "" {
+				t.Errorf("copy %d still holds the secret", i)
+			}
+		}
+	})
+}
