@@ -165,8 +165,9 @@ func match(as []Account, query string) []Account {
 const formatVersion = 1
 
 type accountsFile struct {
-	Version  int       `json:"version"`
-	Accounts []Account `json:"accounts"`
+	Version    int       `json:"version"`
+	Generation uint64    `json:"generation,omitempty"` // see generation.go
+	Accounts   []Account `json:"accounts"`
 }
 
 type vaultEntry struct {
@@ -175,8 +176,9 @@ type vaultEntry struct {
 }
 
 type vaultFile struct {
-	Version  int          `json:"version"`
-	Accounts []vaultEntry `json:"accounts"`
+	Version    int          `json:"version"`
+	Generation uint64       `json:"generation,omitempty"` // see generation.go
+	Accounts   []vaultEntry `json:"accounts"`
 }
 
 // decodeAccounts parses accounts.json.
@@ -194,11 +196,11 @@ func decodeAccounts(b []byte) ([]Account, error) {
 	return f.Accounts, nil
 }
 
-func encodeAccounts(as []Account) ([]byte, error) {
+func encodeAccounts(as []Account, gen uint64) ([]byte, error) {
 	if as == nil {
 		as = []Account{}
 	}
-	return json.Marshal(accountsFile{Version: formatVersion, Accounts: as})
+	return json.Marshal(accountsFile{Version: formatVersion, Generation: gen, Accounts: as})
 }
 
 // decodeVault parses the decrypted vault.
@@ -226,8 +228,8 @@ func decodeVault(b []byte) ([]Account, map[string]otp.Secret, error) {
 	return as, secrets, nil
 }
 
-func encodeVault(as []Account, secrets map[string]otp.Secret) ([]byte, error) {
-	f := vaultFile{Version: formatVersion, Accounts: make([]vaultEntry, 0, len(as))}
+func encodeVault(as []Account, secrets map[string]otp.Secret, gen uint64) ([]byte, error) {
+	f := vaultFile{Version: formatVersion, Generation: gen, Accounts: make([]vaultEntry, 0, len(as))}
 	for _, a := range as {
 		sec, ok := secrets[a.ID]
 		if !ok {

@@ -91,7 +91,7 @@ func BenchmarkUnlock(b *testing.B) {
 			name = fmt.Sprintf("logN%d", wf)
 		}
 		b.Run(name, func(b *testing.B) {
-			plain, _ := encodeVault(nil, nil)
+			plain, _ := encodeVault(nil, nil, 0)
 			data, err := encrypt(plain, []byte(testPass), wf)
 			if err != nil {
 				b.Fatal(err)

@@ -103,7 +103,9 @@ func (s *Store) load(locked bool) (*snapshot, error) {
 		if err != nil {
 			return nil, s.corrupt(locked, name, fi, err)
 		}
-		return &snapshot{accounts: as, info: fi}, nil
+		snap := &snapshot{accounts: as, info: fi, gen: decodeGeneration(data)}
+		s.checkGeneration(name, snap.gen)
+		return snap, nil
 	}
 	pass, err := s.passphrase(false)
 	if err != nil {
@@ -124,11 +126,13 @@ func (s *Store) load(locked bool) (*snapshot, error) {
 		return nil, s.corrupt(locked, name, fi, err)
 	}
 	as, secrets, err := decodeVault(plain)
+	gen := decodeGeneration(plain)
 	clear(plain)
 	if err != nil {
 		return nil, s.corrupt(locked, name, fi, err)
 	}
-	return &snapshot{accounts: as, secrets: secrets, info: fi}, nil
+	s.checkGeneration(name, gen)
+	return &snapshot{accounts: as, secrets: secrets, info: fi, gen: gen}, nil
 }
 
 // corrupt moves a corrupt file aside (unless another process already
@@ -199,7 +203,12 @@ func (s *Store) mutate(ctx context.Context, fn func(*snapshot) error) error {
 		if err != nil {
 			return err
 		}
-		work := &snapshot{accounts: slices.Clone(snap.accounts)}
+		work := &snapshot{accounts: slices.Clone(snap.accounts), gen: snap.gen + 1}
+		if s.Rollback() != nil {
+			// Until it is accepted, a file put back stays older than the
+			// highest seen, however often it is written.
+			work.gen = snap.gen
+		}
 		if snap.secrets != nil {
 			work.secrets = maps.Clone(snap.secrets)
 		}
@@ -233,10 +242,10 @@ func (s *Store) save(st *snapshot) error {
 	var err error
 	name := s.metaName()
 	if name == AccountsFile {
-		data, err = encodeAccounts(st.accounts)
+		data, err = encodeAccounts(st.accounts, st.gen)
 	} else {
 		var plain []byte
-		plain, err = encodeVault(st.accounts, st.secrets)
+		plain, err = encodeVault(st.accounts, st.secrets, st.gen)
 		if err == nil {
 			var pass []byte
 			pass, err = s.passphrase(!exists(s.path(VaultFile)))
@@ -255,6 +264,7 @@ func (s *Store) save(st *snapshot) error {
 		return err
 	}
 	st.info = fi
+	s.noteGeneration(name, st.gen)
 	return nil
 }
 
@@ -393,7 +403,8 @@ func (s *Store) migrateToFile(as []Account, secrets map[string]otp.Secret, passp
 	if err != nil {
 		return nil, fmt.Errorf("passphrase: %w", err)
 	}
-	plain, err := encodeVault(as, secrets)
+	gen := s.seenGeneration(VaultFile) + 1
+	plain, err := encodeVault(as, secrets, gen)
 	if err != nil {
 		return nil, err
 	}
@@ -428,7 +439,8 @@ func (s *Store) migrateToFile(as []Account, secrets map[string]otp.Secret, passp
 	s.mu.Lock()
 	s.pass = pass
 	s.mu.Unlock()
-	return &snapshot{accounts: as2, secrets: sec2, info: fi}, nil
+	s.noteGeneration(VaultFile, gen)
+	return &snapshot{accounts: as2, secrets: sec2, info: fi, gen: gen}, nil
 }
 
 func (s *Store) migrateToKeyring(as []Account, secrets map[string]otp.Secret) (*snapshot, error) {
@@ -459,7 +471,8 @@ func (s *Store) migrateToKeyring(as []Account, secrets map[string]otp.Secret) (*
 	if err := compareAll(as, secrets, as, got); err != nil {
 		return undo(err)
 	}
-	data, err := encodeAccounts(as)
+	gen := s.seenGeneration(AccountsFile) + 1
+	data, err := encodeAccounts(as, gen)
 	if err != nil {
 		return undo(err)
 	}
@@ -467,7 +480,8 @@ func (s *Store) migrateToKeyring(as []Account, secrets map[string]otp.Secret) (*
 	if err != nil {
 		return undo(err)
 	}
-	return &snapshot{accounts: slices.Clone(as), info: fi}, nil
+	s.noteGeneration(AccountsFile, gen)
+	return &snapshot{accounts: slices.Clone(as), info: fi, gen: gen}, nil
 }
 
 func compareAll(as []Account, secrets map[string]otp.Secret, as2 []Account, sec2 map[string]otp.Secret) error {

@@ -22,7 +22,7 @@ func FuzzDecodeAccounts(f *testing.F) {
 		if err != nil {
 			return
 		}
-		enc, err := encodeAccounts(as)
+		enc, err := encodeAccounts(as, 0)
 		if err != nil {
 			t.Fatalf("accepted accounts do not encode: %v", err)
 		}
@@ -66,7 +66,7 @@ func FuzzDecodeVault(f *testing.F) {
 			}
 			return
 		}
-		enc, err := encodeVault(as, secrets)
+		enc, err := encodeVault(as, secrets, 0)
 		if err != nil {
 			t.Fatalf("accepted vault does not encode: %v", err)
 		}

@@ -76,6 +76,10 @@ var (
 	ErrTooLarge = errors.New("the store would grow past 16 MiB; nothing was changed")
 	// ErrInvalid wraps a rejected account or argument.
 	ErrInvalid = errors.New("invalid account")
+	// ErrRolledBack: the store's file is older than one this computer has
+	// seen (put back from a copy), so HOTP counters may have been rewound;
+	// HOTP codes are refused until AcceptRollback.
+	ErrRolledBack = errors.New("the store's file is older than one this computer has seen before; HOTP counters may have been rewound")
 )
 
 // keyringError carries the cause of ErrKeyringUnavailable without putting
@@ -161,6 +165,9 @@ type Store struct {
 	secrets map[string]otp.Secret
 	// warnings are what Open found wrong but could go on with.
 	warnings []string
+	// rolledBack is set when the file read is older than one seen before
+	// (generation.go); HOTP codes are refused while it is.
+	rolledBack error
 }
 
 // Warnings returns what Open found wrong with the home folder but could
@@ -172,6 +179,7 @@ type snapshot struct {
 	accounts []Account
 	secrets  map[string]otp.Secret // file backend only
 	info     os.FileInfo           // nil when the file does not exist
+	gen      uint64                // the file's generation (generation.go)
 }
 
 // Open opens the store in opts.Home, creating the folder if needed. It
@@ -656,6 +664,9 @@ func (s *Store) NextHOTP(ctx context.Context, id string) (string, Account, error
 	sec, err := s.Secret(ctx, id)
 	if err != nil {
 		return "", Account{}, err
+	}
+	if err := s.Rollback(); err != nil {
+		return "", Account{}, fmt.Errorf("store: next code %q: %w", id, err)
 	}
 	var used uint64
 	var acc Account

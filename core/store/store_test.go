@@ -835,7 +835,7 @@ func grepHome(t *testing.T, home string, b Backend, secs []otp.Secret) {
 			if b != Keyring || bytes.Contains(data, []byte("secret")) {
 				t.Errorf("accounts.json in the %s backend: %s", b, data)
 			}
-		case ConfigFile, LockFile:
+		case ConfigFile, LockFile, GenerationFile:
 		default:
 			t.Errorf("unexpected file %s", filepath.Base(p))
 		}
@@ -940,6 +940,66 @@ func TestDeleteWipesEveryCopy(t *testing.T) {
 			if strings.Trim(string(c), "\x00") != "" {
 				t.Errorf("copy %d still holds the secret", i)
 			}
+		}
+	})
+}
+
+// TestRollbackDetected: putting an older copy of the store's file back
+// (HOTP counters rewound) is noticed: HOTP codes are refused with
+// ErrRolledBack, everything else goes on, other writes do not make it
+// look new, and AcceptRollback takes it as it is.
+func TestRollbackDetected(t *testing.T) {
+	forBoth(t, func(t *testing.T, o Options, kr *memKeyring) {
+		ctx := context.Background()
+		s := open(t, o)
+		a, err := s.Add(ctx, Account{Name: "counter", Type: otp.HOTP}, secret(t), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := AccountsFile
+		if o.Backend == File {
+			name = VaultFile
+		}
+		p := filepath.Join(o.Home, name)
+		old, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, _, err := s.NextHOTP(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.NextHOTP(ctx, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, old, 0o600); err != nil { // the counter is back at 0
+			t.Fatal(err)
+		}
+		s2 := open(t, o)
+		if _, _, err := s2.NextHOTP(ctx, a.ID); !errors.Is(err, ErrRolledBack) || !strings.Contains(err.Error(), "accept-rollback") {
+			t.Fatalf("NextHOTP on a rolled-back store: %v", err)
+		}
+		if as, err := s2.List(ctx); err != nil || len(as) != 1 {
+			t.Fatalf("List: %v %v", as, err)
+		}
+		for i := range 3 { // writes go on, and do not make the old file look new
+			if _, err := s2.Add(ctx, Account{Name: fmt.Sprintf("more %d", i)}, secret(t), false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s3 := open(t, o)
+		if _, _, err := s3.NextHOTP(ctx, a.ID); !errors.Is(err, ErrRolledBack) {
+			t.Fatalf("after other writes: %v", err)
+		}
+		if err := s3.AcceptRollback(); err != nil {
+			t.Fatal(err)
+		}
+		code, _, err := s3.NextHOTP(ctx, a.ID)
+		if err != nil || code != first {
+			t.Fatalf("after accepting: %q %v, want the rewound counter's %q", code, err, first)
+		}
+		if _, _, err := open(t, o).NextHOTP(ctx, a.ID); err != nil {
+			t.Fatalf("a later process: %v", err)
 		}
 	})
 }

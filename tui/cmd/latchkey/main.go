@@ -34,8 +34,10 @@
 //	      written 0600), or as an age-encrypted backup
 //	latchkey qr QUERY [-o FILE.png] [--size PIXELS] [--yes] [--store STORE]
 //	      show an account as a QR code to scan with a phone (terminal or PNG)
-//	latchkey store [info] | migrate --to keyring|file [--store STORE]
-//	      show where accounts are kept, or move them to the other store
+//	latchkey store [info] | migrate --to keyring|file | accept-rollback
+//	    [--store STORE]
+//	      show where accounts are kept, move them to the other store, or accept
+//	      a store file put back from an older copy
 //	latchkey enroll LINK | - [--force] [--store STORE]
 //	      redeem a one-time enrollment link from a Latchkey server (no QR
 //	      needed)

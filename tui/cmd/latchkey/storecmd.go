@@ -201,8 +201,8 @@ func storeCommand() command {
 	return command{
 		name:     "store",
 		graceful: true,
-		usage:    "[info] | migrate --to keyring|file [--store STORE]",
-		summary:  "show where accounts are kept, or move them to the other store",
+		usage:    "[info] | migrate --to keyring|file | accept-rollback [--store STORE]",
+		summary:  "show where accounts are kept, move them to the other store, or accept a store file put back from an older copy",
 		run:      runStore,
 	}
 }
@@ -237,6 +237,27 @@ func runStore(ctx context.Context, e *env, args []string) error {
 			return storeError(err)
 		}
 		fmt.Fprintf(e.stdout, "store:    %s\nhome:     %s\naccounts: %d\n", s.Backend(), s.Home(), len(as))
+		if err := s.Rollback(); err != nil {
+			fmt.Fprintln(e.stderr, "latchkey: warning: "+err.Error())
+		}
+		return nil
+	case "accept-rollback":
+		s, err := openStore(ctx, e, *which)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		if _, err := s.List(ctx); err != nil {
+			return storeError(err)
+		}
+		if s.Rollback() == nil {
+			fmt.Fprintln(e.stdout, "the store is not older than any seen before; nothing to accept")
+			return nil
+		}
+		if err := s.AcceptRollback(); err != nil {
+			return storeError(err)
+		}
+		fmt.Fprintln(e.stdout, "accepted: HOTP codes are shown again (codes already used may come up again)")
 		return nil
 	case "migrate":
 		dst, err := store.ParseBackend(*to)
@@ -259,7 +280,7 @@ func runStore(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "moved %d accounts from %s to %s\n", len(as), from, dst)
 		return nil
 	}
-	return usageErrorf("store: unknown subcommand %q (info or migrate)", sub)
+	return usageErrorf("store: unknown subcommand %q (info, migrate or accept-rollback)", sub)
 }
 
 // confirm asks a yes/no question; only y or yes is yes.

@@ -381,3 +381,36 @@ func TestOneBrokenAccountDoesNotSinkTheRest(t *testing.T) {
 		t.Fatalf("export: exit %d, %q %q", code, out, errOut)
 	}
 }
+
+// TestRollbackCommand: an accounts.json put back from an older copy
+// (HOTP counter rewound) makes `code` refuse the HOTP account and say how
+// to go on; `store accept-rollback` takes it as it is.
+func TestRollbackCommand(t *testing.T) {
+	vars := keyringStore(t)
+	if _, errOut, code := run1(t, vars, "", addCommand(), "otpauth://hotp/Roll:back?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&counter=0"); code != 0 {
+		t.Fatal(errOut)
+	}
+	p := filepath.Join(vars["LATCHKEY_HOME"], "accounts.json")
+	old, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// RFC 4226 appendix D: counter 0 gives 755224, counter 1 287082.
+	if out, errOut, code := run1(t, vars, "", codeCommand(), "roll"); code != 0 || out != "755224\n" {
+		t.Fatalf("code: %d %q %q", code, out, errOut)
+	}
+	if err := os.WriteFile(p, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run1(t, vars, "", codeCommand(), "roll")
+	if code != 1 || out != "" || !strings.Contains(errOut, "older than one this computer has seen") || !strings.Contains(errOut, "latchkey store accept-rollback") {
+		t.Fatalf("code after a rollback: %d %q %q", code, out, errOut)
+	}
+	if out, errOut, code = run1(t, vars, "", storeCommand(), "accept-rollback"); code != 0 || !strings.Contains(out, "accepted") {
+		t.Fatalf("accept-rollback: %d %q %q", code, out, errOut)
+	}
+	if out, errOut, code = run1(t, vars, "", codeCommand(), "roll"); code != 0 || out != "755224\n" {
+		t.Fatalf("code after accepting: %d %q %q", code, out, errOut)
+	}
+	run1(t, vars, "", rmCommand(), "roll", "--yes")
+}
