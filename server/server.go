@@ -59,6 +59,7 @@ import (
 
 	"latchkey/server/oidc"
 	"latchkey/server/oidc/grants/clientcredentials"
+	"latchkey/server/oidc/grants/emailotp"
 )
 
 // Errors of the service layer, mapped to HTTP statuses in one place
@@ -121,6 +122,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.oidc.Register(clientcredentials.New())
+	if cfg.Mailer != nil {
+		g, err := emailotp.New(emailotp.Config{Store: cfg.Store, Mailer: cfg.Mailer, Now: cfg.Now})
+		if err != nil {
+			s.audit.close()
+			return nil, err
+		}
+		s.oidc.Register(g)
+	}
 	s.handler = s.routes()
 	return s, nil
 }
