@@ -226,10 +226,12 @@ func testEmailOTP(t *testing.T, st Store) {
 		AMR      []string `json:"amr"`
 		AuthTime int64    `json:"auth_time"`
 		AZP      string   `json:"azp"`
+		Email    string   `json:"email"`
+		Verified bool     `json:"email_verified"`
 	}
 	idt.Claims(&claims)
 	if idt.Subject != "Alice@example.com" || len(claims.AMR) != 1 || claims.AMR[0] != "otp" ||
-		claims.AuthTime != es.clock.Now().Unix() || claims.AZP != es.id {
+		claims.AuthTime != es.clock.Now().Unix() || claims.AZP != es.id || claims.Email != "Alice@example.com" || !claims.Verified {
 		t.Errorf("id_token sub %q claims %+v", idt.Subject, claims)
 	}
 	at, err := es.verifier(t).Verify(es.ctx(), tok["access_token"].(string))
@@ -414,4 +416,19 @@ func (ts *testServer) verifierFor(t *testing.T, clientID string) *gooidc.IDToken
 		t.Fatal(err)
 	}
 	return p.Verifier(&gooidc.Config{ClientID: clientID, Now: ts.clock.Now, SupportedSigningAlgs: []string{"RS256", "ES256"}})
+}
+
+func TestServeSMTPFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"--smtp", "smtp://localhost"},
+		{"--mail-from", "codes@example.com"},
+	} {
+		if _, err := parseArgs("serve", args, io.Discard); !errors.Is(err, ErrUsage) {
+			t.Errorf("%q: %v, want a usage error", args, err)
+		}
+	}
+	o, err := parseArgs("serve", []string{"--smtp", "smtps://u@mail.example.com", "--mail-from", "codes@example.com"}, io.Discard)
+	if err != nil || o.SMTP != "smtps://u@mail.example.com" || o.MailFrom != "codes@example.com" {
+		t.Errorf("parse: %+v %v", o, err)
+	}
 }

@@ -326,7 +326,8 @@ func (g *Grant) tokens(ctx context.Context, req *oidc.TokenRequest, c Challenge,
 	if err != nil {
 		return nil, err
 	}
-	idt, err := p.MintIDToken(ctx, oidc.IDToken{Subject: c.Address, Audience: req.Client.ID, AuthTime: now, AMR: []string{"otp"}})
+	idt, err := p.MintIDToken(ctx, oidc.IDToken{Subject: c.Address, Audience: req.Client.ID, AuthTime: now, AMR: []string{"otp"},
+		VerifiedEmail: c.Address})
 	if err != nil {
 		return nil, err
 	}
