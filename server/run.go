@@ -35,7 +35,7 @@ func usagef(format string, args ...any) error {
 }
 
 // Usage is the synopsis of Run's arguments.
-const Usage = `[--addr 127.0.0.1:8080] [--db PATH|postgres://...] [--key-file F] [--config F] [--tls-cert F --tls-key F] [--public-url URL]
+const Usage = `[--addr 127.0.0.1:8080] [--db PATH|postgres://...] [--key-file F] [--config F] [--tls-cert F --tls-key F] [--public-url URL] [--smtp URL --mail-from ADDR]
        latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]
        latchkey serve rotate-signing-key [--db ...] [--key-file F] [--signing-alg RS256|ES256]
        latchkey serve metadata|jwks [--db ...] [--key-file F] [--public-url URL | --addr A [--tls-cert F --tls-key F]]`
