@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"latchkey/core/otp"
+	"latchkey/server/oidc/grants/emailotp"
 )
 
 // Defaults for [Config] fields left zero.
@@ -82,6 +83,9 @@ type Config struct {
 	SigningAlg string
 	// TokenTTL is the lifetime of issued tokens (10 min, at most 1 h).
 	TokenTTL time.Duration
+	// Mailer, when set, turns on the email code grant and sends its mail
+	// (emailotp.SMTP); nil leaves the grant out.
+	Mailer emailotp.Mailer
 }
 
 func (c Config) withDefaults() (Config, error) {

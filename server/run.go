@@ -19,6 +19,7 @@ import (
 
 	"latchkey/core/atomicfile"
 	"latchkey/server/oidc"
+	"latchkey/server/oidc/grants/emailotp"
 )
 
 // ErrUsage is wrapped by errors in how Run was called (flags, arguments).
@@ -34,7 +35,7 @@ func usagef(format string, args ...any) error {
 }
 
 // Usage is the synopsis of Run's arguments.
-const Usage = `[--addr 127.0.0.1:8080] [--db PATH|postgres://...] [--key-file F] [--config F] [--tls-cert F --tls-key F] [--public-url URL]
+const Usage = `[--addr 127.0.0.1:8080] [--db PATH|postgres://...] [--key-file F] [--config F] [--tls-cert F --tls-key F] [--public-url URL] [--smtp URL --mail-from ADDR]
        latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]
        latchkey serve rotate-signing-key [--db ...] [--key-file F] [--signing-alg RS256|ES256]
        latchkey serve metadata|jwks [--db ...] [--key-file F] [--public-url URL | --addr A [--tls-cert F --tls-key F]]`
@@ -60,6 +61,10 @@ type FileConfig struct {
 	PublicURL string `json:"public_url,omitempty"`
 	// SigningAlg is Config.SigningAlg (RS256 or ES256).
 	SigningAlg string `json:"signing_alg,omitempty"`
+	// SMTP (smtp:// or smtps://) and MailFrom turn on the email code
+	// grant; the password is LATCHKEY_SMTP_PASSWORD.
+	SMTP     string `json:"smtp,omitempty"`
+	MailFrom string `json:"mail_from,omitempty"`
 }
 
 // options are Run's settings after flags, config file and environment.
@@ -81,7 +86,7 @@ func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
 	fs.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "listen on `ADDR` (host:port)")
 	fs.StringVar(&f.DB, "db", "", "SQLite file `PATH`, or a postgres:// URL (default: server.db in the data dir)")
 	fs.StringVar(&f.KeyFile, "key-file", "", "master key `FILE` (base64, 32 bytes); else LATCHKEY_MASTER_KEY, else master.key beside the database")
-	cfgFile := fs.String("config", "", "JSON config `FILE` (keys: addr, db, key_file, tls_cert, tls_key, window, max_failures, issuer, lock_base, lock_max, enroll_ttl, max_body, helpdesk_password, public_url, signing_alg)")
+	cfgFile := fs.String("config", "", "JSON config `FILE` (keys: addr, db, key_file, tls_cert, tls_key, window, max_failures, issuer, lock_base, lock_max, enroll_ttl, max_body, helpdesk_password, public_url, signing_alg, smtp, mail_from)")
 	fs.StringVar(&f.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM)")
 	fs.StringVar(&f.TLSKey, "tls-key", "", "the TLS private key `FILE` (PEM)")
 	window := fs.Int("window", 1, "accept codes this many `STEPS` either side of now (0..2)")
@@ -89,6 +94,8 @@ func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
 	fs.StringVar(&f.Issuer, "issuer", DefaultIssuer, "otpauth issuer `NAME` of new credentials")
 	fs.StringVar(&f.PublicURL, "public-url", "", "the server's `URL` as users reach it, behind a TLS-terminating proxy (https://host[:port]): the OpenID issuer, enrollment links use it, and https makes the helpdesk's cookies Secure")
 	fs.StringVar(&f.SigningAlg, "signing-alg", "", "`ALG` of a new OpenID signing key: RS256 (default) or ES256")
+	fs.StringVar(&f.SMTP, "smtp", "", "mail server `URL` of the email code grant: smtp://[user@]host[:port] (STARTTLS) or smtps://... (password: LATCHKEY_SMTP_PASSWORD)")
+	fs.StringVar(&f.MailFrom, "mail-from", "", "sender `ADDRESS` of the email codes (with --smtp)")
 	if name == "rotate-key" {
 		fs.StringVar(&o.newKeyFile, "new-key-file", "", "take the new key from (or write it to) `FILE`; default: KEYFILE.new, renamed over the key file when done")
 	}
@@ -130,6 +137,11 @@ func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
 	pick("issuer", &o.Issuer, f.Issuer)
 	pick("public-url", &o.PublicURL, f.PublicURL)
 	pick("signing-alg", &o.SigningAlg, f.SigningAlg)
+	pick("smtp", &o.SMTP, f.SMTP)
+	pick("mail-from", &o.MailFrom, f.MailFrom)
+	if (o.SMTP == "") != (o.MailFrom == "") {
+		return nil, usagef("serve: --smtp and --mail-from go together")
+	}
 	if o.SigningAlg != "" && o.SigningAlg != "RS256" && o.SigningAlg != "ES256" {
 		return nil, usagef("serve: --signing-alg must be RS256 or ES256")
 	}
@@ -340,6 +352,12 @@ func open(ctx context.Context, o *options, getenv func(string) string, log *slog
 	cfg.HelpdeskPassword = o.HelpdeskPassword
 	cfg.PublicURL = o.PublicURL
 	cfg.SigningAlg = o.SigningAlg
+	if o.SMTP != "" {
+		if cfg.Mailer, err = emailotp.NewSMTP(emailotp.SMTPConfig{URL: o.SMTP, From: o.MailFrom,
+			Password: getenv("LATCHKEY_SMTP_PASSWORD")}); err != nil {
+			return nil, nil, usagef("serve: %v", err)
+		}
+	}
 	cfg.MetricsToken = strings.TrimSpace(getenv("LATCHKEY_METRICS_TOKEN"))
 	if o.LockBase != "" {
 		if cfg.LockBase, err = time.ParseDuration(o.LockBase); err != nil {

@@ -18,14 +18,15 @@
 //	GET    /api/v1/audit?user=U&limit=N
 //	POST   /api/v1/verify                                 {"user", "code"} (client Basic auth)
 //	GET    /.well-known/openid-configuration, /.well-known/jwks.json
-//	POST   /oauth2/token                                  (package oidc; grants under oidc/grants)
+//	POST   /oauth2/token                                  (package oidc; grants under oidc/grants:
+//	                                                      client_credentials, email-otp with --smtp)
 //	GET    /healthz, /metrics
 //
 // Running it (`latchkey serve`, or [Run] from an embedder):
 //
 //	latchkey serve [--addr 127.0.0.1:8080] [--db PATH|postgres://...] [--key-file F] [--config F]
 //	               [--tls-cert F --tls-key F] [--window 0..2] [--max-failures 1..100] [--issuer NAME]
-//	               [--public-url https://host]
+//	               [--public-url https://host] [--smtp smtp://user@host --mail-from ADDR]
 //	latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]
 //
 // The default database is server.db (SQLite, WAL) in the data directory:
@@ -62,6 +63,7 @@ import (
 
 	"latchkey/server/oidc"
 	"latchkey/server/oidc/grants/clientcredentials"
+	"latchkey/server/oidc/grants/emailotp"
 )
 
 // Errors of the service layer, mapped to HTTP statuses in one place
@@ -124,6 +126,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.oidc.Register(clientcredentials.New())
+	if cfg.Mailer != nil {
+		g, err := emailotp.New(emailotp.Config{Store: cfg.Store, Mailer: cfg.Mailer, Now: cfg.Now})
+		if err != nil {
+			s.audit.close()
+			return nil, err
+		}
+		s.oidc.Register(g)
+	}
 	s.handler = s.routes()
 	return s, nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"latchkey/server/oidc"
+	"latchkey/server/oidc/grants/emailotp"
 )
 
 // Errors returned by a [Store]. They never contain a secret or a code.
@@ -126,6 +127,8 @@ type Store interface {
 	// The clients, signing keys and client-assertion jtis of the OpenID
 	// provider (sqloidc.go).
 	oidc.Store
+	// The email code grant's challenges and per-address limits (sqlemail.go).
+	emailotp.Store
 
 	// CreateCredential adds a credential (with an event in the same
 	// transaction) and returns once it is committed.

@@ -57,7 +57,7 @@ func (p *Provider) Metadata(ctx context.Context) (Metadata, error) {
 		SubjectTypesSupported:             []string{"public"},
 		ResponseTypesSupported:            []string{"id_token"},
 		ScopesSupported:                   []string{"openid"},
-		ClaimsSupported:                   []string{"iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "amr", "jti"},
+		ClaimsSupported:                   []string{"iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "amr", "jti", "email", "email_verified"},
 	}, nil
 }
 

@@ -35,13 +35,30 @@ type TokenRequest struct {
 	Provider *Provider
 }
 
-// TokenResponse is a successful token response (RFC 6749 §5.1).
+// TokenResponse is a successful token response (RFC 6749 §5.1), or a
+// grant's first step: a Challenge and nothing else.
 type TokenResponse struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int    `json:"expires_in"`
-	IDToken     string `json:"id_token,omitempty"`
-	Scope       string `json:"scope,omitempty"`
+	AccessToken string     `json:"access_token,omitempty"`
+	TokenType   string     `json:"token_type,omitempty"`
+	ExpiresIn   int        `json:"expires_in,omitempty"`
+	IDToken     string     `json:"id_token,omitempty"`
+	Scope       string     `json:"scope,omitempty"`
+	Challenge   *Challenge `json:"challenge,omitempty"`
+}
+
+// Challenge is the answer of a grant that needs a second request (the
+// email code grant): the reference to send back, and how long it lives.
+type Challenge struct {
+	Reference string `json:"reference"`
+	ExpiresIn int    `json:"expires_in"`
+}
+
+// outcome is the metric and audit outcome of a successful response.
+func (r *TokenResponse) outcome() string {
+	if r != nil && r.Challenge != nil {
+		return "challenge"
+	}
+	return "issued"
 }
 
 // ParseForm parses an application/x-www-form-urlencoded body. A
@@ -78,7 +95,7 @@ func (p *Provider) HandleToken() http.Handler {
 		var te *TokenError
 		switch {
 		case err == nil:
-			p.tokens.WithLabelValues(gt, "issued").Inc()
+			p.tokens.WithLabelValues(gt, resp.outcome()).Inc()
 			writeJSON(w, http.StatusOK, resp)
 		case errors.As(err, &te):
 			p.tokens.WithLabelValues(metricGrant(gt, p), te.Code).Inc()
@@ -141,7 +158,7 @@ func (p *Provider) token(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return nil, gt, Errorf("unauthorized_client", "the client may not use grant_type %q", gt)
 	}
 	resp, err := g.Token(ctx, &TokenRequest{Client: c, AuthMethod: method, Form: form, Provider: p})
-	outcome := "issued"
+	outcome := resp.outcome()
 	var te *TokenError
 	if errors.As(err, &te) {
 		outcome = te.Code

@@ -29,6 +29,9 @@ type IDTokenClaims struct {
 	AuthTime int64    `json:"auth_time,omitempty"`
 	AMR      []string `json:"amr,omitempty"`
 	Nonce    string   `json:"nonce,omitempty"`
+	// Email and EmailVerified are set by a grant that proved the address.
+	Email         string `json:"email,omitempty"`
+	EmailVerified bool   `json:"email_verified,omitempty"`
 }
 
 func newJTI() string {
@@ -73,6 +76,9 @@ type IDToken struct {
 	AuthTime time.Time
 	AMR      []string
 	Nonce    string
+	// VerifiedEmail, when set, is an address the grant proved the
+	// subject reads: the email and email_verified claims.
+	VerifiedEmail string
 }
 
 // MintIDToken issues an id_token: iss, sub, aud, azp, exp, iat,
@@ -83,6 +89,7 @@ func (p *Provider) MintIDToken(ctx context.Context, t IDToken) (string, error) {
 		Claims: jwt.Claims{Issuer: p.Issuer(), Subject: t.Subject, Audience: jwt.Audience{t.Audience},
 			IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(p.cfg.TokenTTL)), ID: newJTI()},
 		AZP: t.Audience, AMR: t.AMR, Nonce: t.Nonce,
+		Email: t.VerifiedEmail, EmailVerified: t.VerifiedEmail != "",
 	}
 	if !t.AuthTime.IsZero() {
 		c.AuthTime = t.AuthTime.Unix()
