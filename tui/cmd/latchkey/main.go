@@ -34,15 +34,17 @@
 //	      written 0600), or as an age-encrypted backup
 //	latchkey qr QUERY [-o FILE.png] [--size PIXELS] [--yes] [--store STORE]
 //	      show an account as a QR code to scan with a phone (terminal or PNG)
-//	latchkey store [info] | migrate --to keyring|file | accept-rollback
-//	    [--store STORE]
-//	      show where accounts are kept, move them to the other store, or accept
-//	      a store file put back from an older copy
+//	latchkey store [info] | migrate --to keyring|file | accept-rollback | doctor
+//	    [--remove|--reattach ID...] [--yes] [--store STORE]
+//	      show where accounts are kept, move them to the other store, accept a
+//	      store file put back from an older copy, or find keyring items no
+//	      account names (doctor)
 //	latchkey enroll LINK | - [--force] [--store STORE]
 //	      redeem a one-time enrollment link from a Latchkey server (no QR
 //	      needed)
 //	latchkey serve [--addr 127.0.0.1:8080] [--db PATH|postgres://...]
 //	    [--key-file F] [--config F] [--tls-cert F --tls-key F] [--public-url URL]
+//	    [--smtp URL --mail-from ADDR]
 //	latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]
 //	latchkey serve rotate-signing-key [--db ...] [--key-file F]
 //	    [--signing-alg RS256|ES256]

@@ -201,8 +201,8 @@ func storeCommand() command {
 	return command{
 		name:     "store",
 		graceful: true,
-		usage:    "[info] | migrate --to keyring|file | accept-rollback [--store STORE]",
-		summary:  "show where accounts are kept, move them to the other store, or accept a store file put back from an older copy",
+		usage:    "[info] | migrate --to keyring|file | accept-rollback | doctor [--remove|--reattach ID...] [--yes] [--store STORE]",
+		summary:  "show where accounts are kept, move them to the other store, accept a store file put back from an older copy, or find keyring items no account names (doctor)",
 		run:      runStore,
 	}
 }
@@ -211,6 +211,9 @@ func runStore(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(storeCommand(), e)
 	which := storeFlag(fs)
 	to := fs.String("to", "", "with migrate: the store to move every account to, `keyring` or file")
+	remove := fs.Bool("remove", false, "with doctor: delete the orphaned keyring items named (asks on a terminal)")
+	reattach := fs.Bool("reattach", false, "with doctor: give the orphaned keyring items named an account again, as Recovered:ID (TOTP, SHA1, 6 digits, 30 s)")
+	yes := fs.Bool("yes", false, "with doctor --remove: do not ask")
 	pos, err := fs.parse(args)
 	if err != nil {
 		return handleHelp(err)
@@ -219,7 +222,7 @@ func runStore(ctx context.Context, e *env, args []string) error {
 	if len(pos) > 0 {
 		sub = pos[0]
 	}
-	if len(pos) > 1 {
+	if len(pos) > 1 && sub != "doctor" {
 		return usageErrorf("store: unexpected argument %q", pos[1])
 	}
 	switch sub {
@@ -241,6 +244,8 @@ func runStore(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintln(e.stderr, "latchkey: warning: "+err.Error())
 		}
 		return nil
+	case "doctor":
+		return runDoctor(ctx, e, *which, pos[1:], *remove, *reattach, *yes)
 	case "accept-rollback":
 		s, err := openStore(ctx, e, *which)
 		if err != nil {
@@ -280,7 +285,7 @@ func runStore(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "moved %d accounts from %s to %s\n", len(as), from, dst)
 		return nil
 	}
-	return usageErrorf("store: unknown subcommand %q (info, migrate or accept-rollback)", sub)
+	return usageErrorf("store: unknown subcommand %q (info, migrate, accept-rollback or doctor)", sub)
 }
 
 // confirm asks a yes/no question; only y or yes is yes.
@@ -321,5 +326,66 @@ func reportMissing(ctx context.Context, e *env, s *store.Store, what string, m *
 			fmt.Fprintf(e.stderr, "latchkey: %s %s: the keyring has no secret for it (deleted outside Latchkey?); 'latchkey rm %s --yes' removes the account\n", what, shown(a), a.ID)
 		}
 	}
+	return nil
+}
+
+// runDoctor lists keyring items that no account names, and removes the
+// ones named or gives them accounts again. Items are named one by one:
+// another LATCHKEY_HOME on the same keyring has items this store does not
+// know, which look the same.
+func runDoctor(ctx context.Context, e *env, which string, ids []string, remove, reattach, yes bool) error {
+	switch {
+	case remove && reattach:
+		return usageErrorf("store doctor: --remove or --reattach, not both")
+	case (remove || reattach) && len(ids) == 0:
+		return usageErrorf("store doctor: name the items (IDs from 'latchkey store doctor')")
+	case !remove && !reattach && len(ids) > 0:
+		return usageErrorf("store doctor: IDs go with --remove or --reattach")
+	}
+	s, err := openStore(ctx, e, which)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if len(ids) == 0 {
+		orphans, err := s.Orphans(ctx)
+		if err != nil {
+			return storeError(err)
+		}
+		if len(orphans) == 0 {
+			fmt.Fprintln(e.stdout, "no orphaned keyring items: every item has its account")
+			return nil
+		}
+		for _, id := range orphans {
+			fmt.Fprintf(e.stdout, "orphaned keyring item %s (service latchkey): no account of this store names it\n", id)
+		}
+		fmt.Fprintln(e.stderr, "latchkey: items of another LATCHKEY_HOME on this keyring show up here too; 'latchkey store doctor --reattach ID...' gives an item an account again, --remove ID... deletes it")
+		return nil
+	}
+	if reattach {
+		for _, id := range ids {
+			a, err := s.Reattach(ctx, id, store.Account{Issuer: "Recovered", Name: id})
+			if err != nil {
+				return storeError(err)
+			}
+			fmt.Fprintf(e.stdout, "reattached as %s (TOTP, SHA1, 6 digits, 30 s: rename it, and check its codes)\n", shown(a))
+		}
+		return nil
+	}
+	if !yes {
+		if !interactive(e) {
+			return usageErrorf("store doctor: not removing keyring items without confirmation: run it on a terminal or pass --yes")
+		}
+		ok, err := confirm(e.stdin, e.stderr, fmt.Sprintf("Delete %d secrets from the keyring? This cannot be undone.", len(ids)))
+		if err != nil || !ok {
+			return exitWith(1, errors.New("store doctor: nothing removed"))
+		}
+	}
+	for _, id := range ids {
+		if err := s.RemoveOrphan(ctx, id); err != nil {
+			return storeError(err)
+		}
+	}
+	fmt.Fprintf(e.stdout, "removed %d orphaned keyring items\n", len(ids))
 	return nil
 }

@@ -414,3 +414,55 @@ func TestRollbackCommand(t *testing.T) {
 	}
 	run1(t, vars, "", rmCommand(), "roll", "--yes")
 }
+
+// TestStoreDoctor runs `store doctor` against the real Secret Service: an
+// item whose account was removed outside Latchkey is listed, reattached
+// (its code is the one oathtool computes), and after a second orphaning
+// removed, leaving nothing for secret-tool to find.
+func TestStoreDoctor(t *testing.T) {
+	vars := keyringStore(t)
+	secretTool := testenv.Tool(t, "secret-tool")
+	oathtool := testenv.Tool(t, "oathtool")
+	const b32 = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	out, errOut, code := run1(t, vars, "", addCommand(), "--secret", b32, "--issuer", "Doc", "--name", "tor")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	id := strings.TrimSuffix(strings.Fields(out)[len(strings.Fields(out))-1], ")")
+	p := filepath.Join(vars["LATCHKEY_HOME"], "accounts.json")
+	orphan := func() {
+		// The account goes, the item stays (as a crash between the two
+		// writes, or a hand-edited file, would leave it).
+		if err := os.WriteFile(p, []byte(`{"version":1,"accounts":[]}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	orphan()
+	out, errOut, code = run1(t, vars, "", storeCommand(), "doctor")
+	if code != 0 || !strings.Contains(out, "orphaned keyring item "+id) || !strings.Contains(errOut, "--reattach") {
+		t.Fatalf("doctor: %d %q %q", code, out, errOut)
+	}
+	if _, errOut, code = run1(t, vars, "", storeCommand(), "doctor", "--reattach"); code != 2 {
+		t.Fatalf("doctor --reattach without IDs: %d %q", code, errOut)
+	}
+	if out, errOut, code = run1(t, vars, "", storeCommand(), "doctor", "--reattach", id); code != 0 || !strings.Contains(out, "reattached as Recovered:"+id) {
+		t.Fatalf("doctor --reattach: %d %q %q", code, out, errOut)
+	}
+	want, err := exec.Command(oathtool, "--totp", "-b", b32, "--now", "2023-11-14 22:13:20 UTC").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code = run1(t, vars, "", codeCommand(), "recovered", "--at", "1700000000"); code != 0 || out != string(want) {
+		t.Fatalf("code of the reattached account: %d %q %q, want %q", code, out, errOut, want)
+	}
+	orphan()
+	if _, errOut, code = run1(t, vars, "", storeCommand(), "doctor", "--remove", id); code != 2 || !strings.Contains(errOut, "--yes") {
+		t.Fatalf("doctor --remove without a terminal: %d %q", code, errOut)
+	}
+	if out, errOut, code = run1(t, vars, "", storeCommand(), "doctor", "--remove", "--yes", id); code != 0 || !strings.Contains(out, "removed 1") {
+		t.Fatalf("doctor --remove --yes: %d %q %q", code, out, errOut)
+	}
+	if got, _ := exec.Command(secretTool, "lookup", "service", "latchkey", "username", id).Output(); len(got) != 0 {
+		t.Fatal("the item survived --remove")
+	}
+}
