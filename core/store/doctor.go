@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-
 )
 
 // ErrCannotList: the OS keyring offers no way to list Latchkey's items
