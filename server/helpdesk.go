@@ -244,9 +244,12 @@ type view struct {
 	SignedIn         bool
 	CSRF             string
 	Error, Notice    string
-	User             string
-	Recent           []string
-	Credentials      []credRow
+	// FieldError is a form's message shown beside its field (the QR
+	// screen's code), not at the top of the page.
+	FieldError  string
+	User        string
+	Recent      []string
+	Credentials []credRow
 	// The QR screen and the confirmation pages.
 	ID, Name, Issuer, Link, ExpiresAt string
 	// QR is a data: URL of the QR PNG, built here, never from input.
@@ -596,7 +599,7 @@ func handleHelpdeskConfirm(h *helpdesk) http.Handler {
 			h.fail(w, r, perr, user)
 			return
 		}
-		v.Error = "That code was not accepted. Wait for the next code in the app and type it; if it fails again, check that the device's clock is right."
+		v.FieldError = "That code was not accepted. Wait for the next code in the app and type it; if it fails again, check that the device's clock is right."
 		h.render(w, r, http.StatusBadRequest, "enroll", v)
 	})
 }
