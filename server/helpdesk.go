@@ -506,8 +506,8 @@ func (h *helpdesk) qrView(c Credential, secret otp.Secret, link string, png []by
 		return nil, err
 	}
 	v := &view{Title: "Enroll " + c.User, BodyClass: "qr-screen", SignedIn: true, User: c.User, ID: c.ID, Name: c.Name,
-		Issuer: c.Issuer, Digits: c.Digits, Period: c.Period, ExpiresAt: c.Expires.UTC().Format(timeLayout),
-		Remaining: max(0, int(c.Expires.Sub(h.s.now()).Seconds()))}
+		Issuer: c.Issuer, Digits: c.Digits, Period: c.Period}
+	v.expires(c.Expires, h.s.now())
 	content := link
 	if link != "" {
 		v.LinkMode, v.Link = true, link
@@ -527,6 +527,11 @@ func (h *helpdesk) qrView(c Credential, secret otp.Secret, link string, png []by
 	return v, nil
 }
 
+// expires sets the QR screen's countdown to end at t.
+func (v *view) expires(t, now time.Time) {
+	v.ExpiresAt, v.Remaining = t.UTC().Format(timeLayout), max(0, int(t.Sub(now).Seconds()))
+}
+
 func handleHelpdeskEnroll(h *helpdesk) http.Handler {
 	return h.form(func(w http.ResponseWriter, r *http.Request) {
 		user := cleanUser(r.PostFormValue("user"))
@@ -536,9 +541,10 @@ func handleHelpdeskEnroll(h *helpdesk) http.Handler {
 			return
 		}
 		defer e.Secret.Wipe()
-		link := ""
+		var link string
+		var linkExpires time.Time
 		if r.PostFormValue("qr") == "link" {
-			if link, err = h.s.enrollmentLink(r, user, e.ID); err != nil {
+			if link, linkExpires, err = h.s.enrollmentLink(r, user, e.ID); err != nil {
 				h.fail(w, r, err, user)
 				return
 			}
@@ -556,6 +562,9 @@ func handleHelpdeskEnroll(h *helpdesk) http.Handler {
 		if err != nil {
 			h.fail(w, r, err, user)
 			return
+		}
+		if link != "" { // the link ends first (linkTTL <= EnrollTTL)
+			v.expires(linkExpires, h.s.now())
 		}
 		v.CSRF = h.csrfToken(w, r, false)
 		h.render(w, r, http.StatusOK, "enroll", v)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -399,6 +400,40 @@ func TestHelpdeskLinkMode(t *testing.T) {
 	}
 	if p := b.get("/helpdesk/status?user=rita&id=" + id); !strings.Contains(p.body, `"verified":true`) {
 		t.Errorf("status after: %s", p.body)
+	}
+}
+
+// TestHelpdeskLinkExpiry: the link-mode QR screen counts down the link's
+// lifetime, and the page a browser shows for a link says the same number
+// and names the desktop app's Link tab; a shorter enroll_ttl shortens both.
+func TestHelpdeskLinkExpiry(t *testing.T) {
+	for _, tc := range []struct {
+		ttl       time.Duration
+		remaining string
+		words     string
+	}{
+		{0, `data-remaining="600"`, "within 10 minutes"},
+		{5 * time.Minute, `data-remaining="300"`, "within 5 minutes"},
+	} {
+		t.Run(tc.words, func(t *testing.T) {
+			h := newHDServer(t, openTestSQLite(t), func(c *Config) { c.EnrollTTL = tc.ttl })
+			b := newBrowser(t, h)
+			b.signIn(hdAdminToken)
+			p := b.post("/helpdesk/enroll", url.Values{"user": {"rita"}, "qr": {"link"}})
+			if !strings.Contains(p.body, tc.remaining) {
+				t.Errorf("link-mode countdown: want %s in %s", tc.remaining, regexp.MustCompile(`data-remaining="\d+"`).FindString(p.body))
+			}
+			exp := h.clock.Now().Add(min(LinkTTL, cmp.Or(tc.ttl, DefaultEnrollTTL))).UTC().Format(timeLayout)
+			if !strings.Contains(p.body, "expires at "+exp) {
+				t.Errorf("link-mode expiry: want %s", exp)
+			}
+			link := b.get("/enroll")
+			for _, want := range []string{tc.words, `"Link" tab`, "latchkey enroll"} {
+				if !strings.Contains(link.body, want) {
+					t.Errorf("/enroll lacks %q: %s", want, link.body)
+				}
+			}
+		})
 	}
 }
 
