@@ -339,6 +339,14 @@ var notices = map[string]string{
 	"revoked": "The credential was revoked.",
 }
 
+// handleIndex answers / (only /): a page that points to the helpdesk
+// and the docs, rather than a bare 404.
+func handleIndex(h *helpdesk) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.render(w, r, http.StatusOK, "index", &view{Title: "Enrollment server"})
+	})
+}
+
 func handleHelpdeskLogin(h *helpdesk) http.Handler {
 	return h.formNoSession(func(w http.ResponseWriter, r *http.Request) {
 		source, now := loginSource(r), h.s.now()

@@ -437,6 +437,32 @@ func TestHelpdeskLinkExpiry(t *testing.T) {
 	}
 }
 
+// TestHelpdeskIndexPage: / points to the helpdesk and the docs (other
+// unknown paths stay 404), and the sign-in page says where the admin
+// token is.
+func TestHelpdeskIndexPage(t *testing.T) {
+	h := newHDServer(t, openTestSQLite(t))
+	b := newBrowser(t, h)
+	p := b.get("/")
+	if p.status != http.StatusOK || !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") || p.header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("GET /: %d %s", p.status, p.header.Get("Content-Type"))
+	}
+	for _, want := range []string{`href="/helpdesk"`, "docs/server.md"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("/ lacks %q: %s", want, p.body)
+		}
+	}
+	if p := b.get("/no-such-page"); p.status != http.StatusNotFound {
+		t.Errorf("an unknown path answers %d", p.status)
+	}
+	p = b.get("/helpdesk")
+	for _, want := range []string{"LATCHKEY_ADMIN_TOKEN", "admin-token", "data folder"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the sign-in page lacks %q", want)
+		}
+	}
+}
+
 func TestHelpdeskStatic(t *testing.T) {
 	h := newHDServer(t, openTestSQLite(t))
 	b := newBrowser(t, h)

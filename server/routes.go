@@ -67,6 +67,7 @@ func (s *Server) addRoutes(mux *http.ServeMux) {
 	route("POST /helpdesk/revoke", handleHelpdeskRevoke(hd))
 	route("GET /helpdesk/status", handleHelpdeskStatus(hd))
 	route("GET /helpdesk/static/", handleHelpdeskStatic(hd))
+	route("GET /{$}", handleIndex(hd)) // only /: points to /helpdesk and the docs
 }
 
 // timeout bounds the work of one request (database calls take the

@@ -350,7 +350,11 @@ func TestHelpdeskPageFitsChromium(t *testing.T) {
 	d := startChromium(t)
 	d.resize(1366, 768)
 
-	d.open(h.url + "/helpdesk")
+	d.open(h.url + "/")
+	d.shot("index-1366x768")
+	d.click(d.find("#helpdesk-link"))
+	d.find("#token-hint")
+	d.shot("login-1366x768")
 	d.typeInto(d.find("#secret"), hdAdminToken+"\uE007")
 	d.typeInto(d.find("#user"), "fit.user@example.com\uE007")
 	d.click(d.find("#enroll"))
