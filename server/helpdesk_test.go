@@ -463,6 +463,73 @@ func TestHelpdeskIndexPage(t *testing.T) {
 	}
 }
 
+// TestHelpdeskClients: a signed-in admin sees the OAuth clients (name,
+// client_id, grants, auth method, created) and never a secret; a session
+// opened with the helpdesk password sees neither the page nor its link.
+func TestHelpdeskClients(t *testing.T) {
+	h := newHDServer(t, openTestSQLite(t), func(c *Config) { c.HelpdeskPassword = "front desk 42" })
+	type created struct {
+		ID     string `json:"client_id"`
+		Secret string `json:"client_secret"`
+	}
+	var secrets []string
+	var ids []string
+	for _, body := range []map[string]any{
+		{"name": "Payroll <app>"},
+		{"name": "Intranet", "grant_types": []string{"client_credentials"}, "token_endpoint_auth_method": "client_secret_post"},
+	} {
+		status, out := h.do(t, "POST", "/api/v1/clients", hdAdminToken, body)
+		var c created
+		if err := json.Unmarshal(out, &c); status != http.StatusCreated || err != nil || c.Secret == "" {
+			t.Fatalf("creating a client: %d %s", status, out)
+		}
+		secrets, ids = append(secrets, c.Secret), append(ids, c.ID)
+	}
+
+	if p := newBrowser(t, h).get("/helpdesk/clients"); !strings.Contains(p.body, `id="login-form"`) || strings.Contains(p.body, ids[0]) {
+		t.Fatalf("signed out: %d", p.status)
+	}
+
+	admin := newBrowser(t, h)
+	admin.signIn(hdAdminToken)
+	if p := admin.get("/helpdesk"); !strings.Contains(p.body, `href="/helpdesk/clients"`) {
+		t.Error("an admin's pages do not link to the clients")
+	}
+	p := admin.get("/helpdesk/clients")
+	if p.status != http.StatusOK || p.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("clients page: %d", p.status)
+	}
+	row := regexp.MustCompile(`(?s)<tr data-id="` + ids[1] + `">(.*?)</tr>`).FindStringSubmatch(p.body)
+	if row == nil {
+		t.Fatalf("no row for %s: %s", ids[1], p.body)
+	}
+	for _, want := range []string{"Intranet", "<code>" + ids[1] + "</code>", "client_credentials", "client_secret_post", "2026-11-23 12:00 UTC"} {
+		if !strings.Contains(row[1], want) {
+			t.Errorf("the row lacks %q: %s", want, row[1])
+		}
+	}
+	if !strings.Contains(p.body, "Payroll &lt;app&gt;") || !strings.Contains(p.body, "client_secret_basic") || !strings.Contains(p.body, ids[0]) {
+		t.Errorf("the first client is not listed (escaped): %s", p.body)
+	}
+	for _, sec := range secrets {
+		if strings.Contains(p.body, sec) {
+			t.Fatal("the clients page shows a client secret")
+		}
+	}
+	if strings.Contains(strings.ToLower(p.body), "secret_hash") {
+		t.Error("the clients page names the secret hash")
+	}
+
+	staff := newBrowser(t, h)
+	staff.signIn("front desk 42")
+	if p := staff.get("/helpdesk"); !strings.Contains(p.body, `id="user"`) || strings.Contains(p.body, `href="/helpdesk/clients"`) {
+		t.Error("a helpdesk-password session is not signed in, or is offered the clients page")
+	}
+	if p := staff.get("/helpdesk/clients"); p.status != http.StatusForbidden || strings.Contains(p.body, ids[0]) || strings.Contains(p.body, "Intranet") {
+		t.Errorf("a helpdesk-password session reads the clients: %d", p.status)
+	}
+}
+
 func TestHelpdeskStatic(t *testing.T) {
 	h := newHDServer(t, openTestSQLite(t))
 	b := newBrowser(t, h)

@@ -279,6 +279,25 @@ func TestHelpdeskChromium(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	// An admin's header links to the OAuth clients: listed, no secret.
+	status, body = h.do(t, "POST", "/api/v1/clients", hdAdminToken, map[string]any{"name": "Web shop", "grant_types": []string{"client_credentials"}})
+	var cl struct {
+		ID     string `json:"client_id"`
+		Secret string `json:"client_secret"`
+	}
+	if err := json.Unmarshal(body, &cl); status != http.StatusCreated || err != nil || cl.Secret == "" {
+		t.Fatalf("creating a client: %d %s", status, body)
+	}
+	d.click(d.find("#nav-clients"))
+	row := d.find(`#clients tr[data-id="` + cl.ID + `"]`)
+	if got := d.text(row); !strings.Contains(got, "Web shop") || !strings.Contains(got, "client_credentials") || !strings.Contains(got, "client_secret_basic") {
+		t.Errorf("the client's row reads %q", got)
+	}
+	if strings.Contains(d.script("return document.documentElement.outerHTML"), cl.Secret) {
+		t.Error("the clients page holds the client's secret")
+	}
+	d.shot("clients")
+
 	d.click(d.find("header form button"))
 	d.find("#login-form")
 }
