@@ -46,7 +46,7 @@ func handleCreateCredential(s *Server) http.Handler {
 			return
 		}
 		defer e.Secret.Wipe()
-		link, err := s.enrollmentLink(r, user, e.ID)
+		link, _, err := s.enrollmentLink(r, user, e.ID)
 		if err != nil {
 			s.writeError(w, r, err)
 			return

@@ -54,7 +54,11 @@ type helpdesk struct {
 	tmpl   *template.Template
 	static http.Handler
 	key    []byte // HMAC key of CSRF tokens
-	keyID  []byte // names key in stored sessions
+	// keyID names key in stored sessions opened with the helpdesk
+	// password, adminKeyID in those opened with the admin token: the
+	// stored session says which, so the admin-only pages (the OAuth
+	// clients) need no other column.
+	keyID, adminKeyID []byte
 }
 
 // Failed sign-ins slow further attempts from the same source address
@@ -109,7 +113,9 @@ func newHelpdesk(s *Server) *helpdesk {
 	m.Write(pw[:])
 	key := m.Sum(nil)
 	id := sha256.Sum256(append([]byte("latchkey helpdesk key id\x00"), key...))
-	return &helpdesk{s: s, tmpl: tmpl, static: http.StripPrefix("/helpdesk/static/", http.FileServerFS(sub)), key: key, keyID: id[:16]}
+	adminID := sha256.Sum256(append([]byte("latchkey helpdesk admin key id\x00"), key...))
+	return &helpdesk{s: s, tmpl: tmpl, static: http.StripPrefix("/helpdesk/static/", http.FileServerFS(sub)),
+		key: key, keyID: id[:16], adminKeyID: adminID[:16]}
 }
 
 func (h *helpdesk) mac(parts ...string) []byte {
@@ -122,18 +128,19 @@ func (h *helpdesk) mac(parts ...string) []byte {
 }
 
 // signIn checks a typed secret against the admin token and the helpdesk
-// password, in constant time.
-func (h *helpdesk) signIn(secret string) bool {
+// password, in constant time; admin reports that it was the admin token.
+func (h *helpdesk) signIn(secret string) (ok, admin bool) {
 	secret = strings.TrimSpace(secret)
 	if secret == "" {
-		return false
+		return false, false
 	}
-	ok := h.s.checkAdmin(secret)
+	admin = h.s.checkAdmin(secret)
+	ok = admin
 	if pw := h.s.cfg.HelpdeskPassword; pw != "" {
 		a, b := sha256.Sum256([]byte(secret)), sha256.Sum256([]byte(pw))
 		ok = subtle.ConstantTimeCompare(a[:], b[:]) == 1 || ok
 	}
-	return ok
+	return ok, admin
 }
 
 func (h *helpdesk) cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
@@ -145,12 +152,16 @@ func (h *helpdesk) cookie(r *http.Request, name, value string, maxAge int) *http
 const sessionIDLen = 32
 
 // newSession opens a session valid until now+SessionTTL and returns its
-// cookie value.
-func (h *helpdesk) newSession(ctx context.Context) (string, error) {
+// cookie value; admin marks one opened with the admin token.
+func (h *helpdesk) newSession(ctx context.Context, admin bool) (string, error) {
 	id := make([]byte, sessionIDLen)
 	rand.Read(id)
 	hash := sha256.Sum256(id)
-	hs := HelpdeskSession{Hash: hash[:], KeyID: h.keyID, Expires: h.s.now().Add(SessionTTL)}
+	keyID := h.keyID
+	if admin {
+		keyID = h.adminKeyID
+	}
+	hs := HelpdeskSession{Hash: hash[:], KeyID: keyID, Expires: h.s.now().Add(SessionTTL)}
 	if err := h.s.store.CreateSession(ctx, hs, h.s.now()); err != nil {
 		return "", err
 	}
@@ -173,13 +184,20 @@ func parseSessionID(v string) ([]byte, bool) {
 // session returns the id of r's session if it is open: stored, unexpired
 // and opened under the current admin token and helpdesk password.
 func (h *helpdesk) session(r *http.Request) (string, bool) {
+	sid, _, ok := h.sessionRole(r)
+	return sid, ok
+}
+
+// sessionRole is session that also reports whether the session was
+// opened with the admin token.
+func (h *helpdesk) sessionRole(r *http.Request) (sid string, admin, ok bool) {
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return "", false
+		return "", false, false
 	}
 	id, ok := parseSessionID(c.Value)
 	if !ok {
-		return "", false
+		return "", false, false
 	}
 	hash := sha256.Sum256(id)
 	hs, err := h.s.store.Session(r.Context(), hash[:])
@@ -187,12 +205,20 @@ func (h *helpdesk) session(r *http.Request) (string, bool) {
 		if !errors.Is(err, ErrNotFound) {
 			h.s.log.ErrorContext(r.Context(), "helpdesk session", "err", err)
 		}
-		return "", false
+		return "", false, false
 	}
-	if !hmac.Equal(hs.KeyID, h.keyID) || !h.s.now().Before(hs.Expires) {
-		return "", false
+	admin = hmac.Equal(hs.KeyID, h.adminKeyID)
+	if !(admin || hmac.Equal(hs.KeyID, h.keyID)) || !h.s.now().Before(hs.Expires) {
+		return "", false, false
 	}
-	return c.Value, true
+	return c.Value, admin, true
+}
+
+// admin reports whether r's session is open and was opened with the
+// admin token.
+func (h *helpdesk) admin(r *http.Request) bool {
+	_, admin, ok := h.sessionRole(r)
+	return ok && admin
 }
 
 // signedIn reports whether r carries an open session.
@@ -242,11 +268,18 @@ func (h *helpdesk) checkCSRF(r *http.Request, sid string) bool {
 type view struct {
 	Title, BodyClass string
 	SignedIn         bool
-	CSRF             string
-	Error, Notice    string
-	User             string
-	Recent           []string
-	Credentials      []credRow
+	// Admin: the session was opened with the admin token (render sets
+	// it), so the admin-only pages are offered.
+	Admin         bool
+	CSRF          string
+	Error, Notice string
+	// FieldError is a form's message shown beside its field (the QR
+	// screen's code), not at the top of the page.
+	FieldError  string
+	User        string
+	Recent      []string
+	Credentials []credRow
+	Clients     []clientRow
 	// The QR screen and the confirmation pages.
 	ID, Name, Issuer, Link, ExpiresAt string
 	// QR is a data: URL of the QR PNG, built here, never from input.
@@ -254,6 +287,13 @@ type view struct {
 	LinkMode                          bool
 	QRSize, Digits, Period, Remaining int
 	SecretGroups                      []string
+}
+
+// clientRow is an OAuth client as the clients page lists it: never a
+// secret or its hash.
+type clientRow struct {
+	ID, Name, AuthMethod, Created string
+	GrantTypes                    []string
 }
 
 type credRow struct {
@@ -264,6 +304,9 @@ type credRow struct {
 func (h *helpdesk) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
 	if v.CSRF == "" {
 		v.CSRF = h.csrfToken(w, r, false)
+	}
+	if v.SignedIn && !v.Admin {
+		v.Admin = h.admin(r)
 	}
 	var buf bytes.Buffer
 	if err := h.tmpl.ExecuteTemplate(&buf, name, v); err != nil {
@@ -336,6 +379,14 @@ var notices = map[string]string{
 	"revoked": "The credential was revoked.",
 }
 
+// handleIndex answers / (only /): a page that points to the helpdesk
+// and the docs, rather than a bare 404.
+func handleIndex(h *helpdesk) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.render(w, r, http.StatusOK, "index", &view{Title: "Enrollment server"})
+	})
+}
+
 func handleHelpdeskLogin(h *helpdesk) http.Handler {
 	return h.formNoSession(func(w http.ResponseWriter, r *http.Request) {
 		source, now := loginSource(r), h.s.now()
@@ -351,7 +402,7 @@ func handleHelpdeskLogin(h *helpdesk) http.Handler {
 				Error: "Too many failed sign-ins. Wait " + wait.Round(time.Second).String() + ", then try again."})
 			return
 		}
-		ok := h.signIn(r.PostFormValue("secret"))
+		ok, admin := h.signIn(r.PostFormValue("secret"))
 		var closed time.Time
 		if d := loginDelay(a.N); !ok && d > 0 {
 			closed = now.Add(d)
@@ -366,7 +417,7 @@ func handleHelpdeskLogin(h *helpdesk) http.Handler {
 			return
 		}
 		h.s.audit.add(Event{Time: h.s.now(), Client: "helpdesk", Action: "helpdesk_login", Outcome: "ok"})
-		sid, err := h.newSession(r.Context())
+		sid, err := h.newSession(r.Context(), admin)
 		if err != nil {
 			h.fail(w, r, err, "")
 			return
@@ -503,8 +554,8 @@ func (h *helpdesk) qrView(c Credential, secret otp.Secret, link string, png []by
 		return nil, err
 	}
 	v := &view{Title: "Enroll " + c.User, BodyClass: "qr-screen", SignedIn: true, User: c.User, ID: c.ID, Name: c.Name,
-		Issuer: c.Issuer, Digits: c.Digits, Period: c.Period, ExpiresAt: c.Expires.UTC().Format(timeLayout),
-		Remaining: max(0, int(c.Expires.Sub(h.s.now()).Seconds()))}
+		Issuer: c.Issuer, Digits: c.Digits, Period: c.Period}
+	v.expires(c.Expires, h.s.now())
 	content := link
 	if link != "" {
 		v.LinkMode, v.Link = true, link
@@ -524,6 +575,11 @@ func (h *helpdesk) qrView(c Credential, secret otp.Secret, link string, png []by
 	return v, nil
 }
 
+// expires sets the QR screen's countdown to end at t.
+func (v *view) expires(t, now time.Time) {
+	v.ExpiresAt, v.Remaining = t.UTC().Format(timeLayout), max(0, int(t.Sub(now).Seconds()))
+}
+
 func handleHelpdeskEnroll(h *helpdesk) http.Handler {
 	return h.form(func(w http.ResponseWriter, r *http.Request) {
 		user := cleanUser(r.PostFormValue("user"))
@@ -533,9 +589,10 @@ func handleHelpdeskEnroll(h *helpdesk) http.Handler {
 			return
 		}
 		defer e.Secret.Wipe()
-		link := ""
+		var link string
+		var linkExpires time.Time
 		if r.PostFormValue("qr") == "link" {
-			if link, err = h.s.enrollmentLink(r, user, e.ID); err != nil {
+			if link, linkExpires, err = h.s.enrollmentLink(r, user, e.ID); err != nil {
 				h.fail(w, r, err, user)
 				return
 			}
@@ -553,6 +610,9 @@ func handleHelpdeskEnroll(h *helpdesk) http.Handler {
 		if err != nil {
 			h.fail(w, r, err, user)
 			return
+		}
+		if link != "" { // the link ends first (linkTTL <= EnrollTTL)
+			v.expires(linkExpires, h.s.now())
 		}
 		v.CSRF = h.csrfToken(w, r, false)
 		h.render(w, r, http.StatusOK, "enroll", v)
@@ -596,7 +656,7 @@ func handleHelpdeskConfirm(h *helpdesk) http.Handler {
 			h.fail(w, r, perr, user)
 			return
 		}
-		v.Error = "That code was not accepted. Wait for the next code in the app and type it; if it fails again, check that the device's clock is right."
+		v.FieldError = "That code was not accepted. Wait for the next code in the app and type it; if it fails again, check that the device's clock is right."
 		h.render(w, r, http.StatusBadRequest, "enroll", v)
 	})
 }
@@ -642,6 +702,29 @@ func handleHelpdeskRevoke(h *helpdesk) http.Handler {
 			return
 		}
 		seeOther(w, r, user, "revoked")
+	})
+}
+
+// handleHelpdeskClients lists the OAuth clients (GET /api/v1/clients in
+// words) for a session opened with the admin token: name, client_id,
+// grants, token endpoint auth method, created; never a secret.
+func handleHelpdeskClients(h *helpdesk) http.Handler {
+	return h.page(func(w http.ResponseWriter, r *http.Request) {
+		if !h.admin(r) {
+			h.problem(w, r, http.StatusForbidden, "Only an admin sees the OAuth clients: sign in with the admin token.", "")
+			return
+		}
+		cs, err := h.s.oidc.Clients(r.Context())
+		if err != nil {
+			h.fail(w, r, err, "")
+			return
+		}
+		v := &view{Title: "OAuth clients", SignedIn: true, Admin: true, Clients: make([]clientRow, 0, len(cs))}
+		for _, c := range cs {
+			v.Clients = append(v.Clients, clientRow{ID: c.ID, Name: c.Name, GrantTypes: c.GrantTypes,
+				AuthMethod: c.AuthMethod, Created: c.Created.UTC().Format(timeLayout)})
+		}
+		h.render(w, r, http.StatusOK, "clients", v)
 	})
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/base64"
@@ -399,6 +400,133 @@ func TestHelpdeskLinkMode(t *testing.T) {
 	}
 	if p := b.get("/helpdesk/status?user=rita&id=" + id); !strings.Contains(p.body, `"verified":true`) {
 		t.Errorf("status after: %s", p.body)
+	}
+}
+
+// TestHelpdeskLinkExpiry: the link-mode QR screen counts down the link's
+// lifetime, and the page a browser shows for a link says the same number
+// and names the desktop app's Link tab; a shorter enroll_ttl shortens both.
+func TestHelpdeskLinkExpiry(t *testing.T) {
+	for _, tc := range []struct {
+		ttl       time.Duration
+		remaining string
+		words     string
+	}{
+		{0, `data-remaining="600"`, "within 10 minutes"},
+		{5 * time.Minute, `data-remaining="300"`, "within 5 minutes"},
+	} {
+		t.Run(tc.words, func(t *testing.T) {
+			h := newHDServer(t, openTestSQLite(t), func(c *Config) { c.EnrollTTL = tc.ttl })
+			b := newBrowser(t, h)
+			b.signIn(hdAdminToken)
+			p := b.post("/helpdesk/enroll", url.Values{"user": {"rita"}, "qr": {"link"}})
+			if !strings.Contains(p.body, tc.remaining) {
+				t.Errorf("link-mode countdown: want %s in %s", tc.remaining, regexp.MustCompile(`data-remaining="\d+"`).FindString(p.body))
+			}
+			exp := h.clock.Now().Add(min(LinkTTL, cmp.Or(tc.ttl, DefaultEnrollTTL))).UTC().Format(timeLayout)
+			if !strings.Contains(p.body, "expires at "+exp) {
+				t.Errorf("link-mode expiry: want %s", exp)
+			}
+			link := b.get("/enroll")
+			for _, want := range []string{tc.words, `"Link" tab`, "latchkey enroll"} {
+				if !strings.Contains(link.body, want) {
+					t.Errorf("/enroll lacks %q: %s", want, link.body)
+				}
+			}
+		})
+	}
+}
+
+// TestHelpdeskIndexPage: / points to the helpdesk and the docs (other
+// unknown paths stay 404), and the sign-in page says where the admin
+// token is.
+func TestHelpdeskIndexPage(t *testing.T) {
+	h := newHDServer(t, openTestSQLite(t))
+	b := newBrowser(t, h)
+	p := b.get("/")
+	if p.status != http.StatusOK || !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") || p.header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("GET /: %d %s", p.status, p.header.Get("Content-Type"))
+	}
+	for _, want := range []string{`href="/helpdesk"`, "docs/server.md"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("/ lacks %q: %s", want, p.body)
+		}
+	}
+	if p := b.get("/no-such-page"); p.status != http.StatusNotFound {
+		t.Errorf("an unknown path answers %d", p.status)
+	}
+	p = b.get("/helpdesk")
+	for _, want := range []string{"LATCHKEY_ADMIN_TOKEN", "admin-token", "data folder"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("the sign-in page lacks %q", want)
+		}
+	}
+}
+
+// TestHelpdeskClients: a signed-in admin sees the OAuth clients (name,
+// client_id, grants, auth method, created) and never a secret; a session
+// opened with the helpdesk password sees neither the page nor its link.
+func TestHelpdeskClients(t *testing.T) {
+	h := newHDServer(t, openTestSQLite(t), func(c *Config) { c.HelpdeskPassword = "front desk 42" })
+	type created struct {
+		ID     string `json:"client_id"`
+		Secret string `json:"client_secret"`
+	}
+	var secrets []string
+	var ids []string
+	for _, body := range []map[string]any{
+		{"name": "Payroll <app>"},
+		{"name": "Intranet", "grant_types": []string{"client_credentials"}, "token_endpoint_auth_method": "client_secret_post"},
+	} {
+		status, out := h.do(t, "POST", "/api/v1/clients", hdAdminToken, body)
+		var c created
+		if err := json.Unmarshal(out, &c); status != http.StatusCreated || err != nil || c.Secret == "" {
+			t.Fatalf("creating a client: %d %s", status, out)
+		}
+		secrets, ids = append(secrets, c.Secret), append(ids, c.ID)
+	}
+
+	if p := newBrowser(t, h).get("/helpdesk/clients"); !strings.Contains(p.body, `id="login-form"`) || strings.Contains(p.body, ids[0]) {
+		t.Fatalf("signed out: %d", p.status)
+	}
+
+	admin := newBrowser(t, h)
+	admin.signIn(hdAdminToken)
+	if p := admin.get("/helpdesk"); !strings.Contains(p.body, `href="/helpdesk/clients"`) {
+		t.Error("an admin's pages do not link to the clients")
+	}
+	p := admin.get("/helpdesk/clients")
+	if p.status != http.StatusOK || p.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("clients page: %d", p.status)
+	}
+	row := regexp.MustCompile(`(?s)<tr data-id="` + ids[1] + `">(.*?)</tr>`).FindStringSubmatch(p.body)
+	if row == nil {
+		t.Fatalf("no row for %s: %s", ids[1], p.body)
+	}
+	for _, want := range []string{"Intranet", "<code>" + ids[1] + "</code>", "client_credentials", "client_secret_post", "2026-11-23 12:00 UTC"} {
+		if !strings.Contains(row[1], want) {
+			t.Errorf("the row lacks %q: %s", want, row[1])
+		}
+	}
+	if !strings.Contains(p.body, "Payroll &lt;app&gt;") || !strings.Contains(p.body, "client_secret_basic") || !strings.Contains(p.body, ids[0]) {
+		t.Errorf("the first client is not listed (escaped): %s", p.body)
+	}
+	for _, sec := range secrets {
+		if strings.Contains(p.body, sec) {
+			t.Fatal("the clients page shows a client secret")
+		}
+	}
+	if strings.Contains(strings.ToLower(p.body), "secret_hash") {
+		t.Error("the clients page names the secret hash")
+	}
+
+	staff := newBrowser(t, h)
+	staff.signIn("front desk 42")
+	if p := staff.get("/helpdesk"); !strings.Contains(p.body, `id="user"`) || strings.Contains(p.body, `href="/helpdesk/clients"`) {
+		t.Error("a helpdesk-password session is not signed in, or is offered the clients page")
+	}
+	if p := staff.get("/helpdesk/clients"); p.status != http.StatusForbidden || strings.Contains(p.body, ids[0]) || strings.Contains(p.body, "Intranet") {
+		t.Errorf("a helpdesk-password session reads the clients: %d", p.status)
 	}
 }
 

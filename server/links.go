@@ -29,8 +29,25 @@ import (
 // verified. A reused, expired or unknown token gets one answer that
 // reveals nothing about which it was.
 
-// LinkTTL is how long an enrollment link can be redeemed.
+// LinkTTL is how long an enrollment link can be redeemed, at most: never
+// longer than the credential it enrolls lives (Config.EnrollTTL).
 const LinkTTL = 10 * time.Minute
+
+// linkTTL is how long this server's links last: LinkTTL, or EnrollTTL
+// when shorter. The helpdesk's countdown and the page a browser shows for
+// a link both say this number.
+func (s *Server) linkTTL() time.Duration { return min(LinkTTL, s.cfg.EnrollTTL) }
+
+// minutes says d in words, "10 minutes".
+func minutes(d time.Duration) string {
+	switch {
+	case d == time.Minute:
+		return "1 minute"
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	}
+	return d.String()
+}
 
 // linkTokenBytes is the token's size: 256 bits, unguessable.
 const linkTokenBytes = 32
@@ -75,7 +92,7 @@ func (s *Server) NewLink(ctx context.Context, user, id string) (token string, ex
 	rand.Read(b) // never fails
 	token = base64.RawURLEncoding.EncodeToString(b)
 	now := s.now()
-	expires = now.Add(LinkTTL)
+	expires = now.Add(s.linkTTL())
 	l := Link{Hash: hashToken(token), User: user, Credential: id, Expires: expires}
 	if err := s.store.CreateLink(ctx, l, now.Add(-linkKeep)); err != nil {
 		return "", time.Time{}, err
@@ -108,13 +125,14 @@ func (s *Server) secureCookies(r *http.Request) bool {
 	return r.TLS != nil || strings.HasPrefix(s.cfg.PublicURL, "https://")
 }
 
-// enrollmentLink issues a link for a new credential and returns its URL.
-func (s *Server) enrollmentLink(r *http.Request, user, id string) (string, error) {
-	token, _, err := s.NewLink(r.Context(), user, id)
+// enrollmentLink issues a link for a new credential and returns its URL
+// and expiry.
+func (s *Server) enrollmentLink(r *http.Request, user, id string) (string, time.Time, error) {
+	token, expires, err := s.NewLink(r.Context(), user, id)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
-	return LinkURL(s.baseURL(r), token), nil
+	return LinkURL(s.baseURL(r), token), expires, nil
 }
 
 // Redeemed is what redeeming a link returns: the credential's secret,
@@ -245,14 +263,18 @@ func handleConfirmLink(s *Server) http.Handler {
 
 // handleLinkPage answers a browser that opened an enrollment link: the
 // token is in the fragment, so this page never sees it and spends nothing.
+// It names the desktop app's add dialog and its "Link" tab (app/ui/add.go).
 func handleLinkPage(s *Server) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setPageHeaders(w)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprint(w, "This is a Latchkey enrollment link. Copy the whole link and run\n\n"+
-			"    latchkey enroll 'LINK'\n\n"+
-			"or use \"Add from enrollment link\" in the Latchkey desktop app.\n"+
-			"The link works once, for ten minutes.\n")
+		fmt.Fprintf(w, "This is a one-time Latchkey enrollment link. Copy the whole link from the\n"+
+			"address bar, then either\n\n"+
+			"  - in the Latchkey desktop app, open \"Add account\" (the + button, or Ctrl+N),\n"+
+			"    paste it on the \"Link\" tab and press Add; or\n"+
+			"  - in a terminal, run\n\n"+
+			"        latchkey enroll 'LINK'\n\n"+
+			"The link works once, within %s of being made.\n", minutes(s.linkTTL()))
 	})
 }
 

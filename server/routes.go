@@ -67,6 +67,9 @@ func (s *Server) addRoutes(mux *http.ServeMux) {
 	route("POST /helpdesk/revoke", handleHelpdeskRevoke(hd))
 	route("GET /helpdesk/status", handleHelpdeskStatus(hd))
 	route("GET /helpdesk/static/", handleHelpdeskStatic(hd))
+	route("GET /helpdesk/clients", handleHelpdeskClients(hd)) // admin-token sessions only
+	// Only / (other unknown paths stay 404): points to /helpdesk and the docs.
+	route("GET /{$}", handleIndex(hd))
 }
 
 // timeout bounds the work of one request (database calls take the

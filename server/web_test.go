@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -276,6 +279,136 @@ func TestHelpdeskChromium(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	// An admin's header links to the OAuth clients: listed, no secret.
+	status, body = h.do(t, "POST", "/api/v1/clients", hdAdminToken, map[string]any{"name": "Web shop", "grant_types": []string{"client_credentials"}})
+	var cl struct {
+		ID     string `json:"client_id"`
+		Secret string `json:"client_secret"`
+	}
+	if err := json.Unmarshal(body, &cl); status != http.StatusCreated || err != nil || cl.Secret == "" {
+		t.Fatalf("creating a client: %d %s", status, body)
+	}
+	d.click(d.find("#nav-clients"))
+	row := d.find(`#clients tr[data-id="` + cl.ID + `"]`)
+	if got := d.text(row); !strings.Contains(got, "Web shop") || !strings.Contains(got, "client_credentials") || !strings.Contains(got, "client_secret_basic") {
+		t.Errorf("the client's row reads %q", got)
+	}
+	if strings.Contains(d.script("return document.documentElement.outerHTML"), cl.Secret) {
+		t.Error("the clients page holds the client's secret")
+	}
+	d.shot("clients")
+
 	d.click(d.find("header form button"))
 	d.find("#login-form")
+}
+
+// shots is where the Chromium tests save screenshots of the pages they
+// check, to look at: go test ./server -run Chromium -shots DIR.
+var shots = flag.String("shots", "", "save Chromium screenshots into `DIR`")
+
+// shot saves a screenshot as DIR/name.png when -shots is set.
+func (d *webDriver) shot(name string) {
+	d.t.Helper()
+	if *shots == "" {
+		return
+	}
+	var b64 string
+	json.Unmarshal(d.do("GET", d.s("/screenshot"), nil), &b64)
+	png, err := base64.StdEncoding.DecodeString(b64)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(*shots, name+".png"), png, 0o644)
+	}
+	if err != nil {
+		d.t.Errorf("screenshot %s: %v", name, err)
+	}
+}
+
+// resize sets the browser's viewport (the window less its frame, which
+// headless Chromium counts too) and checks that it took.
+func (d *webDriver) resize(w, h int) {
+	d.t.Helper()
+	d.do("POST", d.s("/window/rect"), map[string]int{"width": w, "height": h})
+	var frame struct{ W, H int }
+	json.Unmarshal(d.do("POST", d.s("/execute/sync"), map[string]any{"script": "return {W: outerWidth - innerWidth, H: outerHeight - innerHeight}", "args": []any{}}), &frame)
+	d.do("POST", d.s("/window/rect"), map[string]int{"width": w + frame.W, "height": h + frame.H})
+	if got, want := d.script("return innerWidth + 'x' + innerHeight"), fmt.Sprintf("%dx%d", w, h); got != want {
+		d.t.Fatalf("viewport is %s, want %s", got, want)
+	}
+}
+
+// outside names the elements (CSS selectors) that are missing or not
+// wholly inside the viewport, and says so if the page is scrolled or
+// larger than the viewport (it would scroll).
+func (d *webDriver) outside(css ...string) []string {
+	d.t.Helper()
+	sel, _ := json.Marshal(css)
+	var out []string
+	v := d.do("POST", d.s("/execute/sync"), map[string]any{"script": `
+		var out = [];
+		if (scrollX !== 0 || scrollY !== 0) { out.push("page scrolled to " + scrollX + "," + scrollY); }
+		var de = document.documentElement;
+		if (de.scrollHeight > innerHeight || de.scrollWidth > innerWidth) { out.push("page is " + de.scrollWidth + "x" + de.scrollHeight); }
+		arguments[0].forEach(function (s) {
+			var el = document.querySelector(s);
+			if (!el) { out.push(s + " missing"); return; }
+			var r = el.getBoundingClientRect();
+			if (r.width === 0 || r.height === 0 || r.left < 0 || r.top < 0 || r.right > innerWidth || r.bottom > innerHeight) {
+				out.push(s + " at " + [r.left, r.top, r.right, r.bottom].map(Math.round).join(","));
+			}
+		});
+		return out;`, "args": []any{json.RawMessage(sel)}})
+	json.Unmarshal(v, &out)
+	return out
+}
+
+// TestHelpdeskPageFitsChromium: on a 1366x768 display the QR screen shows
+// the QR, the key and the code field whole without scrolling, on load and
+// after a wrong code, whose message stands beside the field.
+func TestHelpdeskPageFitsChromium(t *testing.T) {
+	h := newHDServer(t, openTestSQLite(t), func(c *Config) { c.Now = time.Now })
+	d := startChromium(t)
+	d.resize(1366, 768)
+
+	d.open(h.url + "/")
+	d.shot("index-1366x768")
+	d.click(d.find("#helpdesk-link"))
+	d.find("#token-hint")
+	d.shot("login-1366x768")
+	d.typeInto(d.find("#secret"), hdAdminToken+"\uE007")
+	d.typeInto(d.find("#user"), "fit.user@example.com\uE007")
+	d.click(d.find("#enroll"))
+	d.find("img#qr")
+	d.shot("qr-1366x768")
+	if bad := d.outside("#qr", "#secret", "#code", "#confirm"); len(bad) > 0 {
+		t.Errorf("on load, outside the 1366x768 viewport: %v", bad)
+	}
+	if got := d.script("return document.activeElement.id"); got != "code" {
+		t.Errorf("focus is on %q, want the code field", got)
+	}
+
+	d.typeInto(d.find("#code"), "000000\uE007")
+	msg := d.find("#message")
+	if !strings.Contains(d.text(msg), "not accepted") {
+		t.Fatalf("after a wrong code the page says %q", d.text(msg))
+	}
+	d.shot("qr-wrong-code-1366x768")
+	if bad := d.outside("#qr", "#secret", "#code", "#confirm", "#message"); len(bad) > 0 {
+		t.Errorf("after a wrong code, outside the 1366x768 viewport: %v", bad)
+	}
+	if got := d.script("return document.getElementById('confirm-form').contains(document.getElementById('message')) ? 'in form' : 'elsewhere'"); got != "in form" {
+		t.Errorf("the wrong-code message is %s, not beside the code field", got)
+	}
+	if got := d.attr(d.find("#code"), "aria-describedby"); !strings.Contains(got, "message") {
+		t.Errorf("the code field is not described by the message: %q", got)
+	}
+
+	// Link mode: the QR and the link fit too.
+	d.open(h.url + "/helpdesk?user=fit.user%40example.com")
+	d.click(d.find(`input[name="qr"][value="link"]`))
+	d.click(d.find("#enroll"))
+	d.find("#enroll-link")
+	d.shot("qr-link-1366x768")
+	if bad := d.outside("#qr", "#enroll-link", "#link-status", "#countdown"); len(bad) > 0 {
+		t.Errorf("link mode, outside the 1366x768 viewport: %v", bad)
+	}
 }
