@@ -60,9 +60,7 @@ func (j *importJob) read() (*transfer.Result, *needPassword, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", f.Name, err)
 		}
-		switch format {
-		case transfer.FormatAegis, transfer.FormatTwoFAS, transfer.FormatBackup:
-		default:
+		if !format.Encrypted() {
 			lines = append(lines, f)
 			continue
 		}
@@ -98,6 +96,7 @@ func (j *importJob) read() (*transfer.Result, *needPassword, error) {
 		}
 		res.Entries = append(res.Entries, r.Entries...)
 		res.Warnings = append(res.Warnings, r.Warnings...)
+		res.NoOTP += r.NoOTP
 	}
 	return res, nil, nil
 }
@@ -146,7 +145,8 @@ func (u *App) confirmImport(j *importJob) {
 	}
 	msg := widget.NewLabel("Import the accounts of:\n" + strings.Join(names, "\n") +
 		"\n\nThe format is recognized from the content: otpauth links, QR images, Google Authenticator exports, " +
-		"Aegis and 2FAS backups, and Latchkey backups.")
+		"Aegis, 2FAS, andOTP, FreeOTP+, Ente Auth and Authenticator Pro backups, Bitwarden, Proton Pass and KeePassXC exports, " +
+		"and Latchkey backups.")
 	msg.Wrapping = fyne.TextWrapWord
 	var d *dialog.ConfirmDialog
 	more := widget.NewButtonWithIcon("Add another file…", theme.ContentAddIcon(), func() {
@@ -190,7 +190,7 @@ func (u *App) runImport(j *importJob) {
 				u.askImportPassword(j, *need)
 			default:
 				j.wipe()
-				u.showImportSummary(res.Warnings, sum)
+				u.showImportSummary(res.Warnings, sum, res.NoOTP)
 				u.reload()
 			}
 		})
@@ -245,10 +245,14 @@ func (u *App) askImportPassword(j *importJob, need needPassword) {
 }
 
 // importSummary is the text of the import's summary: counts, then the
-// accounts renamed, skipped and not imported, with the reasons.
-func importSummary(warnings []string, sum storeio.Summary) string {
+// accounts renamed, skipped and not imported, with the reasons. noOTP
+// counts a password manager's logins without a one-time code.
+func importSummary(warnings []string, sum storeio.Summary, noOTP int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Added %d, skipped %d (already present), unsupported %d.", len(sum.Added), len(sum.Skipped), len(sum.Unsupported))
+	if noOTP > 0 {
+		fmt.Fprintf(&b, "\nLogins without a one-time code (left out): %d.", noOTP)
+	}
 	for _, r := range sum.Renamed {
 		fmt.Fprintf(&b, "\n%s exists with another secret; imported as %s.", r.From, r.To)
 	}
@@ -267,8 +271,8 @@ func importSummary(warnings []string, sum storeio.Summary) string {
 	return b.String()
 }
 
-func (u *App) showImportSummary(warnings []string, sum storeio.Summary) {
-	text := importSummary(warnings, sum)
+func (u *App) showImportSummary(warnings []string, sum storeio.Summary, noOTP int) {
+	text := importSummary(warnings, sum, noOTP)
 	msg := widget.NewLabel(text)
 	msg.Wrapping = fyne.TextWrapWord
 	scroll := container.NewVScroll(msg)

@@ -186,18 +186,21 @@ func errorText(t *testing.T, w fyne.Window) string {
 
 func TestImportSummaryText(t *testing.T) {
 	tests := []struct {
-		name string
-		sum  storeio.Summary
-		warn []string
-		want string
+		name  string
+		sum   storeio.Summary
+		warn  []string
+		noOTP int
+		want  string
 	}{
-		{"nothing", storeio.Summary{}, nil, "Added 0, skipped 0 (already present), unsupported 0."},
+		{"nothing", storeio.Summary{}, nil, 0, "Added 0, skipped 0 (already present), unsupported 0."},
+		{"logins without a code", storeio.Summary{Added: []Account{{Name: "a"}}}, nil, 4,
+			"Added 1, skipped 0 (already present), unsupported 0.\nLogins without a one-time code (left out): 4."},
 		{"all kinds", storeio.Summary{
 			Added:       []Account{{Name: "a"}},
 			Skipped:     []string{"X:y", "z"},
 			Renamed:     []storeio.Renamed{{From: "A:b", To: "A:b (2)"}},
 			Unsupported: []transfer.Skipped{{Label: "Old:m", Reason: "MD5 is not supported."}},
-		}, []string{"line 3: no issuer"}, "Added 1, skipped 2 (already present), unsupported 1.\n" +
+		}, []string{"line 3: no issuer"}, 0, "Added 1, skipped 2 (already present), unsupported 1.\n" +
 			"A:b exists with another secret; imported as A:b (2).\n" +
 			"Already present: X:y, z.\n" +
 			"Not imported: Old:m: MD5 is not supported.\n" +
@@ -205,9 +208,67 @@ func TestImportSummaryText(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := importSummary(tc.warn, tc.sum); got != tc.want {
+			if got := importSummary(tc.warn, tc.sum, tc.noOTP); got != tc.want {
 				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
 			}
 		})
+	}
+}
+
+// Exports of other apps (core/transfer's fixtures, written by its tests
+// from each format's public description) are recognized from their
+// content; a password manager's logins without a code are counted in the
+// summary, and an encrypted andOTP backup asks for its password, a wrong
+// one adding nothing.
+func TestImportOtherApps(t *testing.T) {
+	fixture := func(name string) *transfer.File {
+		data, err := os.ReadFile(filepath.Join("..", "..", "core", "transfer", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &transfer.File{Name: name, Data: data}
+	}
+	for _, tc := range []struct{ file, want string }{
+		{"bitwarden.csv", "Added 3, skipped 0 (already present), unsupported 1.\nLogins without a one-time code (left out): 2."},
+		{"protonpass.json", "Logins without a one-time code (left out): 1."},
+		{"keepassxc.csv", "Added 3,"},
+		{"freeotp-plus.json", "Added 3,"},
+		{"authenticator-pro.json", "Not imported: Old:m: mOTP authenticators are not supported."},
+		{"ente-auth.txt", "Not imported: Old:bob: it is in Ente's trash."},
+		{"andotp-plain.json", "Added 3,"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			h := newTransferHarness(t, nil)
+			h.files = []*transfer.File{fixture(tc.file)}
+			h.app.showImport()
+			h.tap("Import")
+			if got := h.dialogText(); !strings.Contains(got, tc.want) {
+				t.Fatalf("summary lacks %q:\n%s", tc.want, got)
+			}
+			if rows := h.rows(); !strings.Contains(rows, "Bank\tcarol") {
+				t.Errorf("rows:\n%s", rows)
+			}
+		})
+	}
+
+	h := newTransferHarness(t, seedThree)
+	h.files = []*transfer.File{fixture("andotp-encrypted.json.aes")}
+	h.app.showImport()
+	h.tap("Import")
+	if got := h.dialogText(); !strings.Contains(got, "andotp-encrypted.json.aes is encrypted") {
+		t.Fatalf("no password question:\n%s", got)
+	}
+	test.Type(passwordEntries(overlay(t, h.w))[0], "not the password")
+	h.tap("Open")
+	if got := h.dialogText(); !strings.Contains(got, "Wrong password") {
+		t.Fatalf("after a wrong password:\n%s", got)
+	}
+	if n := len(h.store.accts); n != 3 {
+		t.Fatalf("%d accounts after a wrong password", n)
+	}
+	test.Type(passwordEntries(overlay(t, h.w))[0], "fixture password")
+	h.tap("Open")
+	if got := h.dialogText(); !strings.Contains(got, "Added 2, skipped 1 (already present)") {
+		t.Fatalf("summary after the right password:\n%s", got)
 	}
 }

@@ -78,6 +78,9 @@ func TestHugeInputsBoundedMemory(t *testing.T) {
 		"aegis":     append([]byte(`{"version":1,"header":{},"db":{"version":3,"entries":[`), bytes.Repeat([]byte(`{"type":"totp","name":"n","info":{"secret":"JBSWY3DP"}},`), size/56)...),
 		"2fas":      append([]byte(`{"servicesEncrypted":"`), bytes.Repeat([]byte("A"), size)...),
 		"backup":    append([]byte("age-encryption.org/v1\n-> scrypt AAAAAAAAAAAAAAAAAAAAAA 18\n"), bytes.Repeat([]byte("A"), size)...),
+		"andotp":    append([]byte{0, 0, 0x13, 0x88}, bytes.Repeat([]byte("A"), size)...),
+		"bitwarden": append([]byte("folder,type,name,login_username,login_totp\n"), bytes.Repeat([]byte(",login,n,u,JBSWY3DP\n"), size/20)...),
+		"keepassxc": append([]byte(`"Group","Title","Username","Password","URL","Notes","TOTP"`+"\n"), bytes.Repeat([]byte(`"Root","t","u","","","","key=JBSWY3DP&step=30"`+"\n"), size/45)...),
 		"png":       append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0}, size)...),
 	}
 	for name, in := range inputs {

@@ -96,3 +96,63 @@ func FuzzRead(f *testing.F) {
 		checkValid(t, res.Entries, nil)
 	})
 }
+
+func FuzzParseAndOTP(f *testing.F) {
+	fuzzSeeds(f, []byte(andotpBackup), encryptAndOTP(f, andotpBackup, "pw", 2), []byte(`[{"secret":"AA","label":"x","type":"HOTP","counter":1}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		entries, err := ParseAndOTP(data, pw("pw"))
+		checkValid(t, entries, err)
+	})
+}
+
+func FuzzParseFreeOTP(f *testing.F) {
+	fuzzSeeds(f, []byte(freeotpExportJSON()), []byte(`{"tokens":[{"type":"HOTP","secret":[-1,2],"label":"x"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		entries, err := ParseFreeOTP(data)
+		checkValid(t, entries, err)
+	})
+}
+
+func FuzzParseAuthenticatorPro(f *testing.F) {
+	fuzzSeeds(f, []byte(authproJSON))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		entries, err := ParseAuthenticatorPro(data)
+		checkValid(t, entries, err)
+	})
+}
+
+func FuzzParseEnte(f *testing.F) {
+	out, _ := WriteURIs(sample(f))
+	fuzzSeeds(f, []byte(enteExport()), out)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		entries, _, err := ParseEnte(data)
+		checkValid(t, entries, err)
+	})
+}
+
+// The password managers' parsers share a property: a login is either an
+// entry or counted as having no code, never both, never lost to a panic.
+func fuzzPasswordManager(f *testing.F, parse func([]byte) ([]Entry, int, error), seeds ...string) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		entries, n, err := parse(data)
+		checkValid(t, entries, err)
+		if n < 0 || (err != nil && n != 0) {
+			t.Fatalf("%d logins without a code, err %v", n, err)
+		}
+	})
+}
+
+func FuzzParseBitwarden(f *testing.F) {
+	fuzzPasswordManager(f, ParseBitwarden, bitwardenJSON, bitwardenCSV)
+}
+
+func FuzzParseProtonPass(f *testing.F) {
+	fuzzPasswordManager(f, ParseProtonPass, protonJSON, protonCSV)
+}
+
+func FuzzParseKeePassXC(f *testing.F) {
+	fuzzPasswordManager(f, ParseKeePassXC, keepassxcCSV)
+}

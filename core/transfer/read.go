@@ -16,16 +16,34 @@ type Format string
 
 // The formats Read understands.
 const (
-	FormatURIs      Format = "uris"      // otpauth:// lines (otpauth-migration:// lines too)
-	FormatMigration Format = "migration" // otpauth-migration:// lines only
-	FormatQR        Format = "qr"        // a PNG or JPEG image with QR codes
-	FormatAegis     Format = "aegis"     // Aegis vault JSON, plain or encrypted
-	FormatTwoFAS    Format = "2fas"      // 2FAS backup, plain or encrypted
-	FormatBackup    Format = "backup"    // Latchkey's age-encrypted backup
+	FormatURIs      Format = "uris"       // otpauth:// lines (otpauth-migration:// lines too)
+	FormatMigration Format = "migration"  // otpauth-migration:// lines only
+	FormatQR        Format = "qr"         // a PNG or JPEG image with QR codes
+	FormatAegis     Format = "aegis"      // Aegis vault JSON, plain or encrypted
+	FormatTwoFAS    Format = "2fas"       // 2FAS backup, plain or encrypted
+	FormatBackup    Format = "backup"     // Latchkey's age-encrypted backup
+	FormatAndOTP    Format = "andotp"     // andOTP backup, plain JSON or encrypted
+	FormatFreeOTP   Format = "freeotp"    // FreeOTP+ JSON export
+	FormatBitwarden Format = "bitwarden"  // Bitwarden JSON or CSV export
+	FormatProton    Format = "protonpass" // Proton Pass CSV or JSON export
+	FormatEnte      Format = "ente"       // Ente Auth plain-text export
+	FormatKeePassXC Format = "keepassxc"  // KeePassXC CSV export
+	FormatAuthPro   Format = "authpro"    // Authenticator Pro backup (plain JSON)
 )
 
 // Formats lists the formats Read accepts, for --format help.
-var Formats = []Format{FormatURIs, FormatMigration, FormatQR, FormatAegis, FormatTwoFAS, FormatBackup}
+var Formats = []Format{FormatURIs, FormatMigration, FormatQR, FormatAegis, FormatTwoFAS, FormatBackup,
+	FormatAndOTP, FormatFreeOTP, FormatBitwarden, FormatProton, FormatEnte, FormatKeePassXC, FormatAuthPro}
+
+// Encrypted reports whether f is a format whose files can be encrypted
+// (and so may ask for a password).
+func (f Format) Encrypted() bool {
+	switch f {
+	case FormatAegis, FormatTwoFAS, FormatBackup, FormatAndOTP:
+		return true
+	}
+	return false
+}
 
 // ParseFormat accepts a format name in any case.
 func ParseFormat(s string) (Format, error) {
@@ -50,28 +68,55 @@ func Detect(data []byte) (Format, error) {
 		return FormatQR, nil
 	case bytes.HasPrefix(data, []byte("age-encryption.org/")) || bytes.HasPrefix(t, []byte(armor.Header)):
 		return FormatBackup, nil
+	case isAndOTPEncrypted(data):
+		return FormatAndOTP, nil
+	case len(t) > 0 && t[0] == '[':
+		var list []map[string]json.RawMessage
+		if err := json.Unmarshal(t, &list); err != nil {
+			return "", fmt.Errorf("%w: JSON that does not parse (%s)", ErrFormat, jsonProblem(err))
+		}
+		if len(list) == 0 || (list[0]["secret"] != nil && list[0]["label"] != nil) {
+			return FormatAndOTP, nil
+		}
+		return "", fmt.Errorf("%w: a JSON list that is not an andOTP backup", ErrFormat)
 	case len(t) > 0 && t[0] == '{':
 		var top map[string]json.RawMessage
 		if err := json.Unmarshal(t, &top); err != nil {
 			return "", fmt.Errorf("%w: JSON that does not parse (%s)", ErrFormat, jsonProblem(err))
 		}
-		if _, ok := top["db"]; ok {
-			if _, ok := top["header"]; ok {
-				return FormatAegis, nil
-			}
+		has := func(k string) bool { _, ok := top[k]; return ok }
+		switch {
+		case has("db") && has("header"):
+			return FormatAegis, nil
+		case has("services") || has("servicesEncrypted"):
+			return FormatTwoFAS, nil
+		case has("tokens"):
+			return FormatFreeOTP, nil
+		case has("Authenticators"):
+			return FormatAuthPro, nil
+		case has("vaults"):
+			return FormatProton, nil
+		case has("items") || (has("encrypted") && (has("passwordProtected") || has("encKeyValidation_DO_NOT_EDIT"))):
+			return FormatBitwarden, nil
 		}
-		for _, k := range []string{"services", "servicesEncrypted"} {
-			if _, ok := top[k]; ok {
-				return FormatTwoFAS, nil
-			}
-		}
-		return "", fmt.Errorf("%w: JSON that is neither an Aegis vault nor a 2FAS backup", ErrFormat)
+		return "", fmt.Errorf("%w: JSON in none of the known layouts (Aegis, 2FAS, FreeOTP+, Authenticator Pro, Bitwarden, Proton Pass)", ErrFormat)
+	}
+	switch h := csvHeader(t); {
+	case strings.Contains(h, "login_totp"):
+		return FormatBitwarden, nil
+	case strings.HasPrefix(h, "group,title,username,password,url,notes,totp"):
+		return FormatKeePassXC, nil
+	case strings.HasPrefix(h, "type,name,url,") && strings.Contains(h, ",totp,") && strings.Contains(h, "vault"):
+		return FormatProton, nil
 	}
 	lower := bytes.ToLower(t[:min(len(t), 1<<20)])
 	if bytes.Contains(lower, []byte("otpauth://")) || bytes.Contains(lower, []byte("otpauth-migration://")) {
+		if bytes.Contains(lower, []byte("&codedisplay=")) || bytes.Contains(lower, []byte("?codedisplay=")) {
+			return FormatEnte, nil
+		}
 		return FormatURIs, nil
 	}
-	return "", fmt.Errorf("%w: expected otpauth URIs, a QR image (PNG or JPEG), an Aegis or 2FAS export, or a Latchkey backup", ErrFormat)
+	return "", fmt.Errorf("%w: expected otpauth URIs, a QR image (PNG or JPEG), an export of Aegis, 2FAS, andOTP, FreeOTP+, Ente Auth, Authenticator Pro, Bitwarden, Proton Pass or KeePassXC, or a Latchkey backup", ErrFormat)
 }
 
 // Options tune Read.
@@ -88,6 +133,10 @@ type Result struct {
 	Entries []Entry // in input order, unsupported ones included
 	// Warnings are worth showing the user but did not stop the import.
 	Warnings []string
+	// NoOTP counts the logins of password-manager exports (Bitwarden,
+	// Proton Pass, KeePassXC) that have no one-time code: skipped, not
+	// an error, and worth a line in the summary.
+	NoOTP int
 }
 
 // File is one input of ReadFiles.
@@ -162,6 +211,26 @@ func ReadFiles(files []File, opts Options) (*Result, error) {
 			entries, err = ParseTwoFAS(file.Data, opts.Passphrase)
 		case FormatBackup:
 			entries, err = ParseBackup(file.Data, opts.Passphrase)
+		case FormatAndOTP:
+			entries, err = ParseAndOTP(file.Data, opts.Passphrase)
+		case FormatFreeOTP:
+			entries, err = ParseFreeOTP(file.Data)
+		case FormatAuthPro:
+			entries, err = ParseAuthenticatorPro(file.Data)
+		case FormatEnte:
+			var warnings []string
+			if entries, warnings, err = ParseEnte(file.Data); err == nil {
+				for _, w := range warnings {
+					res.Warnings = append(res.Warnings, prefix+w)
+				}
+			}
+		case FormatBitwarden, FormatProton, FormatKeePassXC:
+			parse := map[Format]func([]byte) ([]Entry, int, error){
+				FormatBitwarden: ParseBitwarden, FormatProton: ParseProtonPass, FormatKeePassXC: ParseKeePassXC,
+			}[f]
+			var n int
+			entries, n, err = parse(file.Data)
+			res.NoOTP += n
 		default:
 			_, err = ParseFormat(string(f))
 		}

@@ -99,3 +99,33 @@ func TestReadFilesErrorsNameTheFile(t *testing.T) {
 		t.Fatalf("not an otpauth QR: %v", err)
 	}
 }
+
+// --format overrides detection: a file forced into another format fails
+// with that format's complaint, and each name parses in any case.
+func TestFormatOverride(t *testing.T) {
+	for _, f := range Formats {
+		if g, err := ParseFormat(strings.ToUpper(string(f))); g != f || err != nil {
+			t.Errorf("%s: %q %v", f, g, err)
+		}
+	}
+	tests := []struct {
+		format Format
+		in     string
+	}{
+		{FormatAndOTP, bitwardenCSV},
+		{FormatFreeOTP, andotpBackup},
+		{FormatAuthPro, "otpauth://totp/A:b?secret=JBSWY3DP"},
+		{FormatEnte, bitwardenJSON},
+	}
+	for _, tt := range tests {
+		if res, err := Read([]byte(tt.in), Options{Format: tt.format}); err == nil {
+			t.Errorf("%s accepted another format: %d entries", tt.format, len(res.Entries))
+		}
+	}
+	// A Bitwarden CSV forced as KeePassXC finds no TOTP column: every
+	// row counts as a login without a code, nothing is imported.
+	res, err := Read([]byte(bitwardenCSV), Options{Format: FormatKeePassXC})
+	if err != nil || len(res.Entries) != 0 || res.NoOTP != 7 {
+		t.Fatalf("err %v, %d entries, %d without a code", err, len(res.Entries), res.NoOTP)
+	}
+}

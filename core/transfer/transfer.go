@@ -2,7 +2,9 @@
 // authenticators: otpauth URI lists, Google Authenticator's
 // otpauth-migration:// export, QR images, Aegis vaults (plain and
 // encrypted), 2FAS backups (plain and encrypted) and Latchkey's own
-// age-encrypted backups.
+// age-encrypted backups. It also reads andOTP backups (plain and
+// encrypted), FreeOTP+, Ente Auth and Authenticator Pro exports, and the
+// one-time codes in Bitwarden, Proton Pass and KeePassXC exports.
 //
 // Parsers take bytes and return neutral [Entry] values; they never touch
 // the account store, so an import can be checked completely before

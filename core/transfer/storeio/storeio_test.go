@@ -15,13 +15,13 @@ import (
 	"latchkey/core/transfer"
 )
 
-func openStore(t *testing.T) *store.Store {
+func openStore(t testing.TB) *store.Store {
 	t.Helper()
 	return openStoreAt(t, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 // openStoreAt opens an empty file store whose clock reads now.
-func openStoreAt(t *testing.T, now time.Time) *store.Store {
+func openStoreAt(t testing.TB, now time.Time) *store.Store {
 	t.Helper()
 	s, err := store.Open(context.Background(), store.Options{
 		Home: t.TempDir(), Backend: store.File, WorkFactor: 2,

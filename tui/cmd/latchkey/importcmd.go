@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/charmbracelet/x/term"
 
@@ -19,14 +20,14 @@ func importCommand() command {
 		name:     "import",
 		graceful: true,
 		usage:    "[--format FORMAT] [--dry-run] [--store STORE] FILE... | -",
-		summary:  "add accounts from other authenticators (otpauth URI lists, QR images, Google Authenticator, Aegis, 2FAS) or a backup; all or nothing",
+		summary:  "add accounts from other apps (otpauth URI lists, QR images, Google Authenticator, Aegis, 2FAS, andOTP, FreeOTP+, Ente Auth, Authenticator Pro, Bitwarden, Proton Pass, KeePassXC) or a backup; all or nothing",
 		run:      runImport,
 	}
 }
 
 func runImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(importCommand(), e)
-	format := fs.String("format", "", "read the input as `FORMAT`: uris, migration, qr, aegis, 2fas or backup (default: detected from the content)")
+	format := fs.String("format", "", "read the input as `FORMAT`: "+formatNames()+" (default: detected from the content)")
 	dry := fs.Bool("dry-run", false, "show what would be added without changing anything")
 	which := storeFlag(fs)
 	pos, err := fs.parse(args)
@@ -77,7 +78,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintln(e.stdout, "would add "+it.Account.Label())
 		}
 		printDetails(e.stderr, sum)
-		fmt.Fprintln(e.stdout, "dry run: "+summaryLine(len(items), sum))
+		fmt.Fprintln(e.stdout, "dry run: "+summaryLine(len(items), sum, res.NoOTP))
 		return nil
 	}
 	sum, err := storeio.Import(ctx, s, res.Entries)
@@ -85,12 +86,27 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("import: nothing was added: %w", storeError(err))
 	}
 	printDetails(e.stderr, sum)
-	fmt.Fprintln(e.stdout, summaryLine(len(sum.Added), sum))
+	fmt.Fprintln(e.stdout, summaryLine(len(sum.Added), sum, res.NoOTP))
 	return nil
 }
 
-func summaryLine(added int, sum storeio.Summary) string {
-	return fmt.Sprintf("added %d, skipped %d (already present), unsupported %d", added, len(sum.Skipped), len(sum.Unsupported))
+// summaryLine counts what the import did; noOTP, the logins of a
+// password manager's export without a one-time code, is named only when
+// there were some.
+func summaryLine(added int, sum storeio.Summary, noOTP int) string {
+	line := fmt.Sprintf("added %d, skipped %d (already present), unsupported %d", added, len(sum.Skipped), len(sum.Unsupported))
+	if noOTP > 0 {
+		line += fmt.Sprintf(", logins without a one-time code %d", noOTP)
+	}
+	return line
+}
+
+func formatNames() string {
+	names := make([]string, len(transfer.Formats))
+	for i, f := range transfer.Formats {
+		names[i] = string(f)
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 func printDetails(w io.Writer, sum storeio.Summary) {

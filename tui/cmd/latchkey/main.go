@@ -26,8 +26,9 @@
 //	latchkey rename QUERY NEW [--store STORE]
 //	      rename an account (NEW is a name, or issuer:name)
 //	latchkey import [--format FORMAT] [--dry-run] [--store STORE] FILE... | -
-//	      add accounts from other authenticators (otpauth URI lists, QR images,
-//	      Google Authenticator, Aegis, 2FAS) or a backup; all or nothing
+//	      add accounts from other apps (otpauth URI lists, QR images, Google
+//	      Authenticator, Aegis, 2FAS, andOTP, FreeOTP+, Ente Auth, Authenticator
+//	      Pro, Bitwarden, Proton Pass, KeePassXC) or a backup; all or nothing
 //	latchkey export --format uris|migration|aegis|backup [-o FILE] [--qr DIR]
 //	    [--yes] [--store STORE]
 //	      write every account for another authenticator (plain text asks first,
