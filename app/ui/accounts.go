@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -288,14 +289,19 @@ func (u *App) activate(i int) {
 }
 
 func (u *App) nextHOTP(a Account) {
-	code, _, err := u.store.NextHOTP(u.ctx, a.ID)
-	if err != nil {
-		u.showError("Could not generate the next code", err)
-		return
-	}
-	u.hotp[a.ID] = code
-	u.reload()
-	u.copyCode(a, code)
+	var code string
+	u.background(func(ctx context.Context, s Store) (err error) {
+		code, _, err = s.NextHOTP(ctx, a.ID)
+		return err
+	}, func(err error) {
+		if err != nil {
+			u.showError("Could not generate the next code", err)
+			return
+		}
+		u.hotp[a.ID] = code
+		u.reload()
+		u.copyCode(a, code)
+	})
 }
 
 // copyCode puts code on the clipboard and clears it after the configured
@@ -360,14 +366,18 @@ func (u *App) confirmDelete(i int) {
 			if !ok {
 				return
 			}
-			if err := u.store.Delete(u.ctx, a.ID); err != nil {
-				u.showError("Could not delete "+a.Label(), err)
-				return
-			}
-			delete(u.gens, a.ID)
-			delete(u.hotp, a.ID)
-			u.note("Deleted " + a.Label() + ".")
-			u.reload()
+			u.background(func(ctx context.Context, s Store) error {
+				return s.Delete(ctx, a.ID)
+			}, func(err error) {
+				if err != nil {
+					u.showError("Could not delete "+a.Label(), err)
+					return
+				}
+				delete(u.gens, a.ID)
+				delete(u.hotp, a.ID)
+				u.note("Deleted " + a.Label() + ".")
+				u.reload()
+			})
 		}, u.w)
 }
 

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -174,7 +175,7 @@ func TestShowQRAsksFirst(t *testing.T) {
 		t.Fatalf("no warning before the QR:\n%s", got)
 	}
 	test.Tap(button(t, d, "Show QR"))
-	img, err := h.app.qrImage(h.app.shown[0])
+	img, err := qrImage(context.Background(), h.store, h.app.shown[0])
 	if err != nil || img.Bounds().Dx() < 256 {
 		t.Fatalf("qrImage: %v", err)
 	}

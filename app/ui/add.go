@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image/png"
@@ -360,9 +361,13 @@ func (f *addForm) add(k *otpauth.Key, msg *widget.Label) {
 		fail(msg, "The account has no name; enter one under Manual.")
 		return
 	}
-	save := func(force bool) {
-		saved, err := u.store.Add(u.ctx, a, k.Secret, force)
-		if errors.Is(err, store.ErrDuplicate) && !force {
+	var saved Account
+	u.background(func(ctx context.Context, s Store) (err error) {
+		saved, err = s.Add(ctx, a, k.Secret, false)
+		return err
+	}, func(err error) {
+		switch {
+		case errors.Is(err, store.ErrDuplicate):
 			dialog.ShowConfirm("Account exists",
 				fmt.Sprintf("An account %s exists already. Add this one as well?", a.Label()),
 				func(ok bool) {
@@ -370,24 +375,26 @@ func (f *addForm) add(k *otpauth.Key, msg *widget.Label) {
 						f.saveForce(a, k)
 					}
 				}, u.w)
-			return
-		}
-		if err != nil {
+		case err != nil:
 			fail(msg, userMessage("Could not add the account", err))
-			return
+		default:
+			f.done(saved)
 		}
-		f.done(saved)
-	}
-	save(false)
+	})
 }
 
 func (f *addForm) saveForce(a Account, k *otpauth.Key) {
-	saved, err := f.app.store.Add(f.app.ctx, a, k.Secret, true)
-	if err != nil {
-		dialog.ShowError(errors.New(userMessage("Could not add the account", err)), f.app.w)
-		return
-	}
-	f.done(saved)
+	var saved Account
+	f.app.background(func(ctx context.Context, s Store) (err error) {
+		saved, err = s.Add(ctx, a, k.Secret, true)
+		return err
+	}, func(err error) {
+		if err != nil {
+			dialog.ShowError(errors.New(userMessage("Could not add the account", err)), f.app.w)
+			return
+		}
+		f.done(saved)
+	})
 }
 
 func (f *addForm) done(a Account) {

@@ -96,6 +96,7 @@ func TestEnrollLink(t *testing.T) {
 			if !f.enrolling.Visible() || !f.uriAdd.Disabled() {
 				t.Error("no progress while the link is redeemed")
 			}
+			h.app.async = func(fn func()) { fn() } // the list's reload after it
 			pending()
 			if f.enrolling.Visible() || f.uriAdd.Disabled() {
 				t.Error("progress still shown after the answer")

@@ -129,12 +129,15 @@ func (u *App) backendSetting(b Backend) fyne.CanvasObject {
 
 func (u *App) confirmMigrate(to Backend) {
 	migrate := func(pass []byte) {
-		err := u.store.Migrate(u.ctx, to, func() ([]byte, error) { return pass, nil })
-		if err != nil {
-			u.showError("Could not move the secrets", err)
-			return
-		}
-		u.note(fmt.Sprintf("Secrets moved to the %s store.", to))
+		u.background(func(ctx context.Context, s Store) error {
+			return s.Migrate(ctx, to, func() ([]byte, error) { return pass, nil })
+		}, func(err error) {
+			if err != nil {
+				u.showError("Could not move the secrets", err)
+				return
+			}
+			u.note(fmt.Sprintf("Secrets moved to the %s store.", to))
+		})
 	}
 	if to == File {
 		u.passphraseDialog("New passphrase for the file store", "At least 8 characters", true, func(p []byte, ok bool) {

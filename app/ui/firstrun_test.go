@@ -1,0 +1,122 @@
+package ui
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"latchkey/core/store"
+)
+
+// firstRun is the app on a new, empty encrypted file store (the real
+// core/store in a temporary home) whose passphrase is asked in the app's
+// own dialog, with store work on real goroutines as in the product.
+type firstRun struct {
+	t    *testing.T
+	app  *App
+	w    fyne.Window
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	rows []string // the last rows handed to DumpRows
+}
+
+func newFirstRun(t *testing.T) *firstRun {
+	t.Helper()
+	test.NewTempApp(t)
+	r := &firstRun{t: t}
+	home := t.TempDir()
+	r.w = test.NewTempWindow(t, nil)
+	r.w.Resize(fyne.NewSize(420, 640))
+	r.app = New(r.w, Deps{
+		Clock: &fakeClock{now: time.Now()},
+		Open: func(ctx context.Context, _ Backend, p Prompts) (Store, error) {
+			return store.Open(ctx, store.Options{Home: home, Backend: store.File,
+				Passphrase: p.Passphrase, NewPassphrase: p.NewPassphrase, WorkFactor: 2})
+		},
+		DumpRows: func(rows []string) { r.mu.Lock(); r.rows = rows; r.mu.Unlock() },
+	})
+	r.app.async = func(f func()) {
+		r.wg.Add(1)
+		go func() { defer r.wg.Done(); f() }()
+	}
+	r.app.Start(context.Background())
+	r.wg.Wait()
+	t.Cleanup(func() {
+		if t.Failed() {
+			return // a blocked handler may hold the store: leave it
+		}
+		r.wg.Wait()
+		r.app.Stop()
+	})
+	if r.app.store == nil {
+		t.Fatalf("the empty file store did not open:\n%s", texts(r.w.Content()))
+	}
+	return r
+}
+
+// returns fails the test unless f returns within a few seconds: f stands
+// for an event handler, which runs on the UI goroutine and must never wait
+// for the user.
+func returns(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); f() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s did not return: the UI goroutine is blocked (the window would freeze for good)", what)
+	}
+}
+
+// waitFor polls cond (a check of what the window shows) until it holds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(end) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Issue 14, blocker 1: the first add to a new encrypted file store asks
+// for the new passphrase; the Add button's handler must not wait for that
+// answer, or the window never draws the dialog it waits for.
+func TestFirstAddToNewFileStoreAsksPassphraseWithoutFreezing(t *testing.T) {
+	r := newFirstRun(t)
+	returns(t, "Ctrl+N", func() { r.app.showAdd() })
+	d := overlay(t, r.w)
+	f := entriesIn(d)
+	if len(f) == 0 {
+		t.Fatalf("the add dialog has no entry:\n%s", texts(d))
+	}
+	f[0].SetText("otpauth://totp/Slack:dave?secret=JBSWY3DPEHPK3PXP&issuer=Slack")
+	add := button(t, d, "Add")
+	returns(t, "the Add button", func() { test.Tap(add) })
+
+	var pass []*widget.Entry
+	waitFor(t, "the new passphrase dialog", func() bool {
+		top := r.w.Canvas().Overlays().Top()
+		pass = passwordEntries(top)
+		return top != nil && len(pass) == 2
+	})
+	test.Type(pass[0], "first passphrase")
+	test.Type(pass[1], "first passphrase")
+	returns(t, "OK in the passphrase dialog", func() { test.Tap(button(t, r.w.Canvas().Overlays().Top(), "OK")) })
+	r.wg.Wait()
+	r.mu.Lock()
+	rows := strings.Join(r.rows, "\n")
+	r.mu.Unlock()
+	if !strings.HasPrefix(rows, "Slack\tdave\t") {
+		t.Errorf("after the first add the list shows %q", rows)
+	}
+	if !strings.Contains(r.app.status.Text, "Added Slack:dave") {
+		t.Errorf("status %q", r.app.status.Text)
+	}
+}
