@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -38,7 +39,7 @@ func (u *App) accountsScreen(w fyne.Window) fyne.CanvasObject {
 	u.empty.Wrapping = fyne.TextWrapWord
 	u.empty.Hide()
 	u.status = widget.NewLabel("")
-	u.status.Truncation = fyne.TextTruncateEllipsis
+	u.status.Wrapping = fyne.TextWrapWord // never cut: it may name a long account
 	u.status.Hide()
 
 	add := widget.NewButtonWithIcon("", theme.ContentAddIcon(), func() { u.showAdd() })
@@ -83,7 +84,7 @@ func (u *App) accountsScreen(w fyne.Window) fyne.CanvasObject {
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyDown, Modifier: fyne.KeyModifierShortcutDefault},
 		func(fyne.Shortcut) { u.move(u.selected(), 1) })
 
-	return container.NewBorder(top, u.status, nil, nil, container.NewStack(u.list, u.empty))
+	return atLeastMinWindow(container.NewBorder(top, u.status, nil, nil, container.NewStack(u.list, u.empty)))
 }
 
 // filter applies the search text: exact matches on issuer, name or
@@ -176,6 +177,7 @@ func (u *App) view(a Account, now time.Time) rowView {
 	left := otp.Remaining(now, period)
 	v.Code = otp.Group(g.At(now))
 	v.Frac = float32(left.Seconds() / float64(period))
+	v.Secs = fmt.Sprintf("%d s", int(math.Ceil(left.Seconds())))
 	if left <= warnBefore {
 		v.Warn = true
 		v.Next = "next " + otp.Group(g.At(now.Add(left)))

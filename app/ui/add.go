@@ -62,7 +62,7 @@ func (u *App) showAdd() {
 	f := u.newAddForm()
 	d := dialog.NewCustom("Add account", "Close", f.tabs, u.w)
 	f.dialog = d
-	d.Resize(fyne.NewSize(480, 560))
+	fitDialog(d, u.w, fyne.NewSize(480, 560))
 	d.Show()
 	if f.uri.Text == "" {
 		u.w.Canvas().Focus(f.uri)
@@ -137,7 +137,7 @@ func (u *App) newAddForm() *addForm {
 
 	f.imageMsg = msg()
 	imageTab := container.NewVBox(
-		widget.NewLabel("Choose a PNG or JPEG image holding the account's QR code."),
+		wrapped("Choose a PNG or JPEG image holding the account's QR code."),
 		container.NewHBox(widget.NewButton("Choose image…", f.chooseImage)), f.imageMsg)
 
 	f.screenMsg = msg()
@@ -149,14 +149,15 @@ func (u *App) newAddForm() *addForm {
 		f.screenMsg.Show()
 	}
 	screenTab := container.NewVBox(
-		widget.NewLabel("Show the QR code on your screen, then scan."),
+		wrapped("Show the QR code on your screen, then scan."),
 		container.NewHBox(scan), f.screenMsg)
 
 	f.tabs = container.NewAppTabs(
 		container.NewTabItem("Link", uriTab),
 		container.NewTabItem("Manual", manualTab),
-		container.NewTabItem("QR image", imageTab),
-		container.NewTabItem("QR on screen", screenTab),
+		// Short names: the four tabs fit the narrowest window.
+		container.NewTabItem("Image", imageTab),
+		container.NewTabItem("Screen", screenTab),
 	)
 	return f
 }

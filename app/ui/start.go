@@ -7,6 +7,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"latchkey/core/otp"
@@ -60,15 +61,7 @@ func (u *App) openFailed(b Backend, err error) {
 			u.async(func() { u.open(File) })
 		}
 		u.w.SetContent(messageScreen(keyringHelp, useFile, "Use the encrypted file store"))
-		d := dialog.NewConfirm("Keyring unavailable", keyringHelp+"\n\nUse the encrypted file store now?",
-			func(ok bool) {
-				if ok {
-					useFile()
-				}
-			}, u.w)
-		d.SetConfirmText("Use the encrypted file store")
-		d.SetDismissText("Not now")
-		d.Show()
+		u.keyringDialog(useFile)
 	case errors.Is(err, store.ErrBadPassphrase):
 		// A passphrase from the environment was wrong: ask from now on.
 		u.deps.Passphrase = nil
@@ -78,6 +71,21 @@ func (u *App) openFailed(b Backend, err error) {
 	default:
 		u.w.SetContent(messageScreen(userMessage("Could not open your accounts", err), retry, "Try again"))
 	}
+}
+
+// keyringDialog asks, at the first start without a keyring, whether to
+// use the encrypted file store. Its text wraps and its two buttons are
+// stacked, so that it fits a narrow window.
+func (u *App) keyringDialog(useFile func()) {
+	msg := widget.NewLabel(keyringHelp + "\n\nUse the encrypted file store now?")
+	msg.Wrapping = fyne.TextWrapWord
+	var d dialog.Dialog
+	yes := widget.NewButtonWithIcon("Use the encrypted file store", theme.ConfirmIcon(), func() { d.Hide(); useFile() })
+	yes.Importance = widget.HighImportance
+	no := widget.NewButtonWithIcon("Not now", theme.CancelIcon(), func() { d.Hide() })
+	d = dialog.NewCustomWithoutButtons("Keyring unavailable", container.NewVBox(msg, yes, no), u.w)
+	fitDialog(d, u.w, fyne.NewSize(400, 0))
+	d.Show()
 }
 
 const keyringHelp = "The system keyring (Secret Service) is not available or is locked, so Latchkey " +
@@ -209,5 +217,5 @@ func messageScreen(text string, action func(), label string) fyne.CanvasObject {
 		b.Importance = widget.HighImportance
 		box.Add(container.NewCenter(b))
 	}
-	return container.NewPadded(container.NewVBox(layoutSpacer(), box, layoutSpacer()))
+	return atLeastMinWindow(container.NewPadded(container.NewVBox(layoutSpacer(), box, layoutSpacer())))
 }
