@@ -42,15 +42,17 @@ func (u *App) accountsScreen(w fyne.Window) fyne.CanvasObject {
 	u.status.Wrapping = fyne.TextWrapWord // never cut: it may name a long account
 	u.status.Hide()
 
-	add := widget.NewButtonWithIcon("", theme.ContentAddIcon(), func() { u.showAdd() })
-	var more *widget.Button
-	more = widget.NewButtonWithIcon("", theme.MoreVerticalIcon(), func() {
+	// Icons, each named by a tooltip (toolbutton.go).
+	clk := u.deps.Clock
+	add := newToolButton(theme.ContentAddIcon(), "Add account (Ctrl+N)", clk, func() { u.showAdd() })
+	var more *toolButton
+	more = newToolButton(theme.MoreVerticalIcon(), "Account actions: copy, rename, tags, move, QR, delete", clk, func() {
 		pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(more)
 		u.showActions(u.selected(), pos.Add(fyne.NewPos(0, more.Size().Height)))
 	})
-	settings := widget.NewButtonWithIcon("", theme.SettingsIcon(), func() { u.showSettings() })
+	settings := newToolButton(theme.SettingsIcon(), "Settings", clk, func() { u.showSettings() })
 	// The Helpdesk view (helpdesk.go), also on Ctrl+Shift+H.
-	helpdesk := widget.NewButtonWithIcon("", theme.AccountIcon(), u.showHelpdesk)
+	helpdesk := newToolButton(theme.AccountIcon(), "Helpdesk: enroll users (Ctrl+Shift+H)", clk, u.showHelpdesk)
 	transfers := u.transferButton() // the Import/Export menu (transfer.go)
 	top := container.NewBorder(nil, nil, nil, container.NewHBox(add, more, transfers, helpdesk, settings), u.search)
 

@@ -238,9 +238,9 @@ func TestHelpdeskButton(t *testing.T) {
 		}
 		return ""
 	}
-	var btn *widget.Button
+	var btn *toolButton
 	for _, o := range test.LaidOutObjects(h.w.Content()) {
-		if b, ok := o.(*widget.Button); ok && b.Icon == theme.AccountIcon() {
+		if b, ok := o.(*toolButton); ok && b.Icon == theme.AccountIcon() {
 			btn = b
 		}
 	}

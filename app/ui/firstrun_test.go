@@ -9,6 +9,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"latchkey/core/store"
@@ -118,5 +119,54 @@ func TestFirstAddToNewFileStoreAsksPassphraseWithoutFreezing(t *testing.T) {
 	}
 	if !strings.Contains(r.app.status.Text, "Added Slack:dave") {
 		t.Errorf("status %q", r.app.status.Text)
+	}
+}
+
+// Issue 14: the toolbar's icons name themselves in a tooltip when the
+// pointer rests on them.
+func TestToolbarTooltips(t *testing.T) {
+	h := newHarness(t, Keyring, seedThree)
+	h.w.Resize(defaultSize)
+	want := map[fyne.Resource]string{
+		theme.ContentAddIcon():   "Add account (Ctrl+N)",
+		theme.MoreVerticalIcon(): "Account actions",
+		theme.StorageIcon():      "Import/Export",
+		theme.AccountIcon():      "Helpdesk",
+		theme.SettingsIcon():     "Settings",
+	}
+	seen := 0
+	for _, o := range test.LaidOutObjects(h.w.Content()) {
+		b, ok := o.(*toolButton)
+		if !ok {
+			continue
+		}
+		seen++
+		name, ok := want[b.Icon]
+		if !ok {
+			t.Errorf("toolbar button %q has an unexpected icon", b.Label)
+			continue
+		}
+		if !strings.HasPrefix(b.Label, name) {
+			t.Errorf("button label %q, want %q…", b.Label, name)
+		}
+		pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(b).AddXY(b.Size().Width/2, b.Size().Height/2)
+		test.MoveMouse(h.w.Canvas(), pos)
+		if top := h.w.Canvas().Overlays().Top(); top != nil {
+			t.Fatalf("a tooltip shows before the delay:\n%s", texts(top))
+		}
+		h.clock.advance(tooltipDelay)
+		top := h.w.Canvas().Overlays().Top()
+		if top == nil || !strings.Contains(texts(top), name) {
+			t.Errorf("no tooltip %q on the button", name)
+			continue
+		}
+		fits(t, "tooltip "+name, h.w, top)
+		test.MoveMouse(h.w.Canvas(), fyne.NewPos(200, 400))
+		if h.w.Canvas().Overlays().Top() != nil {
+			t.Errorf("tooltip %q stays after the pointer left", name)
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("%d toolbar buttons with a tooltip, want %d", seen, len(want))
 	}
 }
