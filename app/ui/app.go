@@ -37,8 +37,9 @@ type App struct {
 	stopTick func() bool
 	stopClip func() bool
 	stopNote func() bool
-	copied   string    // the code last put on the clipboard
-	active   time.Time // the last user input, for the idle lock
+	helpdesk fyne.Window // the open Helpdesk window, if any
+	copied   string      // the code last put on the clipboard
+	active   time.Time   // the last user input, for the idle lock
 }
 
 // New returns the app for window w. Call Start to open the store.

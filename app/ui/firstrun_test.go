@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -168,5 +169,40 @@ func TestToolbarTooltips(t *testing.T) {
 	}
 	if seen != len(want) {
 		t.Errorf("%d toolbar buttons with a tooltip, want %d", seen, len(want))
+	}
+}
+
+// Issue 14: Ctrl+Shift+H a second time brings the open Helpdesk window to
+// the front instead of opening another (whose local server would fight
+// the first over its database); once closed, it opens anew.
+func TestHelpdeskShortcutFocusesTheOpenWindow(t *testing.T) {
+	h := newHarness(t, Keyring, seedThree)
+	home := t.TempDir()
+	h.app.deps.Helpdesk.Getenv = func(k string) string {
+		if k == "LATCHKEY_HOME" {
+			return home
+		}
+		return ""
+	}
+	helpdesks := func() (ws []fyne.Window) {
+		for _, w := range fyne.CurrentApp().Driver().AllWindows() {
+			if w.Title() == "Latchkey Helpdesk" {
+				ws = append(ws, w)
+			}
+		}
+		return ws
+	}
+	ctrlShiftH := &desktop.CustomShortcut{KeyName: fyne.KeyH, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
+	c := h.w.Canvas().(interface{ TypedShortcut(fyne.Shortcut) })
+	c.TypedShortcut(ctrlShiftH)
+	c.TypedShortcut(ctrlShiftH)
+	ws := helpdesks()
+	if len(ws) != 1 {
+		t.Fatalf("%d Helpdesk windows after Ctrl+Shift+H twice, want 1", len(ws))
+	}
+	ws[0].Close()
+	c.TypedShortcut(ctrlShiftH)
+	if n := len(helpdesks()); n != 1 {
+		t.Errorf("%d Helpdesk windows after closing it and pressing again, want 1", n)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,9 +120,16 @@ func LocalServer(ctx context.Context, getenv func(string) string) (url, token st
 	return u, token, func() { cancel(); <-done }, nil
 }
 
-// showHelpdesk opens the Helpdesk view in a window of its own; closing
-// it stops a local server it started.
+// showHelpdesk opens the Helpdesk view in a window of its own, or brings
+// the one already open to the front: a second view would start a second
+// local server on the same database. Closing it stops a local server it
+// started.
 func (u *App) showHelpdesk() {
+	if w := u.helpdesk; w != nil && slices.Contains(fyne.CurrentApp().Driver().AllWindows(), w) {
+		w.Show()
+		w.RequestFocus()
+		return
+	}
 	d := u.deps.Helpdesk
 	if d.Getenv == nil {
 		d.Getenv = os.Getenv
@@ -138,6 +146,7 @@ func (u *App) showHelpdesk() {
 	w.SetContent(helpdeskScreen(w, u.ctx, d))
 	w.Resize(fyne.NewSize(640, 720))
 	w.Show()
+	u.helpdesk = w
 }
 
 // helpdeskView is the Helpdesk screen's state.
