@@ -364,7 +364,7 @@ func (u *App) confirmDelete(i int) {
 		return
 	}
 	a := u.shown[i]
-	dialog.ShowConfirm("Delete account?",
+	d := dialog.NewConfirm("Delete account?",
 		fmt.Sprintf("Delete %s? Its secret is removed from the store and this app can no longer show its codes.", a.Label()),
 		func(ok bool) {
 			if !ok {
@@ -383,6 +383,11 @@ func (u *App) confirmDelete(i int) {
 				u.reload()
 			})
 		}, u.w)
+	// Deleting is marked as dangerous, never as the highlighted default.
+	d.SetConfirmText("Delete")
+	d.SetConfirmImportance(widget.DangerImportance)
+	d.SetDismissText("Keep")
+	d.Show()
 }
 
 // searchEntry is the search field; it passes the list's keys (arrows,

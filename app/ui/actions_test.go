@@ -126,7 +126,7 @@ func TestDeleteConfirm(t *testing.T) {
 			if len(h.store.accts) != 3 {
 				t.Fatal("deleted before the confirmation")
 			}
-			label := map[bool]string{false: "No", true: "Yes"}[confirm]
+			label := map[bool]string{false: "Keep", true: "Delete"}[confirm]
 			test.Tap(button(t, d, label))
 			want := map[bool]int{false: 3, true: 2}[confirm]
 			if len(h.store.accts) != want || len(h.app.shown) != want {

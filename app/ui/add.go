@@ -9,6 +9,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -169,14 +170,34 @@ func validateName(s string) error {
 	return nil
 }
 
+// validateSecret names the problem with a typed secret: a character that
+// base32 does not use, too few characters, or a length base32 cannot have.
 func validateSecret(s string) error {
+	clean := strings.TrimRight(strings.ToUpper(strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '\t' {
+			return -1
+		}
+		return r
+	}, s)), "=")
+	if clean == "" {
+		return errors.New("secret is required")
+	}
+	if i := strings.IndexFunc(clean, func(r rune) bool { return !(r >= 'A' && r <= 'Z' || r >= '2' && r <= '7') }); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(clean[i:])
+		return fmt.Errorf("secret is not valid base32: %q is not one of the letters A-Z and digits 2-7", r)
+	}
+	const minBits = 80
+	if bits := 5 * len(clean); bits < minBits {
+		return fmt.Errorf("secret is too short: %d bits (%d characters), at least %d bits (%d characters) needed",
+			bits, len(clean), minBits, minBits/5)
+	}
 	sec, err := otp.DecodeSecret(s)
 	if err != nil {
-		return errors.New("secret is not valid base32 (letters A-Z and digits 2-7)")
+		return errors.New("secret has a length base32 cannot have: a character is missing or one too many")
 	}
 	defer sec.Wipe()
-	if len(sec) < 10 {
-		return fmt.Errorf("secret is too short: %d bits, at least 80 needed", 8*len(sec))
+	if len(sec) < minBits/8 {
+		return fmt.Errorf("secret is too short: %d bits, at least %d needed", 8*len(sec), minBits)
 	}
 	return nil
 }

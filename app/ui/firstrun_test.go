@@ -206,3 +206,46 @@ func TestHelpdeskShortcutFocusesTheOpenWindow(t *testing.T) {
 		t.Errorf("%d Helpdesk windows after closing it and pressing again, want 1", n)
 	}
 }
+
+// Issue 14: the Manual tab names the real problem with a secret.
+func TestManualSecretMessages(t *testing.T) {
+	tests := []struct{ secret, want string }{
+		{"abc", "secret is too short: 15 bits (3 characters), at least 80 bits (16 characters) needed"},
+		{"JBSW Y3DP", "secret is too short: 40 bits"},
+		{"JBSWY3DPEHPK3PX!", `secret is not valid base32: '!' is not one of the letters A-Z and digits 2-7`},
+		{"JBSWY3DPEHPK3PXPA", "secret has a length base32 cannot have"},
+		{"", "secret is required"},
+		{"jbsw y3dp ehpk 3pxp", ""},
+	}
+	for _, tc := range tests {
+		err := validateSecret(tc.secret)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if tc.want == "" && got != "" || !strings.HasPrefix(got, tc.want) {
+			t.Errorf("validateSecret(%q) = %q, want %q", tc.secret, got, tc.want)
+		}
+	}
+}
+
+// Issue 14: in the Delete question the destructive button is marked
+// dangerous, and the highlighted default is nowhere.
+func TestDeleteIsNotTheDefault(t *testing.T) {
+	h := newHarness(t, Keyring, seedThree)
+	h.app.confirmDelete(0)
+	d := overlay(t, h.w)
+	del := button(t, d, "Delete")
+	if del.Importance != widget.DangerImportance {
+		t.Errorf("Delete has importance %v, want danger", del.Importance)
+	}
+	for _, o := range test.LaidOutObjects(d) {
+		if b, ok := o.(*widget.Button); ok && b.Importance == widget.HighImportance {
+			t.Errorf("button %q is the highlighted default", b.Text)
+		}
+	}
+	test.Tap(button(t, d, "Keep"))
+	if len(h.store.accts) != 3 {
+		t.Error("Keep deleted the account")
+	}
+}

@@ -484,6 +484,7 @@ type qrWindow struct {
 	user      string
 	c         *enroll.Created
 	image     *canvas.Image
+	detail    *widget.Label // the secret, or the enrollment link
 	countdown *widget.Label
 	code      *widget.Entry
 	confirm   *widget.Button
@@ -533,6 +534,7 @@ func (v *helpdeskView) openQR(user string, c *enroll.Created, png []byte, link b
 	q.message.Wrapping = fyne.TextWrapWord
 	closeB := widget.NewButton("Close", q.close)
 	form := container.NewBorder(nil, nil, nil, q.confirm, q.code)
+	q.detail = detail
 	q.w.SetContent(container.NewPadded(container.NewBorder(
 		container.NewVBox(title, who), container.NewVBox(detail, q.countdown, form, q.message, container.NewCenter(closeB)),
 		nil, nil, q.image)))
@@ -585,6 +587,11 @@ func (q *qrWindow) doConfirm() {
 				q.stopTick()
 			}
 			q.countdown.SetText("")
+			// The secret has done its job: it leaves the screen.
+			q.image.Hide()
+			q.detail.Hide()
+			q.code.Hide()
+			q.confirm.Hide()
 			q.message.SetText("Enrollment confirmed: " + q.user + "'s credential is verified.")
 			q.v.doShow()
 		})
