@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"latchkey/core/otp"
 	"latchkey/core/store"
 )
 
@@ -248,4 +249,53 @@ func TestDeleteIsNotTheDefault(t *testing.T) {
 	if len(h.store.accts) != 3 {
 		t.Error("Keep deleted the account")
 	}
+}
+
+// Issue 14: in the unlock dialog Enter submits, and a wrong passphrase is
+// said in the dialog, which asks again, rather than on an error screen.
+func TestUnlockDialogEnterAndWrongPassphrase(t *testing.T) {
+	test.NewTempApp(t)
+	home := t.TempDir()
+	ctx := context.Background()
+	right := func() ([]byte, error) { return []byte("right passphrase"), nil }
+	s, err := store.Open(ctx, store.Options{Home: home, Backend: store.File, Passphrase: right, WorkFactor: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, _ := otp.DecodeSecret(rfcSecret)
+	if _, err := s.Add(ctx, Account{Issuer: "GitHub", Name: "alice"}, sec, false); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	w := test.NewTempWindow(t, nil)
+	w.Resize(defaultSize)
+	u := New(w, Deps{
+		Clock: &fakeClock{now: time.Now()},
+		Open: func(ctx context.Context, _ Backend, p Prompts) (Store, error) {
+			return store.Open(ctx, store.Options{Home: home, Backend: store.File, Passphrase: p.Passphrase, NewPassphrase: p.NewPassphrase})
+		},
+	})
+	var wg sync.WaitGroup
+	u.async = func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
+	returns(t, "Start", func() { u.Start(ctx) })
+
+	ask := func(pass, want string) {
+		t.Helper()
+		var e []*widget.Entry
+		waitFor(t, "the unlock dialog saying "+want, func() bool {
+			top := w.Canvas().Overlays().Top()
+			e = passwordEntries(top)
+			return len(e) == 1 && strings.Contains(texts(top), want)
+		})
+		test.Type(e[0], pass)
+		returns(t, "Enter in the passphrase field", func() { e[0].TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) })
+	}
+	ask("wrong passphrase", "Unlock the encrypted file store")
+	ask("right passphrase", "That passphrase is wrong. Try again.")
+	wg.Wait()
+	if u.store == nil || len(u.all) != 1 {
+		t.Fatalf("not unlocked; the window shows:\n%s", texts(w.Content()))
+	}
+	t.Cleanup(u.Stop)
 }

@@ -144,7 +144,7 @@ func (u *App) confirmMigrate(to Backend) {
 		})
 	}
 	if to == File {
-		u.passphraseDialog("New passphrase for the file store", "At least 8 characters", true, func(p []byte, ok bool) {
+		u.passphraseDialog("New passphrase for the file store", "At least 8 characters", true, "", func(p []byte, ok bool) {
 			if ok {
 				migrate(p)
 			}
