@@ -23,7 +23,7 @@ import (
 type firstRun struct {
 	t    *testing.T
 	app  *App
-	w    fyne.Window
+	w    *promptWindow
 	wg   sync.WaitGroup
 	mu   sync.Mutex
 	rows []string // the last rows handed to DumpRows
@@ -34,8 +34,7 @@ func newFirstRun(t *testing.T) *firstRun {
 	test.NewTempApp(t)
 	r := &firstRun{t: t}
 	home := t.TempDir()
-	r.w = test.NewTempWindow(t, nil)
-	r.w.Resize(fyne.NewSize(420, 640))
+	r.w = newPromptWindow(t)
 	r.app = New(r.w, Deps{
 		Clock: &fakeClock{now: time.Now()},
 		Open: func(ctx context.Context, _ Backend, p Prompts) (Store, error) {
@@ -63,7 +62,53 @@ func newFirstRun(t *testing.T) *firstRun {
 	return r
 }
 
-// returns fails the test unless f returns within a few seconds: f stands
+// promptWindow is a test window that reports, on its prompted channel,
+// each time a passphrase field takes the focus: the last thing the app's
+// passphrase prompt does on the UI before it waits for the answer. On the
+// test driver fyne.Do runs in the goroutine that calls it, so the store
+// goroutine draws the prompt itself; the channel hands the UI back to the
+// test, so the two never touch it at once (go test -race).
+type promptWindow struct {
+	fyne.Window
+	canvas   *promptCanvas
+	prompted chan struct{}
+}
+
+type promptCanvas struct {
+	fyne.Canvas
+	w *promptWindow
+}
+
+func newPromptWindow(t *testing.T) *promptWindow {
+	w := &promptWindow{Window: test.NewTempWindow(t, nil), prompted: make(chan struct{}, 8)}
+	w.canvas = &promptCanvas{Canvas: w.Window.Canvas(), w: w}
+	w.Resize(defaultSize)
+	return w
+}
+
+func (w *promptWindow) Canvas() fyne.Canvas { return w.canvas }
+
+// Focus focuses o and reports a passphrase field.
+func (c *promptCanvas) Focus(o fyne.Focusable) {
+	c.Canvas.Focus(o)
+	if e, ok := o.(*widget.Entry); ok && e.Password {
+		c.w.prompted <- struct{}{}
+	}
+}
+
+// prompt waits until the app shows a passphrase prompt and returns the
+// dialog.
+func (w *promptWindow) prompt(t *testing.T, what string) fyne.CanvasObject {
+	t.Helper()
+	select {
+	case <-w.prompted:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no %s", what)
+	}
+	return overlay(t, w)
+}
+
+// returns fails the test unless f returns within 20 s: f stands
 // for an event handler, which runs on the UI goroutine and must never wait
 // for the user.
 func returns(t *testing.T, what string, f func()) {
@@ -72,19 +117,8 @@ func returns(t *testing.T, what string, f func()) {
 	go func() { defer close(done); f() }()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(20 * time.Second): // generous: -race on a loaded machine
 		t.Fatalf("%s did not return: the UI goroutine is blocked (the window would freeze for good)", what)
-	}
-}
-
-// waitFor polls cond (a check of what the window shows) until it holds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for end := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(end) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -103,15 +137,15 @@ func TestFirstAddToNewFileStoreAsksPassphraseWithoutFreezing(t *testing.T) {
 	add := button(t, d, "Add")
 	returns(t, "the Add button", func() { test.Tap(add) })
 
-	var pass []*widget.Entry
-	waitFor(t, "the new passphrase dialog", func() bool {
-		top := r.w.Canvas().Overlays().Top()
-		pass = passwordEntries(top)
-		return top != nil && len(pass) == 2
-	})
+	d = r.w.prompt(t, "new passphrase dialog")
+	pass := passwordEntries(d)
+	if len(pass) != 2 {
+		t.Fatalf("the new passphrase is not asked twice:\n%s", texts(d))
+	}
 	test.Type(pass[0], "first passphrase")
 	test.Type(pass[1], "first passphrase")
-	returns(t, "OK in the passphrase dialog", func() { test.Tap(button(t, r.w.Canvas().Overlays().Top(), "OK")) })
+	ok := button(t, d, "OK")
+	returns(t, "OK in the passphrase dialog", func() { test.Tap(ok) })
 	r.wg.Wait()
 	r.mu.Lock()
 	rows := strings.Join(r.rows, "\n")
@@ -268,8 +302,7 @@ func TestUnlockDialogEnterAndWrongPassphrase(t *testing.T) {
 	}
 	s.Close()
 
-	w := test.NewTempWindow(t, nil)
-	w.Resize(defaultSize)
+	w := newPromptWindow(t)
 	u := New(w, Deps{
 		Clock: &fakeClock{now: time.Now()},
 		Open: func(ctx context.Context, _ Backend, p Prompts) (Store, error) {
@@ -282,14 +315,18 @@ func TestUnlockDialogEnterAndWrongPassphrase(t *testing.T) {
 
 	ask := func(pass, want string) {
 		t.Helper()
-		var e []*widget.Entry
-		waitFor(t, "the unlock dialog saying "+want, func() bool {
-			top := w.Canvas().Overlays().Top()
-			e = passwordEntries(top)
-			return len(e) == 1 && strings.Contains(texts(top), want)
-		})
+		d := w.prompt(t, "unlock dialog")
+		e := passwordEntries(d)
+		if len(e) != 1 || !strings.Contains(texts(d), want) {
+			t.Fatalf("the unlock dialog does not say %q:\n%s", want, texts(d))
+		}
 		test.Type(e[0], pass)
-		returns(t, "Enter in the passphrase field", func() { e[0].TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn}) })
+		// Enter calls OnSubmitted (Entry.TypedKey refreshes the entry after
+		// it, which would race with the next prompt on the test driver).
+		if e[0].OnSubmitted == nil {
+			t.Fatal("Enter in the passphrase field does nothing")
+		}
+		returns(t, "Enter in the passphrase field", func() { e[0].OnSubmitted(e[0].Text) })
 	}
 	ask("wrong passphrase", "Unlock the encrypted file store")
 	ask("right passphrase", "That passphrase is wrong. Try again.")
