@@ -665,6 +665,9 @@ func (s *Store) NextHOTP(ctx context.Context, id string) (string, Account, error
 	if err != nil {
 		return "", Account{}, err
 	}
+	if err := s.checkKeyringGeneration(ctx); err != nil {
+		return "", Account{}, fmt.Errorf("store: next code %q: %w", id, err)
+	}
 	if err := s.Rollback(); err != nil {
 		return "", Account{}, fmt.Errorf("store: next code %q: %w", id, err)
 	}
