@@ -81,6 +81,9 @@ type Config struct {
 	SigningAlg string
 	// TokenTTL is the lifetime of issued tokens (10 min, at most 1 h).
 	TokenTTL time.Duration
+	// CIBAInterval is a CIBA request's first polling interval (5 s);
+	// CIBAMaxExpiry caps its requested_expiry (10 min).
+	CIBAInterval, CIBAMaxExpiry time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {
