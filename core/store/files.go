@@ -124,11 +124,12 @@ func (s *Store) load(locked bool) (*snapshot, error) {
 		return nil, s.corrupt(locked, name, fi, err)
 	}
 	as, secrets, err := decodeVault(plain)
+	devKeys := vaultDeviceKeys(plain)
 	clear(plain)
 	if err != nil {
 		return nil, s.corrupt(locked, name, fi, err)
 	}
-	return &snapshot{accounts: as, secrets: secrets, info: fi}, nil
+	return &snapshot{accounts: as, secrets: secrets, devKeys: devKeys, info: fi}, nil
 }
 
 // corrupt moves a corrupt file aside (unless another process already
@@ -202,6 +203,10 @@ func (s *Store) mutate(ctx context.Context, fn func(*snapshot) error) error {
 		work := &snapshot{accounts: slices.Clone(snap.accounts)}
 		if snap.secrets != nil {
 			work.secrets = maps.Clone(snap.secrets)
+			work.devKeys = maps.Clone(snap.devKeys)
+			if work.devKeys == nil {
+				work.devKeys = map[string][]byte{}
+			}
 		}
 		if err := fn(work); err != nil {
 			return err
@@ -236,7 +241,7 @@ func (s *Store) save(st *snapshot) error {
 		data, err = encodeAccounts(st.accounts)
 	} else {
 		var plain []byte
-		plain, err = encodeVault(st.accounts, st.secrets)
+		plain, err = encodeVaultWith(st.accounts, st.secrets, st.devKeys)
 		if err == nil {
 			var pass []byte
 			pass, err = s.passphrase(!exists(s.path(VaultFile)))

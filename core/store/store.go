@@ -165,6 +165,7 @@ type Store struct {
 type snapshot struct {
 	accounts []Account
 	secrets  map[string]otp.Secret // file backend only
+	devKeys  map[string][]byte     // file backend only: paired accounts' device keys
 	info     os.FileInfo           // nil when the file does not exist
 }
 
@@ -759,6 +760,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		st.accounts = append(st.accounts[:i], st.accounts[i+1:]...)
 		if st.secrets != nil {
 			delete(st.secrets, id)
+			delete(st.devKeys, id)
 		}
 		gone = true
 		return nil
@@ -772,6 +774,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		if err := s.kr.Delete(Service, id); err != nil && !isNotFound(err) {
 			return fmt.Errorf("store: delete %q: %w", id, &keyringError{err})
 		}
+		_ = s.kr.Delete(Service, deviceItem(id)) // most accounts have none
 	}
 	s.mu.Lock()
 	if sec, ok := s.secrets[id]; ok {
