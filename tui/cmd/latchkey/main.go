@@ -39,9 +39,23 @@
 //	latchkey enroll LINK | - [--force] [--store STORE]
 //	      redeem a one-time enrollment link from a Latchkey server (no QR
 //	      needed)
+//	latchkey pair LINK [QUERY] [--store STORE]
+//	      pair an account with its server to approve sign-ins (a pairing link
+//	      from the helpdesk)
+//	latchkey requests [--json] [--wait] [--timeout D] [--store STORE]
+//	      list the pending sign-in requests of every paired account (--wait for
+//	      the next one)
+//	latchkey approve ID [--store STORE]
+//	      approve a pending sign-in request (ID or its first characters)
+//	latchkey deny ID [--store STORE]
+//	      deny a pending sign-in request (ID or its first characters)
 //	latchkey serve [--addr 127.0.0.1:8080] [--db PATH|postgres://...]
 //	    [--key-file F] [--config F] [--tls-cert F --tls-key F] [--public-url URL]
 //	latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]
+//	latchkey serve rotate-signing-key [--db ...] [--key-file F]
+//	    [--signing-alg RS256|ES256]
+//	latchkey serve metadata|jwks [--db ...] [--key-file F]
+//	    [--public-url URL | --addr A [--tls-cert F --tls-key F]]
 //	      run the enrollment and verification server
 //	latchkey version
 //	      print the version of latchkey
@@ -129,6 +143,10 @@ func commands() []command {
 		storeCommand(),
 		clipboardClearCommand(),
 		enrollCommand(),
+		pairCommand(),
+		requestsCommand(),
+		approveCommand(),
+		denyCommand(),
 		serveCommand(),
 		versionCommand(),
 	}
