@@ -340,7 +340,7 @@ func PendingRequests(ctx context.Context, ds []Device, wait time.Duration) ([]Re
 		var wg sync.WaitGroup
 		for _, d := range ds {
 			wg.Go(func() {
-				rs, err := d.rawRequests(wctx, time.Until(deadline).Round(time.Second))
+				rs, err := d.rawRequests(wctx, max(time.Second, time.Until(deadline).Round(time.Second)))
 				if err == nil && len(rs) > 0 {
 					found <- struct{}{}
 				}
