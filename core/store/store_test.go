@@ -46,7 +46,7 @@ func (m *memKeyring) Set(service, user, pw string) error {
 func (m *memKeyring) Get(service, user string) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if validID(user) { // secret reads, not the probe or the generation
+	if !bookkeeping(user) {
 		m.gets++
 	}
 	if m.fail != nil {
@@ -85,18 +85,22 @@ func (m *memKeyring) Users(service string) ([]string, error) {
 	return out, nil
 }
 
-// len counts the accounts' secrets (not the probe or the generation).
+// len counts the items that hold keys (not the probe or the generation).
 func (m *memKeyring) len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
 	for k := range m.items {
-		if _, u, _ := strings.Cut(k, "/"); validID(u) {
+		if _, u, _ := strings.Cut(k, "/"); !bookkeeping(u) {
 			n++
 		}
 	}
 	return n
 }
+
+// bookkeeping reports whether a keyring item is the store's own record
+// (the first-use probe, the highest generation seen), not a key.
+func bookkeeping(user string) bool { return user == "latchkey-probe" || user == generationItem }
 
 var clock = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
 
