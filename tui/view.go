@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
 
+	"latchkey/core/label"
 	"latchkey/core/store"
 	"latchkey/tui/common"
 	"latchkey/tui/styles"
@@ -159,5 +160,7 @@ func errorText(err error) string {
 		// One sentence naming --store file; the D-Bus cause stays out.
 		return store.ErrKeyringUnavailable.Error()
 	}
-	return "The account store cannot be used: " + err.Error()
+	// Store errors may quote a file or a server: escaped, as every text
+	// from outside.
+	return "The account store cannot be used: " + label.Terminal(err.Error())
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"latchkey/core/label"
 	"latchkey/core/otp"
 	"latchkey/tui/common"
 )
@@ -51,6 +52,13 @@ func (it Item) Label() string {
 	}
 	return it.Issuer + ":" + it.Name
 }
+
+// The issuer, name and tags as the screen shows them: text from outside
+// (otpauth URIs, imports, servers; labels older versions stored as they
+// came) with every control and format character escaped, on one line.
+func (it *Item) shownIssuer() string { return label.Line(it.Issuer) }
+func (it *Item) shownName() string   { return label.Line(it.Name) }
+func (it *Item) shownTags() string   { return label.Line(strings.Join(it.Tags, ",")) }
 
 // Code is the code to copy: the current TOTP code, or the last HOTP code
 // handed out ("" when there is none yet).
@@ -234,7 +242,7 @@ func (m *Model) applyFilter() {
 	}
 	targets := make([]string, len(m.items))
 	for i, it := range m.items {
-		targets[i] = it.Issuer + " " + it.Name
+		targets[i] = it.shownIssuer() + " " + it.shownName()
 	}
 	m.marks = map[int][]int{}
 	for _, r := range list.DefaultFilter(term, targets) {
@@ -410,8 +418,8 @@ func (m Model) layout() layout {
 	for _, idx := range m.visible[m.offset:end] {
 		it := &m.items[idx]
 		l.code = max(l.code, len(otp.Group(strings.Repeat("0", max(it.Digits, otp.MinDigits)))))
-		l.issuer = max(l.issuer, common.Width(it.Issuer))
-		l.tags = max(l.tags, common.Width(strings.Join(it.Tags, ",")))
+		l.issuer = max(l.issuer, common.Width(it.shownIssuer()))
+		l.tags = max(l.tags, common.Width(it.shownTags()))
 		l.details = max(l.details, len(details(it)))
 	}
 	if !l.wide {
@@ -469,7 +477,7 @@ type rowMarks struct{ issuer, name []int }
 // targets) into the issuer's and the name's.
 func (m Model) marksOf(idx int) rowMarks {
 	var rm rowMarks
-	n := len(m.items[idx].Issuer)
+	n := len(m.items[idx].shownIssuer())
 	for _, o := range m.marks[idx] {
 		switch {
 		case o < n:
@@ -484,16 +492,17 @@ func (m Model) marksOf(idx int) rowMarks {
 func (m Model) wideRow(b *strings.Builder, l layout, it *Item, mk rowMarks, selected bool) {
 	st := m.Styles
 	m.cursorCell(b, selected)
-	b.WriteString(common.Mark(common.Fit(it.Issuer, l.issuer), it.Issuer, mk.issuer, st.Issuer, st.Match.Inherit(st.Issuer)))
+	issuer, nm := it.shownIssuer(), it.shownName()
+	b.WriteString(common.Mark(common.Fit(issuer, l.issuer), issuer, mk.issuer, st.Issuer, st.Match.Inherit(st.Issuer)))
 	b.WriteByte(' ')
 	name := st.Name
 	if selected {
 		name = st.Selected
 	}
-	b.WriteString(common.Mark(common.Fit(it.Name, l.name), it.Name, mk.name, name, st.Match.Inherit(name)))
+	b.WriteString(common.Mark(common.Fit(nm, l.name), nm, mk.name, name, st.Match.Inherit(name)))
 	b.WriteByte(' ')
 	if l.tags > 0 {
-		b.WriteString(st.Tags.Render(common.Fit(strings.Join(it.Tags, ","), l.tags)))
+		b.WriteString(st.Tags.Render(common.Fit(it.shownTags(), l.tags)))
 		b.WriteByte(' ')
 	}
 	b.WriteString(st.Details.Render(common.Fit(details(it), l.details)))
@@ -504,17 +513,17 @@ func (m Model) wideRow(b *strings.Builder, l layout, it *Item, mk rowMarks, sele
 func (m Model) narrowRow(b *strings.Builder, l layout, it *Item, mk rowMarks, selected bool) {
 	st := m.Styles
 	m.cursorCell(b, selected)
-	label := it.Name
+	issuer, text := it.shownIssuer(), it.shownName()
 	marked := mk.name
-	if it.Issuer != "" {
-		label = it.Issuer + " · " + it.Name
-		marked = append(slices.Clone(mk.issuer), shift(mk.name, len(it.Issuer)+len(" · "))...)
+	if issuer != "" {
+		text = issuer + " · " + text
+		marked = append(slices.Clone(mk.issuer), shift(mk.name, len(issuer)+len(" · "))...)
 	}
 	style := st.Name
 	if selected {
 		style = st.Selected
 	}
-	b.WriteString(common.Mark(common.Truncate(label, m.Width-2), label, marked, style, st.Match.Inherit(style)))
+	b.WriteString(common.Mark(common.Truncate(text, m.Width-2), text, marked, style, st.Match.Inherit(style)))
 	b.WriteString("\n    ")
 	m.codeCells(b, l, it)
 }

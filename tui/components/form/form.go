@@ -15,6 +15,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"latchkey/core/enroll"
+	"latchkey/core/label"
 	"latchkey/core/otp"
 	"latchkey/core/otpauth"
 	"latchkey/tui/common"
@@ -290,7 +291,7 @@ func (m Model) View() string {
 	b.WriteString(st.Subtle.Render(common.Wrap("Paste an otpauth:// URI or an enrollment link, or leave it empty and fill in the fields.", m.Width)))
 	b.WriteByte('\n')
 	if m.err != "" {
-		b.WriteString(st.StatusErr.Render(common.Wrap(m.err, m.Width)))
+		b.WriteString(st.StatusErr.Render(common.Wrap(label.Terminal(m.err), m.Width)))
 		b.WriteByte('\n')
 	}
 	uri := m.usesURI()
@@ -305,14 +306,14 @@ func (m Model) View() string {
 		}
 		b.WriteString(mark + st.Label.Render(common.Fit(labels[i], 10)) + " " + m.inputs[i].View())
 		if m.errs[i] != "" {
-			for _, line := range strings.Split(common.Wrap("✗ "+m.errs[i], max(1, m.Width-13)), "\n") {
+			for _, line := range strings.Split(common.Wrap("✗ "+label.Terminal(m.errs[i]), max(1, m.Width-13)), "\n") {
 				b.WriteString("\n" + strings.Repeat(" ", 13) + st.FieldErr.Render(line))
 			}
 		}
 	}
 	if uri {
 		if k, bad := m.peek(); bad < 0 {
-			b.WriteString("\n\n" + st.Subtle.Render(common.Wrap(m.describe(k), m.Width)))
+			b.WriteString("\n\n" + st.Subtle.Render(common.Wrap(label.Line(m.describe(k)), m.Width)))
 		}
 	}
 	return b.String()
