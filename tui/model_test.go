@@ -318,11 +318,12 @@ func TestFilter(t *testing.T) {
 	}
 	h.wantView("No account matches")
 	h.keys("backspace")
-	// Fuzzy: "gtb" matches GitHub only.
-	h.keys("ctrl+u", "gthb")
+	// Part of a label, in any case: "hUB" matches GitHub only
+	// (TestFilterSubstring has the ranking).
+	h.keys("ctrl+u", "hUB")
 	h.wantView("1 of 5 accounts")
 	if got := h.selected().Issuer; got != "GitHub" {
-		t.Fatalf("fuzzy selected %q", got)
+		t.Fatalf("filter selected %q", got)
 	}
 	// Enter copies the selection and keeps the filter; esc then clears it.
 	h.keys("enter")
@@ -539,11 +540,17 @@ func TestQuit(t *testing.T) {
 func TestResize(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	h.wantNotView("SHA256 8d 30s")
-	h.send(tea.WindowSizeMsg{Width: 100, Height: 30})
-	h.wantView("SHA256 8d 30s", "work,prod")
-	for _, line := range strings.Split(h.view(), "\n") {
-		if w := lipgloss.Width(line); w > 100 {
-			t.Fatalf("line of %d cells at width 100: %q", w, line)
+	// The algorithm and the tags show where there is room once the names
+	// have theirs (TestWideNamesFirst).
+	for _, w := range []int{100, 160} {
+		h.send(tea.WindowSizeMsg{Width: w, Height: 30})
+		if w == 160 {
+			h.wantView("SHA256 8d 30s", "work,prod")
+		}
+		for _, line := range strings.Split(h.view(), "\n") {
+			if lw := lipgloss.Width(line); lw > w {
+				t.Fatalf("line of %d cells at width %d: %q", lw, w, line)
+			}
 		}
 	}
 	// A counter too long for a narrow row is cut at the edge.
@@ -876,16 +883,16 @@ func TestFilterMarks(t *testing.T) {
 		if width < accounts.WideWidth {
 			issuerMark = st.Match.Inherit(st.Selected) // one label, one style
 		}
-		wants := []string{issuerMark.Render("G"), issuerMark.Render("H"), nameMark.Render("a")}
+		wants := []string{issuerMark.Render("Hub"), nameMark.Render("a")}
 		for _, w := range wants {
 			if strings.Contains(l.View(), w) {
 				t.Fatalf("width %d: marked %q before any filter", width, w)
 			}
 		}
 		l.StartFilter()
-		l, _ = l.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("gha")})
+		l, _ = l.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("hub:a")})
 		if l.Len() != 1 {
-			t.Fatalf("width %d: %d accounts match gha", width, l.Len())
+			t.Fatalf("width %d: %d accounts match hub:a", width, l.Len())
 		}
 		v := l.View()
 		for _, w := range wants {

@@ -108,10 +108,14 @@ func (m Model) headerView() string {
 	var info string
 	if m.state == stateList || m.state == stateHelp {
 		n, total := m.list.Len(), len(m.list.Items())
+		noun := "accounts"
+		if total == 1 {
+			noun = "account"
+		}
 		if n == total {
-			info = fmt.Sprintf("%d accounts", total)
+			info = fmt.Sprintf("%d %s", total, noun)
 		} else {
-			info = fmt.Sprintf("%d of %d accounts", n, total)
+			info = fmt.Sprintf("%d of %d %s", n, total, noun)
 		}
 		if m.opts.Backend != "" {
 			info += " · " + m.opts.Backend + " store"
