@@ -741,6 +741,17 @@ func TestGolden(t *testing.T) {
 		}})
 		golden(t, "keyring-40", h.view())
 	})
+	// A short terminal: the help closes up, and what is cut says so.
+	for _, sc := range []struct {
+		name   string
+		height int
+	}{{"help-40x20", 20}, {"help-40x12", 12}} {
+		t.Run(sc.name, func(t *testing.T) {
+			h := newHarness(t, harnessOpts{width: 40, height: sc.height, at: time.Unix(rfcTime-20, 0)})
+			h.keys("?")
+			golden(t, sc.name, h.view())
+		})
+	}
 	t.Run("qr-100", func(t *testing.T) {
 		h := newHarness(t, harnessOpts{width: 100, height: 40})
 		h.keys("v", "y")

@@ -114,3 +114,49 @@ func TestOneAccount(t *testing.T) {
 	h.send(TickMsg{Time: h.clock.t})
 	h.wantView("1 account ·")
 }
+
+// TestNarrowFooter: at 40x20 every screen's key line keeps its way out
+// (esc, q or n) and is not cut; the help screen shows every key or
+// says that more is hidden.
+func TestNarrowFooter(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		keys []string
+		last string
+	}{
+		{"list", nil, "q quit"},
+		{"filter", []string{"/", "x"}, "esc clear"},
+		{"help", []string{"?"}, "q quit"},
+		{"add", []string{"a"}, "esc back"},
+		{"rename", []string{"e"}, "esc back"},
+		{"delete", []string{"d"}, "n/esc no"},
+		{"qr", []string{"v", "y"}, "esc hide"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, harnessOpts{width: 40, height: 20})
+			h.keys(tt.keys...)
+			lines := strings.Split(h.view(), "\n")
+			if len(lines) != 20 {
+				t.Fatalf("%d lines", len(lines))
+			}
+			foot := lines[len(lines)-1]
+			if strings.Contains(foot, "…") || !strings.HasSuffix(foot, tt.last) {
+				t.Fatalf("key line %q, want it to end in %q uncut", foot, tt.last)
+			}
+		})
+	}
+	h := newHarness(t, harnessOpts{width: 40, height: 20})
+	h.keys("?")
+	lines := strings.Split(h.view(), "\n")
+	body := flat(strings.Join(lines[:len(lines)-2], "\n"))
+	for _, g := range h.model().list.FullHelp() {
+		for _, k := range g {
+			if kd := k.Help().Key + " " + k.Help().Desc; !strings.Contains(body, kd) {
+				t.Errorf("the help at 40x20 lacks %q:\n%s", kd, h.view())
+			}
+		}
+	}
+	h = newHarness(t, harnessOpts{width: 40, height: 12})
+	h.keys("?")
+	h.wantView("taller")
+}

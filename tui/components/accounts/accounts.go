@@ -408,7 +408,11 @@ func (m *Model) move(d int) {
 func (m Model) ShortHelp() []key.Binding {
 	km := m.KeyMap
 	if m.filtering {
-		return []key.Binding{km.Up, km.Down, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "copy")), km.Back}
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "move")),
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "copy")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear")),
+		}
 	}
 	// Short enough for 40 columns; ? lists every key.
 	copyKey := key.NewBinding(key.WithKeys(km.Copy.Keys()...), key.WithHelp("c", "copy"))

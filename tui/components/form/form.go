@@ -276,6 +276,7 @@ func (m *Model) build() (*otpauth.Key, int) {
 // ShortHelp implements help.KeyMap.
 func (m Model) ShortHelp() []key.Binding {
 	km := m.KeyMap
+	// In order of need: the key line drops from the end, keeping esc.
 	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "add")), km.NextItem, km.PrevItem, km.Back}
 }
 
