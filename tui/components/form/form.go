@@ -209,6 +209,8 @@ func (m *Model) build() (*otpauth.Key, int) {
 				err = fmt.Errorf("%s: %s", fe.Field, fe.Reason)
 			}
 			errs[URI] = err
+		} else if _, err := otp.CheckSecret(k.Secret); err != nil {
+			errs[URI] = err // the one rule for short secrets, in its words
 		}
 	} else {
 		k = &otpauth.Key{Issuer: strings.TrimSpace(m.inputs[Issuer].Value()), Account: strings.TrimSpace(m.inputs[Name].Value())}
@@ -224,8 +226,8 @@ func (m *Model) build() (*otpauth.Key, int) {
 		} else if sec, err := otp.DecodeSecret(s); err != nil {
 			// DecodeSecret names the position, never the text.
 			errs[Secret] = errors.New(strings.TrimPrefix(err.Error(), otp.ErrSecret.Error()+": "))
-		} else if len(sec) < 10 {
-			errs[Secret] = fmt.Errorf("too short: %d bits, at least 80 needed", 8*len(sec))
+		} else if _, err := otp.CheckSecret(sec); err != nil {
+			errs[Secret] = err // the one rule for short secrets, in its words
 		} else {
 			k.Secret = sec
 		}
@@ -296,6 +298,7 @@ func (m Model) View() string {
 		b.WriteByte('\n')
 	}
 	uri := m.usesURI()
+	k, bad := m.peek()
 	for i := range m.inputs {
 		if uri && i != URI {
 			continue
@@ -306,18 +309,38 @@ func (m Model) View() string {
 			mark = st.Cursor.Render("▸ ")
 		}
 		b.WriteString(mark + st.Label.Render(common.Fit(labels[i], 10)) + " " + m.inputs[i].View())
-		if m.errs[i] != "" {
-			for _, line := range strings.Split(common.Wrap("✗ "+label.Terminal(m.errs[i]), max(1, m.Width-13)), "\n") {
-				b.WriteString("\n" + strings.Repeat(" ", 13) + st.FieldErr.Render(line))
+		note, style := m.errs[i], st.FieldErr
+		switch {
+		case note != "":
+			note = "✗ " + note
+		case i == Secret && !uri && m.checkWarn(k) != "":
+			note, style = "! "+m.checkWarn(k), st.Warning
+		}
+		if note != "" {
+			for _, line := range strings.Split(common.Wrap(label.Terminal(note), max(1, m.Width-13)), "\n") {
+				b.WriteString("\n" + strings.Repeat(" ", 13) + style.Render(line))
 			}
 		}
 	}
 	if uri {
-		if k, bad := m.peek(); bad < 0 {
+		if bad < 0 {
 			b.WriteString("\n\n" + st.Subtle.Render(common.Wrap(label.Line(m.describe(k)), m.Width)))
+			if w := m.checkWarn(k); w != "" {
+				b.WriteString("\n" + st.Warning.Render(common.Wrap("! "+w, m.Width)))
+			}
 		}
 	}
 	return b.String()
+}
+
+// checkWarn is the warning of the one rule for short secrets
+// (otp.CheckSecret) about k's secret, if any.
+func (m Model) checkWarn(k *otpauth.Key) string {
+	if k == nil || len(k.Secret) == 0 {
+		return ""
+	}
+	w, _ := otp.CheckSecret(k.Secret)
+	return w
 }
 
 // peek builds without touching the messages.

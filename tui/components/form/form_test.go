@@ -160,3 +160,36 @@ func TestLink(t *testing.T) {
 		})
 	}
 }
+
+// TestShortSecretRule: the form applies core's one rule (otp.CheckSecret)
+// to a typed secret and to a URI's, in its words: refused under 80 bits,
+// a warning under 128.
+func TestShortSecretRule(t *testing.T) {
+	const refused = "the secret is too short: 64 bits, at least 80 needed"
+	const warned = "the secret is only 80 bits; 128 or more is recommended (RFC 4226)"
+	m := typeInto(typeInto(newForm(), Name, "bob"), Secret, "JBSWY3DPEHPK3")
+	m, k := submit(m)
+	if k != nil || m.Error(Secret) != refused {
+		t.Fatalf("64 bits typed: key %v, error %q", k, m.Error(Secret))
+	}
+	m = typeInto(newForm(), URI, "otpauth://totp/bob?secret=JBSWY3DPEHPK3")
+	m, k = submit(m)
+	if k != nil || m.Error(URI) != refused {
+		t.Fatalf("64 bits in a URI: key %v, error %q", k, m.Error(URI))
+	}
+	for _, m := range []Model{
+		typeInto(typeInto(newForm(), Name, "bob"), Secret, "JBSWY3DPEHPK3PXP"),
+		typeInto(newForm(), URI, "otpauth://totp/bob?secret=JBSWY3DPEHPK3PXP"),
+	} {
+		if v := m.View(); !strings.Contains(strings.Join(strings.Fields(v), " "), warned) {
+			t.Fatalf("no warning for 80 bits:\n%s", v)
+		}
+		if _, k := submit(m); k == nil {
+			t.Fatal("80 bits refused")
+		}
+	}
+	m = typeInto(typeInto(newForm(), Name, "bob"), Secret, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")
+	if strings.Contains(m.View(), "recommended") {
+		t.Fatalf("a warning for 160 bits:\n%s", m.View())
+	}
+}
