@@ -55,6 +55,7 @@ func TestLabelsEscaped(t *testing.T) {
 			h := hostileHarness(t, w)
 			v := h.view()
 			wantEscaped(t, "list", v)
+			golden(t, fmt.Sprintf("escaped-%d", w), v)
 			h.wantView(`Evil\x1b]52;c;a`, `x\x1b[2Jy`, `\u202emoc.elgoog`, `first\nGitHub`)
 			// One row per account: wide rows take one line, narrow two.
 			per := 1

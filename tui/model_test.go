@@ -170,6 +170,7 @@ var named = map[string]tea.KeyMsg{
 	"enter": {Type: tea.KeyEnter}, "esc": {Type: tea.KeyEsc}, "up": {Type: tea.KeyUp},
 	"down": {Type: tea.KeyDown}, "tab": {Type: tea.KeyTab}, "shift+tab": {Type: tea.KeyShiftTab},
 	"ctrl+c": {Type: tea.KeyCtrlC}, "ctrl+u": {Type: tea.KeyCtrlU}, "backspace": {Type: tea.KeyBackspace},
+	"left": {Type: tea.KeyLeft}, "right": {Type: tea.KeyRight},
 }
 
 func (h *harness) model() Model { return h.m.(Model) }
@@ -411,11 +412,11 @@ func TestAddFormValidation(t *testing.T) {
 	if got := h.model().form.Error(3); !strings.Contains(got, "digit") {
 		t.Fatalf("secret error %q", got)
 	}
-	h.keys("ctrl+u", "JBSWY3DPEHPK3PXP", "tab", "ctrl+u", "totp", "tab", "ctrl+u", "MD5")
-	h.wantView("SHA1, SHA256 or SHA512")
-	h.keys("ctrl+u", "sha256", "tab", "ctrl+u", "9")
-	h.wantView("6, 7 or 8")
-	h.keys("ctrl+u", "8", "tab", "ctrl+u", "0")
+	// Type, Algorithm and Digits are choices: typing picks by first
+	// letter, → the next option; nothing else can be typed there.
+	h.keys("ctrl+u", "JBSWY3DPEHPK3PXP", "tab", "MD5", "tab", "right")
+	h.wantView("[TOTP]", "[SHA256]")
+	h.keys("tab", "9", "8", "tab", "ctrl+u", "0")
 	h.wantView("1 to 3600 seconds")
 	h.keys("ctrl+u", "30", "enter")
 	if h.model().state != stateList {
@@ -716,6 +717,7 @@ func TestGolden(t *testing.T) {
 		{"delete", rfcTime - 20, []string{"j", "d"}, 0},
 		{"hotp", rfcTime - 20, []string{"j", "j", "n"}, 0},
 		{"add-link", rfcTime - 20, []string{"a", testLink}, 0},
+		{"add-hotp", rfcTime - 20, []string{"a", "tab", "tab", "tab", "tab", "h"}, 0},
 	}
 	for _, sc := range scenes {
 		for _, w := range []int{40, 100} {
