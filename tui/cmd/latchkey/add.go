@@ -106,9 +106,6 @@ func runAdd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("add: %w", err)
 	}
-	if warn != "" {
-		fmt.Fprintln(e.stderr, "latchkey: warning: "+warn)
-	}
 	s, err := openStore(ctx, e, *which)
 	if err != nil {
 		return err
@@ -120,6 +117,9 @@ func runAdd(ctx context.Context, e *env, args []string) error {
 	}
 	if err != nil {
 		return storeErrorIn("add", err)
+	}
+	if warn != "" {
+		fmt.Fprintln(e.stderr, "latchkey: warning: "+warn)
 	}
 	_, err = fmt.Fprintf(e.stdout, "added %s (%s, %s)\n", shown(got), got.Type, got.ID)
 	return err

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -28,5 +30,37 @@ func TestShortSecrets(t *testing.T) {
 	}
 	if _, errOut, code := c.run("add", "--secret", glSecret, "--name", "long"); code != 0 || errOut != "" {
 		t.Fatalf("a 160-bit secret: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestGlobalFlagsBeforeCommand: --store before the command works for
+// every command, as after it; --log (the TUI's) says where it goes.
+func TestGlobalFlagsBeforeCommand(t *testing.T) {
+	c := newCLI(t, map[string]string{"LATCHKEY_PASSPHRASE": "pw"})
+	c.ok("--store", "file", "add", "--secret", glSecret, "--name", "before")
+	if out := c.ok("--store=file", "list"); !strings.Contains(out, "before") {
+		t.Fatalf("list: %q", out)
+	}
+	if out := c.ok("-store", "file", "store", "info"); !strings.Contains(out, "file") {
+		t.Fatalf("store info: %q", out)
+	}
+	c.ok("--store", "file", "rename", "before", "after")
+	if out := c.ok("list", "--store", "file"); !strings.Contains(out, "after") {
+		t.Fatalf("list: %q", out)
+	}
+	c.fails(2, "--log", "--log", "x.log", "list")
+	c.fails(2, `unknown command "nope"`, "--store", "file", "nope")
+}
+
+// TestStoreErrorPrefixOnce: a store error already naming the command is
+// not prefixed again ("add: add: passphrase: ...").
+func TestStoreErrorPrefixOnce(t *testing.T) {
+	err := storeErrorIn("add", fmt.Errorf("store: add: %w", fmt.Errorf("passphrase: %w", errors.New("the passphrases differ"))))
+	if got, want := err.Error(), "add: passphrase: the passphrases differ"; got != want {
+		t.Fatalf("%q, want %q", got, want)
+	}
+	err = storeErrorIn("rm", errors.New("store: delete x: gone"))
+	if got, want := err.Error(), "rm: delete x: gone"; got != want {
+		t.Fatalf("%q, want %q", got, want)
 	}
 }
