@@ -48,7 +48,7 @@ func TestAddCreatesVault(t *testing.T) {
 	if !h.model().Ready() {
 		t.Fatalf("not back on the list:\n%s", h.view())
 	}
-	h.wantView("Added ACME:carol.", "1 accounts")
+	h.wantView("Added ACME:carol.", "1 account ·")
 	if len(created) != 1 || created[0] != "s3cret" {
 		t.Fatalf("vault created with %q", created)
 	}
@@ -155,7 +155,7 @@ func TestEnrollLinkCreatesVaultFirst(t *testing.T) {
 	}
 	h.keys("enter")
 	h.keys("pw", "enter", "pw", "enter")
-	h.wantView("Enrolled and confirmed", "1 accounts")
+	h.wantView("Enrolled and confirmed", "1 account ·")
 	if fe.calls() != 1 || len(created) != 1 || created[0] != "pw" {
 		t.Fatalf("redeemed %d times, vault created with %q", fe.calls(), created)
 	}

@@ -5,8 +5,10 @@
 // Keys (? shows them all):
 //
 //	↑/k ↓/j g G   move (mouse clicks and the wheel select too)
-//	/             filter, fuzzy on issuer and name (matched letters underlined);
-//	              enter copies, esc clears
+//	/             filter: a whole issuer, name or Issuer:Name first, then the
+//	              accounts whose label or a tag contains the text, as the
+//	              desktop app searches (the match underlined); enter
+//	              copies, esc clears
 //	enter, c      copy the code (cleared from the clipboard after 30 s)
 //	n             next HOTP code (the counter is saved first)
 //	a             add: paste an otpauth:// URI or an enrollment link, or

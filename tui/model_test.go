@@ -170,6 +170,7 @@ var named = map[string]tea.KeyMsg{
 	"enter": {Type: tea.KeyEnter}, "esc": {Type: tea.KeyEsc}, "up": {Type: tea.KeyUp},
 	"down": {Type: tea.KeyDown}, "tab": {Type: tea.KeyTab}, "shift+tab": {Type: tea.KeyShiftTab},
 	"ctrl+c": {Type: tea.KeyCtrlC}, "ctrl+u": {Type: tea.KeyCtrlU}, "backspace": {Type: tea.KeyBackspace},
+	"left": {Type: tea.KeyLeft}, "right": {Type: tea.KeyRight},
 }
 
 func (h *harness) model() Model { return h.m.(Model) }
@@ -318,11 +319,12 @@ func TestFilter(t *testing.T) {
 	}
 	h.wantView("No account matches")
 	h.keys("backspace")
-	// Fuzzy: "gtb" matches GitHub only.
-	h.keys("ctrl+u", "gthb")
+	// Part of a label, in any case: "hUB" matches GitHub only
+	// (TestFilterSubstring has the ranking).
+	h.keys("ctrl+u", "hUB")
 	h.wantView("1 of 5 accounts")
 	if got := h.selected().Issuer; got != "GitHub" {
-		t.Fatalf("fuzzy selected %q", got)
+		t.Fatalf("filter selected %q", got)
 	}
 	// Enter copies the selection and keeps the filter; esc then clears it.
 	h.keys("enter")
@@ -410,11 +412,11 @@ func TestAddFormValidation(t *testing.T) {
 	if got := h.model().form.Error(3); !strings.Contains(got, "digit") {
 		t.Fatalf("secret error %q", got)
 	}
-	h.keys("ctrl+u", "JBSWY3DPEHPK3PXP", "tab", "ctrl+u", "totp", "tab", "ctrl+u", "MD5")
-	h.wantView("SHA1, SHA256 or SHA512")
-	h.keys("ctrl+u", "sha256", "tab", "ctrl+u", "9")
-	h.wantView("6, 7 or 8")
-	h.keys("ctrl+u", "8", "tab", "ctrl+u", "0")
+	// Type, Algorithm and Digits are choices: typing picks by first
+	// letter, → the next option; nothing else can be typed there.
+	h.keys("ctrl+u", "JBSWY3DPEHPK3PXP", "tab", "MD5", "tab", "right")
+	h.wantView("[TOTP]", "[SHA256]")
+	h.keys("tab", "9", "8", "tab", "ctrl+u", "0")
 	h.wantView("1 to 3600 seconds")
 	h.keys("ctrl+u", "30", "enter")
 	if h.model().state != stateList {
@@ -539,11 +541,17 @@ func TestQuit(t *testing.T) {
 func TestResize(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
 	h.wantNotView("SHA256 8d 30s")
-	h.send(tea.WindowSizeMsg{Width: 100, Height: 30})
-	h.wantView("SHA256 8d 30s", "work,prod")
-	for _, line := range strings.Split(h.view(), "\n") {
-		if w := lipgloss.Width(line); w > 100 {
-			t.Fatalf("line of %d cells at width 100: %q", w, line)
+	// The algorithm and the tags show where there is room once the names
+	// have theirs (TestWideNamesFirst).
+	for _, w := range []int{100, 160} {
+		h.send(tea.WindowSizeMsg{Width: w, Height: 30})
+		if w == 160 {
+			h.wantView("SHA256 8d 30s", "work,prod")
+		}
+		for _, line := range strings.Split(h.view(), "\n") {
+			if lw := lipgloss.Width(line); lw > w {
+				t.Fatalf("line of %d cells at width %d: %q", lw, w, line)
+			}
 		}
 	}
 	// A counter too long for a narrow row is cut at the edge.
@@ -709,6 +717,7 @@ func TestGolden(t *testing.T) {
 		{"delete", rfcTime - 20, []string{"j", "d"}, 0},
 		{"hotp", rfcTime - 20, []string{"j", "j", "n"}, 0},
 		{"add-link", rfcTime - 20, []string{"a", testLink}, 0},
+		{"add-hotp", rfcTime - 20, []string{"a", "tab", "tab", "tab", "tab", "h"}, 0},
 	}
 	for _, sc := range scenes {
 		for _, w := range []int{40, 100} {
@@ -734,6 +743,17 @@ func TestGolden(t *testing.T) {
 		}})
 		golden(t, "keyring-40", h.view())
 	})
+	// A short terminal: the help closes up, and what is cut says so.
+	for _, sc := range []struct {
+		name   string
+		height int
+	}{{"help-40x20", 20}, {"help-40x12", 12}} {
+		t.Run(sc.name, func(t *testing.T) {
+			h := newHarness(t, harnessOpts{width: 40, height: sc.height, at: time.Unix(rfcTime-20, 0)})
+			h.keys("?")
+			golden(t, sc.name, h.view())
+		})
+	}
 	t.Run("qr-100", func(t *testing.T) {
 		h := newHarness(t, harnessOpts{width: 100, height: 40})
 		h.keys("v", "y")
@@ -876,16 +896,16 @@ func TestFilterMarks(t *testing.T) {
 		if width < accounts.WideWidth {
 			issuerMark = st.Match.Inherit(st.Selected) // one label, one style
 		}
-		wants := []string{issuerMark.Render("G"), issuerMark.Render("H"), nameMark.Render("a")}
+		wants := []string{issuerMark.Render("Hub"), nameMark.Render("a")}
 		for _, w := range wants {
 			if strings.Contains(l.View(), w) {
 				t.Fatalf("width %d: marked %q before any filter", width, w)
 			}
 		}
 		l.StartFilter()
-		l, _ = l.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("gha")})
+		l, _ = l.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("hub:a")})
 		if l.Len() != 1 {
-			t.Fatalf("width %d: %d accounts match gha", width, l.Len())
+			t.Fatalf("width %d: %d accounts match hub:a", width, l.Len())
 		}
 		v := l.View()
 		for _, w := range wants {

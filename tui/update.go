@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"latchkey/core/label"
 	"latchkey/core/otp"
 	"latchkey/core/store"
 	"latchkey/tui/components/accounts"
@@ -226,7 +227,8 @@ func (m *Model) wait(what string) {
 }
 
 func (m *Model) setStatus(isErr bool, format string, args ...any) {
-	m.status = fmt.Sprintf(format, args...)
+	// Statuses quote labels and errors from outside: one escaped line.
+	m.status = label.Line(fmt.Sprintf(format, args...))
 	m.statusErr = isErr
 	m.statusAt = m.common.Now()
 	if isErr {
@@ -416,9 +418,12 @@ func (m Model) listKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, km.Rename):
 		m.pendingID = it.ID
 		m.state = stateRename
+		// The text to edit is the label as the store keeps it now
+		// (cleaned), not one an older version stored with escapes.
+		value, _ := label.Clean(it.Label())
 		m.prompt = prompt.New(m.bodyCommon(), prompt.Options{
 			ID: idRename, Title: "Rename " + it.Label(), Hint: "Issuer:Name, or a name alone (no issuer).",
-			Value: it.Label(), Cancel: true,
+			Value: value, Cancel: true,
 			Validate: func(s string) error {
 				if _, n := splitLabel(s); n == "" {
 					return errors.New("the name is empty")

@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
 
+	"latchkey/core/label"
 	"latchkey/core/store"
 	"latchkey/tui/common"
 	"latchkey/tui/styles"
@@ -64,7 +65,9 @@ func (m Model) View() string {
 	bh := max(1, h-headerLines-footerLines)
 	lines := strings.Split(body, "\n")
 	if len(lines) > bh {
+		// Say that something is hidden rather than lose it silently.
 		lines = lines[:bh]
+		lines[bh-1] = st.Subtle.Render(common.Truncate("… more below: make the terminal taller", w))
 	}
 	for len(lines) < bh {
 		lines = append(lines, "")
@@ -107,10 +110,14 @@ func (m Model) headerView() string {
 	var info string
 	if m.state == stateList || m.state == stateHelp {
 		n, total := m.list.Len(), len(m.list.Items())
+		noun := "accounts"
+		if total == 1 {
+			noun = "account"
+		}
 		if n == total {
-			info = fmt.Sprintf("%d accounts", total)
+			info = fmt.Sprintf("%d %s", total, noun)
 		} else {
-			info = fmt.Sprintf("%d of %d accounts", n, total)
+			info = fmt.Sprintf("%d of %d %s", n, total, noun)
 		}
 		if m.opts.Backend != "" {
 			info += " · " + m.opts.Backend + " store"
@@ -123,22 +130,46 @@ func (m Model) headerView() string {
 }
 
 func (m Model) helpLine() string {
+	var keys []key.Binding
 	switch m.state {
 	case stateLoading, stateError:
-		return m.help.ShortHelpView([]key.Binding{m.common.KeyMap.Quit})
+		keys = []key.Binding{m.common.KeyMap.Quit}
 	case stateHelp:
-		return m.help.ShortHelpView([]key.Binding{m.common.KeyMap.Back, m.common.KeyMap.Quit})
+		keys = []key.Binding{m.common.KeyMap.Back, m.common.KeyMap.Quit}
+	default:
+		keys = m.component().ShortHelp()
 	}
-	return m.help.ShortHelpView(m.component().ShortHelp())
+	return m.shortHelp(keys)
 }
 
-// helpView lists every key, one per line.
+// shortHelp draws keys on one line. Where they do not fit, the ones
+// before the last give way from the end: the first (what enter does) and
+// the last (the way out) stay, and ? lists every key.
+func (m Model) shortHelp(keys []key.Binding) string {
+	h := m.help
+	h.Width = 0 // measure uncut
+	for len(keys) > 2 && lipgloss.Width(h.ShortHelpView(keys)) > m.common.Width {
+		keys = append(keys[:len(keys)-2:len(keys)-2], keys[len(keys)-1])
+	}
+	return m.help.ShortHelpView(keys)
+}
+
+// helpView lists every key, one per line, in groups with the filter's
+// keys below; on a short terminal the groups close up and the filter
+// line goes (the filter's own key line has those keys).
 func (m Model) helpView() string {
 	st := m.common.Styles
+	height := max(1, m.common.Height-headerLines-footerLines)
+	groups := m.list.FullHelp()
+	n := 1 // the title
+	for _, g := range groups {
+		n += len(g)
+	}
+	gaps := n+len(groups)-1 <= height
 	var b strings.Builder
 	b.WriteString(st.Title.Render("Keys"))
-	for i, group := range m.list.FullHelp() {
-		if i > 0 {
+	for i, group := range groups {
+		if i > 0 && gaps {
 			b.WriteByte('\n')
 		}
 		for _, k := range group {
@@ -146,7 +177,10 @@ func (m Model) helpView() string {
 			b.WriteString("\n" + st.Help.FullKey.Render(common.Fit(h.Key, 9)) + " " + st.Help.FullDesc.Render(h.Desc))
 		}
 	}
-	b.WriteString("\n\n" + st.Subtle.Render(common.Wrap("Filter: type, ↑/↓ move, enter copies, esc clears. Click to select.", m.common.Width)))
+	hint := common.Wrap("Filter: type, ↑/↓ move, enter copies, esc clears. Click to select.", m.common.Width)
+	if lipgloss.Height(b.String())+1+lipgloss.Height(hint) <= height {
+		b.WriteString("\n\n" + st.Subtle.Render(hint))
+	}
 	return b.String()
 }
 
@@ -159,5 +193,7 @@ func errorText(err error) string {
 		// One sentence naming --store file; the D-Bus cause stays out.
 		return store.ErrKeyringUnavailable.Error()
 	}
-	return "The account store cannot be used: " + err.Error()
+	// Store errors may quote a file or a server: escaped, as every text
+	// from outside.
+	return "The account store cannot be used: " + label.Terminal(err.Error())
 }

@@ -185,8 +185,10 @@ func (k *Key) parseParams(q url.Values) error {
 	if k.Secret, err = otp.DecodeSecret(secret); err != nil {
 		return fieldErr("secret", "%s", strings.TrimPrefix(err.Error(), otp.ErrSecret.Error()+": "))
 	}
-	if len(k.Secret) < 10 {
-		k.Warnings = append(k.Warnings, fmt.Sprintf("the secret is only %d bits; RFC 4226 asks for at least 128", len(k.Secret)*8))
+	// Parsing is not adding: a secret too short to add (otp.CheckSecret,
+	// whose words these are) is still read, for `code --uri`.
+	if _, err := otp.CheckSecret(k.Secret); err != nil {
+		k.Warnings = append(k.Warnings, err.Error())
 	}
 
 	if v, ok := q["issuer"]; ok {

@@ -378,7 +378,7 @@ func (s *Store) Migrate(ctx context.Context, to Backend, passphrase func() ([]by
 					return fmt.Errorf("accounts moved, but removing the old keyring items failed: %w", &keyringError{err})
 				}
 			}
-			_ = s.kr.Delete(Service, generationItem) // accounts.json's, which goes too
+			_ = s.kr.Delete(Service, s.generationUser()) // accounts.json's, which goes too
 			return os.Remove(s.path(AccountsFile))
 		}
 		if err := os.Remove(s.path(VaultFile)); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 
 	"latchkey/core/atomicfile"
@@ -54,16 +57,29 @@ func (s *Store) seen() map[string]uint64 {
 
 func (s *Store) seenGeneration(name string) uint64 { return s.seen()[name] }
 
-// generationItem is the keyring item (service latchkey) holding the
-// highest generation of accounts.json seen, on the keyring backend: a
-// copy that replacing the files in the home folder does not reach.
+// generationItem is the prefix of the keyring item (service latchkey)
+// holding the highest generation of accounts.json seen, on the keyring
+// backend: a copy that replacing the files in the home folder does not
+// reach. One item per home folder (generationUser), since several homes
+// may share one keyring.
 const generationItem = "latchkey-generation"
+
+// generationUser is this store's generation item: the prefix and a short
+// hash of the home folder's absolute path.
+func (s *Store) generationUser() string {
+	home, err := filepath.Abs(s.home)
+	if err != nil {
+		home = s.home
+	}
+	sum := sha256.Sum256([]byte(home))
+	return generationItem + "-" + hex.EncodeToString(sum[:8])
+}
 
 // noteGeneration records gen as the highest seen of name, and on the
 // keyring backend also in the keyring.
 func (s *Store) noteGeneration(name string, gen uint64) {
 	if name == AccountsFile && s.Backend() == Keyring && s.keyringGeneration() < gen {
-		_ = s.kr.Set(Service, generationItem, strconv.FormatUint(gen, 10))
+		_ = s.kr.Set(Service, s.generationUser(), strconv.FormatUint(gen, 10))
 	}
 	m := s.seen()
 	if m[name] >= gen {
@@ -105,7 +121,7 @@ func (e *RollbackError) Is(target error) bool { return target == ErrRolledBack }
 // keyringGeneration reads the keyring's copy; 0 when there is none or
 // the keyring does not answer (the file beside the store still counts).
 func (s *Store) keyringGeneration() uint64 {
-	v, err := s.kr.Get(Service, generationItem)
+	v, err := s.kr.Get(Service, s.generationUser())
 	if err != nil {
 		return 0
 	}
@@ -154,7 +170,7 @@ func (s *Store) AcceptRollback() error {
 	}
 	err := s.withLock(context.Background(), func() error {
 		if rb.File == AccountsFile && s.Backend() == Keyring {
-			if err := s.kr.Set(Service, generationItem, strconv.FormatUint(rb.Generation, 10)); err != nil {
+			if err := s.kr.Set(Service, s.generationUser(), strconv.FormatUint(rb.Generation, 10)); err != nil {
 				return &keyringError{err}
 			}
 		}

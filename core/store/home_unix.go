@@ -19,6 +19,12 @@ func checkHome(home string) []string {
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if ok && int(st.Uid) == os.Getuid() && onlyOurs(home) {
+		if ents, _ := os.ReadDir(home); len(ents) == 0 {
+			// Nothing in it was ever exposed (a folder made for
+			// LATCHKEY_HOME by hand): tightened without a word.
+			os.Chmod(home, 0o700)
+			return nil
+		}
 		if err := os.Chmod(home, 0o700); err == nil {
 			return []string{fmt.Sprintf("%s was open to other users (%v); it is now 0700", home, fi.Mode().Perm())}
 		}

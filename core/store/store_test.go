@@ -100,7 +100,9 @@ func (m *memKeyring) len() int {
 
 // bookkeeping reports whether a keyring item is the store's own record
 // (the first-use probe, the highest generation seen), not a key.
-func bookkeeping(user string) bool { return user == "latchkey-probe" || user == generationItem }
+func bookkeeping(user string) bool {
+	return user == "latchkey-probe" || strings.HasPrefix(user, generationItem)
+}
 
 var clock = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
 
@@ -911,6 +913,17 @@ func TestDecodeAccountsRefuses(t *testing.T) {
 // to 0700 when it is ours, and Open says so.
 func TestOpenTightensHome(t *testing.T) {
 	home := t.TempDir()
+	// An empty folder exposed nothing yet: tightened without a warning.
+	if err := os.Chmod(home, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if w := open(t, opts(home, File, nil)).Warnings(); len(w) != 0 {
+		t.Fatalf("warnings for an empty folder: %q", w)
+	}
+	if fi, _ := os.Stat(home); fi.Mode().Perm() != 0o700 {
+		t.Fatalf("an empty folder was left %v", fi.Mode().Perm())
+	}
+	// One that holds Latchkey's files is tightened, and Open says so.
 	if err := os.Chmod(home, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -1107,5 +1120,26 @@ func TestRollbackKeyringCopy(t *testing.T) {
 	}
 	if _, _, err := open(t, o).NextHOTP(ctx, a.ID); err != nil {
 		t.Fatalf("after accepting: %v", err)
+	}
+}
+
+// TestRollbackTwoHomesOneKeyring: two homes on one keyring keep their own
+// generations; one's writes never make the other look rolled back.
+func TestRollbackTwoHomesOneKeyring(t *testing.T) {
+	ctx := context.Background()
+	kr := newMem()
+	a := open(t, opts(t.TempDir(), Keyring, kr))
+	b := open(t, opts(t.TempDir(), Keyring, kr))
+	h, err := b.Add(ctx, Account{Name: "counter", Type: otp.HOTP}, secret(t), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if _, err := a.Add(ctx, Account{Name: fmt.Sprint(i)}, secret(t), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := open(t, opts(b.Home(), Keyring, kr)).NextHOTP(ctx, h.ID); err != nil {
+		t.Fatalf("the other home's writes made this one look rolled back: %v", err)
 	}
 }

@@ -61,6 +61,10 @@ func runAdd(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("add: %w", err)
 		}
+		// Refused before Parse's warnings, one of which says the same.
+		if _, err := otp.CheckSecret(k.Secret); err != nil {
+			return fmt.Errorf("add: %w", err)
+		}
 		for _, w := range k.Warnings {
 			fmt.Fprintln(e.stderr, "latchkey: warning: "+label.Line(w))
 		}
@@ -97,6 +101,11 @@ func runAdd(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("add: give an otpauth URI, or --secret and --name")
 	}
 	defer sec.Wipe()
+	// The one rule for short secrets, in the words every face uses.
+	warn, err := otp.CheckSecret(sec)
+	if err != nil {
+		return fmt.Errorf("add: %w", err)
+	}
 	s, err := openStore(ctx, e, *which)
 	if err != nil {
 		return err
@@ -108,6 +117,9 @@ func runAdd(ctx context.Context, e *env, args []string) error {
 	}
 	if err != nil {
 		return storeErrorIn("add", err)
+	}
+	if warn != "" {
+		fmt.Fprintln(e.stderr, "latchkey: warning: "+warn)
 	}
 	_, err = fmt.Fprintf(e.stdout, "added %s (%s, %s)\n", shown(got), got.Type, got.ID)
 	return err

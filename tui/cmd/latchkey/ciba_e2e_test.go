@@ -167,7 +167,7 @@ func TestCIBAEndToEnd(t *testing.T) {
 	rand.Read(mk)
 	addrA, addrB := freeAddr(t), freeAddr(t)
 	public := "http://" + addrA
-	serverEnv := append(os.Environ(), "HOME="+dir, "LATCHKEY_ADMIN_TOKEN=e2e-admin", "LATCHKEY_MASTER_KEY="+base64.StdEncoding.EncodeToString(mk))
+	serverEnv := append(os.Environ(), "HOME="+dir, "LATCHKEY_ADMIN_TOKEN=e2e-admin-T7qWx2mZ9pLk4vB8nC3dF6gH1", "LATCHKEY_MASTER_KEY="+base64.StdEncoding.EncodeToString(mk))
 	startServe(t, bin, db, public, addrA, serverEnv)
 	startServe(t, bin, db, public, addrB, serverEnv)
 	a, b := "http://"+addrA, "http://"+addrB
@@ -176,7 +176,7 @@ func TestCIBAEndToEnd(t *testing.T) {
 	rpKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: rpKey.Public(), KeyID: "rp1", Algorithm: "RS256", Use: "sig"}}})
 	req, _ := http.NewRequest("POST", b+"/api/v1/clients", strings.NewReader(`{"name":"Shop","grant_types":["urn:openid:params:grant-type:ciba"],"token_endpoint_auth_method":"private_key_jwt","jwks":`+string(jwks)+`}`))
-	req.Header.Set("Authorization", "Bearer e2e-admin")
+	req.Header.Set("Authorization", "Bearer e2e-admin-T7qWx2mZ9pLk4vB8nC3dF6gH1")
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -211,7 +211,7 @@ func TestCIBAEndToEnd(t *testing.T) {
 		}
 		return out.String(), errb.String()
 	}
-	adm := enroll.Admin{Server: a, Token: "e2e-admin"}
+	adm := enroll.Admin{Server: a, Token: "e2e-admin-T7qWx2mZ9pLk4vB8nC3dF6gH1"}
 	cr, err := adm.Create(context.Background(), "alice", "laptop")
 	if err != nil {
 		t.Fatal(err)
@@ -311,7 +311,7 @@ func TestCIBAEndToEnd(t *testing.T) {
 
 	// The audit log (read through the other instance) has every step.
 	req, _ = http.NewRequest("GET", b+"/api/v1/audit?user=alice&limit=100", nil)
-	req.Header.Set("Authorization", "Bearer e2e-admin")
+	req.Header.Set("Authorization", "Bearer e2e-admin-T7qWx2mZ9pLk4vB8nC3dF6gH1")
 	time.Sleep(200 * time.Millisecond) // audit events are written in batches
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {

@@ -58,7 +58,7 @@ func addFirstAccount(t *testing.T, tt *tuiTerm, passphrase string) {
 	tt.text(passphrase)
 	tt.key("Enter")
 	s := tt.waitText("the account", "Added ACME:carol.")
-	if !strings.Contains(s, "1 accounts · file store") || strings.Contains(s, passphrase) {
+	if !strings.Contains(s, "1 account · file store") || strings.Contains(s, passphrase) {
 		t.Fatalf("after adding:\n%s", s)
 	}
 }

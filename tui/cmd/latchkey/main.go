@@ -5,6 +5,7 @@
 // Usage:
 //
 //	latchkey <command> [flags] [arguments]
+//	latchkey --store keyring|file <command> [flags] [arguments]
 //
 // Commands:
 //
@@ -74,7 +75,7 @@
 //	260025
 //
 // Stored accounts live in one of two stores, chosen with --store
-// keyring|file or LATCHKEY_STORE and remembered after first use: the OS
+// keyring|file (before or after the command) or LATCHKEY_STORE and remembered after first use: the OS
 // keyring (the default where one answers), or an age-encrypted vault whose
 // passphrase comes from a prompt or LATCHKEY_PASSPHRASE. Where no keyring
 // answers on first use, the UI and the commands on a terminal offer the
@@ -117,6 +118,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	now    func() time.Time
+	// store is --store given before the command ("latchkey --store file
+	// list"); a --store after it wins.
+	store string
 }
 
 // command is one subcommand of latchkey.
@@ -167,7 +171,33 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		printUsage(e.stdout) // not on a terminal: scripts get the usage
 		return nil
 	}
-	if len(args) == 0 || tuiFlag(args[0]) {
+	if len(args) > 0 && tuiFlag(args[0]) {
+		// Global flags before a command: --store goes with every command,
+		// --log with the TUI, which alone runs with nothing after them.
+		global, rest := leadingFlags(args)
+		switch {
+		case len(rest) == 0 || tuiFlag(rest[0]) || rest[0] == "tui":
+			if len(rest) > 0 && rest[0] == "tui" {
+				rest = rest[1:]
+			}
+			return runGraceful(ctx, e, tuiCommand().run, append(global, rest...))
+		case strings.HasPrefix(rest[0], "-") && rest[0] != "--help" && rest[0] != "-h":
+			return runGraceful(ctx, e, tuiCommand().run, args) // its flags, its errors
+		}
+		for i := 0; i < len(global); i++ {
+			name, value, ok := strings.Cut(strings.TrimLeft(global[i], "-"), "=")
+			if !ok {
+				i++
+				value = global[i]
+			}
+			if name == "log" {
+				return usageErrorf("--log goes with the terminal UI (latchkey --log FILE), not with %q", rest[0])
+			}
+			e.store = value
+		}
+		args = rest
+	}
+	if len(args) == 0 {
 		return runGraceful(ctx, e, tuiCommand().run, args)
 	}
 	name := args[0]
@@ -192,6 +222,24 @@ func dispatch(ctx context.Context, e *env, args []string) error {
 		return runGraceful(ctx, e, c.run, args[1:])
 	}
 	return c.run(ctx, e, args[1:])
+}
+
+// leadingFlags splits args into the global flags they start with
+// (--store S, --store=S, --log F; see tuiFlag) and the rest. A flag whose
+// value is missing is left in the rest.
+func leadingFlags(args []string) (global, rest []string) {
+	i := 0
+	for i < len(args) && tuiFlag(args[i]) {
+		if strings.Contains(args[i], "=") {
+			i++
+			continue
+		}
+		if i+1 >= len(args) {
+			break
+		}
+		i += 2
+	}
+	return args[:i:i], args[i:]
 }
 
 // runGraceful runs a graceful command with ctx done on SIGINT or SIGTERM.
@@ -220,6 +268,7 @@ func printUsage(w io.Writer) {
 	fmt.Fprint(w, commandList())
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'latchkey help COMMAND' or 'latchkey COMMAND --help' for a command's flags.")
+	fmt.Fprintln(w, "--store keyring|file may also come before the command: latchkey --store file list.")
 }
 
 // commandList is every visible command's synopsis and, below it, its

@@ -31,7 +31,7 @@ func cibaServer(t *testing.T) (string, enroll.Admin, string, string) {
 	kr, _ := server.NewKeyring(key)
 	hs := httptest.NewUnstartedServer(nil)
 	base := "http://" + hs.Listener.Addr().String()
-	s, err := server.New(server.Config{Store: st, Keyring: kr, AdminToken: "cli-test-token", PublicURL: base})
+	s, err := server.New(server.Config{Store: st, Keyring: kr, AdminToken: "cli-test-token-rWq8pZx3kLm5nB7vC9dF2gH4j", PublicURL: base})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func cibaServer(t *testing.T) (string, enroll.Admin, string, string) {
 	hs.Start()
 	t.Cleanup(func() { hs.Close(); s.Close(); st.Close() })
 	req, _ := http.NewRequest("POST", base+"/api/v1/clients", strings.NewReader(`{"name":"Shop","grant_types":["urn:openid:params:grant-type:ciba"]}`))
-	req.Header.Set("Authorization", "Bearer cli-test-token")
+	req.Header.Set("Authorization", "Bearer cli-test-token-rWq8pZx3kLm5nB7vC9dF2gH4j")
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -55,7 +55,7 @@ func cibaServer(t *testing.T) (string, enroll.Admin, string, string) {
 	if c.ClientID == "" {
 		t.Fatalf("create client: %s", b)
 	}
-	return base, enroll.Admin{Server: base, Token: "cli-test-token"}, c.ClientID, c.ClientSecret
+	return base, enroll.Admin{Server: base, Token: "cli-test-token-rWq8pZx3kLm5nB7vC9dF2gH4j"}, c.ClientID, c.ClientSecret
 }
 
 func cibaPost(t *testing.T, base, path, id, secret string, form url.Values) map[string]any {
@@ -185,7 +185,7 @@ func TestApproveCommands(t *testing.T) {
 		t.Fatalf("add: %q", errOut)
 	}
 	req, _ := http.NewRequest("POST", base+"/api/v1/users/bob/credentials/"+bc.ID+"/pairing-link", nil)
-	req.Header.Set("Authorization", "Bearer cli-test-token")
+	req.Header.Set("Authorization", "Bearer cli-test-token-rWq8pZx3kLm5nB7vC9dF2gH4j")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

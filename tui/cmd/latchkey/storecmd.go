@@ -30,6 +30,9 @@ func storeFlag(fs *flagSet) *string {
 func openStore(ctx context.Context, e *env, flagValue string) (*store.Store, error) {
 	name := flagValue
 	if name == "" {
+		name = e.store // --store before the command
+	}
+	if name == "" {
 		name = e.getenv("LATCHKEY_STORE")
 	}
 	var b store.Backend
@@ -311,7 +314,12 @@ func storeErrorIn(cmd string, err error) error {
 			return se
 		}
 	}
-	return &messageError{cmd + ": " + se.Error(), err}
+	msg := se.Error()
+	// The store may have named the step already ("add: passphrase: ...").
+	if !strings.HasPrefix(msg, cmd+": ") {
+		msg = cmd + ": " + msg
+	}
+	return &messageError{msg, err}
 }
 
 // reportMissing says, for each account whose keyring item is gone, that

@@ -297,7 +297,7 @@ func TestTUIEnrollLink(t *testing.T) {
 	}
 	paste(created.EnrollmentLink)
 	view := strings.Join(strings.Fields(m.View()), " ")
-	if !strings.Contains(view, "Enrolled and confirmed Latchkey:bob@example.com.") || !strings.Contains(view, "1 accounts") {
+	if !strings.Contains(view, "Enrolled and confirmed Latchkey:bob@example.com.") || !strings.Contains(view, "1 account ·") {
 		t.Fatalf("after enrolling:\n%s", m.View())
 	}
 	cs, err := adm.Credentials(ctx, "bob@example.com")

@@ -1,5 +1,5 @@
 // Package accounts is the list of accounts with their live codes: moving,
-// fuzzy filtering, mouse selection and a per-period countdown.
+// filtering (as the desktop app searches), mouse selection and a per-period countdown.
 package accounts
 
 import (
@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
-	"github.com/charmbracelet/bubbles/list"
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"latchkey/core/label"
 	"latchkey/core/otp"
 	"latchkey/tui/common"
 )
@@ -51,6 +51,13 @@ func (it Item) Label() string {
 	}
 	return it.Issuer + ":" + it.Name
 }
+
+// The issuer, name and tags as the screen shows them: text from outside
+// (otpauth URIs, imports, servers; labels older versions stored as they
+// came) with every control and format character escaped, on one line.
+func (it *Item) shownIssuer() string { return label.Line(it.Issuer) }
+func (it *Item) shownName() string   { return label.Line(it.Name) }
+func (it *Item) shownTags() string   { return label.Line(strings.Join(it.Tags, ",")) }
 
 // Code is the code to copy: the current TOTP code, or the last HOTP code
 // handed out ("" when there is none yet).
@@ -224,7 +231,7 @@ func (m *Model) ClearFilter() {
 func (m *Model) applyFilter() {
 	m.visible = m.visible[:0]
 	m.marks = nil
-	term := strings.TrimSpace(m.filter.Value())
+	term := strings.ToLower(strings.TrimSpace(m.filter.Value()))
 	if term == "" {
 		for i := range m.items {
 			m.visible = append(m.visible, i)
@@ -232,18 +239,72 @@ func (m *Model) applyFilter() {
 		m.clamp()
 		return
 	}
-	targets := make([]string, len(m.items))
-	for i, it := range m.items {
-		targets[i] = it.Issuer + " " + it.Name
-	}
+	var exact, partial []int
 	m.marks = map[int][]int{}
-	for _, r := range list.DefaultFilter(term, targets) {
-		m.visible = append(m.visible, r.Index)
-		m.marks[r.Index] = r.MatchedIndexes
+	for i := range m.items {
+		rank, at := match(&m.items[i], term)
+		switch rank {
+		case matchExact:
+			exact = append(exact, i)
+		case matchPart:
+			partial = append(partial, i)
+		default:
+			continue
+		}
+		if at >= 0 {
+			marks := make([]int, 0, len(term))
+			for o := range term {
+				marks = append(marks, at+o)
+			}
+			m.marks[i] = marks
+		}
 	}
+	m.visible = append(append(m.visible, exact...), partial...)
 	m.cursor = 0
 	m.offset = 0
 	m.clamp()
+}
+
+// How well an account matches the filter.
+const (
+	matchNone  = iota
+	matchPart  // the label or a tag contains the text
+	matchExact // the issuer, the name or the whole label is the text
+)
+
+// match ranks it against the filter text q as the desktop app's search
+// does (app/ui filterAccounts): case-insensitive, whole issuer, name or
+// "Issuer:Name" first, then the labels or tags that contain q (already
+// lower case); letters
+// scattered across a label match nothing. at is the byte offset of q in
+// issuer+" "+name as the row shows them (the marks), or -1 when only a
+// tag matched or the case folding changed the length.
+func match(it *Item, q string) (rank, at int) {
+	issuer, name := strings.ToLower(it.shownIssuer()), strings.ToLower(it.shownName())
+	full := name
+	if issuer != "" {
+		full = issuer + ":" + name
+	}
+	at = -1
+	if shown := it.shownIssuer() + " " + it.shownName(); len(shown) == len(issuer)+1+len(name) {
+		switch {
+		case issuer == "":
+			if i := strings.Index(name, q); i >= 0 {
+				at = len(" ") + i
+			}
+		default:
+			at = strings.Index(full, q)
+		}
+	}
+	switch {
+	case issuer == q || name == q || full == q:
+		return matchExact, at
+	case strings.Contains(full, q):
+		return matchPart, at
+	case slices.ContainsFunc(it.Tags, func(t string) bool { return strings.Contains(strings.ToLower(label.Line(t)), q) }):
+		return matchPart, -1
+	}
+	return matchNone, -1
 }
 
 // rowHeight is the number of lines one account takes.
@@ -347,7 +408,11 @@ func (m *Model) move(d int) {
 func (m Model) ShortHelp() []key.Binding {
 	km := m.KeyMap
 	if m.filtering {
-		return []key.Binding{km.Up, km.Down, key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "copy")), km.Back}
+		return []key.Binding{
+			key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑/↓", "move")),
+			key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "copy")),
+			key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "clear")),
+		}
 	}
 	// Short enough for 40 columns; ? lists every key.
 	copyKey := key.NewBinding(key.WithKeys(km.Copy.Keys()...), key.WithHelp("c", "copy"))
@@ -397,40 +462,66 @@ func (m Model) View() string {
 	return b.String()
 }
 
-// layout is the width of each column for the accounts on screen.
+// layout is the width of each column. It is measured on every account,
+// not only those shown, so that filtering and scrolling never move a
+// column.
 type layout struct {
 	wide                              bool
 	issuer, name, tags, details, code int
 	bar                               int
+	next                              bool // a column for the next code (else it takes the bar's place)
 }
+
+// Caps on the issuer and name columns while the optional columns are
+// given out; whatever is left afterwards goes to the names again.
+const (
+	issuerCap = 24
+	nameCap   = 40
+)
 
 func (m Model) layout() layout {
 	l := layout{wide: m.Width >= WideWidth, code: 7, bar: 10}
-	end := min(len(m.visible), m.offset+m.rows())
-	for _, idx := range m.visible[m.offset:end] {
-		it := &m.items[idx]
+	var issuer, name, tags, det int
+	for i := range m.items {
+		it := &m.items[i]
 		l.code = max(l.code, len(otp.Group(strings.Repeat("0", max(it.Digits, otp.MinDigits)))))
-		l.issuer = max(l.issuer, common.Width(it.Issuer))
-		l.tags = max(l.tags, common.Width(strings.Join(it.Tags, ",")))
-		l.details = max(l.details, len(details(it)))
+		issuer = max(issuer, common.Width(it.shownIssuer()))
+		name = max(name, common.Width(it.shownName()))
+		tags = max(tags, common.Width(it.shownTags()))
+		det = max(det, len(details(it)))
 	}
 	if !l.wide {
 		// "    123 456  ▰▰▰▰▰▰▰▰▰▰ 12s  → 789 012"
 		l.bar = max(3, min(10, m.Width-(4+l.code+2+1+3+2+2+l.code)))
 		return l
 	}
-	l.issuer = min(max(l.issuer, 6), 16)
-	l.tags = min(l.tags, 12)
-	fixed := 2 + l.issuer + 1 + 1 + l.details + 1 + l.code + 2 + l.bar + 1 + 3 + 2 + 2 + l.code
-	if l.tags > 0 {
-		fixed += l.tags + 1
+	// In the last seconds "→ 1234 5678" may take the bar's place.
+	l.bar = max(l.bar, l.code+2)
+	// "▸ " issuer " " name " " [tags " "] [details " "] code "  " bar " 12s" ["  → " next]
+	avail := m.Width - (2 + 1 + 1 + l.code + l.tail())
+	// Names first: each up to its cap, the issuer giving way to the name.
+	l.issuer = min(issuer, 16)
+	l.name = max(8, min(min(name, nameCap), avail-l.issuer))
+	l.issuer = max(0, min(min(issuer, issuerCap), avail-l.name))
+	left := avail - l.issuer - l.name
+	// Then, where there is room: the next code, the tags, the algorithm.
+	if n := 4 + l.code; left >= n {
+		l.next = true
+		left -= n
 	}
-	l.name = m.Width - fixed
-	if l.name < 8 && l.tags > 0 {
-		l.name += l.tags + 1
-		l.tags = 0
+	if t := min(tags, 16); t > 0 && left >= t+1 {
+		l.tags = t
+		left -= t + 1
 	}
-	l.name = max(8, l.name)
+	if d := det; left >= d+1 {
+		l.details = d
+		left -= d + 1
+	}
+	// What is left goes to the names, up to their full width.
+	grow := min(left, max(0, name-l.name))
+	l.name += grow
+	left -= grow
+	l.issuer += min(left, max(0, issuer-l.issuer))
 	return l
 }
 
@@ -469,7 +560,7 @@ type rowMarks struct{ issuer, name []int }
 // targets) into the issuer's and the name's.
 func (m Model) marksOf(idx int) rowMarks {
 	var rm rowMarks
-	n := len(m.items[idx].Issuer)
+	n := len(m.items[idx].shownIssuer())
 	for _, o := range m.marks[idx] {
 		switch {
 		case o < n:
@@ -484,39 +575,52 @@ func (m Model) marksOf(idx int) rowMarks {
 func (m Model) wideRow(b *strings.Builder, l layout, it *Item, mk rowMarks, selected bool) {
 	st := m.Styles
 	m.cursorCell(b, selected)
-	b.WriteString(common.Mark(common.Fit(it.Issuer, l.issuer), it.Issuer, mk.issuer, st.Issuer, st.Match.Inherit(st.Issuer)))
+	issuer, nm := it.shownIssuer(), it.shownName()
+	b.WriteString(common.Mark(common.Fit(issuer, l.issuer), issuer, mk.issuer, st.Issuer, st.Match.Inherit(st.Issuer)))
 	b.WriteByte(' ')
 	name := st.Name
 	if selected {
 		name = st.Selected
 	}
-	b.WriteString(common.Mark(common.Fit(it.Name, l.name), it.Name, mk.name, name, st.Match.Inherit(name)))
+	b.WriteString(common.Mark(common.Fit(nm, l.name), nm, mk.name, name, st.Match.Inherit(name)))
 	b.WriteByte(' ')
 	if l.tags > 0 {
-		b.WriteString(st.Tags.Render(common.Fit(strings.Join(it.Tags, ","), l.tags)))
+		b.WriteString(st.Tags.Render(common.Fit(it.shownTags(), l.tags)))
 		b.WriteByte(' ')
 	}
-	b.WriteString(st.Details.Render(common.Fit(details(it), l.details)))
-	b.WriteByte(' ')
+	if l.details > 0 {
+		b.WriteString(st.Details.Render(common.Fit(details(it), l.details)))
+		b.WriteByte(' ')
+	}
 	m.codeCells(b, l, it)
 }
 
 func (m Model) narrowRow(b *strings.Builder, l layout, it *Item, mk rowMarks, selected bool) {
 	st := m.Styles
 	m.cursorCell(b, selected)
-	label := it.Name
+	issuer, text := it.shownIssuer(), it.shownName()
 	marked := mk.name
-	if it.Issuer != "" {
-		label = it.Issuer + " · " + it.Name
-		marked = append(slices.Clone(mk.issuer), shift(mk.name, len(it.Issuer)+len(" · "))...)
+	if issuer != "" {
+		text = issuer + " · " + text
+		marked = append(slices.Clone(mk.issuer), shift(mk.name, len(issuer)+len(" · "))...)
 	}
 	style := st.Name
 	if selected {
 		style = st.Selected
 	}
-	b.WriteString(common.Mark(common.Truncate(label, m.Width-2), label, marked, style, st.Match.Inherit(style)))
+	b.WriteString(common.Mark(common.Truncate(text, m.Width-2), text, marked, style, st.Match.Inherit(style)))
 	b.WriteString("\n    ")
 	m.codeCells(b, l, it)
+}
+
+// tail is the width of a wide row after the code: "  " bar " 12s" and,
+// when there is a column for it, "  → " and the next code.
+func (l layout) tail() int {
+	t := 2 + l.bar + 4
+	if l.next {
+		t += 4 + l.code
+	}
+	return t
 }
 
 // codeCells draws "123 456  ▰▰▰▰▰▱▱▱▱▱ 12s" and, in the last WarnSeconds,
@@ -533,7 +637,11 @@ func (m Model) codeCells(b *strings.Builder, l layout, it *Item) {
 		} else {
 			b.WriteString(st.Code.Render(common.Fit(otp.Group(it.HOTPCode), l.code)))
 		}
-		b.WriteString(st.Subtle.Render(fmt.Sprintf("  counter %d · n: next code", it.Counter)))
+		tail := fmt.Sprintf("  counter %d · n: next code", it.Counter)
+		if l.wide && common.Width(tail) > l.tail() {
+			tail = fmt.Sprintf("  counter %d", it.Counter)
+		}
+		b.WriteString(st.Subtle.Render(tail))
 		return
 	}
 	left := otp.Remaining(m.now, it.Period)
@@ -545,6 +653,12 @@ func (m Model) codeCells(b *strings.Builder, l layout, it *Item) {
 	}
 	b.WriteString(code.Render(common.Fit(otp.Group(it.code), l.code)))
 	b.WriteString("  ")
+	if warn && l.wide && !l.next {
+		// No column for the next code: it takes the bar's place.
+		b.WriteString(st.NextCode.Render(common.Fit("→ "+otp.Group(it.next), l.bar)))
+		b.WriteString(st.Subtle.Render(fmt.Sprintf(" %2ds", secs)))
+		return
+	}
 	full := (secs*l.bar + it.Period - 1) / it.Period
 	full = min(max(full, 0), l.bar)
 	b.WriteString(bar.Render(strings.Repeat("▰", full)))

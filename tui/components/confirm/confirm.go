@@ -8,6 +8,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"latchkey/core/label"
 	"latchkey/tui/common"
 )
 
@@ -68,10 +69,10 @@ func (m Model) View() string {
 		title = st.Warning
 	}
 	var b strings.Builder
-	b.WriteString(title.Render(common.Wrap(m.title, m.Width)))
+	b.WriteString(title.Render(common.Wrap(label.Line(m.title), m.Width)))
 	if m.body != "" {
 		b.WriteString("\n\n")
-		b.WriteString(common.Wrap(m.body, m.Width))
+		b.WriteString(common.Wrap(label.Terminal(m.body), m.Width))
 	}
 	b.WriteString("\n\n")
 	b.WriteString(st.Label.Render("y") + st.Subtle.Render(" yes   ") + st.Label.Render("n") + st.Subtle.Render(" no"))

@@ -7,6 +7,7 @@ package form
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"latchkey/core/enroll"
+	"latchkey/core/label"
 	"latchkey/core/otp"
 	"latchkey/core/otpauth"
 	"latchkey/tui/common"
@@ -66,7 +68,16 @@ var placeholders = [numFields]string{
 	"seconds, usually 30", "HOTP only: the next counter",
 }
 
-var defaults = [numFields]string{Type: "totp", Algorithm: "SHA1", Digits: "6", Period: "30", Counter: "0"}
+var defaults = [numFields]string{Type: "TOTP", Algorithm: "SHA1", Digits: "6", Period: "30", Counter: "0"}
+
+// choices are the options of the fields that are choices, as shown; the
+// field's text is the option picked (otp.ParseType and ParseAlgorithm
+// read any case).
+var choices = [numFields][]string{
+	Type:      {"TOTP", "HOTP", "Steam"},
+	Algorithm: {"SHA1", "SHA256", "SHA512"},
+	Digits:    {"6", "7", "8"},
+}
 
 // Model is the form component.
 type Model struct {
@@ -124,12 +135,65 @@ func (m *Model) setFocus(i int) tea.Cmd {
 	m.touched[m.focus] = true
 	m.validate()
 	m.inputs[m.focus].Blur()
+	step := 1
+	if i < m.focus {
+		step = -1
+	}
 	m.focus = (i + numFields) % numFields
+	for m.hidden(m.focus) {
+		m.focus = (m.focus + step + numFields) % numFields
+	}
 	if m.usesURI() && m.focus != URI {
 		// Only the URI matters once one is given.
 		m.focus = URI
 	}
 	return m.inputs[m.focus].Focus()
+}
+
+// typ is the type picked (TOTP when the text is none).
+func (m Model) typ() otp.Type {
+	t, err := otp.ParseType(m.inputs[Type].Value())
+	if err != nil {
+		return otp.TOTP
+	}
+	return t
+}
+
+// hidden reports whether field i means nothing for the type picked: the
+// counter is HOTP's, the period the time-based types', and Steam codes
+// have a fixed length.
+func (m Model) hidden(i int) bool {
+	switch i {
+	case Counter:
+		return m.typ() != otp.HOTP
+	case Period:
+		return !m.typ().TimeBased()
+	case Digits:
+		return m.typ() == otp.Steam
+	}
+	return false
+}
+
+// choose moves choice field i by d options, or (d == 0) to the next
+// option starting with r.
+func (m *Model) choose(i, d int, r rune) {
+	opts := choices[i]
+	cur := slices.IndexFunc(opts, func(o string) bool { return strings.EqualFold(o, strings.TrimSpace(m.inputs[i].Value())) })
+	next := cur
+	if d != 0 {
+		next = (max(cur, 0) + d + len(opts)) % len(opts)
+	} else {
+		for k := 1; k <= len(opts); k++ {
+			j := (cur + k + len(opts)) % len(opts)
+			if strings.HasPrefix(strings.ToLower(opts[j]), strings.ToLower(string(r))) {
+				next = j
+				break
+			}
+		}
+	}
+	if next >= 0 {
+		m.inputs[i].SetValue(opts[next])
+	}
 }
 
 func (m Model) usesURI() bool { return strings.TrimSpace(m.inputs[URI].Value()) != "" }
@@ -174,6 +238,20 @@ func (m Model) Update(msg tea.Msg) (Model, tea.Cmd) {
 			}
 			return m, SubmitCmd(key)
 		}
+		if choices[m.focus] != nil {
+			// A choice takes ←/→ (space goes on) or a first letter; no text.
+			switch {
+			case k.Type == tea.KeyLeft:
+				m.choose(m.focus, -1, 0)
+			case k.Type == tea.KeyRight || k.Type == tea.KeySpace:
+				m.choose(m.focus, 1, 0)
+			case k.Type == tea.KeyRunes && len(k.Runes) == 1:
+				m.choose(m.focus, 0, k.Runes[0])
+			}
+			m.err = ""
+			m.validate()
+			return m, nil
+		}
 	}
 	var cmd tea.Cmd
 	m.inputs[m.focus], cmd = m.inputs[m.focus].Update(msg)
@@ -208,8 +286,17 @@ func (m *Model) build() (*otpauth.Key, int) {
 				err = fmt.Errorf("%s: %s", fe.Field, fe.Reason)
 			}
 			errs[URI] = err
+		} else if _, err := otp.CheckSecret(k.Secret); err != nil {
+			errs[URI] = err // the one rule for short secrets, in its words
 		}
 	} else {
+		// Fields hidden for the type picked keep their defaults.
+		val := func(i int) string {
+			if m.hidden(i) {
+				return defaults[i]
+			}
+			return m.inputs[i].Value()
+		}
 		k = &otpauth.Key{Issuer: strings.TrimSpace(m.inputs[Issuer].Value()), Account: strings.TrimSpace(m.inputs[Name].Value())}
 		if k.Account == "" {
 			errs[Name] = errors.New("required")
@@ -223,8 +310,8 @@ func (m *Model) build() (*otpauth.Key, int) {
 		} else if sec, err := otp.DecodeSecret(s); err != nil {
 			// DecodeSecret names the position, never the text.
 			errs[Secret] = errors.New(strings.TrimPrefix(err.Error(), otp.ErrSecret.Error()+": "))
-		} else if len(sec) < 10 {
-			errs[Secret] = fmt.Errorf("too short: %d bits, at least 80 needed", 8*len(sec))
+		} else if _, err := otp.CheckSecret(sec); err != nil {
+			errs[Secret] = err // the one rule for short secrets, in its words
 		} else {
 			k.Secret = sec
 		}
@@ -237,17 +324,17 @@ func (m *Model) build() (*otpauth.Key, int) {
 		}
 		if k.Type == otp.Steam {
 			k.Digits = otp.SteamDigits // Steam codes always have 5 characters
-		} else if d, err := strconv.Atoi(strings.TrimSpace(m.inputs[Digits].Value())); err != nil || d < otp.MinDigits || d > otp.MaxDigits {
+		} else if d, err := strconv.Atoi(strings.TrimSpace(val(Digits))); err != nil || d < otp.MinDigits || d > otp.MaxDigits {
 			errs[Digits] = errors.New("6, 7 or 8")
 		} else {
 			k.Digits = d
 		}
-		if p, err := strconv.Atoi(strings.TrimSpace(m.inputs[Period].Value())); err != nil || p < otp.MinPeriod || p > otp.MaxPeriod {
+		if p, err := strconv.Atoi(strings.TrimSpace(val(Period))); err != nil || p < otp.MinPeriod || p > otp.MaxPeriod {
 			errs[Period] = fmt.Errorf("%d to %d seconds", otp.MinPeriod, otp.MaxPeriod)
 		} else {
 			k.Period = p
 		}
-		if c, err := strconv.ParseUint(strings.TrimSpace(m.inputs[Counter].Value()), 10, 64); err != nil {
+		if c, err := strconv.ParseUint(strings.TrimSpace(val(Counter)), 10, 64); err != nil {
 			errs[Counter] = errors.New("a whole number from 0")
 		} else {
 			k.Counter = c
@@ -275,6 +362,7 @@ func (m *Model) build() (*otpauth.Key, int) {
 // ShortHelp implements help.KeyMap.
 func (m Model) ShortHelp() []key.Binding {
 	km := m.KeyMap
+	// In order of need: the key line drops from the end, keeping esc.
 	return []key.Binding{key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "add")), km.NextItem, km.PrevItem, km.Back}
 }
 
@@ -290,12 +378,13 @@ func (m Model) View() string {
 	b.WriteString(st.Subtle.Render(common.Wrap("Paste an otpauth:// URI or an enrollment link, or leave it empty and fill in the fields.", m.Width)))
 	b.WriteByte('\n')
 	if m.err != "" {
-		b.WriteString(st.StatusErr.Render(common.Wrap(m.err, m.Width)))
+		b.WriteString(st.StatusErr.Render(common.Wrap(label.Terminal(m.err), m.Width)))
 		b.WriteByte('\n')
 	}
 	uri := m.usesURI()
+	k, bad := m.peek()
 	for i := range m.inputs {
-		if uri && i != URI {
+		if uri && i != URI || m.hidden(i) {
 			continue
 		}
 		b.WriteByte('\n')
@@ -303,19 +392,68 @@ func (m Model) View() string {
 		if i == m.focus {
 			mark = st.Cursor.Render("▸ ")
 		}
-		b.WriteString(mark + st.Label.Render(common.Fit(labels[i], 10)) + " " + m.inputs[i].View())
-		if m.errs[i] != "" {
-			for _, line := range strings.Split(common.Wrap("✗ "+m.errs[i], max(1, m.Width-13)), "\n") {
-				b.WriteString("\n" + strings.Repeat(" ", 13) + st.FieldErr.Render(line))
+		b.WriteString(mark + st.Label.Render(common.Fit(labels[i], 10)) + " " + m.fieldView(i))
+		note, style := m.errs[i], st.FieldErr
+		switch {
+		case note != "":
+			note = "✗ " + note
+		case i == Secret && !uri && m.checkWarn(k) != "":
+			note, style = "! "+m.checkWarn(k), st.Warning
+		}
+		if note != "" {
+			for _, line := range strings.Split(common.Wrap(label.Terminal(note), max(1, m.Width-13)), "\n") {
+				b.WriteString("\n" + strings.Repeat(" ", 13) + style.Render(line))
 			}
 		}
 	}
 	if uri {
-		if k, bad := m.peek(); bad < 0 {
-			b.WriteString("\n\n" + st.Subtle.Render(common.Wrap(m.describe(k), m.Width)))
+		if bad < 0 {
+			b.WriteString("\n\n" + st.Subtle.Render(common.Wrap(label.Line(m.describe(k)), m.Width)))
+			if w := m.checkWarn(k); w != "" {
+				b.WriteString("\n" + st.Warning.Render(common.Wrap("! "+w, m.Width)))
+			}
 		}
 	}
 	return b.String()
+}
+
+// fieldView draws field i: a text field, or a choice's options with the
+// one picked in brackets ("[TOTP]  HOTP  Steam") and, when it has the
+// keyboard, how to pick another.
+func (m Model) fieldView(i int) string {
+	if choices[i] == nil {
+		return m.inputs[i].View()
+	}
+	st := m.Styles
+	var b strings.Builder
+	for j, o := range choices[i] {
+		if j > 0 {
+			b.WriteString("  ")
+		}
+		if strings.EqualFold(o, strings.TrimSpace(m.inputs[i].Value())) {
+			style := st.Name
+			if i == m.focus {
+				style = st.Selected
+			}
+			b.WriteString(style.Render("[" + o + "]"))
+		} else {
+			b.WriteString(st.Subtle.Render(o))
+		}
+	}
+	if i == m.focus && common.Width(b.String())+5 <= m.Width-13 {
+		b.WriteString(st.Subtle.Render("  ←/→"))
+	}
+	return b.String()
+}
+
+// checkWarn is the warning of the one rule for short secrets
+// (otp.CheckSecret) about k's secret, if any.
+func (m Model) checkWarn(k *otpauth.Key) string {
+	if k == nil || len(k.Secret) == 0 {
+		return ""
+	}
+	w, _ := otp.CheckSecret(k.Secret)
+	return w
 }
 
 // peek builds without touching the messages.

@@ -52,7 +52,7 @@ func TestManualFields(t *testing.T) {
 		{"bad type", map[int]string{Name: "bob", Secret: "JBSWY3DPEHPK3PXP", Type: "motp"}, Type, "totp or hotp"},
 		{"bad digits", map[int]string{Name: "bob", Secret: "JBSWY3DPEHPK3PXP", Digits: "5"}, Digits, "6, 7 or 8"},
 		{"bad period", map[int]string{Name: "bob", Secret: "JBSWY3DPEHPK3PXP", Period: "3601"}, Period, "seconds"},
-		{"bad counter", map[int]string{Name: "bob", Secret: "JBSWY3DPEHPK3PXP", Counter: "-1"}, Counter, "whole number"},
+		{"bad counter", map[int]string{Name: "bob", Secret: "JBSWY3DPEHPK3PXP", Type: "hotp", Counter: "-1"}, Counter, "whole number"},
 		{"bad uri", map[int]string{URI: "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&period=0"}, URI, "period"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,5 +159,95 @@ func TestLink(t *testing.T) {
 				t.Fatalf("submitted %#v", msg)
 			}
 		})
+	}
+}
+
+// TestShortSecretRule: the form applies core's one rule (otp.CheckSecret)
+// to a typed secret and to a URI's, in its words: refused under 80 bits,
+// a warning under 128.
+func TestShortSecretRule(t *testing.T) {
+	const refused = "the secret is too short: 64 bits, at least 80 needed"
+	const warned = "the secret is only 80 bits; 128 or more is recommended (RFC 4226)"
+	m := typeInto(typeInto(newForm(), Name, "bob"), Secret, "JBSWY3DPEHPK3")
+	m, k := submit(m)
+	if k != nil || m.Error(Secret) != refused {
+		t.Fatalf("64 bits typed: key %v, error %q", k, m.Error(Secret))
+	}
+	m = typeInto(newForm(), URI, "otpauth://totp/bob?secret=JBSWY3DPEHPK3")
+	m, k = submit(m)
+	if k != nil || m.Error(URI) != refused {
+		t.Fatalf("64 bits in a URI: key %v, error %q", k, m.Error(URI))
+	}
+	for _, m := range []Model{
+		typeInto(typeInto(newForm(), Name, "bob"), Secret, "JBSWY3DPEHPK3PXP"),
+		typeInto(newForm(), URI, "otpauth://totp/bob?secret=JBSWY3DPEHPK3PXP"),
+	} {
+		if v := m.View(); !strings.Contains(strings.Join(strings.Fields(v), " "), warned) {
+			t.Fatalf("no warning for 80 bits:\n%s", v)
+		}
+		if _, k := submit(m); k == nil {
+			t.Fatal("80 bits refused")
+		}
+	}
+	m = typeInto(typeInto(newForm(), Name, "bob"), Secret, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")
+	if strings.Contains(m.View(), "recommended") {
+		t.Fatalf("a warning for 160 bits:\n%s", m.View())
+	}
+}
+
+func press(m Model, keys ...tea.KeyMsg) Model {
+	for _, k := range keys {
+		m, _ = m.Update(k)
+	}
+	return m
+}
+
+var (
+	right = tea.KeyMsg{Type: tea.KeyRight}
+	left  = tea.KeyMsg{Type: tea.KeyLeft}
+	tab   = tea.KeyMsg{Type: tea.KeyTab}
+)
+
+func runes(s string) tea.KeyMsg { return tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(s)} }
+
+// TestChoices: Type, Algorithm and Digits are choices shown with their
+// options (←/→ or a first letter picks one; other typing does nothing);
+// Counter shows only for HOTP and Period only for time-based types.
+func TestChoices(t *testing.T) {
+	m := typeInto(typeInto(newForm(), Name, "bob"), Secret, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")
+	v := m.View()
+	for _, want := range []string{"[TOTP]  HOTP  Steam", "[SHA1]  SHA256  SHA512", "[6]  7  8"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("no %q in\n%s", want, v)
+		}
+	}
+	if strings.Contains(v, "Counter") {
+		t.Fatalf("Counter shown for TOTP:\n%s", v)
+	}
+	m = press(m, tab) // to Type
+	if m.Focused() != Type {
+		t.Fatalf("focus %d after tab from Secret", m.Focused())
+	}
+	m = press(m, runes("x"), right) // x picks nothing
+	if v := m.View(); !strings.Contains(v, "TOTP  [HOTP]  Steam") || !strings.Contains(v, "Counter") || strings.Contains(v, "Period") {
+		t.Fatalf("HOTP: want Counter, not Period:\n%s", v)
+	}
+	m = press(m, tab, left, tab, runes("8"))
+	m = press(m, tab) // Counter, after Digits (Period hidden)
+	if m.Focused() != Counter {
+		t.Fatalf("focus %d, want Counter", m.Focused())
+	}
+	m = press(m, runes("5"))
+	m, k := submit(m)
+	if k == nil {
+		t.Fatalf("not submitted: %q", m.errs)
+	}
+	if k.Type != otp.HOTP || k.Algorithm != otp.SHA512 || k.Digits != 8 || k.Counter != 5 {
+		t.Fatalf("key %+v", k)
+	}
+	// A hidden field's text does not block: TOTP ignores the counter.
+	m = typeInto(typeInto(typeInto(newForm(), Name, "bob"), Secret, "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"), Counter, "x")
+	if _, k := submit(m); k == nil || k.Type != otp.TOTP {
+		t.Fatalf("TOTP with a hidden bad counter: %+v", k)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"latchkey/core/label"
 	"latchkey/tui/common"
 )
 
@@ -123,17 +124,17 @@ func (m Model) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()
 func (m Model) View() string {
 	st := m.Styles
 	var b strings.Builder
-	b.WriteString(st.Title.Render(common.Truncate(m.opts.Title, m.Width)))
+	b.WriteString(st.Title.Render(common.Truncate(label.Line(m.opts.Title), m.Width)))
 	b.WriteByte('\n')
 	if m.opts.Hint != "" {
-		b.WriteString(st.Subtle.Render(wrap(m.opts.Hint, m.Width)))
+		b.WriteString(st.Subtle.Render(wrap(label.Terminal(m.opts.Hint), m.Width)))
 		b.WriteByte('\n')
 	}
 	b.WriteByte('\n')
 	b.WriteString(m.input.View())
 	if m.err != "" {
 		b.WriteByte('\n')
-		b.WriteString(st.FieldErr.Render(wrap("✗ "+m.err, m.Width)))
+		b.WriteString(st.FieldErr.Render(wrap("✗ "+label.Terminal(m.err), m.Width)))
 	}
 	return b.String()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"latchkey/core/label"
 	"latchkey/core/qr"
 	"latchkey/tui/common"
 )
@@ -74,7 +75,7 @@ func (m Model) FullHelp() [][]key.Binding { return [][]key.Binding{m.ShortHelp()
 func (m Model) View() string {
 	st := m.Styles
 	var b strings.Builder
-	b.WriteString(st.Title.Render(common.Truncate(m.title, m.Width)))
+	b.WriteString(st.Title.Render(common.Truncate(label.Line(m.title), m.Width)))
 	b.WriteByte('\n')
 	if m.err != nil {
 		b.WriteString(st.StatusErr.Render(common.Wrap(m.err.Error(), m.Width)))
