@@ -86,6 +86,9 @@ type Config struct {
 	// Mailer, when set, turns on the email code grant and sends its mail
 	// (emailotp.SMTP); nil leaves the grant out.
 	Mailer emailotp.Mailer
+	// EmailOTP are the email code grant's settings (email_otp_ttl,
+	// email_otp_digits, email_otp_subject, email_otp_template).
+	EmailOTP emailotp.Settings
 }
 
 func (c Config) withDefaults() (Config, error) {
