@@ -484,10 +484,14 @@ func unwrapKnown(err error) error {
 }
 
 // refused is the second call's 400 invalid_grant with the challenge
-// echoed (expires_in 0 once it is of no more use); attempts_left is
+// echoed (expires_in 0 once it is of no more use; a reference that is
+// not UTF-8 is echoed empty); attempts_left is
 // left out when negative.
 func (g *Grant) refused(ref, desc string, left int, expires, now time.Time) *oidc.TokenError {
 	e := oidc.Errorf("invalid_grant", "%s", desc)
+	if !utf8.ValidString(ref) {
+		ref = "" // JSON cannot carry it back as sent
+	}
 	in := 0
 	if expires.After(now) {
 		in = int((expires.Sub(now) + time.Second - 1) / time.Second)
