@@ -89,6 +89,9 @@ type Config struct {
 	// CIBAInterval is a CIBA request's first polling interval (5 s);
 	// CIBAMaxExpiry caps its requested_expiry (10 min).
 	CIBAInterval, CIBAMaxExpiry time.Duration
+	// EmailOTP are the email code grant's settings (email_otp_ttl,
+	// email_otp_digits, email_otp_subject, email_otp_template).
+	EmailOTP emailotp.Settings
 }
 
 func (c Config) withDefaults() (Config, error) {

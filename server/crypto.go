@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -190,4 +191,13 @@ func (kr *Keyring) keys() [][]byte {
 func WriteKeyFileTo(w io.Writer, key []byte) error {
 	_, err := io.WriteString(w, base64.StdEncoding.EncodeToString(key)+"\n")
 	return err
+}
+
+// derive returns a 32-byte key for one purpose (label), derived from the
+// primary master key with HMAC-SHA-256, so that no two uses share a key.
+// It changes when the master key is rotated.
+func (kr *Keyring) derive(label string) []byte {
+	m := hmac.New(sha256.New, kr.primary.raw)
+	m.Write([]byte("latchkey derive\x00" + label))
+	return m.Sum(nil)
 }

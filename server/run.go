@@ -35,7 +35,7 @@ func usagef(format string, args ...any) error {
 }
 
 // Usage is the synopsis of Run's arguments.
-const Usage = `[--addr 127.0.0.1:8080] [--db PATH|postgres://...] [--key-file F] [--config F] [--tls-cert F --tls-key F] [--public-url URL] [--smtp URL --mail-from ADDR]
+const Usage = `[--addr 127.0.0.1:8080] [--db PATH|postgres://...] [--key-file F] [--config F] [--tls-cert F --tls-key F] [--public-url URL]
        latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]
        latchkey serve rotate-signing-key [--db ...] [--key-file F] [--signing-alg RS256|ES256]
        latchkey serve metadata|jwks [--db ...] [--key-file F] [--public-url URL | --addr A [--tls-cert F --tls-key F]]`
@@ -61,10 +61,19 @@ type FileConfig struct {
 	PublicURL string `json:"public_url,omitempty"`
 	// SigningAlg is Config.SigningAlg (RS256 or ES256).
 	SigningAlg string `json:"signing_alg,omitempty"`
-	// SMTP (smtp:// or smtps://) and MailFrom turn on the email code
-	// grant; the password is LATCHKEY_SMTP_PASSWORD.
-	SMTP     string `json:"smtp,omitempty"`
-	MailFrom string `json:"mail_from,omitempty"`
+	// SMTPHost turns on the email code grant (config file only, no
+	// flags): the mail server, with SMTPFrom its sender. The password is
+	// LATCHKEY_SMTP_PASSWORD or the contents of SMTPPasswordFile.
+	SMTPHost         string `json:"smtp_host,omitempty"`
+	SMTPPort         int    `json:"smtp_port,omitempty"`
+	SMTPFrom         string `json:"smtp_from,omitempty"`
+	SMTPUsername     string `json:"smtp_username,omitempty"`
+	SMTPPasswordFile string `json:"smtp_password_file,omitempty"`
+	SMTPSecurity     string `json:"smtp_security,omitempty"` // starttls (default), tls, none
+	EmailOTPTTL      string `json:"email_otp_ttl,omitempty"` // a Go duration, 1s..24h, "5m"
+	EmailOTPDigits   int    `json:"email_otp_digits,omitempty"`
+	EmailOTPSubject  string `json:"email_otp_subject,omitempty"`
+	EmailOTPTemplate string `json:"email_otp_template,omitempty"`
 }
 
 // options are Run's settings after flags, config file and environment.
@@ -86,7 +95,7 @@ func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
 	fs.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "listen on `ADDR` (host:port)")
 	fs.StringVar(&f.DB, "db", "", "SQLite file `PATH`, or a postgres:// URL (default: server.db in the data dir)")
 	fs.StringVar(&f.KeyFile, "key-file", "", "master key `FILE` (base64, 32 bytes); else LATCHKEY_MASTER_KEY, else master.key beside the database")
-	cfgFile := fs.String("config", "", "JSON config `FILE` (keys: addr, db, key_file, tls_cert, tls_key, window, max_failures, issuer, lock_base, lock_max, enroll_ttl, max_body, helpdesk_password, public_url, signing_alg, smtp, mail_from)")
+	cfgFile := fs.String("config", "", "JSON config `FILE` (keys: addr, db, key_file, tls_cert, tls_key, window, max_failures, issuer, lock_base, lock_max, enroll_ttl, max_body, helpdesk_password, public_url, signing_alg, smtp_host, smtp_port, smtp_from, smtp_username, smtp_password_file, smtp_security, email_otp_ttl, email_otp_digits, email_otp_subject, email_otp_template)")
 	fs.StringVar(&f.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM)")
 	fs.StringVar(&f.TLSKey, "tls-key", "", "the TLS private key `FILE` (PEM)")
 	window := fs.Int("window", 1, "accept codes this many `STEPS` either side of now (0..2)")
@@ -94,8 +103,6 @@ func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
 	fs.StringVar(&f.Issuer, "issuer", DefaultIssuer, "otpauth issuer `NAME` of new credentials")
 	fs.StringVar(&f.PublicURL, "public-url", "", "the server's `URL` as users reach it, behind a TLS-terminating proxy (https://host[:port]): the OpenID issuer, enrollment links use it, and https makes the helpdesk's cookies Secure")
 	fs.StringVar(&f.SigningAlg, "signing-alg", "", "`ALG` of a new OpenID signing key: RS256 (default) or ES256")
-	fs.StringVar(&f.SMTP, "smtp", "", "mail server `URL` of the email code grant: smtp://[user@]host[:port] (STARTTLS) or smtps://... (password: LATCHKEY_SMTP_PASSWORD)")
-	fs.StringVar(&f.MailFrom, "mail-from", "", "sender `ADDRESS` of the email codes (with --smtp)")
 	if name == "rotate-key" {
 		fs.StringVar(&o.newKeyFile, "new-key-file", "", "take the new key from (or write it to) `FILE`; default: KEYFILE.new, renamed over the key file when done")
 	}
@@ -137,10 +144,8 @@ func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
 	pick("issuer", &o.Issuer, f.Issuer)
 	pick("public-url", &o.PublicURL, f.PublicURL)
 	pick("signing-alg", &o.SigningAlg, f.SigningAlg)
-	pick("smtp", &o.SMTP, f.SMTP)
-	pick("mail-from", &o.MailFrom, f.MailFrom)
-	if (o.SMTP == "") != (o.MailFrom == "") {
-		return nil, usagef("serve: --smtp and --mail-from go together")
+	if (o.SMTPHost == "") != (o.SMTPFrom == "") {
+		return nil, usagef("serve: config: smtp_host and smtp_from go together")
 	}
 	if o.SigningAlg != "" && o.SigningAlg != "RS256" && o.SigningAlg != "ES256" {
 		return nil, usagef("serve: --signing-alg must be RS256 or ES256")
@@ -352,11 +357,8 @@ func open(ctx context.Context, o *options, getenv func(string) string, log *slog
 	cfg.HelpdeskPassword = o.HelpdeskPassword
 	cfg.PublicURL = o.PublicURL
 	cfg.SigningAlg = o.SigningAlg
-	if o.SMTP != "" {
-		if cfg.Mailer, err = emailotp.NewSMTP(emailotp.SMTPConfig{URL: o.SMTP, From: o.MailFrom,
-			Password: getenv("LATCHKEY_SMTP_PASSWORD")}); err != nil {
-			return nil, nil, usagef("serve: %v", err)
-		}
+	if cfg.Mailer, cfg.EmailOTP, err = emailSettings(o.FileConfig, getenv); err != nil {
+		return nil, nil, usagef("serve: config: %v", err)
 	}
 	cfg.MetricsToken = strings.TrimSpace(getenv("LATCHKEY_METRICS_TOKEN"))
 	if o.LockBase != "" {
@@ -597,4 +599,48 @@ func runProvider(ctx context.Context, cmd string, args []string, getenv func(str
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(doc)
+}
+
+// emailSettings turns the smtp_* and email_otp_* keys into the email
+// code grant's mailer and settings; without smtp_host the grant is off
+// and the other keys are refused, so that a typo is not silently ignored.
+func emailSettings(o FileConfig, getenv func(string) string) (emailotp.Mailer, emailotp.Settings, error) {
+	var set emailotp.Settings
+	if o.SMTPHost == "" {
+		if o.SMTPPort != 0 || o.SMTPUsername != "" || o.SMTPPasswordFile != "" || o.SMTPSecurity != "" || o.EmailOTPTTL != "" ||
+			o.EmailOTPDigits != 0 || o.EmailOTPSubject != "" || o.EmailOTPTemplate != "" {
+			return nil, set, errors.New("smtp_* and email_otp_* keys need smtp_host")
+		}
+		return nil, set, nil
+	}
+	pw := getenv("LATCHKEY_SMTP_PASSWORD")
+	if o.SMTPPasswordFile != "" {
+		if pw != "" {
+			return nil, set, errors.New("the SMTP password is in LATCHKEY_SMTP_PASSWORD or smtp_password_file, not both")
+		}
+		b, err := os.ReadFile(o.SMTPPasswordFile)
+		if err != nil {
+			return nil, set, fmt.Errorf("smtp_password_file: %w", err)
+		}
+		pw = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	}
+	if pw != "" && o.SMTPUsername == "" {
+		return nil, set, errors.New("an SMTP password needs smtp_username")
+	}
+	m, err := emailotp.NewSMTP(emailotp.SMTPConfig{Host: o.SMTPHost, Port: o.SMTPPort, Security: o.SMTPSecurity,
+		Username: o.SMTPUsername, Password: pw, From: o.SMTPFrom})
+	if err != nil {
+		return nil, set, err
+	}
+	if o.EmailOTPTTL != "" {
+		if set.TTL, err = time.ParseDuration(o.EmailOTPTTL); err != nil {
+			return nil, set, fmt.Errorf("email_otp_ttl: %w", err)
+		}
+		if set.TTL <= 0 {
+			return nil, set, fmt.Errorf("email_otp_ttl %s: want 1s to 24h", o.EmailOTPTTL)
+		}
+	}
+	set.Digits, set.Subject, set.Template = o.EmailOTPDigits, o.EmailOTPSubject, o.EmailOTPTemplate
+	set, err = set.Check()
+	return m, set, err
 }

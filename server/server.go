@@ -19,7 +19,7 @@
 //	POST   /api/v1/verify                                 {"user", "code"} (client Basic auth)
 //	GET    /.well-known/openid-configuration, /.well-known/jwks.json
 //	POST   /oauth2/token                                  (package oidc; grants under oidc/grants:
-//	                                                      client_credentials, email-otp with SMTP set, CIBA)
+//	                                                      client_credentials, email-otp with smtp_host, CIBA)
 //	POST   /oauth2/bc-authorize                           CIBA (oidc/grants/ciba); pairing in pairing.go:
 //	POST   /api/v1/users/{user}/credentials/{id}/pairing-link, GET /api/v1/users/{user}/devices,
 //	DELETE /api/v1/users/{user}/devices/{device}, GET|PUT /api/v1/clients/{id}/ciba {"ciba_require_otp"}
@@ -31,7 +31,7 @@
 //
 //	latchkey serve [--addr 127.0.0.1:8080] [--db PATH|postgres://...] [--key-file F] [--config F]
 //	               [--tls-cert F --tls-key F] [--window 0..2] [--max-failures 1..100] [--issuer NAME]
-//	               [--public-url https://host] [--smtp smtp://user@host --mail-from ADDR]
+//	               [--public-url https://host]
 //	latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]
 //
 // The default database is server.db (SQLite, WAL) in the data directory:
@@ -127,7 +127,7 @@ func New(cfg Config) (*Server, error) {
 	s.oidc, err = oidc.New(oidc.Config{Store: cfg.Store, Sealer: sealer{cfg.Keyring}, Issuer: cfg.PublicURL,
 		SigningAlg: cfg.SigningAlg, TokenTTL: cfg.TokenTTL, Now: cfg.Now, Logger: cfg.Logger, Registry: cfg.Registry,
 		MaxBody: cfg.MaxBody, Audit: func(ev oidc.AuditEvent) {
-			s.audit.add(Event{Time: s.now(), Client: ev.Client, Action: ev.Action, Outcome: ev.Outcome})
+			s.audit.add(Event{Time: s.now(), User: ev.User, Client: ev.Client, Action: ev.Action, Outcome: ev.Outcome})
 		}})
 	if err != nil {
 		s.audit.close()
@@ -135,7 +135,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.oidc.Register(clientcredentials.New())
 	if cfg.Mailer != nil {
-		g, err := emailotp.New(emailotp.Config{Store: cfg.Store, Mailer: cfg.Mailer, Now: cfg.Now})
+		g, err := emailotp.New(emailotp.Config{Settings: cfg.EmailOTP, Store: cfg.Store, Mailer: cfg.Mailer,
+			Key: cfg.Keyring.derive("email-otp"), Now: cfg.Now, Registry: cfg.Registry})
 		if err != nil {
 			s.audit.close()
 			return nil, err

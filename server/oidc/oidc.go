@@ -146,8 +146,11 @@ type Sealer interface {
 
 // AuditEvent is what the provider tells the audit log.
 type AuditEvent struct {
-	Action  string // client_create, client_update, client_delete, client_secret, token
-	Client  string
+	Action string // client_create, client_update, client_delete, client_secret, token
+	Client string
+	// User is whom a token request is about, when the grant says (the
+	// email code grant's address); never a code or a secret.
+	User    string
 	Outcome string
 }
 

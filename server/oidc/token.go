@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
+	"time"
 )
 
 // TokenError is an error response of the token endpoint (RFC 6749 §5.2).
@@ -16,6 +18,11 @@ type TokenError struct {
 	Code        string // invalid_request, invalid_client, invalid_grant, ...
 	Description string
 	Status      int // 400 unless set
+	// RetryAfter, when set, is sent as Retry-After (whole seconds).
+	RetryAfter time.Duration
+	// Extra are members beside error and error_description (a grant's
+	// extension, as the email code grant's challenge and attempts_left).
+	Extra map[string]any
 }
 
 func (e *TokenError) Error() string { return e.Code + ": " + e.Description }
@@ -33,6 +40,9 @@ type TokenRequest struct {
 	Form       url.Values
 	// Provider mints the tokens.
 	Provider *Provider
+	// User and Note, set by the grant, go to the audit event: whom the
+	// request is about, and the grant's word for its outcome.
+	User, Note string
 }
 
 // TokenResponse is a successful token response (RFC 6749 §5.1), or a
@@ -106,7 +116,15 @@ func (p *Provider) HandleToken() http.Handler {
 			if status == http.StatusUnauthorized {
 				w.Header().Set("WWW-Authenticate", `Basic realm="latchkey"`)
 			}
-			writeJSON(w, status, map[string]string{"error": te.Code, "error_description": te.Description})
+			if te.RetryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int((te.RetryAfter+time.Second-1)/time.Second)))
+			}
+			body := map[string]any{}
+			for k, v := range te.Extra {
+				body[k] = v
+			}
+			body["error"], body["error_description"] = te.Code, te.Description
+			writeJSON(w, status, body)
 		default:
 			p.tokens.WithLabelValues(metricGrant(gt, p), "server_error").Inc()
 			if errors.Is(err, context.DeadlineExceeded) {
@@ -157,7 +175,8 @@ func (p *Provider) token(ctx context.Context, w http.ResponseWriter, r *http.Req
 		p.cfg.Audit(AuditEvent{Action: "token", Client: c.ID, Outcome: "unauthorized_client"})
 		return nil, gt, Errorf("unauthorized_client", "the client may not use grant_type %q", gt)
 	}
-	resp, err := g.Token(ctx, &TokenRequest{Client: c, AuthMethod: method, Form: form, Provider: p})
+	req := &TokenRequest{Client: c, AuthMethod: method, Form: form, Provider: p}
+	resp, err := g.Token(ctx, req)
 	outcome := resp.outcome()
 	var te *TokenError
 	if errors.As(err, &te) {
@@ -165,7 +184,10 @@ func (p *Provider) token(ctx context.Context, w http.ResponseWriter, r *http.Req
 	} else if err != nil {
 		outcome = "server_error"
 	}
-	p.cfg.Audit(AuditEvent{Action: "token", Client: c.ID, Outcome: gt + " " + outcome})
+	if req.Note != "" {
+		outcome += " " + req.Note
+	}
+	p.cfg.Audit(AuditEvent{Action: "token", Client: c.ID, User: req.User, Outcome: gt + " " + outcome})
 	return resp, gt, err
 }
 

@@ -25,6 +25,10 @@ type AccessClaims struct {
 // IDTokenClaims are an id_token's claims (OpenID Connect Core §2).
 type IDTokenClaims struct {
 	jwt.Claims
+	// Aud shadows Claims.Audience so that aud is always an array
+	// ([client_id]), as the email code grant's issue asks; go-jose would
+	// write a single audience as a string.
+	Aud      []string `json:"aud,omitempty"`
 	AZP      string   `json:"azp,omitempty"`
 	AuthTime int64    `json:"auth_time,omitempty"`
 	AMR      []string `json:"amr,omitempty"`
@@ -86,9 +90,9 @@ type IDToken struct {
 func (p *Provider) MintIDToken(ctx context.Context, t IDToken) (string, error) {
 	now := p.now()
 	c := IDTokenClaims{
-		Claims: jwt.Claims{Issuer: p.Issuer(), Subject: t.Subject, Audience: jwt.Audience{t.Audience},
+		Claims: jwt.Claims{Issuer: p.Issuer(), Subject: t.Subject,
 			IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(p.cfg.TokenTTL)), ID: newJTI()},
-		AZP: t.Audience, AMR: t.AMR, Nonce: t.Nonce,
+		Aud: []string{t.Audience}, AZP: t.Audience, AMR: t.AMR, Nonce: t.Nonce,
 		Email: t.VerifiedEmail, EmailVerified: t.VerifiedEmail != "",
 	}
 	if !t.AuthTime.IsZero() {
