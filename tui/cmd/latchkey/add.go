@@ -97,7 +97,7 @@ func runAdd(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("add: give an otpauth URI, or --secret and --name")
 	}
 	defer sec.Wipe()
-	s, err := openStore(ctx, e, *which)
+	s, err := openAccounts(ctx, e, *which)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,16 @@
 //	      show where accounts are kept, move them to the other store, accept a
 //	      store file put back from an older copy, or find keyring items no
 //	      account names (doctor)
+//	latchkey agent [--timeout 15m] [--log FILE]
+//	      keep the file store's vault unlocked for the other commands, until
+//	      idle for the timeout or 'latchkey lock' (the commands start it on
+//	      demand; LATCHKEY_AGENT=off opens the vault without it)
+//	latchkey lock
+//	      make the agent forget the vault's secrets and passphrase (the next
+//	      command asks for it again)
+//	latchkey unlock
+//	      unlock the file store's vault in the agent ahead of time, starting the
+//	      agent if none runs
 //	latchkey enroll LINK | - [--force] [--store STORE]
 //	      redeem a one-time enrollment link from a Latchkey server (no QR
 //	      needed)
@@ -107,6 +117,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	now    func() time.Time
+	// agentExe names the binary that `latchkey agent` runs from, for the
+	// commands that start an agent on demand; nil starts none (tests).
+	agentExe func() (string, error)
 }
 
 // command is one subcommand of latchkey.
@@ -136,6 +149,9 @@ func commands() []command {
 		exportCommand(),
 		qrCommand(),
 		storeCommand(),
+		agentCommand(),
+		lockCommand(),
+		unlockCommand(),
 		clipboardClearCommand(),
 		enrollCommand(),
 		serveCommand(),
@@ -144,7 +160,7 @@ func commands() []command {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}
+	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, agentExe: os.Executable}
 	return dispatch(ctx, e, args)
 }
 
