@@ -14,11 +14,14 @@ package app
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -31,6 +34,7 @@ import (
 	"latchkey/assets"
 	"latchkey/core/atomicfile"
 	"latchkey/core/enroll"
+	"latchkey/core/harden"
 	"latchkey/core/qr"
 	"latchkey/core/store"
 )
@@ -38,14 +42,54 @@ import (
 // ID is the application identifier, as in FyneApp.toml.
 const ID = "dev.latchkey.desktop"
 
+// usage is what --help prints.
+const usage = `Usage: latchkey-desktop [--help | --version]
+
+Latchkey's desktop authenticator: the codes of your TOTP and HOTP accounts,
+kept in the system keyring or in an encrypted file. It needs a graphical
+display; in a terminal or over SSH use the latchkey command instead.
+
+Options:
+  --help     print this help and exit
+  --version  print the version and exit
+
+Environment:
+  LATCHKEY_HOME        the store's folder (default: the user config dir's "latchkey")
+  LATCHKEY_STORE       keyring or file (default: the remembered choice, else the keyring)
+  LATCHKEY_PASSPHRASE  the file store's passphrase, for tests and kiosks (default: asked)
+  LATCHKEY_SERVER      an enrollment server URL whose Date header checks the clock
+`
+
 // Run starts the desktop app and returns the process exit status. version
 // is the one stamped into the binary at link time ("" = the module's
-// build info); --version prints it.
+// build info); --version prints it and --help the usage, without a display.
 func Run(args []string, version string) int {
-	if len(args) > 0 && (args[0] == "--version" || args[0] == "version") {
+	fs := flag.NewFlagSet("latchkey-desktop", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported below, in one line
+	showVersion := fs.Bool("version", false, "")
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp) || (err == nil && fs.Arg(0) == "help"):
+		fmt.Print(usage)
+		return 0
+	case err == nil && fs.NArg() > 0 && fs.Arg(0) != "version":
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "latchkey-desktop: %v (see latchkey-desktop --help)\n", err)
+		return 2
+	}
+	if *showVersion || fs.Arg(0) == "version" {
 		fmt.Println("latchkey-desktop", ui.Version(version))
 		return 0
 	}
+	if why := noDisplay(runtime.GOOS, os.Getenv); why != "" {
+		fmt.Fprintln(os.Stderr, "latchkey-desktop:", why)
+		return 1
+	}
+	// The window keeps secrets in memory while it is open: no core dump
+	// or same-user ptrace may copy them out (best effort).
+	_ = harden.NoCoreDumps()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	deps, err := newDeps(os.Getenv, log)
 	if err != nil {
@@ -55,7 +99,11 @@ func Run(args []string, version string) int {
 
 	a := fyneapp.NewWithID(ID)
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
-	w := a.NewWindow("Latchkey")
+	w, err := newWindow(a, "Latchkey")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "latchkey-desktop:", err)
+		return 1
+	}
 	w.Resize(fyne.NewSize(420, 640))
 	u := ui.New(w, deps)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -70,6 +118,31 @@ func Run(args []string, version string) int {
 	w.ShowAndRun()
 	cancel()
 	return 0
+}
+
+// noDisplay says why no window can open, or "" when one may: on the
+// platforms where Fyne draws through X11 (or Wayland), a session without
+// DISPLAY or WAYLAND_DISPLAY has no display, and GLFW would panic.
+func noDisplay(goos string, getenv func(string) string) string {
+	switch goos {
+	case "darwin", "windows", "android", "ios", "js", "wasip1":
+		return ""
+	}
+	if getenv("DISPLAY") == "" && getenv("WAYLAND_DISPLAY") == "" {
+		return "no graphical display (DISPLAY is not set); run it in a desktop session, or use the latchkey command in a terminal"
+	}
+	return ""
+}
+
+// newWindow makes the app's window. GLFW panics when the display named in
+// DISPLAY cannot be opened; that becomes an error, not a stack trace.
+func newWindow(a fyne.App, title string) (w fyne.Window, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cannot open a window on display %q: %v", os.Getenv("DISPLAY"), r)
+		}
+	}()
+	return a.NewWindow(title), nil
 }
 
 // newDeps connects the screens to the store, the QR decoder and the

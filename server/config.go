@@ -86,6 +86,9 @@ type Config struct {
 	// Mailer, when set, turns on the email code grant and sends its mail
 	// (emailotp.SMTP); nil leaves the grant out.
 	Mailer emailotp.Mailer
+	// CIBAInterval is a CIBA request's first polling interval (5 s);
+	// CIBAMaxExpiry caps its requested_expiry (10 min).
+	CIBAInterval, CIBAMaxExpiry time.Duration
 }
 
 func (c Config) withDefaults() (Config, error) {

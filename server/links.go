@@ -204,6 +204,8 @@ func (s *Server) ConfirmLink(ctx context.Context, token, code string) error {
 type linkRequest struct {
 	Token string `json:"token"`
 	Code  string `json:"code,omitempty"`
+	// PublicKey, on confirm, pairs the redeemer's device (pairing.go).
+	PublicKey string `json:"public_key,omitempty"`
 }
 
 // redeemResponse holds the secret: it is answered once per link.
@@ -253,11 +255,27 @@ func handleConfirmLink(s *Server) http.Handler {
 			s.writeError(w, r, ErrInvalidCode)
 			return
 		}
+		var pub []byte
+		if req.PublicKey != "" {
+			if pub, err = decodeKey(req.PublicKey); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
 		if err := s.ConfirmLink(r.Context(), req.Token, req.Code); err != nil {
 			s.writeLinkError(w, r, err)
 			return
 		}
-		encode(w, http.StatusOK, map[string]bool{"verified": true})
+		if pub == nil {
+			encode(w, http.StatusOK, map[string]bool{"verified": true})
+			return
+		}
+		d, err := s.pairLink(r.Context(), req.Token, pub)
+		if err != nil {
+			s.writeLinkError(w, r, err)
+			return
+		}
+		encode(w, http.StatusOK, pairedResponse{Device: d.ID, User: d.User, Credential: d.Credential, Verified: true})
 	})
 }
 

@@ -50,6 +50,22 @@ func (s *Server) addRoutes(mux *http.ServeMux) {
 	route("GET /.well-known/jwks.json", s.oidc.HandleJWKS())
 	route("POST /oauth2/token", s.oidc.HandleToken())
 
+	// CIBA (oidc/grants/ciba): the backchannel endpoint, pairing
+	// (pairing.go), and the device API, authenticated by the device's
+	// signature on each request.
+	route("POST /oauth2/bc-authorize", s.ciba.HandleAuthorize())
+	route("POST /api/v1/users/{user}/credentials/{id}/pairing-link", s.requireAdmin(handleCreatePairingLink(s)))
+	route("GET /api/v1/users/{user}/devices", s.requireAdmin(handleListDevices(s)))
+	route("DELETE /api/v1/users/{user}/devices/{device}", s.requireAdmin(handleRevokeDevice(s)))
+	route("GET /api/v1/clients/{id}/ciba", s.requireAdmin(handleCIBAClient(s)))
+	route("PUT /api/v1/clients/{id}/ciba", s.requireAdmin(handleCIBAClient(s)))
+	route("GET /pair", handlePairPage(s))
+	route("POST /api/v1/pair/info", handlePairInfo(s))
+	route("POST /api/v1/pair", handlePair(s))
+	route("GET /api/v1/device/requests", s.ciba.HandleRequests())
+	route("POST /api/v1/device/requests/{id}", s.ciba.HandleAnswer())
+	route("DELETE /api/v1/device", s.ciba.HandleUnpair())
+
 	// Enrollment links: the token in the body is the authorization (links.go).
 	route("GET /enroll", handleLinkPage(s))
 	route("POST /api/v1/enroll", handleRedeemLink(s))

@@ -19,7 +19,12 @@
 //	POST   /api/v1/verify                                 {"user", "code"} (client Basic auth)
 //	GET    /.well-known/openid-configuration, /.well-known/jwks.json
 //	POST   /oauth2/token                                  (package oidc; grants under oidc/grants:
-//	                                                      client_credentials, email-otp with --smtp)
+//	                                                      client_credentials, email-otp with SMTP set, CIBA)
+//	POST   /oauth2/bc-authorize                           CIBA (oidc/grants/ciba); pairing in pairing.go:
+//	POST   /api/v1/users/{user}/credentials/{id}/pairing-link, GET /api/v1/users/{user}/devices,
+//	DELETE /api/v1/users/{user}/devices/{device}, GET|PUT /api/v1/clients/{id}/ciba {"ciba_require_otp"}
+//	POST   /api/v1/pair/info, /api/v1/pair                {"token", "code", "public_key"}
+//	GET    /api/v1/device/requests?wait=S, POST /api/v1/device/requests/{id}, DELETE /api/v1/device (device-signed)
 //	GET    /healthz, /metrics
 //
 // Running it (`latchkey serve`, or [Run] from an embedder):
@@ -62,6 +67,7 @@ import (
 	"time"
 
 	"latchkey/server/oidc"
+	"latchkey/server/oidc/grants/ciba"
 	"latchkey/server/oidc/grants/clientcredentials"
 	"latchkey/server/oidc/grants/emailotp"
 )
@@ -96,6 +102,8 @@ type Server struct {
 	metricsTok [32]byte // SHA-256 of the metrics token
 	// oidc is the OpenID provider: clients, signing keys, token endpoint.
 	oidc *oidc.Provider
+	// ciba is the CIBA grant, bc-authorize and the device API (pairing.go).
+	ciba *ciba.Service
 }
 
 // New returns a server for cfg. Call Close to flush the audit log.
@@ -134,6 +142,11 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.oidc.Register(g)
 	}
+	if s.ciba, err = s.newCIBA(); err != nil {
+		s.audit.close()
+		return nil, err
+	}
+	s.oidc.Register(s.ciba)
 	s.handler = s.routes()
 	return s, nil
 }

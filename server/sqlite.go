@@ -133,6 +133,10 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite: upgrade schema: %w", err)
 	}
+	if _, err := wdb.ExecContext(ctx, cibaSchema("sqlite")); err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: upgrade schema: %w", err)
+	}
 	q.Add("_pragma", "query_only(1)")
 	rdb, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"latchkey/server/oidc"
+	"latchkey/server/oidc/grants/ciba"
 	"latchkey/server/oidc/grants/emailotp"
 )
 
@@ -129,6 +130,13 @@ type Store interface {
 	oidc.Store
 	// The email code grant's challenges and per-address limits (sqlemail.go).
 	emailotp.Store
+	// CIBA requests, paired devices and client settings (sqlciba.go).
+	ciba.Store
+	// CreatePairingLink, PairingLink and RedeemPairingLink keep the
+	// pairing links (pairing.go), as the enrollment links below.
+	CreatePairingLink(ctx context.Context, l Link, sweepBefore time.Time) error
+	PairingLink(ctx context.Context, hash []byte, now time.Time) (Link, error)
+	RedeemPairingLink(ctx context.Context, hash []byte, now time.Time) (bool, error)
 
 	// CreateCredential adds a credential (with an event in the same
 	// transaction) and returns once it is committed.

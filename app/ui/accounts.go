@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -37,18 +39,20 @@ func (u *App) accountsScreen(w fyne.Window) fyne.CanvasObject {
 	u.empty.Wrapping = fyne.TextWrapWord
 	u.empty.Hide()
 	u.status = widget.NewLabel("")
-	u.status.Truncation = fyne.TextTruncateEllipsis
+	u.status.Wrapping = fyne.TextWrapWord // never cut: it may name a long account
 	u.status.Hide()
 
-	add := widget.NewButtonWithIcon("", theme.ContentAddIcon(), func() { u.showAdd() })
-	var more *widget.Button
-	more = widget.NewButtonWithIcon("", theme.MoreVerticalIcon(), func() {
+	// Icons, each named by a tooltip (toolbutton.go).
+	clk := u.deps.Clock
+	add := newToolButton(theme.ContentAddIcon(), "Add account (Ctrl+N)", clk, func() { u.showAdd() })
+	var more *toolButton
+	more = newToolButton(theme.MoreVerticalIcon(), "Account actions: copy, rename, tags, move, QR, delete", clk, func() {
 		pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(more)
 		u.showActions(u.selected(), pos.Add(fyne.NewPos(0, more.Size().Height)))
 	})
-	settings := widget.NewButtonWithIcon("", theme.SettingsIcon(), func() { u.showSettings() })
+	settings := newToolButton(theme.SettingsIcon(), "Settings", clk, func() { u.showSettings() })
 	// The Helpdesk view (helpdesk.go), also on Ctrl+Shift+H.
-	helpdesk := widget.NewButtonWithIcon("", theme.AccountIcon(), u.showHelpdesk)
+	helpdesk := newToolButton(theme.AccountIcon(), "Helpdesk: enroll users (Ctrl+Shift+H)", clk, u.showHelpdesk)
 	transfers := u.transferButton() // the Import/Export menu (transfer.go)
 	top := container.NewBorder(nil, nil, nil, container.NewHBox(add, more, transfers, helpdesk, settings), u.search)
 
@@ -82,7 +86,7 @@ func (u *App) accountsScreen(w fyne.Window) fyne.CanvasObject {
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyDown, Modifier: fyne.KeyModifierShortcutDefault},
 		func(fyne.Shortcut) { u.move(u.selected(), 1) })
 
-	return container.NewBorder(top, u.status, nil, nil, container.NewStack(u.list, u.empty))
+	return atLeastMinWindow(container.NewBorder(top, u.status, nil, nil, container.NewStack(u.list, u.empty)))
 }
 
 // filter applies the search text: exact matches on issuer, name or
@@ -175,6 +179,7 @@ func (u *App) view(a Account, now time.Time) rowView {
 	left := otp.Remaining(now, period)
 	v.Code = otp.Group(g.At(now))
 	v.Frac = float32(left.Seconds() / float64(period))
+	v.Secs = fmt.Sprintf("%d s", int(math.Ceil(left.Seconds())))
 	if left <= warnBefore {
 		v.Warn = true
 		v.Next = "next " + otp.Group(g.At(now.Add(left)))
@@ -288,14 +293,19 @@ func (u *App) activate(i int) {
 }
 
 func (u *App) nextHOTP(a Account) {
-	code, _, err := u.store.NextHOTP(u.ctx, a.ID)
-	if err != nil {
-		u.showError("Could not generate the next code", err)
-		return
-	}
-	u.hotp[a.ID] = code
-	u.reload()
-	u.copyCode(a, code)
+	var code string
+	u.background(func(ctx context.Context, s Store) (err error) {
+		code, _, err = s.NextHOTP(ctx, a.ID)
+		return err
+	}, func(err error) {
+		if err != nil {
+			u.showError("Could not generate the next code", err)
+			return
+		}
+		u.hotp[a.ID] = code
+		u.reload()
+		u.copyCode(a, code)
+	})
 }
 
 // copyCode puts code on the clipboard and clears it after the configured
@@ -354,21 +364,30 @@ func (u *App) confirmDelete(i int) {
 		return
 	}
 	a := u.shown[i]
-	dialog.ShowConfirm("Delete account?",
+	d := dialog.NewConfirm("Delete account?",
 		fmt.Sprintf("Delete %s? Its secret is removed from the store and this app can no longer show its codes.", a.Label()),
 		func(ok bool) {
 			if !ok {
 				return
 			}
-			if err := u.store.Delete(u.ctx, a.ID); err != nil {
-				u.showError("Could not delete "+a.Label(), err)
-				return
-			}
-			delete(u.gens, a.ID)
-			delete(u.hotp, a.ID)
-			u.note("Deleted " + a.Label() + ".")
-			u.reload()
+			u.background(func(ctx context.Context, s Store) error {
+				return s.Delete(ctx, a.ID)
+			}, func(err error) {
+				if err != nil {
+					u.showError("Could not delete "+a.Label(), err)
+					return
+				}
+				delete(u.gens, a.ID)
+				delete(u.hotp, a.ID)
+				u.note("Deleted " + a.Label() + ".")
+				u.reload()
+			})
 		}, u.w)
+	// Deleting is marked as dangerous, never as the highlighted default.
+	d.SetConfirmText("Delete")
+	d.SetConfirmImportance(widget.DangerImportance)
+	d.SetDismissText("Keep")
+	d.Show()
 }
 
 // searchEntry is the search field; it passes the list's keys (arrows,

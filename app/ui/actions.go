@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -66,13 +67,17 @@ func (u *App) move(i, delta int) {
 	if j == i {
 		return
 	}
-	if err := u.store.Move(u.ctx, u.shown[i].ID, delta); err != nil {
-		u.showError("Could not move the account", err)
-		return
-	}
-	u.sel = j
-	u.reload()
-	u.setSel(j)
+	id := u.shown[i].ID
+	u.background(func(ctx context.Context, s Store) error {
+		return s.Move(ctx, id, delta)
+	}, func(err error) {
+		if err != nil {
+			u.showError("Could not move the account", err)
+			return
+		}
+		u.sel = j
+		u.reload(func() { u.setSel(j) })
+	})
 }
 
 func (u *App) rename(a Account) {
@@ -88,15 +93,20 @@ func (u *App) rename(a Account) {
 		if !ok {
 			return
 		}
-		_, err := u.store.Update(u.ctx, a.ID, func(x *Account) error {
-			x.Issuer, x.Name = strings.TrimSpace(issuer.Text), strings.TrimSpace(name.Text)
-			return nil
+		newIssuer, newName := strings.TrimSpace(issuer.Text), strings.TrimSpace(name.Text)
+		u.background(func(ctx context.Context, s Store) error {
+			_, err := s.Update(ctx, a.ID, func(x *Account) error {
+				x.Issuer, x.Name = newIssuer, newName
+				return nil
+			})
+			return err
+		}, func(err error) {
+			if err != nil {
+				u.showError("Could not rename "+a.Label(), err)
+				return
+			}
+			u.reload()
 		})
-		if err != nil {
-			u.showError("Could not rename "+a.Label(), err)
-			return
-		}
-		u.reload()
 	}, u.w)
 }
 
@@ -133,11 +143,16 @@ func (u *App) editTags(a Account) {
 			return
 		}
 		t := parseTags(tags.Text)
-		if _, err := u.store.Update(u.ctx, a.ID, func(x *Account) error { x.Tags = t; return nil }); err != nil {
-			u.showError("Could not save the tags of "+a.Label(), err)
-			return
-		}
-		u.reload()
+		u.background(func(ctx context.Context, s Store) error {
+			_, err := s.Update(ctx, a.ID, func(x *Account) error { x.Tags = t; return nil })
+			return err
+		}, func(err error) {
+			if err != nil {
+				u.showError("Could not save the tags of "+a.Label(), err)
+				return
+			}
+			u.reload()
+		})
 	}, u.w)
 }
 
@@ -156,11 +171,20 @@ func (u *App) confirmQR(a Account) {
 }
 
 func (u *App) showQR(a Account) {
-	img, err := u.qrImage(a)
-	if err != nil {
-		u.showError("Could not show the QR code", err)
-		return
-	}
+	var img image.Image
+	u.background(func(ctx context.Context, s Store) (err error) {
+		img, err = qrImage(ctx, s, a)
+		return err
+	}, func(err error) {
+		if err != nil {
+			u.showError("Could not show the QR code", err)
+			return
+		}
+		u.showQRImage(a, img)
+	})
+}
+
+func (u *App) showQRImage(a Account, img image.Image) {
 	ci := canvas.NewImageFromImage(img)
 	ci.FillMode = canvas.ImageFillContain
 	ci.ScaleMode = canvas.ImageScalePixels
@@ -171,8 +195,8 @@ func (u *App) showQR(a Account) {
 }
 
 // qrImage renders account a's otpauth URI as a QR code.
-func (u *App) qrImage(a Account) (image.Image, error) {
-	sec, err := u.store.Secret(u.ctx, a.ID)
+func qrImage(ctx context.Context, s Store, a Account) (image.Image, error) {
+	sec, err := s.Secret(ctx, a.ID)
 	if err != nil {
 		return nil, err
 	}

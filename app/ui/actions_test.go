@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -125,7 +126,7 @@ func TestDeleteConfirm(t *testing.T) {
 			if len(h.store.accts) != 3 {
 				t.Fatal("deleted before the confirmation")
 			}
-			label := map[bool]string{false: "No", true: "Yes"}[confirm]
+			label := map[bool]string{false: "Keep", true: "Delete"}[confirm]
 			test.Tap(button(t, d, label))
 			want := map[bool]int{false: 3, true: 2}[confirm]
 			if len(h.store.accts) != want || len(h.app.shown) != want {
@@ -174,7 +175,7 @@ func TestShowQRAsksFirst(t *testing.T) {
 		t.Fatalf("no warning before the QR:\n%s", got)
 	}
 	test.Tap(button(t, d, "Show QR"))
-	img, err := h.app.qrImage(h.app.shown[0])
+	img, err := qrImage(context.Background(), h.store, h.app.shown[0])
 	if err != nil || img.Bounds().Dx() < 256 {
 		t.Fatalf("qrImage: %v", err)
 	}

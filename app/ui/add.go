@@ -2,12 +2,14 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image/png"
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -61,7 +63,7 @@ func (u *App) showAdd() {
 	f := u.newAddForm()
 	d := dialog.NewCustom("Add account", "Close", f.tabs, u.w)
 	f.dialog = d
-	d.Resize(fyne.NewSize(480, 560))
+	fitDialog(d, u.w, fyne.NewSize(480, 560))
 	d.Show()
 	if f.uri.Text == "" {
 		u.w.Canvas().Focus(f.uri)
@@ -136,7 +138,7 @@ func (u *App) newAddForm() *addForm {
 
 	f.imageMsg = msg()
 	imageTab := container.NewVBox(
-		widget.NewLabel("Choose a PNG or JPEG image holding the account's QR code."),
+		wrapped("Choose a PNG or JPEG image holding the account's QR code."),
 		container.NewHBox(widget.NewButton("Choose image…", f.chooseImage)), f.imageMsg)
 
 	f.screenMsg = msg()
@@ -148,14 +150,15 @@ func (u *App) newAddForm() *addForm {
 		f.screenMsg.Show()
 	}
 	screenTab := container.NewVBox(
-		widget.NewLabel("Show the QR code on your screen, then scan."),
+		wrapped("Show the QR code on your screen, then scan."),
 		container.NewHBox(scan), f.screenMsg)
 
 	f.tabs = container.NewAppTabs(
 		container.NewTabItem("Link", uriTab),
 		container.NewTabItem("Manual", manualTab),
-		container.NewTabItem("QR image", imageTab),
-		container.NewTabItem("QR on screen", screenTab),
+		// Short names: the four tabs fit the narrowest window.
+		container.NewTabItem("Image", imageTab),
+		container.NewTabItem("Screen", screenTab),
 	)
 	return f
 }
@@ -167,14 +170,34 @@ func validateName(s string) error {
 	return nil
 }
 
+// validateSecret names the problem with a typed secret: a character that
+// base32 does not use, too few characters, or a length base32 cannot have.
 func validateSecret(s string) error {
+	clean := strings.TrimRight(strings.ToUpper(strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '\t' {
+			return -1
+		}
+		return r
+	}, s)), "=")
+	if clean == "" {
+		return errors.New("secret is required")
+	}
+	if i := strings.IndexFunc(clean, func(r rune) bool { return !(r >= 'A' && r <= 'Z' || r >= '2' && r <= '7') }); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(clean[i:])
+		return fmt.Errorf("secret is not valid base32: %q is not one of the letters A-Z and digits 2-7", r)
+	}
+	const minBits = 80
+	if bits := 5 * len(clean); bits < minBits {
+		return fmt.Errorf("secret is too short: %d bits (%d characters), at least %d bits (%d characters) needed",
+			bits, len(clean), minBits, minBits/5)
+	}
 	sec, err := otp.DecodeSecret(s)
 	if err != nil {
-		return errors.New("secret is not valid base32 (letters A-Z and digits 2-7)")
+		return errors.New("secret has a length base32 cannot have: a character is missing or one too many")
 	}
 	defer sec.Wipe()
-	if len(sec) < 10 {
-		return fmt.Errorf("secret is too short: %d bits, at least 80 needed", 8*len(sec))
+	if len(sec) < minBits/8 {
+		return fmt.Errorf("secret is too short: %d bits, at least %d needed", 8*len(sec), minBits)
 	}
 	return nil
 }
@@ -360,9 +383,13 @@ func (f *addForm) add(k *otpauth.Key, msg *widget.Label) {
 		fail(msg, "The account has no name; enter one under Manual.")
 		return
 	}
-	save := func(force bool) {
-		saved, err := u.store.Add(u.ctx, a, k.Secret, force)
-		if errors.Is(err, store.ErrDuplicate) && !force {
+	var saved Account
+	u.background(func(ctx context.Context, s Store) (err error) {
+		saved, err = s.Add(ctx, a, k.Secret, false)
+		return err
+	}, func(err error) {
+		switch {
+		case errors.Is(err, store.ErrDuplicate):
 			dialog.ShowConfirm("Account exists",
 				fmt.Sprintf("An account %s exists already. Add this one as well?", a.Label()),
 				func(ok bool) {
@@ -370,24 +397,26 @@ func (f *addForm) add(k *otpauth.Key, msg *widget.Label) {
 						f.saveForce(a, k)
 					}
 				}, u.w)
-			return
-		}
-		if err != nil {
+		case err != nil:
 			fail(msg, userMessage("Could not add the account", err))
-			return
+		default:
+			f.done(saved)
 		}
-		f.done(saved)
-	}
-	save(false)
+	})
 }
 
 func (f *addForm) saveForce(a Account, k *otpauth.Key) {
-	saved, err := f.app.store.Add(f.app.ctx, a, k.Secret, true)
-	if err != nil {
-		dialog.ShowError(errors.New(userMessage("Could not add the account", err)), f.app.w)
-		return
-	}
-	f.done(saved)
+	var saved Account
+	f.app.background(func(ctx context.Context, s Store) (err error) {
+		saved, err = s.Add(ctx, a, k.Secret, true)
+		return err
+	}, func(err error) {
+		if err != nil {
+			dialog.ShowError(errors.New(userMessage("Could not add the account", err)), f.app.w)
+			return
+		}
+		f.done(saved)
+	})
 }
 
 func (f *addForm) done(a Account) {

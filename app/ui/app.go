@@ -37,8 +37,9 @@ type App struct {
 	stopTick func() bool
 	stopClip func() bool
 	stopNote func() bool
-	copied   string    // the code last put on the clipboard
-	active   time.Time // the last user input, for the idle lock
+	helpdesk fyne.Window // the open Helpdesk window, if any
+	copied   string      // the code last put on the clipboard
+	active   time.Time   // the last user input, for the idle lock
 }
 
 // New returns the app for window w. Call Start to open the store.
@@ -170,17 +171,44 @@ func sameAccount(a, b Account) bool {
 		a.Order == b.Order && slices.Equal(a.Tags, b.Tags)
 }
 
-// reload lists the accounts again, after a change made here.
-func (u *App) reload() {
-	if u.store == nil {
+// background runs work on the open store off the UI goroutine, then done
+// on the UI goroutine, unless the store was locked, closed or reopened
+// meanwhile. Every store call made from an event handler goes through it:
+// the file store may ask for its passphrase (a dialog, which needs the UI
+// goroutine free to be drawn and answered) and runs scrypt, and the
+// keyring may wait on D-Bus.
+func (u *App) background(work func(ctx context.Context, s Store) error, done func(error)) {
+	s, ctx := u.store, u.ctx
+	if s == nil {
 		return
 	}
-	accts, err := u.store.List(u.ctx)
-	if err != nil {
-		u.showError("Could not list the accounts", err)
-		return
-	}
-	u.setAccounts(accts)
+	u.async(func() {
+		err := work(ctx, s)
+		fyne.Do(func() {
+			if u.store == s {
+				done(err)
+			}
+		})
+	})
+}
+
+// reload lists the accounts again, after a change made here, then calls
+// then (which may be nil).
+func (u *App) reload(then ...func()) {
+	var accts []Account
+	u.background(func(ctx context.Context, s Store) (err error) {
+		accts, err = s.List(ctx)
+		return err
+	}, func(err error) {
+		if err != nil {
+			u.showError("Could not list the accounts", err)
+			return
+		}
+		u.setAccounts(accts)
+		for _, f := range then {
+			f()
+		}
+	})
 }
 
 // setAccounts shows accts and prepares generators for new accounts.

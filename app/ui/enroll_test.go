@@ -96,6 +96,7 @@ func TestEnrollLink(t *testing.T) {
 			if !f.enrolling.Visible() || !f.uriAdd.Disabled() {
 				t.Error("no progress while the link is redeemed")
 			}
+			h.app.async = func(fn func()) { fn() } // the list's reload after it
 			pending()
 			if f.enrolling.Visible() || f.uriAdd.Disabled() {
 				t.Error("progress still shown after the answer")
@@ -237,9 +238,9 @@ func TestHelpdeskButton(t *testing.T) {
 		}
 		return ""
 	}
-	var btn *widget.Button
+	var btn *toolButton
 	for _, o := range test.LaidOutObjects(h.w.Content()) {
-		if b, ok := o.(*widget.Button); ok && b.Icon == theme.AccountIcon() {
+		if b, ok := o.(*toolButton); ok && b.Icon == theme.AccountIcon() {
 			btn = b
 		}
 	}

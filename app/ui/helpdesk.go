@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -95,9 +96,16 @@ func LocalServer(ctx context.Context, getenv func(string) string) (url, token st
 	return l.URL, l.Token, l.Stop, nil
 }
 
-// showHelpdesk opens the Helpdesk view in a window of its own; closing
-// it stops a local server it started.
+// showHelpdesk opens the Helpdesk view in a window of its own, or brings
+// the one already open to the front: a second view would start a second
+// local server on the same database. Closing it stops a local server it
+// started.
 func (u *App) showHelpdesk() {
+	if w := u.helpdesk; w != nil && slices.Contains(fyne.CurrentApp().Driver().AllWindows(), w) {
+		w.Show()
+		w.RequestFocus()
+		return
+	}
 	d := u.deps.Helpdesk
 	if d.Getenv == nil {
 		d.Getenv = os.Getenv
@@ -114,6 +122,7 @@ func (u *App) showHelpdesk() {
 	w.SetContent(helpdeskScreen(w, u.ctx, d))
 	w.Resize(fyne.NewSize(640, 720))
 	w.Show()
+	u.helpdesk = w
 }
 
 // helpdeskView is the Helpdesk screen's state.
@@ -451,6 +460,7 @@ type qrWindow struct {
 	user      string
 	c         *enroll.Created
 	image     *canvas.Image
+	detail    *widget.Label // the secret, or the enrollment link
 	countdown *widget.Label
 	code      *widget.Entry
 	confirm   *widget.Button
@@ -500,6 +510,7 @@ func (v *helpdeskView) openQR(user string, c *enroll.Created, png []byte, link b
 	q.message.Wrapping = fyne.TextWrapWord
 	closeB := widget.NewButton("Close", q.close)
 	form := container.NewBorder(nil, nil, nil, q.confirm, q.code)
+	q.detail = detail
 	q.w.SetContent(container.NewPadded(container.NewBorder(
 		container.NewVBox(title, who), container.NewVBox(detail, q.countdown, form, q.message, container.NewCenter(closeB)),
 		nil, nil, q.image)))
@@ -552,6 +563,11 @@ func (q *qrWindow) doConfirm() {
 				q.stopTick()
 			}
 			q.countdown.SetText("")
+			// The secret has done its job: it leaves the screen.
+			q.image.Hide()
+			q.detail.Hide()
+			q.code.Hide()
+			q.confirm.Hide()
 			q.message.SetText("Enrollment confirmed: " + q.user + "'s credential is verified.")
 			q.v.doShow()
 		})

@@ -203,6 +203,9 @@ func TestHelpdeskEnrollDesktop(t *testing.T) {
 	if !strings.Contains(q.message.Text, "Enrollment confirmed") {
 		t.Fatalf("right code: %q", q.message.Text)
 	}
+	if q.image.Visible() || q.detail.Visible() || q.code.Visible() {
+		t.Error("the QR and the secret stay on the screen after the enrollment was confirmed")
+	}
 	cs, err := enroll.Admin{Server: url, Token: hdToken}.Credentials(context.Background(), "dana@example.com")
 	if err != nil || len(cs) != 1 || !cs[0].Verified || cs[0].Name != "Phone" {
 		t.Fatalf("API after the desktop enrollment: %+v %v", cs, err)

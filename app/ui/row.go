@@ -20,6 +20,7 @@ type rowView struct {
 	Code     string  // grouped code, or a hint for HOTP
 	Next     string  // the next code, set in the last seconds of a period
 	Frac     float32 // the part of the period left, 0..1 (TOTP)
+	Secs     string  // the seconds left, as a number: "17 s" (TOTP)
 	Warn     bool    // the last seconds of the period
 	HOTP     bool
 	Selected bool
@@ -105,6 +106,7 @@ func (r *codeRow) CreateRenderer() fyne.WidgetRenderer {
 		subtitle: canvas.NewText("", color.Black),
 		code:     canvas.NewText("", color.Black),
 		next:     canvas.NewText("", color.Black),
+		secs:     canvas.NewText("", color.Black),
 		track:    canvas.NewRectangle(color.Transparent),
 		bar:      canvas.NewRectangle(color.Transparent),
 	}
@@ -117,7 +119,9 @@ func (r *codeRow) CreateRenderer() fyne.WidgetRenderer {
 	rr.code.Alignment = fyne.TextAlignTrailing
 	rr.next.TextStyle.Monospace = true
 	rr.next.Alignment = fyne.TextAlignTrailing
-	rr.objects = []fyne.CanvasObject{rr.sel, rr.avatar, rr.initial, rr.title, rr.subtitle, rr.code, rr.next, rr.track, rr.bar}
+	rr.secs.TextStyle.Monospace = true
+	rr.secs.Alignment = fyne.TextAlignTrailing
+	rr.objects = []fyne.CanvasObject{rr.sel, rr.avatar, rr.initial, rr.title, rr.subtitle, rr.code, rr.next, rr.secs, rr.track, rr.bar}
 	rr.Refresh()
 	return rr
 }
@@ -127,13 +131,16 @@ type codeRowRenderer struct {
 	sel, track, bar                      *canvas.Rectangle
 	avatar                               *canvas.Circle
 	initial, title, subtitle, code, next *canvas.Text
+	secs                                 *canvas.Text // seconds left, beside the bar
 	objects                              []fyne.CanvasObject
 }
 
 const (
 	avatarSize = 36
 	barHeight  = 3
-	codeWidth  = 130
+	// minTextWidth is the least room kept for the issuer and name, which
+	// are shortened with an ellipsis to fit.
+	minTextWidth = 80
 )
 
 func (rr *codeRowRenderer) Destroy()                     {}
@@ -143,13 +150,20 @@ func (rr *codeRowRenderer) MinSize() fyne.Size {
 	p := theme.Padding()
 	textH := rr.title.MinSize().Height + rr.subtitle.MinSize().Height
 	h := max(avatarSize, textH, rr.code.MinSize().Height+rr.next.MinSize().Height)
-	return fyne.NewSize(avatarSize+codeWidth+180, h+2*p+barHeight)
+	return fyne.NewSize(avatarSize+4*p+minTextWidth+rr.codeWidth(), h+2*p+max(barHeight, rr.secs.MinSize().Height))
+}
+
+// codeWidth is the width of the code column: the widest of the code and
+// the next code as they are drawn.
+func (rr *codeRowRenderer) codeWidth() float32 {
+	return max(rr.code.MinSize().Width, rr.next.MinSize().Width)
 }
 
 func (rr *codeRowRenderer) Layout(size fyne.Size) {
 	p := theme.Padding()
 	rr.sel.Resize(size)
-	body := size.Height - barHeight
+	sh0 := rr.secs.MinSize().Height
+	body := size.Height - max(barHeight, sh0)
 	ay := (body - avatarSize) / 2
 	rr.avatar.Move(fyne.NewPos(p, ay))
 	rr.avatar.Resize(fyne.NewSquareSize(avatarSize))
@@ -158,7 +172,11 @@ func (rr *codeRowRenderer) Layout(size fyne.Size) {
 	rr.initial.Resize(fyne.NewSize(avatarSize, ih))
 
 	x := 2*p + avatarSize
-	textW := size.Width - x - codeWidth - 2*p
+	codeW := rr.codeWidth()
+	textW := max(size.Width-x-codeW-2*p, 0)
+	v := rr.row.view
+	rr.title.Text = ellipsize(v.Title, textW, rr.title.TextSize, rr.title.TextStyle)
+	rr.subtitle.Text = ellipsize(v.Subtitle, textW, rr.subtitle.TextSize, rr.subtitle.TextStyle)
 	th, sh := rr.title.MinSize().Height, rr.subtitle.MinSize().Height
 	ty := (body - th - sh) / 2
 	rr.title.Move(fyne.NewPos(x, ty))
@@ -167,21 +185,45 @@ func (rr *codeRowRenderer) Layout(size fyne.Size) {
 	rr.subtitle.Resize(fyne.NewSize(textW, sh))
 
 	ch, nh := rr.code.MinSize().Height, rr.next.MinSize().Height
-	cx := size.Width - codeWidth - p
+	cx := size.Width - codeW - p
 	cy := (body - ch - nh) / 2
 	rr.code.Move(fyne.NewPos(cx, cy))
-	rr.code.Resize(fyne.NewSize(codeWidth, ch))
+	rr.code.Resize(fyne.NewSize(codeW, ch))
 	rr.next.Move(fyne.NewPos(cx, cy+ch))
-	rr.next.Resize(fyne.NewSize(codeWidth, nh))
+	rr.next.Resize(fyne.NewSize(codeW, nh))
 
+	// The bar, and the seconds left as a number at its end.
+	sw := rr.secs.MinSize().Width
+	rr.secs.Move(fyne.NewPos(size.Width-p-sw, body-(sh0-barHeight)/2))
+	rr.secs.Resize(fyne.NewSize(sw, sh0))
+	barW := max(size.Width-x-2*p-sw, 0)
 	rr.track.Move(fyne.NewPos(x, body))
-	rr.track.Resize(fyne.NewSize(size.Width-x-p, barHeight))
+	rr.track.Resize(fyne.NewSize(barW, barHeight))
 	rr.bar.Move(fyne.NewPos(x, body))
-	frac := rr.row.view.Frac
-	if rr.row.view.HOTP {
+	frac := v.Frac
+	if v.HOTP {
 		frac = 0
 	}
-	rr.bar.Resize(fyne.NewSize((size.Width-x-p)*min(max(frac, 0), 1), barHeight))
+	rr.bar.Resize(fyne.NewSize(barW*min(max(frac, 0), 1), barHeight))
+}
+
+// ellipsize shortens s with "…" until it is at most width wide when drawn
+// at size in style.
+func ellipsize(s string, width, size float32, style fyne.TextStyle) string {
+	if s == "" || fyne.MeasureText(s, size, style).Width <= width {
+		return s
+	}
+	r := []rune(s)
+	lo, hi := 0, len(r) // the longest prefix that fits is r[:lo]
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if fyne.MeasureText(string(r[:mid])+"…", size, style).Width <= width {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return strings.TrimRightFunc(string(r[:lo]), unicode.IsSpace) + "…"
 }
 
 func (rr *codeRowRenderer) Refresh() {
@@ -200,8 +242,8 @@ func (rr *codeRowRenderer) Refresh() {
 	rr.avatar.FillColor = AvatarColor(v.Title)
 	rr.initial.Text = initial(v.Title)
 	rr.initial.TextSize = size * 1.2
-	rr.title.Text, rr.title.Color, rr.title.TextSize = v.Title, fg, size
-	rr.subtitle.Text, rr.subtitle.Color, rr.subtitle.TextSize = v.Subtitle, dim, size*0.9
+	rr.title.Color, rr.title.TextSize = fg, size // the texts are set, shortened, by Layout
+	rr.subtitle.Color, rr.subtitle.TextSize = dim, size*0.9
 	rr.code.Text, rr.code.TextSize = v.Code, size*1.6
 	rr.code.Color = fg
 	if v.HOTP && !strings.ContainsAny(v.Code, "0123456789") {
@@ -209,12 +251,16 @@ func (rr *codeRowRenderer) Refresh() {
 		rr.code.Color = dim
 	}
 	rr.next.Text, rr.next.Color, rr.next.TextSize = v.Next, dim, size*0.85
+	rr.secs.Text, rr.secs.Color, rr.secs.TextSize = v.Secs, dim, size*0.8
 	rr.track.FillColor = th.Color(theme.ColorNameInputBorder, variant)
 	rr.bar.FillColor = th.Color(theme.ColorNamePrimary, variant)
 	if v.Warn {
 		rr.bar.FillColor = th.Color(theme.ColorNameError, variant)
 	}
-	rr.track.Hidden, rr.bar.Hidden = v.HOTP, v.HOTP
+	if v.Warn {
+		rr.secs.Color = th.Color(theme.ColorNameError, variant)
+	}
+	rr.track.Hidden, rr.bar.Hidden, rr.secs.Hidden = v.HOTP, v.HOTP, v.HOTP
 	rr.Layout(rr.row.Size())
 	for _, o := range rr.objects {
 		o.Refresh()

@@ -57,7 +57,7 @@ func minutesLabel(n int) string {
 // showSettings opens the settings in a dialog.
 func (u *App) showSettings() {
 	d := dialog.NewCustom("Settings", "Close", container.NewVScroll(u.settingsScreen(u.w)), u.w)
-	d.Resize(fyne.NewSize(520, 480))
+	fitDialog(d, u.w, fyne.NewSize(520, 560))
 	d.Show()
 }
 
@@ -99,6 +99,9 @@ func (u *App) settingsScreen(w fyne.Window) fyne.CanvasObject {
 		formItemWithHint("Lock", lock, lockHint),
 		widget.NewFormItem("Clock", u.clockCheck()),
 	)
+	// Labels above the settings: beside them, a window of the default
+	// width leaves the settings too little room and cuts them.
+	form.Orientation = widget.Vertical
 	return form
 }
 
@@ -124,20 +127,24 @@ func (u *App) backendSetting(b Backend) fyne.CanvasObject {
 		return widget.NewLabel("Not open.")
 	}
 	l := widget.NewLabel(text)
+	l.Wrapping = fyne.TextWrapWord
 	return container.NewVBox(l, container.NewHBox(widget.NewButton(button, func() { u.confirmMigrate(to) })))
 }
 
 func (u *App) confirmMigrate(to Backend) {
 	migrate := func(pass []byte) {
-		err := u.store.Migrate(u.ctx, to, func() ([]byte, error) { return pass, nil })
-		if err != nil {
-			u.showError("Could not move the secrets", err)
-			return
-		}
-		u.note(fmt.Sprintf("Secrets moved to the %s store.", to))
+		u.background(func(ctx context.Context, s Store) error {
+			return s.Migrate(ctx, to, func() ([]byte, error) { return pass, nil })
+		}, func(err error) {
+			if err != nil {
+				u.showError("Could not move the secrets", err)
+				return
+			}
+			u.note(fmt.Sprintf("Secrets moved to the %s store.", to))
+		})
 	}
 	if to == File {
-		u.passphraseDialog("New passphrase for the file store", "At least 8 characters", true, func(p []byte, ok bool) {
+		u.passphraseDialog("New passphrase for the file store", "At least 8 characters", true, "", func(p []byte, ok bool) {
 			if ok {
 				migrate(p)
 			}

@@ -7,6 +7,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"latchkey/core/otp"
@@ -19,15 +20,22 @@ var errCancelled = errors.New("ui: cancelled")
 // open opens the store with backend b; it runs off the UI goroutine.
 func (u *App) open(b Backend) {
 	p := Prompts{Passphrase: u.deps.Passphrase, NewPassphrase: u.deps.Passphrase}
+	asked := false // the passphrase was typed, so a wrong one is asked again
+	wrong := ""    // why the last one typed was refused, shown in the dialog
 	if p.Passphrase == nil {
 		p.Passphrase = func() ([]byte, error) {
-			return u.askPassphrase("Unlock the encrypted file store", "Passphrase of your Latchkey file store", false)
+			asked = true
+			return u.askPassphrase("Unlock the encrypted file store", "Passphrase of your Latchkey file store", false, wrong)
 		}
 		p.NewPassphrase = func() ([]byte, error) {
-			return u.askPassphrase("Choose a passphrase for the new file store", "At least 8 characters", true)
+			return u.askPassphrase("Choose a passphrase for the new file store", "At least 8 characters", true, "")
 		}
 	}
 	l, err := u.openAndLoad(b, p)
+	for asked && errors.Is(err, store.ErrBadPassphrase) {
+		asked, wrong = false, "That passphrase is wrong. Try again."
+		l, err = u.openAndLoad(b, p)
+	}
 	fyne.Do(func() {
 		if err != nil {
 			u.openFailed(b, err)
@@ -60,15 +68,7 @@ func (u *App) openFailed(b Backend, err error) {
 			u.async(func() { u.open(File) })
 		}
 		u.w.SetContent(messageScreen(keyringHelp, useFile, "Use the encrypted file store"))
-		d := dialog.NewConfirm("Keyring unavailable", keyringHelp+"\n\nUse the encrypted file store now?",
-			func(ok bool) {
-				if ok {
-					useFile()
-				}
-			}, u.w)
-		d.SetConfirmText("Use the encrypted file store")
-		d.SetDismissText("Not now")
-		d.Show()
+		u.keyringDialog(useFile)
 	case errors.Is(err, store.ErrBadPassphrase):
 		// A passphrase from the environment was wrong: ask from now on.
 		u.deps.Passphrase = nil
@@ -80,20 +80,36 @@ func (u *App) openFailed(b Backend, err error) {
 	}
 }
 
+// keyringDialog asks, at the first start without a keyring, whether to
+// use the encrypted file store. Its text wraps and its two buttons are
+// stacked, so that it fits a narrow window.
+func (u *App) keyringDialog(useFile func()) {
+	msg := widget.NewLabel(keyringHelp + "\n\nUse the encrypted file store now?")
+	msg.Wrapping = fyne.TextWrapWord
+	var d dialog.Dialog
+	yes := widget.NewButtonWithIcon("Use the encrypted file store", theme.ConfirmIcon(), func() { d.Hide(); useFile() })
+	yes.Importance = widget.HighImportance
+	no := widget.NewButtonWithIcon("Not now", theme.CancelIcon(), func() { d.Hide() })
+	d = dialog.NewCustomWithoutButtons("Keyring unavailable", container.NewVBox(msg, yes, no), u.w)
+	fitDialog(d, u.w, fyne.NewSize(400, 0))
+	d.Show()
+}
+
 const keyringHelp = "The system keyring (Secret Service) is not available or is locked, so Latchkey " +
 	"cannot read the secrets kept there. Unlock your keyring and restart Latchkey, or keep your " +
 	"secrets in Latchkey's encrypted file store, protected by a passphrase."
 
 // askPassphrase shows a passphrase dialog and waits for the answer; it must
-// be called off the UI goroutine. confirm asks twice (a new passphrase).
-func (u *App) askPassphrase(title, hint string, confirm bool) ([]byte, error) {
+// be called off the UI goroutine. confirm asks twice (a new passphrase);
+// problem, when set, says in the dialog why it asks again.
+func (u *App) askPassphrase(title, hint string, confirm bool, problem string) ([]byte, error) {
 	type answer struct {
 		p   []byte
 		err error
 	}
 	ch := make(chan answer, 1)
 	fyne.Do(func() {
-		u.passphraseDialog(title, hint, confirm, func(p []byte, ok bool) {
+		u.passphraseDialog(title, hint, confirm, problem, func(p []byte, ok bool) {
 			if !ok {
 				ch <- answer{err: errCancelled}
 				return
@@ -106,8 +122,10 @@ func (u *App) askPassphrase(title, hint string, confirm bool) ([]byte, error) {
 }
 
 // passphraseDialog asks for a passphrase (twice when confirm) and calls
-// done with it, or with ok false when cancelled.
-func (u *App) passphraseDialog(title, hint string, confirm bool, done func(p []byte, ok bool)) {
+// done with it, or with ok false when cancelled. Enter submits (from the
+// first field of two, it moves to the second); problem, when set, shows
+// in red under the fields.
+func (u *App) passphraseDialog(title, hint string, confirm bool, problem string, done func(p []byte, ok bool)) {
 	p1 := widget.NewPasswordEntry()
 	p1.SetPlaceHolder(hint)
 	items := []*widget.FormItem{widget.NewFormItem("Passphrase", p1)}
@@ -127,10 +145,21 @@ func (u *App) passphraseDialog(title, hint string, confirm bool, done func(p []b
 		}
 		items = append(items, widget.NewFormItem("Again", p2))
 	}
+	if problem != "" {
+		msg := wrapped(problem)
+		msg.Importance = widget.DangerImportance
+		items = append(items, widget.NewFormItem("", msg))
+	}
 	d := dialog.NewForm(title, "OK", "Cancel", items, func(ok bool) {
 		done([]byte(p1.Text), ok)
 	}, u.w)
-	d.Resize(fyne.NewSize(380, d.MinSize().Height))
+	if confirm {
+		p1.OnSubmitted = func(string) { u.w.Canvas().Focus(p2) }
+		p2.OnSubmitted = func(string) { d.Submit() }
+	} else {
+		p1.OnSubmitted = func(string) { d.Submit() }
+	}
+	fitDialog(d, u.w, fyne.NewSize(380, d.MinSize().Height))
 	d.Show()
 	u.w.Canvas().Focus(p1)
 }
@@ -209,5 +238,5 @@ func messageScreen(text string, action func(), label string) fyne.CanvasObject {
 		b.Importance = widget.HighImportance
 		box.Add(container.NewCenter(b))
 	}
-	return container.NewPadded(container.NewVBox(layoutSpacer(), box, layoutSpacer()))
+	return atLeastMinWindow(container.NewPadded(container.NewVBox(layoutSpacer(), box, layoutSpacer())))
 }

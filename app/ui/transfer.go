@@ -55,9 +55,9 @@ func (t Transfer) withDefaults() Transfer {
 }
 
 // transferButton is the toolbar's Import/Export button and its menu.
-func (u *App) transferButton() *widget.Button {
-	var b *widget.Button
-	b = widget.NewButtonWithIcon("", theme.StorageIcon(), func() {
+func (u *App) transferButton() *toolButton {
+	var b *toolButton
+	b = newToolButton(theme.StorageIcon(), "Import/Export accounts", u.deps.Clock, func() {
 		pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(b)
 		widget.ShowPopUpMenuAtPosition(u.transferMenu(), u.w.Canvas(), pos.Add(fyne.NewPos(0, b.Size().Height)))
 	})

@@ -109,9 +109,9 @@ otpauth://totp/GitHub:alice@example.com?secret=JBSWY3DPEHPK3PXP&issuer=GitHub
 
 func TestTransferMenu(t *testing.T) {
 	h := newTransferHarness(t, seedThree)
-	var btn *widget.Button
+	var btn *toolButton
 	for _, o := range test.LaidOutObjects(h.w.Content()) {
-		if b, ok := o.(*widget.Button); ok && b.Icon == theme.StorageIcon() {
+		if b, ok := o.(*toolButton); ok && b.Icon == theme.StorageIcon() {
 			btn = b
 		}
 	}

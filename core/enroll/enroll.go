@@ -20,6 +20,7 @@ package enroll
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -30,6 +31,7 @@ import (
 	"strings"
 	"time"
 
+	"latchkey/core/device"
 	"latchkey/core/label"
 	"latchkey/core/otp"
 	"latchkey/core/otpauth"
@@ -119,6 +121,15 @@ type apiError struct {
 // The base must be https, or plain http to this computer; a redirect is
 // an error, never followed.
 func call(ctx context.Context, hc *http.Client, method, base, path, bearer string, body, out any) error {
+	if bearer != "" {
+		bearer = "Bearer " + bearer
+	}
+	return callAuth(ctx, hc, method, base, path, bearer, body, out)
+}
+
+// callAuth is call with a whole Authorization header value (a device's
+// signature, see pair.go).
+func callAuth(ctx context.Context, hc *http.Client, method, base, path, authorization string, body, out any) error {
 	if err := checkBase(base); err != nil {
 		return err
 	}
@@ -139,8 +150,8 @@ func call(ctx context.Context, hc *http.Client, method, base, path, bearer strin
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
 	}
 	resp, err := hc.Do(req)
 	if errors.Is(err, ErrRedirect) {
@@ -167,12 +178,18 @@ func call(ctx context.Context, hc *http.Client, method, base, path, bearer strin
 	var e apiError
 	json.Unmarshal(data, &e)
 	switch {
+	case e.Error == "invalid_link" && strings.HasPrefix(path, "/api/v1/pair"):
+		return ErrInvalidPairingLink
 	case e.Error == "invalid_link":
 		return ErrInvalidLink
 	case e.Error == "invalid_code":
 		return ErrCodeRejected
 	case e.Error == "locked" || resp.StatusCode == http.StatusTooManyRequests:
 		return ErrLocked
+	case e.Error == "invalid_device":
+		return ErrDeviceRefused
+	case e.Error == "answer_refused" || e.Error == "expired_token" || e.Error == "code_required":
+		return fmt.Errorf("%w: %s", ErrAnswerRefused, label.Line(clip(e.Description)))
 	case resp.StatusCode == http.StatusUnauthorized:
 		return ErrUnauthorized
 	case e.Error == "not_found":
@@ -213,8 +230,19 @@ func (c Client) Redeem(ctx context.Context, l Link) (*Enrollment, error) {
 
 // Confirm sends the first code of a redeemed link's credential.
 func (c Client) Confirm(ctx context.Context, l Link, code string) error {
-	return call(ctx, c.HTTP, http.MethodPost, l.Server, "/api/v1/enroll/confirm", "",
-		map[string]string{"token": l.Token, "code": code}, nil)
+	_, err := c.confirm(ctx, l, code, nil)
+	return err
+}
+
+// confirm sends the first code and, with pub, the device key to pair.
+func (c Client) confirm(ctx context.Context, l Link, code string, pub ed25519.PublicKey) (paired, error) {
+	body := map[string]string{"token": l.Token, "code": code}
+	if pub != nil {
+		body["public_key"] = base64.RawURLEncoding.EncodeToString(pub)
+	}
+	var out paired
+	err := call(ctx, c.HTTP, http.MethodPost, l.Server, "/api/v1/enroll/confirm", "", body, &out)
+	return out, err
 }
 
 // Saver is the part of core/store that Enroll needs; *store.Store has it.
@@ -261,11 +289,28 @@ func Enroll(ctx context.Context, c Client, link string, s Saver, o Options) (sto
 	if err != nil {
 		return store.Account{}, fmt.Errorf("enroll: storing the account: %w", err)
 	}
-	if err := c.Confirm(ctx, l, g.At(o.Now())); err != nil {
+	// A store that keeps device keys pairs the account as it confirms
+	// (pair.go): the server registers the public key with the first code.
+	pairer, pairs := s.(Pairer)
+	var seed []byte
+	var pub ed25519.PublicKey
+	if pairs {
+		seed, pub = device.NewKey()
+		defer clear(seed)
+	}
+	paired, err := c.confirm(ctx, l, g.At(o.Now()), pub)
+	if err != nil {
 		if derr := s.Delete(context.WithoutCancel(ctx), saved.ID); derr != nil {
 			return store.Account{}, fmt.Errorf("enroll: %w (and removing the stored account failed: %v)", err, derr)
 		}
 		return store.Account{}, err
+	}
+	if pairs && paired.Device != "" {
+		p := store.Pairing{Server: l.Server, User: paired.User, Credential: paired.Credential, Device: paired.Device}
+		if err := pairer.SetPairing(ctx, saved.ID, p, seed); err != nil {
+			return saved, fmt.Errorf("%w: %w", ErrNotPaired, err)
+		}
+		saved.Pairing = &p
 	}
 	return saved, nil
 }

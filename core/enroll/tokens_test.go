@@ -3,6 +3,7 @@ package enroll
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -62,7 +63,13 @@ func TestTokens(t *testing.T) {
 	if got, _ := tk.Load(ctx, "https://b.example"); got != "token-b" {
 		t.Fatalf("Load b = %q", got)
 	}
-	if n := len(kr.m); n != 2 {
+	n := 0
+	for k := range kr.m {
+		if !strings.HasSuffix(k, "latchkey-generation") { // the store's own record, not a token
+			n++
+		}
+	}
+	if n != 2 {
 		t.Errorf("%d keyring items, want 2 (the replaced token removed)", n)
 	}
 	for _, v := range kr.m {

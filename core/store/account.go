@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,9 @@ type Account struct {
 	Tags      []string      `json:"tags,omitempty"`
 	Order     int           `json:"order"`
 	Created   time.Time     `json:"created"`
+	// Pairing is set once the account approves sign-ins for a server
+	// (see device.go); its device key is in the backend beside the secret.
+	Pairing *Pairing `json:"pairing,omitempty"`
 }
 
 // Label returns "Issuer:Name", or the name alone without an issuer.
@@ -173,6 +177,8 @@ type accountsFile struct {
 type vaultEntry struct {
 	Account
 	Secret string `json:"secret"` // base32
+	// DeviceKey is a paired account's Ed25519 private key seed, base64.
+	DeviceKey string `json:"device_key,omitempty"`
 }
 
 type vaultFile struct {
@@ -229,13 +235,22 @@ func decodeVault(b []byte) ([]Account, map[string]otp.Secret, error) {
 }
 
 func encodeVault(as []Account, secrets map[string]otp.Secret, gen uint64) ([]byte, error) {
+	return encodeVaultWith(as, secrets, nil, gen)
+}
+
+// encodeVaultWith is encodeVault with paired accounts' device keys.
+func encodeVaultWith(as []Account, secrets map[string]otp.Secret, devKeys map[string][]byte, gen uint64) ([]byte, error) {
 	f := vaultFile{Version: formatVersion, Generation: gen, Accounts: make([]vaultEntry, 0, len(as))}
 	for _, a := range as {
 		sec, ok := secrets[a.ID]
 		if !ok {
 			return nil, fmt.Errorf("account %s has no secret", a.ID)
 		}
-		f.Accounts = append(f.Accounts, vaultEntry{Account: a, Secret: sec.Base32()})
+		e := vaultEntry{Account: a, Secret: sec.Base32()}
+		if k, ok := devKeys[a.ID]; ok {
+			e.DeviceKey = base64.StdEncoding.EncodeToString(k)
+		}
+		f.Accounts = append(f.Accounts, e)
 	}
 	return json.Marshal(f)
 }
@@ -261,4 +276,20 @@ func checkAll(as []Account) error {
 		seen[a.ID] = true
 	}
 	return nil
+}
+
+// vaultDeviceKeys reads the device keys of a decrypted vault that
+// decodeVault accepted.
+func vaultDeviceKeys(b []byte) map[string][]byte {
+	var f vaultFile
+	if json.Unmarshal(b, &f) != nil {
+		return nil
+	}
+	out := map[string][]byte{}
+	for _, e := range f.Accounts {
+		if k, err := base64.StdEncoding.DecodeString(e.DeviceKey); err == nil && len(k) > 0 {
+			out[e.ID] = k
+		}
+	}
+	return out
 }

@@ -127,12 +127,13 @@ func (s *Store) load(locked bool) (*snapshot, error) {
 	}
 	as, secrets, err := decodeVault(plain)
 	gen := decodeGeneration(plain)
+	devKeys := vaultDeviceKeys(plain)
 	clear(plain)
 	if err != nil {
 		return nil, s.corrupt(locked, name, fi, err)
 	}
 	s.checkGeneration(name, gen)
-	return &snapshot{accounts: as, secrets: secrets, info: fi, gen: gen}, nil
+	return &snapshot{accounts: as, secrets: secrets, devKeys: devKeys, info: fi, gen: gen}, nil
 }
 
 // corrupt moves a corrupt file aside (unless another process already
@@ -211,6 +212,10 @@ func (s *Store) mutate(ctx context.Context, fn func(*snapshot) error) error {
 		}
 		if snap.secrets != nil {
 			work.secrets = maps.Clone(snap.secrets)
+			work.devKeys = maps.Clone(snap.devKeys)
+			if work.devKeys == nil {
+				work.devKeys = map[string][]byte{}
+			}
 		}
 		if err := fn(work); err != nil {
 			return err
@@ -245,7 +250,7 @@ func (s *Store) save(st *snapshot) error {
 		data, err = encodeAccounts(st.accounts, st.gen)
 	} else {
 		var plain []byte
-		plain, err = encodeVault(st.accounts, st.secrets, st.gen)
+		plain, err = encodeVaultWith(st.accounts, st.secrets, st.devKeys, st.gen)
 		if err == nil {
 			var pass []byte
 			pass, err = s.passphrase(!exists(s.path(VaultFile)))
@@ -373,6 +378,7 @@ func (s *Store) Migrate(ctx context.Context, to Backend, passphrase func() ([]by
 					return fmt.Errorf("accounts moved, but removing the old keyring items failed: %w", &keyringError{err})
 				}
 			}
+			_ = s.kr.Delete(Service, generationItem) // accounts.json's, which goes too
 			return os.Remove(s.path(AccountsFile))
 		}
 		if err := os.Remove(s.path(VaultFile)); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"latchkey/core/atomicfile"
 )
@@ -20,8 +21,10 @@ import (
 // next write moves the generation past the highest seen.
 //
 // The copy beside the file stops an accidental restore (a backup copy of
-// vault.age put back by hand) and a tool that replaces one file; someone
-// who can replace both files is not stopped.
+// vault.age put back by hand) and a tool that replaces one file. On the
+// keyring backend a second copy is kept in the keyring (generationItem),
+// which putting back both files does not reach; the file store has no
+// keyring to keep one in.
 
 // GenerationFile holds the highest generation seen of each store file.
 const GenerationFile = "generation.json"
@@ -51,8 +54,17 @@ func (s *Store) seen() map[string]uint64 {
 
 func (s *Store) seenGeneration(name string) uint64 { return s.seen()[name] }
 
-// noteGeneration records gen as the highest seen of name.
+// generationItem is the keyring item (service latchkey) holding the
+// highest generation of accounts.json seen, on the keyring backend: a
+// copy that replacing the files in the home folder does not reach.
+const generationItem = "latchkey-generation"
+
+// noteGeneration records gen as the highest seen of name, and on the
+// keyring backend also in the keyring.
 func (s *Store) noteGeneration(name string, gen uint64) {
+	if name == AccountsFile && s.Backend() == Keyring && s.keyringGeneration() < gen {
+		_ = s.kr.Set(Service, generationItem, strconv.FormatUint(gen, 10))
+	}
 	m := s.seen()
 	if m[name] >= gen {
 		return
@@ -90,8 +102,40 @@ func (e *RollbackError) Error() string {
 // Is makes a RollbackError match ErrRolledBack.
 func (e *RollbackError) Is(target error) bool { return target == ErrRolledBack }
 
+// keyringGeneration reads the keyring's copy; 0 when there is none or
+// the keyring does not answer (the file beside the store still counts).
+func (s *Store) keyringGeneration() uint64 {
+	v, err := s.kr.Get(Service, generationItem)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.ParseUint(v, 10, 64)
+	return n
+}
+
+// checkKeyringGeneration compares the accounts.json last read with the
+// keyring's copy of the highest generation seen. Only HOTP codes need it,
+// so it is read then, not on every open.
+func (s *Store) checkKeyringGeneration(ctx context.Context) error {
+	if s.Backend() != Keyring {
+		return nil
+	}
+	snap, err := s.current(ctx)
+	if err != nil {
+		return err
+	}
+	if seen := s.keyringGeneration(); snap.gen < seen {
+		s.mu.Lock()
+		if s.rolledBack == nil {
+			s.rolledBack = &RollbackError{File: AccountsFile, Generation: snap.gen, Seen: seen}
+		}
+		s.mu.Unlock()
+	}
+	return nil
+}
+
 // Rollback returns a *RollbackError when the file last read is older than
-// one seen before, else nil. It reads the store if it has not yet.
+// one seen before, else nil.
 func (s *Store) Rollback() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -109,6 +153,11 @@ func (s *Store) AcceptRollback() error {
 		return nil
 	}
 	err := s.withLock(context.Background(), func() error {
+		if rb.File == AccountsFile && s.Backend() == Keyring {
+			if err := s.kr.Set(Service, generationItem, strconv.FormatUint(rb.Generation, 10)); err != nil {
+				return &keyringError{err}
+			}
+		}
 		m := s.seen()
 		m[rb.File] = rb.Generation
 		data, _ := json.Marshal(m)

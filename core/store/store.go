@@ -178,6 +178,7 @@ func (s *Store) Warnings() []string { return slices.Clone(s.warnings) }
 type snapshot struct {
 	accounts []Account
 	secrets  map[string]otp.Secret // file backend only
+	devKeys  map[string][]byte     // file backend only: paired accounts' device keys
 	info     os.FileInfo           // nil when the file does not exist
 	gen      uint64                // the file's generation (generation.go)
 }
@@ -665,6 +666,9 @@ func (s *Store) NextHOTP(ctx context.Context, id string) (string, Account, error
 	if err != nil {
 		return "", Account{}, err
 	}
+	if err := s.checkKeyringGeneration(ctx); err != nil {
+		return "", Account{}, fmt.Errorf("store: next code %q: %w", id, err)
+	}
 	if err := s.Rollback(); err != nil {
 		return "", Account{}, fmt.Errorf("store: next code %q: %w", id, err)
 	}
@@ -779,6 +783,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		if st.secrets != nil {
 			vaulted = st.secrets[id]
 			delete(st.secrets, id)
+			delete(st.devKeys, id)
 		}
 		gone = true
 		return nil
@@ -792,6 +797,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		if err := s.kr.Delete(Service, id); err != nil && !isNotFound(err) {
 			return fmt.Errorf("store: delete %q: %w", id, &keyringError{err})
 		}
+		_ = s.kr.Delete(Service, deviceItem(id)) // most accounts have none
 	}
 	// Every copy this process keeps goes: the cache of fetched secrets and
 	// the vault's, which only the snapshot just replaced still held.

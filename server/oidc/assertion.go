@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -52,7 +53,7 @@ func ParseAssertion(s string) (tok *jwt.JSONWebToken, client, kid string, err er
 // Core §9, RFC 7523 §3): iss = sub = client_id, aud the issuer or
 // endpoint, exp at most MaxAssertionTTL ahead, a jti used once, and a
 // signature by one of the client's registered keys.
-func (p *Provider) verifyAssertion(ctx context.Context, assertion, formID, endpoint string) (Client, error) {
+func (p *Provider) verifyAssertion(ctx context.Context, assertion, formID string, endpoints ...string) (Client, error) {
 	fail := invalidClient("client authentication failed")
 	tok, id, kid, err := ParseAssertion(assertion)
 	if err != nil {
@@ -93,7 +94,7 @@ func (p *Provider) verifyAssertion(ctx context.Context, assertion, formID, endpo
 	switch {
 	case claims.Issuer != c.ID || claims.Subject != c.ID:
 		return Client{}, fail
-	case !claims.Audience.Contains(p.Issuer()) && !claims.Audience.Contains(endpoint):
+	case !claims.Audience.Contains(p.Issuer()) && !slices.ContainsFunc(endpoints, claims.Audience.Contains):
 		return Client{}, invalidClient("the client assertion's aud must be the issuer or the endpoint's URL")
 	case claims.Expiry == nil || !now.Before(claims.Expiry.Time()):
 		return Client{}, invalidClient("the client assertion has expired or has no exp")

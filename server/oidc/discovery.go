@@ -20,7 +20,19 @@ type Metadata struct {
 	ResponseTypesSupported            []string `json:"response_types_supported"`
 	ScopesSupported                   []string `json:"scopes_supported"`
 	ClaimsSupported                   []string `json:"claims_supported"`
+
+	// CIBA (Client-Initiated Backchannel Authentication Core 1.0 §4),
+	// present when the CIBA grant is registered.
+	BackchannelAuthenticationEndpoint      string   `json:"backchannel_authentication_endpoint,omitempty"`
+	BackchannelTokenDeliveryModesSupported []string `json:"backchannel_token_delivery_modes_supported,omitempty"`
+	BackchannelUserCodeParameterSupported  *bool    `json:"backchannel_user_code_parameter_supported,omitempty"`
 }
+
+// GrantCIBA is the CIBA grant type (server/oidc/grants/ciba).
+const GrantCIBA = "urn:openid:params:grant-type:ciba"
+
+// BackchannelEndpoint returns CIBA's backchannel authentication endpoint.
+func (p *Provider) BackchannelEndpoint() string { return p.Issuer() + "/oauth2/bc-authorize" }
 
 // assertionAlgs are the algorithms a client assertion may be signed with.
 var assertionAlgs = []string{"RS256", "PS256", "ES256", "EdDSA"}
@@ -46,7 +58,7 @@ func (p *Provider) Metadata(ctx context.Context) (Metadata, error) {
 		idAlgs = append(idAlgs, a)
 	}
 	sort.Strings(idAlgs)
-	return Metadata{
+	md := Metadata{
 		Issuer:                            iss,
 		TokenEndpoint:                     iss + "/oauth2/token",
 		JWKSURI:                           iss + "/.well-known/jwks.json",
@@ -58,7 +70,14 @@ func (p *Provider) Metadata(ctx context.Context) (Metadata, error) {
 		ResponseTypesSupported:            []string{"id_token"},
 		ScopesSupported:                   []string{"openid"},
 		ClaimsSupported:                   []string{"iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "amr", "jti", "email", "email_verified"},
-	}, nil
+	}
+	if _, ok := p.grants[GrantCIBA]; ok {
+		no := false
+		md.BackchannelAuthenticationEndpoint = p.BackchannelEndpoint()
+		md.BackchannelTokenDeliveryModesSupported = []string{"poll"}
+		md.BackchannelUserCodeParameterSupported = &no
+	}
+	return md, nil
 }
 
 // HandleDiscovery serves GET /.well-known/openid-configuration.

@@ -141,7 +141,7 @@ func (p *Provider) token(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return nil, "", Errorf("invalid_request", "%v", err)
 	}
 	gt := form.Get("grant_type")
-	c, method, err := p.authenticate(ctx, r, form)
+	c, method, err := p.authenticate(ctx, r, form, p.TokenEndpoint())
 	if err != nil {
 		p.cfg.Audit(AuditEvent{Action: "token", Client: form.Get("client_id"), Outcome: "invalid_client"})
 		return nil, gt, err
@@ -173,9 +173,18 @@ func invalidClient(desc string) *TokenError {
 	return &TokenError{Code: "invalid_client", Description: desc, Status: http.StatusUnauthorized}
 }
 
+// AuthenticateClient authenticates a request to another endpoint of the
+// provider (CIBA's bc-authorize) as the token endpoint does. A client
+// assertion's aud may be the issuer, the token endpoint or endpoint
+// (CIBA Core §7.1). Failures are *TokenError values (invalid_client).
+func (p *Provider) AuthenticateClient(ctx context.Context, r *http.Request, form url.Values, endpoint string) (Client, string, error) {
+	return p.authenticate(ctx, r, form, p.TokenEndpoint(), endpoint)
+}
+
 // authenticate finds and checks the one client authentication a request
-// carries: HTTP Basic, client_secret in the form, or a client assertion.
-func (p *Provider) authenticate(ctx context.Context, r *http.Request, form url.Values) (Client, string, error) {
+// carries: HTTP Basic, client_secret in the form, or a client assertion
+// whose aud is the issuer or one of endpoints.
+func (p *Provider) authenticate(ctx context.Context, r *http.Request, form url.Values, endpoints ...string) (Client, string, error) {
 	basicID, basicSecret, hasBasic := r.BasicAuth()
 	formID := form.Get("client_id")
 	hasPost := form.Has("client_secret")
@@ -223,7 +232,7 @@ func (p *Provider) authenticate(ctx context.Context, r *http.Request, form url.V
 		if form.Get("client_assertion_type") != assertionType {
 			return Client{}, "", invalidClient("client_assertion_type must be " + assertionType)
 		}
-		c, err := p.verifyAssertion(ctx, form.Get("client_assertion"), formID, p.TokenEndpoint())
+		c, err := p.verifyAssertion(ctx, form.Get("client_assertion"), formID, endpoints...)
 		if err != nil {
 			return Client{}, "", err
 		}

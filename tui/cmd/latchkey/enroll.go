@@ -53,6 +53,10 @@ func runEnroll(ctx context.Context, e *env, args []string) error {
 	defer s.Close()
 	hc := &http.Client{Timeout: 30 * time.Second}
 	acc, err := enroll.Enroll(ctx, enroll.Client{HTTP: hc}, link, s, enroll.Options{Force: *force, Now: e.now})
+	if errors.Is(err, enroll.ErrNotPaired) {
+		fmt.Fprintf(e.stderr, "latchkey: enroll: %v\n", storeError(err))
+		err = nil
+	}
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
 		return exitWith(1, errors.New("enroll: an account with this issuer and name already exists; the link is now used up, so ask for a new one and pass --force"))
@@ -60,5 +64,8 @@ func runEnroll(ctx context.Context, e *env, args []string) error {
 		return exitWith(1, fmt.Errorf("enroll: %w", storeError(err)))
 	}
 	_, err = fmt.Fprintf(e.stdout, "enrolled %s (%s); the server confirmed its first code\n", shown(acc), acc.ID)
+	if err == nil && acc.Pairing != nil {
+		_, err = fmt.Fprintf(e.stdout, "paired: it approves sign-ins for %s (latchkey requests)\n", acc.Pairing.Server)
+	}
 	return err
 }

@@ -53,6 +53,16 @@
 //	latchkey enroll LINK | - [--force] [--store STORE]
 //	      redeem a one-time enrollment link from a Latchkey server (no QR
 //	      needed)
+//	latchkey pair LINK [QUERY] [--store STORE]
+//	      pair an account with its server to approve sign-ins (a pairing link
+//	      from the helpdesk)
+//	latchkey requests [--json] [--wait] [--timeout D] [--store STORE]
+//	      list the pending sign-in requests of every paired account (--wait for
+//	      the next one)
+//	latchkey approve ID [--store STORE]
+//	      approve a pending sign-in request (ID or its first characters)
+//	latchkey deny ID [--store STORE]
+//	      deny a pending sign-in request (ID or its first characters)
 //	latchkey serve [--addr 127.0.0.1:8080] [--db PATH|postgres://...]
 //	    [--key-file F] [--config F] [--tls-cert F --tls-key F] [--public-url URL]
 //	    [--smtp URL --mail-from ADDR]
@@ -154,6 +164,10 @@ func commands() []command {
 		unlockCommand(),
 		clipboardClearCommand(),
 		enrollCommand(),
+		pairCommand(),
+		requestsCommand(),
+		approveCommand(),
+		denyCommand(),
 		serveCommand(),
 		versionCommand(),
 	}

@@ -43,6 +43,7 @@ func runRm(ctx context.Context, e *env, args []string) error {
 			return exitWith(1, fmt.Errorf("rm: %s kept", shown(a)))
 		}
 	}
+	unpairOnServer(ctx, e, s, a)
 	if err := s.Delete(ctx, a.ID); err != nil {
 		return storeErrorIn("rm", err)
 	}
