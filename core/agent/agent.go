@@ -84,7 +84,7 @@ func SocketPath(home string, getenv func(string) string) (string, error) {
 // fields are its arguments, each used by the operations noted.
 type Request struct {
 	Op         string         `json:"op"`
-	ID         string         `json:"id,omitempty"`         // get, secret, nexthotp, update, move, delete
+	ID         string         `json:"id,omitempty"`         // get, secret, devicekey, nexthotp, update, move, delete
 	Query      string         `json:"query,omitempty"`      // find
 	Passphrase []byte         `json:"passphrase,omitempty"` // unlock
 	Account    *store.Account `json:"account,omitempty"`    // add; update: the account as it should be

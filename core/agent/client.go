@@ -135,6 +135,15 @@ func (c *Client) Secret(ctx context.Context, id string) (otp.Secret, error) {
 	return otp.Secret(r.Secret), nil
 }
 
+// DeviceKey is store.Store.DeviceKey: a paired account's device key.
+func (c *Client) DeviceKey(ctx context.Context, id string) ([]byte, error) {
+	r, err := c.call(ctx, &Request{Op: "devicekey", ID: id})
+	if err != nil {
+		return nil, err
+	}
+	return r.Secret, nil
+}
+
 // Secrets is store.Store.Secrets, with its *store.MissingError when some
 // secrets are gone.
 func (c *Client) Secrets(ctx context.Context) (map[string]otp.Secret, error) {

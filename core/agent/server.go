@@ -297,6 +297,9 @@ func (s *Server) answer(ctx context.Context, req *Request) (*Response, error) {
 		}
 		as, err := st.AddMany(ctx, items)
 		return &Response{Accounts: as}, err
+	case "devicekey":
+		k, err := st.DeviceKey(ctx, req.ID)
+		return &Response{Secret: k}, err
 	case "nexthotp":
 		code, a, err := st.NextHOTP(ctx, req.ID)
 		return &Response{Code: code, Account: &a}, err

@@ -25,6 +25,7 @@ type accounts interface {
 	Get(ctx context.Context, id string) (store.Account, error)
 	Secret(ctx context.Context, id string) (otp.Secret, error)
 	Secrets(ctx context.Context) (map[string]otp.Secret, error)
+	DeviceKey(ctx context.Context, id string) ([]byte, error)
 	Generator(ctx context.Context, id string) (*otp.Generator, error)
 	Add(ctx context.Context, a store.Account, secret otp.Secret, force bool) (store.Account, error)
 	AddMany(ctx context.Context, items []store.NewAccount) ([]store.Account, error)
