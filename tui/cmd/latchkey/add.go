@@ -106,7 +106,7 @@ func runAdd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("add: %w", err)
 	}
-	s, err := openStore(ctx, e, *which)
+	s, err := openAccounts(ctx, e, *which)
 	if err != nil {
 		return err
 	}

@@ -93,7 +93,7 @@ func uriCode(e *env, uri string, t time.Time) (string, error) {
 // secret only; a HOTP counter is advanced and saved before the code is
 // returned.
 func storedCode(ctx context.Context, e *env, which, query string, t time.Time, atGiven bool) (code, label string, err error) {
-	s, err := openStore(ctx, e, which)
+	s, err := openAccounts(ctx, e, which)
 	if err != nil {
 		return "", "", err
 	}

@@ -46,7 +46,7 @@ func runEnroll(ctx context.Context, e *env, args []string) error {
 	if _, err := enroll.ParseLink(link); err != nil {
 		return exitWith(1, fmt.Errorf("enroll: %w", err))
 	}
-	s, err := openStore(ctx, e, *which)
+	s, err := openAccounts(ctx, e, *which)
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("export: a backup is binary; write it to a file with -o FILE")
 	}
 
-	s, err := openStore(ctx, e, *which)
+	s, err := openAccounts(ctx, e, *which)
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	for _, w := range res.Warnings {
 		fmt.Fprintln(e.stderr, "latchkey: warning: "+w)
 	}
-	s, err := openStore(ctx, e, *which)
+	s, err := openAccounts(ctx, e, *which)
 	if err != nil {
 		return err
 	}

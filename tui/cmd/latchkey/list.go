@@ -49,7 +49,7 @@ func runList(ctx context.Context, e *env, args []string) error {
 	if len(pos) > 0 {
 		return usageErrorf("list: takes no arguments")
 	}
-	s, err := openStore(ctx, e, *which)
+	s, err := openAccounts(ctx, e, *which)
 	if err != nil {
 		return err
 	}

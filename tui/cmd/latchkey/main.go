@@ -41,6 +41,16 @@
 //	      show where accounts are kept, move them to the other store, accept a
 //	      store file put back from an older copy, or find keyring items no
 //	      account names (doctor)
+//	latchkey agent [--timeout 15m] [--log FILE]
+//	      keep the file store's vault unlocked for the other commands, until
+//	      idle for the timeout or 'latchkey lock' (the commands start it on
+//	      demand; LATCHKEY_AGENT=off opens the vault without it)
+//	latchkey lock
+//	      make the agent forget the vault's secrets and passphrase (the next
+//	      command asks for it again)
+//	latchkey unlock
+//	      unlock the file store's vault in the agent ahead of time, starting the
+//	      agent if none runs
 //	latchkey enroll LINK | - [--force] [--store STORE]
 //	      redeem a one-time enrollment link from a Latchkey server (no QR
 //	      needed)
@@ -56,7 +66,6 @@
 //	      deny a pending sign-in request (ID or its first characters)
 //	latchkey serve [--addr 127.0.0.1:8080] [--db PATH|postgres://...]
 //	    [--key-file F] [--config F] [--tls-cert F --tls-key F] [--public-url URL]
-//	    [--smtp URL --mail-from ADDR]
 //	latchkey serve rotate-key [--db ...] [--key-file F] [--new-key-file F]
 //	latchkey serve rotate-signing-key [--db ...] [--key-file F]
 //	    [--signing-alg RS256|ES256]
@@ -121,6 +130,9 @@ type env struct {
 	// store is --store given before the command ("latchkey --store file
 	// list"); a --store after it wins.
 	store string
+	// agentExe names the binary that `latchkey agent` runs from, for the
+	// commands that start an agent on demand; nil starts none (tests).
+	agentExe func() (string, error)
 }
 
 // command is one subcommand of latchkey.
@@ -150,6 +162,9 @@ func commands() []command {
 		exportCommand(),
 		qrCommand(),
 		storeCommand(),
+		agentCommand(),
+		lockCommand(),
+		unlockCommand(),
 		clipboardClearCommand(),
 		enrollCommand(),
 		pairCommand(),
@@ -162,7 +177,7 @@ func commands() []command {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}
+	e := &env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now, agentExe: os.Executable}
 	return dispatch(ctx, e, args)
 }
 

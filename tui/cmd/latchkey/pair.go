@@ -58,7 +58,7 @@ func runPair(ctx context.Context, e *env, args []string) error {
 // unpairOnServer revokes a paired account's device key on its server
 // before the account goes; an unreachable server is told on stderr and
 // does not stop the removal (the helpdesk can revoke the device).
-func unpairOnServer(ctx context.Context, e *env, s *store.Store, a store.Account) {
+func unpairOnServer(ctx context.Context, e *env, s accounts, a store.Account) {
 	if a.Pairing == nil {
 		return
 	}
@@ -76,11 +76,11 @@ func unpairOnServer(ctx context.Context, e *env, s *store.Store, a store.Account
 
 // onlyAccount lists one account of a store.
 type onlyAccount struct {
-	*store.Store
+	accounts
 	id string
 }
 
 func (o onlyAccount) List(ctx context.Context) ([]store.Account, error) {
-	a, err := o.Store.Get(ctx, o.id)
+	a, err := o.accounts.Get(ctx, o.id)
 	return []store.Account{a}, err
 }

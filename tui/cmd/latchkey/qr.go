@@ -37,7 +37,7 @@ func runQR(ctx context.Context, e *env, args []string) error {
 	if _, ok := terminalIn(e); !ok && !*yes {
 		return fmt.Errorf("qr: %w", errNeedYes)
 	}
-	s, err := openStore(ctx, e, *which)
+	s, err := openAccounts(ctx, e, *which)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func runRename(ctx context.Context, e *env, args []string) error {
 	if strings.TrimSpace(name) == "" {
 		return usageErrorf("rename: the new name is empty")
 	}
-	s, err := openStore(ctx, e, *which)
+	s, err := openAccounts(ctx, e, *which)
 	if err != nil {
 		return err
 	}

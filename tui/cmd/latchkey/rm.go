@@ -25,7 +25,7 @@ func runRm(ctx context.Context, e *env, args []string) error {
 	if len(pos) != 1 {
 		return usageErrorf("rm: give one QUERY (issuer, name, issuer:name or id)")
 	}
-	s, err := openStore(ctx, e, *which)
+	s, err := openAccounts(ctx, e, *which)
 	if err != nil {
 		return err
 	}

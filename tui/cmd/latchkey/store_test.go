@@ -314,7 +314,7 @@ func TestStoreBinary(t *testing.T) {
 
 	t.Run("file store", func(t *testing.T) {
 		home := t.TempDir()
-		env := []string{"LATCHKEY_HOME=" + home, "LATCHKEY_STORE=file", "LATCHKEY_PASSPHRASE=binary test"}
+		env := []string{"LATCHKEY_HOME=" + home, "LATCHKEY_STORE=file", "LATCHKEY_PASSPHRASE=binary test", "LATCHKEY_AGENT=off"} // the vault itself, not an agent
 		if _, errOut, code := binRun(t, bin, env, "add", "otpauth://hotp/Box:bob?secret="+rfcHOTP+"&counter=1"); code != 0 {
 			t.Fatalf("add: %d %s", code, errOut)
 		}
@@ -441,7 +441,7 @@ func TestTerminalPrompts(t *testing.T) {
 		return string(out)
 	}
 	defer exec.Command(tmux, "-L", sock, "kill-server").Run()
-	script := fmt.Sprintf("cd %s && export LATCHKEY_HOME=%s LATCHKEY_STORE=file; "+
+	script := fmt.Sprintf("cd %s && export LATCHKEY_HOME=%s LATCHKEY_STORE=file LATCHKEY_AGENT=off; "+
 		"%s add --secret %s --issuer Tty --name acct; echo ADD=$?; "+
 		"%s code tty; echo CODE=$?; "+
 		"%s rm tty; echo RM=$?; sleep 60", home, home, bin, ghSecret, bin, bin)

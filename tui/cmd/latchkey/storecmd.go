@@ -181,7 +181,7 @@ func storeError(err error) error {
 
 // findOne resolves QUERY to exactly one account: none is exit 1, several
 // is exit 2 with the candidates listed.
-func findOne(ctx context.Context, s *store.Store, cmd, query string) (store.Account, error) {
+func findOne(ctx context.Context, s accounts, cmd, query string) (store.Account, error) {
 	as, err := s.Find(ctx, query)
 	if err != nil {
 		return store.Account{}, storeError(err)
@@ -324,7 +324,7 @@ func storeErrorIn(cmd string, err error) error {
 
 // reportMissing says, for each account whose keyring item is gone, that
 // it was left out (what: "not exported", "no code for") and how to mend it.
-func reportMissing(ctx context.Context, e *env, s *store.Store, what string, m *store.MissingError) error {
+func reportMissing(ctx context.Context, e *env, s accounts, what string, m *store.MissingError) error {
 	as, err := s.List(ctx)
 	if err != nil {
 		return storeError(err)
