@@ -9,7 +9,6 @@
 //	LATCHKEY_STORE       keyring or file (default: the remembered choice, else the keyring)
 //	LATCHKEY_PASSPHRASE  the file store's passphrase, for tests and kiosks (default: asked)
 //	LATCHKEY_SERVER      an enrollment server URL whose Date header checks the clock
-//	LATCHKEY_DEBUG_DUMP  a file that receives the list's rows as text whenever they change
 package app
 
 import (
@@ -32,7 +31,6 @@ import (
 
 	"latchkey/app/ui"
 	"latchkey/assets"
-	"latchkey/core/atomicfile"
 	"latchkey/core/enroll"
 	"latchkey/core/harden"
 	"latchkey/core/qr"
@@ -177,13 +175,6 @@ func newDeps(getenv func(string) string, log *slog.Logger) (ui.Deps, error) {
 		// client of its own whose timeout ends a hung check.
 		hc := &http.Client{Timeout: 10 * time.Second}
 		d.ClockSkew = func(ctx context.Context) (time.Duration, error) { return enroll.ClockSkew(ctx, hc, srv) }
-	}
-	if f := getenv("LATCHKEY_DEBUG_DUMP"); f != "" {
-		d.DumpRows = func(rows []string) {
-			if err := atomicfile.Write(f, []byte(strings.Join(rows, "\n")+"\n"), 0o600); err != nil {
-				log.Warn("debug dump", "err", err)
-			}
-		}
 	}
 	return d, nil
 }

@@ -133,8 +133,7 @@ func filterAccounts(all []Account, q string) []Account {
 	return append(exact, partial...)
 }
 
-// refresh redraws the visible rows and the empty-list hint, and hands the
-// rows to the debug dump.
+// refresh redraws the visible rows and the empty-list hint.
 func (u *App) refresh() {
 	if u.list == nil {
 		return
@@ -150,7 +149,6 @@ func (u *App) refresh() {
 		u.empty.Hide()
 	}
 	u.list.Refresh()
-	u.dumpRows()
 }
 
 // view computes what the row of account a shows at now.
@@ -204,31 +202,6 @@ func (u *App) bindRow(i int, r *codeRow) {
 		u.move(i, rows)
 	}
 	r.set(v)
-}
-
-// dumpRows hands the rows, as text, to Deps.DumpRows when they changed.
-func (u *App) dumpRows() {
-	if u.deps.DumpRows == nil {
-		return
-	}
-	rows := u.rows()
-	s := strings.Join(rows, "\n")
-	if s == u.dump {
-		return
-	}
-	u.dump = s
-	u.deps.DumpRows(rows)
-}
-
-// rows are the list's rows as "title<TAB>subtitle<TAB>code", in order.
-func (u *App) rows() []string {
-	now := u.deps.Clock.Now()
-	out := make([]string, 0, len(u.shown))
-	for _, a := range u.shown {
-		v := u.view(a, now)
-		out = append(out, v.Title+"\t"+v.Subtitle+"\t"+v.Code)
-	}
-	return out
 }
 
 func (u *App) selected() int { return u.sel }

@@ -28,7 +28,6 @@ type App struct {
 	gens  map[string]*otp.Generator
 	hotp  map[string]string // the last HOTP code generated per account
 	sel   int               // index into shown; -1 for none
-	dump  string            // the last rows handed to Deps.DumpRows
 
 	search   *searchEntry
 	list     *widget.List

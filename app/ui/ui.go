@@ -59,9 +59,6 @@ type Deps struct {
 	// ClockSkew reports how far the system clock is from the enrollment
 	// server's; nil means no server is configured.
 	ClockSkew func(ctx context.Context) (time.Duration, error)
-	// DumpRows, when set, receives the list's rows as text after every
-	// refresh (LATCHKEY_DEBUG_DUMP, for end-to-end tests).
-	DumpRows func(rows []string)
 	// Log receives diagnostics; nil discards them.
 	Log *slog.Logger
 	// Helpdesk connects the Helpdesk view (helpdesk.go); zero fields take defaults.
