@@ -107,6 +107,10 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	now    func() time.Time
+	// backupWorkFactor is the scrypt log2 N of new backups; zero means
+	// age's default (18). Only tests set it, to run fast under -race: no
+	// flag or variable can weaken a user's backup.
+	backupWorkFactor int
 }
 
 // command is one subcommand of latchkey.
