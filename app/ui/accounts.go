@@ -350,7 +350,10 @@ func (u *App) confirmDelete(i int) {
 					u.showError("Could not delete "+a.Label(), err)
 					return
 				}
-				delete(u.gens, a.ID)
+				if g := u.gens[a.ID]; g != nil {
+					g.Wipe()
+					delete(u.gens, a.ID)
+				}
 				delete(u.hotp, a.ID)
 				u.note("Deleted " + a.Label() + ".")
 				u.reload()

@@ -78,12 +78,24 @@ func (u *App) Stop() {
 		_ = u.store.Close()
 		u.store = nil
 	}
+	wipe(u.gens)
+	u.gens = map[string]*otp.Generator{}
+}
+
+// wipe clears the key material of every generator in gens (otp's Wipe),
+// for generators the app drops: a deleted account's, and all of them when
+// the store is locked or the window closes. Nothing may use them after.
+func wipe(gens map[string]*otp.Generator) {
+	for _, g := range gens {
+		g.Wipe()
+	}
 }
 
 // showMain puts the account list of an unlocked store in the window and
 // starts the clock.
 func (u *App) showMain(l loaded) {
 	u.store = l.store
+	wipe(u.gens) // none are left after a lock; this is for a reopen
 	u.gens = l.gens
 	u.hotp = map[string]string{}
 	u.active = u.deps.Clock.Now()
@@ -119,10 +131,15 @@ func load(ctx context.Context, s Store) (loaded, error) {
 
 // generators prepares the code generator of every TOTP account in accts.
 // One Secrets call fetches them all (concurrently, in the store) rather
-// than one keyring round trip per account. The store keeps, and owns, the
-// secrets it returns: no Wipe here.
+// than one keyring round trip per account. The secrets it returns are
+// copies, and each generator keeps its own: they are wiped here.
 func generators(ctx context.Context, s Store, accts []Account) (map[string]*otp.Generator, error) {
 	secrets, err := s.Secrets(ctx)
+	defer func() {
+		for _, sec := range secrets {
+			sec.Wipe()
+		}
+	}()
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +151,7 @@ func generators(ctx context.Context, s Store, accts []Account) (map[string]*otp.
 		}
 		g, err := otp.NewGenerator(sec, a.Options())
 		if err != nil {
+			wipe(gens)
 			return nil, fmt.Errorf("account %s: %w", a.Label(), err)
 		}
 		gens[a.ID] = g
@@ -210,10 +228,18 @@ func (u *App) reload(then ...func()) {
 	})
 }
 
-// setAccounts shows accts and prepares generators for new accounts.
+// setAccounts shows accts, wipes the generators of accounts no longer
+// there (deleted here or by another process) and prepares generators for
+// new accounts.
 func (u *App) setAccounts(accts []Account) {
 	u.all = accts
 	u.filter()
+	for id, g := range u.gens {
+		if !slices.ContainsFunc(accts, func(a Account) bool { return a.ID == id }) {
+			g.Wipe()
+			delete(u.gens, id)
+		}
+	}
 	missing := false
 	for _, a := range accts {
 		missing = missing || (a.Type.TimeBased() && u.gens[a.ID] == nil)
@@ -226,6 +252,7 @@ func (u *App) setAccounts(accts []Account) {
 		got, err := generators(ctx, s, accts)
 		fyne.Do(func() {
 			if u.store != s {
+				wipe(got)
 				return // locked or reopened meanwhile
 			}
 			if err != nil {
@@ -233,8 +260,10 @@ func (u *App) setAccounts(accts []Account) {
 				return
 			}
 			for id, g := range got {
-				if u.gens[id] == nil {
+				if u.gens[id] == nil && slices.ContainsFunc(u.all, func(a Account) bool { return a.ID == id }) {
 					u.gens[id] = g
+				} else {
+					g.Wipe() // one is there already, or the account went meanwhile
 				}
 			}
 			u.refresh()

@@ -20,7 +20,8 @@ const (
 )
 
 // Store is what the screens need from the account store. *store.Store
-// satisfies it; unit tests use an in-memory fake.
+// satisfies it; unit tests use an in-memory fake. Secret and Secrets
+// return copies that the caller owns and wipes.
 type Store interface {
 	Backend() Backend
 	List(ctx context.Context) ([]Account, error)
