@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -9,7 +10,9 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
+	"latchkey/core/label"
 	"latchkey/core/otp"
+	"latchkey/core/store"
 )
 
 // App is the desktop app's state: one window showing the account list (or
@@ -27,7 +30,14 @@ type App struct {
 	shown []Account // after the search filter
 	gens  map[string]*otp.Generator
 	hotp  map[string]string // the last HOTP code generated per account
-	sel   int               // index into shown; -1 for none
+	// broken are the accounts whose secret is missing from the keyring
+	// (deleted outside Latchkey): their rows say so, the others work.
+	broken map[string]bool
+	// warnings are the store's standing warnings (Store.Warnings); the
+	// status line shows them whenever no note does.
+	warnings []string
+	noting   bool // a note is in the status line
+	sel      int  // index into shown; -1 for none
 
 	search   *searchEntry
 	list     *widget.List
@@ -45,13 +55,14 @@ type App struct {
 func New(w fyne.Window, d Deps) *App {
 	d.defaults()
 	u := &App{
-		deps:  d,
-		w:     w,
-		ctx:   context.Background(),
-		async: func(f func()) { go f() },
-		gens:  map[string]*otp.Generator{},
-		hotp:  map[string]string{},
-		sel:   -1,
+		deps:   d,
+		w:      w,
+		ctx:    context.Background(),
+		async:  func(f func()) { go f() },
+		gens:   map[string]*otp.Generator{},
+		hotp:   map[string]string{},
+		sel:    -1,
+		broken: map[string]bool{},
 	}
 	applyTheme(themePref(fyne.CurrentApp().Preferences()))
 	return u
@@ -98,10 +109,19 @@ func (u *App) showMain(l loaded) {
 	wipe(u.gens) // none are left after a lock; this is for a reopen
 	u.gens = l.gens
 	u.hotp = map[string]string{}
+	u.broken = map[string]bool{}
+	for _, id := range l.broken {
+		u.broken[id] = true
+	}
+	u.warnings = nil
+	for _, w := range l.store.Warnings() {
+		u.warnings = append(u.warnings, label.Line(w))
+	}
 	u.active = u.deps.Clock.Now()
 	u.w.SetContent(u.accountsScreen(u.w))
 	u.all = l.accounts
 	u.filter()
+	u.showWarnings()
 	u.schedule()
 	u.deps.Log.Info("store open", "backend", string(l.store.Backend()), "accounts", len(l.accounts))
 }
@@ -111,6 +131,7 @@ type loaded struct {
 	store    Store
 	accounts []Account
 	gens     map[string]*otp.Generator
+	broken   []string // ids of the accounts whose secret is missing
 }
 
 // load reads the accounts and every secret, off the UI goroutine: this is
@@ -120,9 +141,10 @@ func load(ctx context.Context, s Store) (loaded, error) {
 	accts, err := s.List(ctx)
 	if err == nil {
 		var gens map[string]*otp.Generator
-		gens, err = generators(ctx, s, accts)
+		var broken []string
+		gens, broken, err = generators(ctx, s, accts)
 		if err == nil {
-			return loaded{s, accts, gens}, nil
+			return loaded{s, accts, gens, broken}, nil
 		}
 	}
 	_ = s.Close()
@@ -132,16 +154,24 @@ func load(ctx context.Context, s Store) (loaded, error) {
 // generators prepares the code generator of every TOTP account in accts.
 // One Secrets call fetches them all (concurrently, in the store) rather
 // than one keyring round trip per account. The secrets it returns are
-// copies, and each generator keeps its own: they are wiped here.
-func generators(ctx context.Context, s Store, accts []Account) (map[string]*otp.Generator, error) {
+// copies, and each generator keeps its own: they are wiped here. When some
+// keyring items are gone (a *store.MissingError) the others' generators
+// are returned with the broken accounts' ids, not an error: one account
+// deleted outside Latchkey must not hide every code.
+func generators(ctx context.Context, s Store, accts []Account) (map[string]*otp.Generator, []string, error) {
 	secrets, err := s.Secrets(ctx)
 	defer func() {
 		for _, sec := range secrets {
 			sec.Wipe()
 		}
 	}()
+	var missing *store.MissingError
+	var broken []string
+	if errors.As(err, &missing) {
+		broken, err = missing.IDs, nil
+	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	gens := make(map[string]*otp.Generator, len(accts))
 	for _, a := range accts {
@@ -152,11 +182,11 @@ func generators(ctx context.Context, s Store, accts []Account) (map[string]*otp.
 		g, err := otp.NewGenerator(sec, a.Options())
 		if err != nil {
 			wipe(gens)
-			return nil, fmt.Errorf("account %s: %w", a.Label(), err)
+			return nil, nil, fmt.Errorf("account %s: %w", a.Label(), err)
 		}
 		gens[a.ID] = g
 	}
-	return gens, nil
+	return gens, broken, nil
 }
 
 // pollEvery is how often the list is read again to show changes made by
@@ -240,6 +270,12 @@ func (u *App) setAccounts(accts []Account) {
 			delete(u.gens, id)
 		}
 	}
+	for id := range u.broken {
+		if !slices.ContainsFunc(accts, func(a Account) bool { return a.ID == id }) {
+			delete(u.broken, id)
+		}
+	}
+	u.showWarnings()
 	missing := false
 	for _, a := range accts {
 		missing = missing || (a.Type.TimeBased() && u.gens[a.ID] == nil)
@@ -249,7 +285,7 @@ func (u *App) setAccounts(accts []Account) {
 	}
 	s, ctx := u.store, u.ctx
 	u.async(func() {
-		got, err := generators(ctx, s, accts)
+		got, broken, err := generators(ctx, s, accts)
 		fyne.Do(func() {
 			if u.store != s {
 				wipe(got)
@@ -259,13 +295,21 @@ func (u *App) setAccounts(accts []Account) {
 				u.showError("Some codes cannot be shown", err)
 				return
 			}
+			listed := func(id string) bool { return slices.ContainsFunc(u.all, func(a Account) bool { return a.ID == id }) }
 			for id, g := range got {
-				if u.gens[id] == nil && slices.ContainsFunc(u.all, func(a Account) bool { return a.ID == id }) {
+				delete(u.broken, id) // its secret is back
+				if u.gens[id] == nil && listed(id) {
 					u.gens[id] = g
 				} else {
 					g.Wipe() // one is there already, or the account went meanwhile
 				}
 			}
+			for _, id := range broken {
+				if listed(id) {
+					u.broken[id] = true
+				}
+			}
+			u.showWarnings()
 			u.refresh()
 		})
 	})

@@ -24,6 +24,9 @@ const (
 // return copies that the caller owns and wipes.
 type Store interface {
 	Backend() Backend
+	// Warnings is what Open found wrong with the home folder but could go
+	// on with (a folder other users can read), for the status line.
+	Warnings() []string
 	List(ctx context.Context) ([]Account, error)
 	Add(ctx context.Context, a Account, secret otp.Secret, force bool) (Account, error)
 	Secret(ctx context.Context, id string) (otp.Secret, error)
