@@ -5,7 +5,8 @@
 //
 // Environment:
 //
-//	LATCHKEY_HOME        the store's folder (default: the user config dir's "latchkey")
+//	LATCHKEY_HOME        the store's folder (default: the user config dir's "latchkey"); it
+//	                     also holds desktop.json, the desktop app's settings (the theme)
 //	LATCHKEY_STORE       keyring or file (default: the remembered choice, else the keyring)
 //	LATCHKEY_PASSPHRASE  the file store's passphrase, for tests and kiosks (default: asked)
 //	LATCHKEY_SERVER      an enrollment server URL whose Date header checks the clock
@@ -20,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -52,7 +54,8 @@ Options:
   --version  print the version and exit
 
 Environment:
-  LATCHKEY_HOME        the store's folder (default: the user config dir's "latchkey")
+  LATCHKEY_HOME        the store's folder (default: the user config dir's "latchkey"); it
+                       also holds desktop.json, this app's settings (the theme)
   LATCHKEY_STORE       keyring or file (default: the remembered choice, else the keyring)
   LATCHKEY_PASSPHRASE  the file store's passphrase, for tests and kiosks (default: asked)
   LATCHKEY_SERVER      an enrollment server URL whose Date header checks the clock
@@ -160,6 +163,13 @@ func newDeps(getenv func(string) string, log *slog.Logger) (ui.Deps, error) {
 		}
 		d.Backend = b
 	}
+	// The desktop's own settings (the theme) sit beside the store.
+	home, err := store.DefaultHome(getenv)
+	if err != nil {
+		return d, err
+	}
+	f := settingsFile{path: filepath.Join(home, store.DesktopFile)}
+	d.LoadSettings, d.SaveSettings = f.load, f.save
 	if p := getenv("LATCHKEY_PASSPHRASE"); p != "" {
 		d.Passphrase = func() ([]byte, error) { return []byte(p), nil }
 	}

@@ -37,7 +37,8 @@ type App struct {
 	// status line shows them whenever no note does.
 	warnings []string
 	noting   bool // a note is in the status line
-	sel      int  // index into shown; -1 for none
+	settings Settings
+	sel      int // index into shown; -1 for none
 
 	search   *searchEntry
 	list     *widget.List
@@ -64,7 +65,12 @@ func New(w fyne.Window, d Deps) *App {
 		sel:    -1,
 		broken: map[string]bool{},
 	}
-	applyTheme(themePref(fyne.CurrentApp().Preferences()))
+	s, err := d.LoadSettings()
+	if err != nil {
+		d.Log.Warn("desktop settings unreadable; using the defaults", "err", err)
+	}
+	u.settings = s
+	applyTheme(u.theme())
 	return u
 }
 

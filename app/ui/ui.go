@@ -68,6 +68,11 @@ type Deps struct {
 	Enroll Enroller
 	// Transfer connects the Import/Export menu (transfer.go); zero fields take defaults.
 	Transfer Transfer
+	// LoadSettings and SaveSettings read and write the desktop's own
+	// settings (package app: desktop.json in the store's folder); nil
+	// keeps them in memory for this run.
+	LoadSettings func() (Settings, error)
+	SaveSettings func(Settings) error
 }
 
 // Enroller redeems a one-time enrollment link (SERVER/enroll#TOKEN),
@@ -94,6 +99,12 @@ func (d *Deps) defaults() {
 	}
 	if d.Enroll == nil {
 		d.Enroll = DefaultEnroller(nil)
+	}
+	if d.LoadSettings == nil {
+		d.LoadSettings = func() (Settings, error) { return Settings{}, nil }
+	}
+	if d.SaveSettings == nil {
+		d.SaveSettings = func(Settings) error { return nil }
 	}
 }
 

@@ -898,6 +898,10 @@ func TestDecodeAccountsRefuses(t *testing.T) {
 // to 0700 when it is ours, and Open says so.
 func TestOpenTightensHome(t *testing.T) {
 	home := t.TempDir()
+	// The desktop app's settings are Latchkey's too.
+	if err := os.WriteFile(filepath.Join(home, DesktopFile), []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Chmod(home, 0o755); err != nil {
 		t.Fatal(err)
 	}
