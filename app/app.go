@@ -5,11 +5,11 @@
 //
 // Environment:
 //
-//	LATCHKEY_HOME        the store's folder (default: the user config dir's "latchkey")
+//	LATCHKEY_HOME        the store's folder (default: the user config dir's "latchkey"); it
+//	                     also holds desktop.json, the desktop app's settings (the theme)
 //	LATCHKEY_STORE       keyring or file (default: the remembered choice, else the keyring)
 //	LATCHKEY_PASSPHRASE  the file store's passphrase, for tests and kiosks (default: asked)
 //	LATCHKEY_SERVER      an enrollment server URL whose Date header checks the clock
-//	LATCHKEY_DEBUG_DUMP  a file that receives the list's rows as text whenever they change
 package app
 
 import (
@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -32,7 +33,6 @@ import (
 
 	"latchkey/app/ui"
 	"latchkey/assets"
-	"latchkey/core/atomicfile"
 	"latchkey/core/enroll"
 	"latchkey/core/harden"
 	"latchkey/core/qr"
@@ -54,7 +54,8 @@ Options:
   --version  print the version and exit
 
 Environment:
-  LATCHKEY_HOME        the store's folder (default: the user config dir's "latchkey")
+  LATCHKEY_HOME        the store's folder (default: the user config dir's "latchkey"); it
+                       also holds desktop.json, this app's settings (the theme)
   LATCHKEY_STORE       keyring or file (default: the remembered choice, else the keyring)
   LATCHKEY_PASSPHRASE  the file store's passphrase, for tests and kiosks (default: asked)
   LATCHKEY_SERVER      an enrollment server URL whose Date header checks the clock
@@ -162,6 +163,13 @@ func newDeps(getenv func(string) string, log *slog.Logger) (ui.Deps, error) {
 		}
 		d.Backend = b
 	}
+	// The desktop's own settings (the theme) sit beside the store.
+	home, err := store.DefaultHome(getenv)
+	if err != nil {
+		return d, err
+	}
+	f := settingsFile{path: filepath.Join(home, store.DesktopFile)}
+	d.LoadSettings, d.SaveSettings = f.load, f.save
 	if p := getenv("LATCHKEY_PASSPHRASE"); p != "" {
 		d.Passphrase = func() ([]byte, error) { return []byte(p), nil }
 	}
@@ -177,13 +185,6 @@ func newDeps(getenv func(string) string, log *slog.Logger) (ui.Deps, error) {
 		// client of its own whose timeout ends a hung check.
 		hc := &http.Client{Timeout: 10 * time.Second}
 		d.ClockSkew = func(ctx context.Context) (time.Duration, error) { return enroll.ClockSkew(ctx, hc, srv) }
-	}
-	if f := getenv("LATCHKEY_DEBUG_DUMP"); f != "" {
-		d.DumpRows = func(rows []string) {
-			if err := atomicfile.Write(f, []byte(strings.Join(rows, "\n")+"\n"), 0o600); err != nil {
-				log.Warn("debug dump", "err", err)
-			}
-		}
 	}
 	return d, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,9 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/image/draw"
+
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 
+	"latchkey/app/ui"
 	"latchkey/core/otp"
 	"latchkey/core/store"
 	"latchkey/core/testenv"
@@ -85,7 +89,6 @@ type proc struct {
 	cmd     *exec.Cmd
 	started time.Time
 	out     *bytes.Buffer
-	dump    string
 	exited  chan struct{} // closed when the process has ended
 }
 
@@ -110,7 +113,7 @@ func (p *proc) alive(tb testing.TB) {
 func start(tb testing.TB, bin, display, storeHome string) *proc {
 	tb.Helper()
 	home := tb.TempDir()
-	p := &proc{out: &bytes.Buffer{}, dump: filepath.Join(home, "rows.txt")}
+	p := &proc{out: &bytes.Buffer{}}
 	cmd := exec.Command(bin)
 	cmd.Env = []string{
 		"PATH=" + os.Getenv("PATH"),
@@ -119,7 +122,7 @@ func start(tb testing.TB, bin, display, storeHome string) *proc {
 		"XDG_CACHE_HOME=" + filepath.Join(home, ".cache"),
 		"XDG_DATA_HOME=" + filepath.Join(home, ".local", "share"),
 		"DISPLAY=" + display,
-		"LANG=C.UTF-8",
+		"LANG=C.UTF-8", "FYNE_SCALE=" + os.Getenv("SCRATCH_SCALE"),
 	}
 	if xa := os.Getenv("XAUTHORITY"); xa != "" {
 		cmd.Env = append(cmd.Env, "XAUTHORITY="+xa)
@@ -129,7 +132,6 @@ func start(tb testing.TB, bin, display, storeHome string) *proc {
 			"LATCHKEY_HOME="+storeHome,
 			"LATCHKEY_STORE=file",
 			"LATCHKEY_PASSPHRASE="+passphrase,
-			"LATCHKEY_DEBUG_DUMP="+p.dump,
 		)
 	}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
@@ -188,22 +190,98 @@ func (p *proc) firstFrame(tb testing.TB, display string, timeout time.Duration) 
 	}
 }
 
-// rows waits until the app's debug dump holds n rows and returns them with
-// the time since start.
-func (p *proc) rows(tb testing.TB, n int, timeout time.Duration) ([]string, time.Duration) {
+// screen captures the whole screen (what X really shows, as `xwd -root`)
+// and returns the part covered by window win.
+func screen(display, win string) (*image.NRGBA, error) {
+	root, err := xwd(display, "root")
+	if err != nil {
+		return nil, err
+	}
+	r, err := geometry(display, win)
+	if err != nil {
+		return nil, err
+	}
+	return crop(root, r), nil
+}
+
+// ocrScale is how much a screenshot is enlarged before tesseract reads it:
+// its models are trained on text about 30 pixels high, twice Fyne's.
+const ocrScale = 3
+
+// ocr returns the text tesseract reads in img: the pixels are turned to
+// grey, scaled ocrScale times and made dark on light (the dark theme draws
+// light text on dark), which is what tesseract reads best. Larger Fyne
+// scales (FYNE_SCALE=2) read worse: the avatar beside the issuer then
+// merges with it.
+func ocr(tb testing.TB, img *image.NRGBA) string {
 	tb.Helper()
-	deadline := p.started.Add(timeout)
+	tess := testenv.Tool(tb, "tesseract")
+	b := img.Bounds()
+	grey := image.NewGray(image.Rect(0, 0, b.Dx()*ocrScale, b.Dy()*ocrScale))
+	draw.CatmullRom.Scale(grey, grey.Rect, img, b, draw.Src, nil)
+	if bg, _ := dominant(img); int(bg.R)+int(bg.G)+int(bg.B) < 3*128 {
+		for i, v := range grey.Pix {
+			grey.Pix[i] = 255 - v
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, grey); err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command(tess, "stdin", "stdout", "--psm", "4") // lines of varied sizes
+	cmd.Stdin = &buf
+	cmd.Env = append(cmd.Environ(), "OMP_THREAD_LIMIT=1") // one core: the machine is shared
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	out, err := cmd.Output()
+	if err != nil {
+		tb.Fatalf("tesseract: %v: %s", err, errb.String())
+	}
+	return string(out)
+}
+
+// avatarColumn is the width of the rows' avatar column, in pixels
+// (padding, the 36-pixel avatar, padding): OCR reads right of it, since an
+// avatar's initial beside the issuer garbles both; the avatars are
+// checked by colour instead.
+const avatarColumn = 46
+
+// read OCRs window win until ok accepts the text (or timeout passes, which
+// fails the test) and returns the accepted text.
+func (p *proc) read(tb testing.TB, display, win string, timeout time.Duration, what string, ok func(text string) bool) string {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
 	for {
-		data, err := os.ReadFile(p.dump)
+		img, err := screen(display, win)
+		var text string
 		if err == nil {
-			rows := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-			if len(rows) == n && !strings.Contains(string(data), "…") { // every code computed
-				return rows, time.Since(p.started)
+			b := img.Bounds()
+			text = ocr(tb, crop(img, image.Rect(b.Min.X+avatarColumn, b.Min.Y, b.Max.X, b.Max.Y)))
+			if ok(text) {
+				return text
 			}
 		}
 		p.alive(tb)
 		if time.Now().After(deadline) {
-			tb.Fatalf("the app did not list %d accounts within %s (dump: %q, %v)", n, timeout, data, err)
+			tb.Fatalf("the window did not show %s within %s; it reads:\n%s\n(last error %v)", what, timeout, text, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// avatar waits until window win draws the avatar of the row titled
+// issuer and returns the time since start.
+func (p *proc) avatar(tb testing.TB, display, win, issuer string, timeout time.Duration) time.Duration {
+	tb.Helper()
+	deadline := p.started.Add(timeout)
+	c := ui.AvatarColor(issuer)
+	for {
+		if img, err := screen(display, win); err == nil && count(img, c) >= 300 {
+			return time.Since(p.started)
+		}
+		p.alive(tb)
+		if time.Now().After(deadline) {
+			tb.Fatalf("the avatar of %s was not drawn within %s", issuer, timeout)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

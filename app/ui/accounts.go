@@ -133,8 +133,7 @@ func filterAccounts(all []Account, q string) []Account {
 	return append(exact, partial...)
 }
 
-// refresh redraws the visible rows and the empty-list hint, and hands the
-// rows to the debug dump.
+// refresh redraws the visible rows and the empty-list hint.
 func (u *App) refresh() {
 	if u.list == nil {
 		return
@@ -150,7 +149,6 @@ func (u *App) refresh() {
 		u.empty.Hide()
 	}
 	u.list.Refresh()
-	u.dumpRows()
 }
 
 // view computes what the row of account a shows at now.
@@ -161,6 +159,10 @@ func (u *App) view(a Account, now time.Time) rowView {
 	}
 	if len(a.Tags) > 0 {
 		v.Subtitle = strings.TrimSpace(v.Subtitle + "  #" + strings.Join(a.Tags, " #"))
+	}
+	if u.broken[a.ID] {
+		v.Code, v.Broken, v.HOTP = missingSecret, true, a.Type == otp.HOTP
+		return v
 	}
 	if a.Type == otp.HOTP {
 		v.HOTP = true
@@ -204,31 +206,6 @@ func (u *App) bindRow(i int, r *codeRow) {
 		u.move(i, rows)
 	}
 	r.set(v)
-}
-
-// dumpRows hands the rows, as text, to Deps.DumpRows when they changed.
-func (u *App) dumpRows() {
-	if u.deps.DumpRows == nil {
-		return
-	}
-	rows := u.rows()
-	s := strings.Join(rows, "\n")
-	if s == u.dump {
-		return
-	}
-	u.dump = s
-	u.deps.DumpRows(rows)
-}
-
-// rows are the list's rows as "title<TAB>subtitle<TAB>code", in order.
-func (u *App) rows() []string {
-	now := u.deps.Clock.Now()
-	out := make([]string, 0, len(u.shown))
-	for _, a := range u.shown {
-		v := u.view(a, now)
-		out = append(out, v.Title+"\t"+v.Subtitle+"\t"+v.Code)
-	}
-	return out
 }
 
 func (u *App) selected() int { return u.sel }
@@ -281,6 +258,10 @@ func (u *App) activate(i int) {
 		return
 	}
 	a := u.shown[i]
+	if u.broken[a.ID] {
+		u.note(fmt.Sprintf("The keyring has no secret for %s (deleted outside Latchkey?): delete the account and add it again.", a.Label()))
+		return
+	}
 	if a.Type == otp.HOTP {
 		u.nextHOTP(a)
 		return
@@ -344,19 +325,58 @@ func (u *App) clearClipboard() {
 	u.stopClip = nil
 }
 
-// note shows a short confirmation in the status line for a few seconds.
+// note shows a short confirmation in the status line for a few seconds;
+// the standing warnings come back after it.
 func (u *App) note(msg string) {
 	if u.status == nil {
 		return
 	}
+	u.noting = true
+	u.status.Importance = widget.MediumImportance
 	u.status.SetText(msg)
 	u.status.Show()
 	if u.stopNote != nil {
 		u.stopNote()
 	}
 	u.stopNote = u.deps.Clock.AfterFunc(3*time.Second, func() {
-		fyne.Do(func() { u.status.Hide() })
+		fyne.Do(func() {
+			u.noting = false
+			u.showWarnings()
+		})
 	})
+}
+
+// missingSecret is what the row of an account whose keyring item is gone
+// shows instead of a code.
+const missingSecret = "secret missing from the keyring"
+
+// showWarnings puts the standing warnings in the status line (the
+// store's, and the accounts whose secret is missing), or hides it when
+// there are none. A note showing now keeps the line until it ends.
+func (u *App) showWarnings() {
+	if u.status == nil || u.noting {
+		return
+	}
+	msgs := slices.Clone(u.warnings)
+	var broken []string
+	for _, a := range u.all {
+		if u.broken[a.ID] {
+			broken = append(broken, a.Label())
+		}
+	}
+	switch n := len(broken); {
+	case n == 1:
+		msgs = append(msgs, fmt.Sprintf("The keyring has no secret for %s (deleted outside Latchkey?): delete the account and add it again.", broken[0]))
+	case n > 1:
+		msgs = append(msgs, fmt.Sprintf("The keyring has no secret for %d accounts (deleted outside Latchkey?): their rows say so; delete them and add them again.", n))
+	}
+	if len(msgs) == 0 {
+		u.status.Hide()
+		return
+	}
+	u.status.Importance = widget.WarningImportance
+	u.status.SetText(strings.Join(msgs, "\n"))
+	u.status.Show()
 }
 
 func (u *App) confirmDelete(i int) {
@@ -377,7 +397,10 @@ func (u *App) confirmDelete(i int) {
 					u.showError("Could not delete "+a.Label(), err)
 					return
 				}
-				delete(u.gens, a.ID)
+				if g := u.gens[a.ID]; g != nil {
+					g.Wipe()
+					delete(u.gens, a.ID)
+				}
 				delete(u.hotp, a.ID)
 				u.note("Deleted " + a.Label() + ".")
 				u.reload()

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -9,7 +10,9 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
+	"latchkey/core/label"
 	"latchkey/core/otp"
+	"latchkey/core/store"
 )
 
 // App is the desktop app's state: one window showing the account list (or
@@ -27,8 +30,15 @@ type App struct {
 	shown []Account // after the search filter
 	gens  map[string]*otp.Generator
 	hotp  map[string]string // the last HOTP code generated per account
-	sel   int               // index into shown; -1 for none
-	dump  string            // the last rows handed to Deps.DumpRows
+	// broken are the accounts whose secret is missing from the keyring
+	// (deleted outside Latchkey): their rows say so, the others work.
+	broken map[string]bool
+	// warnings are the store's standing warnings (Store.Warnings); the
+	// status line shows them whenever no note does.
+	warnings []string
+	noting   bool // a note is in the status line
+	settings Settings
+	sel      int // index into shown; -1 for none
 
 	search   *searchEntry
 	list     *widget.List
@@ -46,15 +56,21 @@ type App struct {
 func New(w fyne.Window, d Deps) *App {
 	d.defaults()
 	u := &App{
-		deps:  d,
-		w:     w,
-		ctx:   context.Background(),
-		async: func(f func()) { go f() },
-		gens:  map[string]*otp.Generator{},
-		hotp:  map[string]string{},
-		sel:   -1,
+		deps:   d,
+		w:      w,
+		ctx:    context.Background(),
+		async:  func(f func()) { go f() },
+		gens:   map[string]*otp.Generator{},
+		hotp:   map[string]string{},
+		sel:    -1,
+		broken: map[string]bool{},
 	}
-	applyTheme(themePref(fyne.CurrentApp().Preferences()))
+	s, err := d.LoadSettings()
+	if err != nil {
+		d.Log.Warn("desktop settings unreadable; using the defaults", "err", err)
+	}
+	u.settings = s
+	applyTheme(u.theme())
 	return u
 }
 
@@ -79,18 +95,39 @@ func (u *App) Stop() {
 		_ = u.store.Close()
 		u.store = nil
 	}
+	wipe(u.gens)
+	u.gens = map[string]*otp.Generator{}
+}
+
+// wipe clears the key material of every generator in gens (otp's Wipe),
+// for generators the app drops: a deleted account's, and all of them when
+// the store is locked or the window closes. Nothing may use them after.
+func wipe(gens map[string]*otp.Generator) {
+	for _, g := range gens {
+		g.Wipe()
+	}
 }
 
 // showMain puts the account list of an unlocked store in the window and
 // starts the clock.
 func (u *App) showMain(l loaded) {
 	u.store = l.store
+	wipe(u.gens) // none are left after a lock; this is for a reopen
 	u.gens = l.gens
 	u.hotp = map[string]string{}
+	u.broken = map[string]bool{}
+	for _, id := range l.broken {
+		u.broken[id] = true
+	}
+	u.warnings = nil
+	for _, w := range l.store.Warnings() {
+		u.warnings = append(u.warnings, label.Line(w))
+	}
 	u.active = u.deps.Clock.Now()
 	u.w.SetContent(u.accountsScreen(u.w))
 	u.all = l.accounts
 	u.filter()
+	u.showWarnings()
 	u.schedule()
 	u.deps.Log.Info("store open", "backend", string(l.store.Backend()), "accounts", len(l.accounts))
 }
@@ -100,6 +137,7 @@ type loaded struct {
 	store    Store
 	accounts []Account
 	gens     map[string]*otp.Generator
+	broken   []string // ids of the accounts whose secret is missing
 }
 
 // load reads the accounts and every secret, off the UI goroutine: this is
@@ -109,9 +147,10 @@ func load(ctx context.Context, s Store) (loaded, error) {
 	accts, err := s.List(ctx)
 	if err == nil {
 		var gens map[string]*otp.Generator
-		gens, err = generators(ctx, s, accts)
+		var broken []string
+		gens, broken, err = generators(ctx, s, accts)
 		if err == nil {
-			return loaded{s, accts, gens}, nil
+			return loaded{s, accts, gens, broken}, nil
 		}
 	}
 	_ = s.Close()
@@ -120,12 +159,25 @@ func load(ctx context.Context, s Store) (loaded, error) {
 
 // generators prepares the code generator of every TOTP account in accts.
 // One Secrets call fetches them all (concurrently, in the store) rather
-// than one keyring round trip per account. The store keeps, and owns, the
-// secrets it returns: no Wipe here.
-func generators(ctx context.Context, s Store, accts []Account) (map[string]*otp.Generator, error) {
+// than one keyring round trip per account. The secrets it returns are
+// copies, and each generator keeps its own: they are wiped here. When some
+// keyring items are gone (a *store.MissingError) the others' generators
+// are returned with the broken accounts' ids, not an error: one account
+// deleted outside Latchkey must not hide every code.
+func generators(ctx context.Context, s Store, accts []Account) (map[string]*otp.Generator, []string, error) {
 	secrets, err := s.Secrets(ctx)
+	defer func() {
+		for _, sec := range secrets {
+			sec.Wipe()
+		}
+	}()
+	var missing *store.MissingError
+	var broken []string
+	if errors.As(err, &missing) {
+		broken, err = missing.IDs, nil
+	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	gens := make(map[string]*otp.Generator, len(accts))
 	for _, a := range accts {
@@ -135,11 +187,12 @@ func generators(ctx context.Context, s Store, accts []Account) (map[string]*otp.
 		}
 		g, err := otp.NewGenerator(sec, a.Options())
 		if err != nil {
-			return nil, fmt.Errorf("account %s: %w", a.Label(), err)
+			wipe(gens)
+			return nil, nil, fmt.Errorf("account %s: %w", a.Label(), err)
 		}
 		gens[a.ID] = g
 	}
-	return gens, nil
+	return gens, broken, nil
 }
 
 // pollEvery is how often the list is read again to show changes made by
@@ -211,10 +264,24 @@ func (u *App) reload(then ...func()) {
 	})
 }
 
-// setAccounts shows accts and prepares generators for new accounts.
+// setAccounts shows accts, wipes the generators of accounts no longer
+// there (deleted here or by another process) and prepares generators for
+// new accounts.
 func (u *App) setAccounts(accts []Account) {
 	u.all = accts
 	u.filter()
+	for id, g := range u.gens {
+		if !slices.ContainsFunc(accts, func(a Account) bool { return a.ID == id }) {
+			g.Wipe()
+			delete(u.gens, id)
+		}
+	}
+	for id := range u.broken {
+		if !slices.ContainsFunc(accts, func(a Account) bool { return a.ID == id }) {
+			delete(u.broken, id)
+		}
+	}
+	u.showWarnings()
 	missing := false
 	for _, a := range accts {
 		missing = missing || (a.Type.TimeBased() && u.gens[a.ID] == nil)
@@ -224,20 +291,31 @@ func (u *App) setAccounts(accts []Account) {
 	}
 	s, ctx := u.store, u.ctx
 	u.async(func() {
-		got, err := generators(ctx, s, accts)
+		got, broken, err := generators(ctx, s, accts)
 		fyne.Do(func() {
 			if u.store != s {
+				wipe(got)
 				return // locked or reopened meanwhile
 			}
 			if err != nil {
 				u.showError("Some codes cannot be shown", err)
 				return
 			}
+			listed := func(id string) bool { return slices.ContainsFunc(u.all, func(a Account) bool { return a.ID == id }) }
 			for id, g := range got {
-				if u.gens[id] == nil {
+				delete(u.broken, id) // its secret is back
+				if u.gens[id] == nil && listed(id) {
 					u.gens[id] = g
+				} else {
+					g.Wipe() // one is there already, or the account went meanwhile
 				}
 			}
+			for _, id := range broken {
+				if listed(id) {
+					u.broken[id] = true
+				}
+			}
+			u.showWarnings()
 			u.refresh()
 		})
 	})

@@ -330,7 +330,7 @@ func TestEnrollLinkEndToEnd(t *testing.T) {
 	if err != nil || len(accts) != 1 {
 		t.Fatalf("stored %v %v", accts, err)
 	}
-	if rows := strings.Join(u.rows(), "\n"); !strings.Contains(rows, accts[0].Name) {
+	if rows := strings.Join(listed(w), "\n"); !strings.Contains(rows, accts[0].Name) {
 		t.Errorf("not listed:\n%s", rows)
 	}
 	sec, err := real.Secret(ctx, accts[0].ID)

@@ -24,6 +24,7 @@ type fakeStore struct {
 	migrated    Backend
 	failList    error
 	failSecrets error
+	warnings    []string
 }
 
 func newFakeStore(b Backend) *fakeStore {
@@ -44,6 +45,8 @@ func (s *fakeStore) seed(a Account, b32 string) Account {
 }
 
 func (s *fakeStore) Backend() Backend { return s.backend }
+
+func (s *fakeStore) Warnings() []string { return slices.Clone(s.warnings) }
 
 func (s *fakeStore) List(context.Context) ([]Account, error) {
 	s.mu.Lock()
@@ -93,7 +96,11 @@ func (s *fakeStore) Secret(_ context.Context, id string) (otp.Secret, error) {
 	if _, err := s.find(id); err != nil {
 		return nil, err
 	}
-	return slices.Clone(s.secrets[id]), nil
+	sec, ok := s.secrets[id]
+	if !ok {
+		return nil, fmt.Errorf("store: secret %q: %w", id, store.ErrNotFound)
+	}
+	return slices.Clone(sec), nil
 }
 
 func (s *fakeStore) Generator(ctx context.Context, id string) (*otp.Generator, error) {
@@ -111,9 +118,19 @@ func (s *fakeStore) Secrets(context.Context) (map[string]otp.Secret, error) {
 	if s.failSecrets != nil {
 		return nil, s.failSecrets
 	}
+	// As core/store does: an account whose secret is gone (delete it
+	// from secrets) is named in a *store.MissingError beside the others.
 	out := make(map[string]otp.Secret, len(s.secrets))
-	for id, sec := range s.secrets {
-		out[id] = slices.Clone(sec)
+	var missing []string
+	for _, a := range s.accts {
+		if sec, ok := s.secrets[a.ID]; ok {
+			out[a.ID] = slices.Clone(sec)
+		} else {
+			missing = append(missing, a.ID)
+		}
+	}
+	if len(missing) > 0 {
+		return out, &store.MissingError{IDs: missing}
 	}
 	return out, nil
 }

@@ -21,12 +21,10 @@ import (
 // core/store in a temporary home) whose passphrase is asked in the app's
 // own dialog, with store work on real goroutines as in the product.
 type firstRun struct {
-	t    *testing.T
-	app  *App
-	w    *promptWindow
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	rows []string // the last rows handed to DumpRows
+	t   *testing.T
+	app *App
+	w   *promptWindow
+	wg  sync.WaitGroup
 }
 
 func newFirstRun(t *testing.T) *firstRun {
@@ -41,7 +39,6 @@ func newFirstRun(t *testing.T) *firstRun {
 			return store.Open(ctx, store.Options{Home: home, Backend: store.File,
 				Passphrase: p.Passphrase, NewPassphrase: p.NewPassphrase, WorkFactor: 2})
 		},
-		DumpRows: func(rows []string) { r.mu.Lock(); r.rows = rows; r.mu.Unlock() },
 	})
 	r.app.async = func(f func()) {
 		r.wg.Add(1)
@@ -147,10 +144,7 @@ func TestFirstAddToNewFileStoreAsksPassphraseWithoutFreezing(t *testing.T) {
 	ok := button(t, d, "OK")
 	returns(t, "OK in the passphrase dialog", func() { test.Tap(ok) })
 	r.wg.Wait()
-	r.mu.Lock()
-	rows := strings.Join(r.rows, "\n")
-	r.mu.Unlock()
-	if !strings.HasPrefix(rows, "Slack\tdave\t") {
+	if rows := strings.Join(listed(r.w), "\n"); !strings.HasPrefix(rows, "Slack\tdave\t") {
 		t.Errorf("after the first add the list shows %q", rows)
 	}
 	if !strings.Contains(r.app.status.Text, "Added Slack:dave") {

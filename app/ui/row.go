@@ -23,6 +23,7 @@ type rowView struct {
 	Secs     string  // the seconds left, as a number: "17 s" (TOTP)
 	Warn     bool    // the last seconds of the period
 	HOTP     bool
+	Broken   bool // the secret is missing: Code says so
 	Selected bool
 }
 
@@ -201,7 +202,7 @@ func (rr *codeRowRenderer) Layout(size fyne.Size) {
 	rr.track.Resize(fyne.NewSize(barW, barHeight))
 	rr.bar.Move(fyne.NewPos(x, body))
 	frac := v.Frac
-	if v.HOTP {
+	if v.HOTP || v.Broken {
 		frac = 0
 	}
 	rr.bar.Resize(fyne.NewSize(barW*min(max(frac, 0), 1), barHeight))
@@ -250,6 +251,10 @@ func (rr *codeRowRenderer) Refresh() {
 		rr.code.TextSize = size
 		rr.code.Color = dim
 	}
+	if v.Broken {
+		rr.code.TextSize = size * 0.9
+		rr.code.Color = th.Color(theme.ColorNameError, variant)
+	}
 	rr.next.Text, rr.next.Color, rr.next.TextSize = v.Next, dim, size*0.85
 	rr.secs.Text, rr.secs.Color, rr.secs.TextSize = v.Secs, dim, size*0.8
 	rr.track.FillColor = th.Color(theme.ColorNameInputBorder, variant)
@@ -260,7 +265,8 @@ func (rr *codeRowRenderer) Refresh() {
 	if v.Warn {
 		rr.secs.Color = th.Color(theme.ColorNameError, variant)
 	}
-	rr.track.Hidden, rr.bar.Hidden, rr.secs.Hidden = v.HOTP, v.HOTP, v.HOTP
+	noBar := v.HOTP || v.Broken
+	rr.track.Hidden, rr.bar.Hidden, rr.secs.Hidden = noBar, noBar, noBar
 	rr.Layout(rr.row.Size())
 	for _, o := range rr.objects {
 		o.Refresh()

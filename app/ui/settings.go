@@ -14,11 +14,21 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
+// Settings are the desktop app's own settings, kept beside the store (in
+// LATCHKEY_HOME) rather than in Fyne's preferences under ~/.config/fyne,
+// so that one folder holds a whole Latchkey setup.
+type Settings struct {
+	// Theme is "system" (also when empty), "light" or "dark".
+	Theme string `json:"theme,omitempty"`
+}
+
 // Preference keys and their defaults.
 const (
 	prefClipboard = "clipboardClearSeconds" // default 30; 0 never
-	prefTheme     = "theme"                 // "system", "light" or "dark"
 	prefLock      = "lockMinutes"           // default 5; 0 never (file store only)
+	// prefTheme is where versions before Settings kept the theme; it is
+	// read while Settings has none, and removed once Settings holds one.
+	prefTheme = "theme"
 
 	defaultClipboard = 30
 	defaultLock      = 5
@@ -38,7 +48,30 @@ func clipboardClear(p fyne.Preferences) time.Duration {
 
 func lockMinutes(p fyne.Preferences) int { return p.IntWithFallback(prefLock, defaultLock) }
 
-func themePref(p fyne.Preferences) string { return p.StringWithFallback(prefTheme, "system") }
+// theme is the theme setting: Settings', else the one an earlier version
+// left in Fyne's preferences, else "system".
+func (u *App) theme() string {
+	if slices.Contains(themeChoices, u.settings.Theme) {
+		return u.settings.Theme
+	}
+	if v := fyne.CurrentApp().Preferences().String(prefTheme); slices.Contains(themeChoices, v) {
+		return v
+	}
+	return "system"
+}
+
+// setTheme applies the theme name and saves it in Settings.
+func (u *App) setTheme(name string) {
+	applyTheme(name)
+	s := u.settings
+	s.Theme = name
+	if err := u.deps.SaveSettings(s); err != nil {
+		u.showError("Could not save the theme", err)
+		return
+	}
+	u.settings = s
+	fyne.CurrentApp().Preferences().RemoveValue(prefTheme)
+}
 
 func secondsLabel(n int) string {
 	if n == 0 {
@@ -72,12 +105,8 @@ func (u *App) settingsScreen(w fyne.Window) fyne.CanvasObject {
 
 	th := widget.NewRadioGroup([]string{"System", "Light", "Dark"}, nil)
 	th.Horizontal = true
-	th.SetSelected(th.Options[max(slices.Index(themeChoices, themePref(prefs)), 0)])
-	th.OnChanged = func(s string) {
-		v := themeChoices[max(slices.Index(th.Options, s), 0)]
-		prefs.SetString(prefTheme, v)
-		applyTheme(v)
-	}
+	th.SetSelected(th.Options[max(slices.Index(themeChoices, u.theme()), 0)])
+	th.OnChanged = func(s string) { u.setTheme(themeChoices[max(slices.Index(th.Options, s), 0)]) }
 
 	lock := widget.NewSelect(labels(lockChoices, minutesLabel), nil)
 	lock.SetSelectedIndex(max(slices.Index(lockChoices, lockMinutes(prefs)), 0))

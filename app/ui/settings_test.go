@@ -53,7 +53,7 @@ func TestSettings(t *testing.T) {
 			r.SetSelected("Dark")
 		}
 	}
-	if themePref(prefs) != "dark" || fyne.CurrentApp().Settings().Theme().Color(theme.ColorNameBackground, theme.VariantLight) !=
+	if h.app.settings.Theme != "dark" || fyne.CurrentApp().Settings().Theme().Color(theme.ColorNameBackground, theme.VariantLight) !=
 		theme.DefaultTheme().Color(theme.ColorNameBackground, theme.VariantDark) {
 		t.Error("the dark theme was not applied")
 	}
@@ -245,5 +245,86 @@ func TestLoadErrorsAtStart(t *testing.T) {
 				t.Errorf("no accounts after the retry: %v", u.store)
 			}
 		})
+	}
+}
+
+// isDark reports whether the app's theme draws the dark background
+// whatever the system asks for.
+func isDark() bool {
+	return fyne.CurrentApp().Settings().Theme().Color(theme.ColorNameBackground, theme.VariantLight) ==
+		theme.DefaultTheme().Color(theme.ColorNameBackground, theme.VariantDark)
+}
+
+// Issue 14: the theme lives in the desktop's Settings (desktop.json in
+// LATCHKEY_HOME), not in Fyne's preferences; a theme an earlier version
+// left there is used until one is chosen, then removed.
+func TestThemeLivesInSettings(t *testing.T) {
+	test.NewTempApp(t)
+	prefs := fyne.CurrentApp().Preferences()
+	prefs.SetString(prefTheme, "dark") // left by an earlier version
+	var saved []Settings
+	var saveErr error
+	start := func(loaded Settings) (*App, fyne.Window) {
+		w := test.NewTempWindow(t, nil)
+		w.Resize(defaultSize)
+		s := newFakeStore(Keyring)
+		u := New(w, Deps{
+			Clock:        &fakeClock{now: t0},
+			Open:         func(context.Context, Backend, Prompts) (Store, error) { return s, nil },
+			LoadSettings: func() (Settings, error) { return loaded, nil },
+			SaveSettings: func(s Settings) error {
+				if saveErr == nil {
+					saved = append(saved, s)
+				}
+				return saveErr
+			},
+		})
+		u.async = func(f func()) { f() }
+		u.Start(context.Background())
+		t.Cleanup(u.Stop)
+		return u, w
+	}
+	u, w := start(Settings{})
+	if u.theme() != "dark" || !isDark() {
+		t.Fatalf("the earlier version's dark theme is not used: %q", u.theme())
+	}
+	choose := func(w fyne.Window, label string) {
+		t.Helper()
+		u.showSettings()
+		for _, x := range test.LaidOutObjects(overlay(t, w)) {
+			if r, ok := x.(*widget.RadioGroup); ok {
+				r.SetSelected(label)
+				return
+			}
+		}
+		t.Fatal("no theme choice in the settings")
+	}
+	choose(w, "Light")
+	if len(saved) != 1 || saved[0].Theme != "light" || isDark() {
+		t.Fatalf("after choosing Light: saved %+v, dark %v", saved, isDark())
+	}
+	if v := prefs.String(prefTheme); v != "" {
+		t.Errorf("the theme is still in Fyne's preferences: %q", v)
+	}
+
+	// The next start takes the theme from the saved settings.
+	u, _ = start(Settings{Theme: "dark"})
+	if u.theme() != "dark" || !isDark() {
+		t.Errorf("started with the saved dark theme: %q, dark %v", u.theme(), isDark())
+	}
+
+	// A failed save says so and keeps the setting it had.
+	saveErr = errors.New("disk full")
+	u, w = start(Settings{Theme: "dark"})
+	choose(w, "Light")
+	if u.settings.Theme != "dark" {
+		t.Errorf("settings after a failed save: %+v", u.settings)
+	}
+	var found bool
+	for _, o := range w.Canvas().Overlays().List() {
+		found = found || strings.Contains(texts(o), "Could not save the theme: disk full")
+	}
+	if !found {
+		t.Error("no error shown for the failed save")
 	}
 }

@@ -183,6 +183,7 @@ func (u *App) lock() {
 		_ = u.store.Close()
 		u.store = nil
 	}
+	wipe(u.gens)
 	u.gens = map[string]*otp.Generator{}
 	u.hotp = map[string]string{}
 	u.all, u.shown, u.list = nil, nil, nil

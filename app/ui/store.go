@@ -20,9 +20,13 @@ const (
 )
 
 // Store is what the screens need from the account store. *store.Store
-// satisfies it; unit tests use an in-memory fake.
+// satisfies it; unit tests use an in-memory fake. Secret and Secrets
+// return copies that the caller owns and wipes.
 type Store interface {
 	Backend() Backend
+	// Warnings is what Open found wrong with the home folder but could go
+	// on with (a folder other users can read), for the status line.
+	Warnings() []string
 	List(ctx context.Context) ([]Account, error)
 	Add(ctx context.Context, a Account, secret otp.Secret, force bool) (Account, error)
 	Secret(ctx context.Context, id string) (otp.Secret, error)

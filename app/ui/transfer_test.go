@@ -194,8 +194,8 @@ func TestTransferRealStore(t *testing.T) {
 	if len(before) < 4 {
 		t.Fatalf("%d accounts after importing the URIs and the vault", len(before))
 	}
-	if len(u.rows()) != len(before) {
-		t.Errorf("%d rows for %d accounts", len(u.rows()), len(before))
+	if n := u.list.Length(); n != len(before) {
+		t.Errorf("the list has %d rows for %d accounts", n, len(before))
 	}
 
 	u.runExport(transfer.FormatBackup, "b.age", false)

@@ -59,9 +59,6 @@ type Deps struct {
 	// ClockSkew reports how far the system clock is from the enrollment
 	// server's; nil means no server is configured.
 	ClockSkew func(ctx context.Context) (time.Duration, error)
-	// DumpRows, when set, receives the list's rows as text after every
-	// refresh (LATCHKEY_DEBUG_DUMP, for end-to-end tests).
-	DumpRows func(rows []string)
 	// Log receives diagnostics; nil discards them.
 	Log *slog.Logger
 	// Helpdesk connects the Helpdesk view (helpdesk.go); zero fields take defaults.
@@ -71,6 +68,11 @@ type Deps struct {
 	Enroll Enroller
 	// Transfer connects the Import/Export menu (transfer.go); zero fields take defaults.
 	Transfer Transfer
+	// LoadSettings and SaveSettings read and write the desktop's own
+	// settings (package app: desktop.json in the store's folder); nil
+	// keeps them in memory for this run.
+	LoadSettings func() (Settings, error)
+	SaveSettings func(Settings) error
 }
 
 // Enroller redeems a one-time enrollment link (SERVER/enroll#TOKEN),
@@ -97,6 +99,12 @@ func (d *Deps) defaults() {
 	}
 	if d.Enroll == nil {
 		d.Enroll = DefaultEnroller(nil)
+	}
+	if d.LoadSettings == nil {
+		d.LoadSettings = func() (Settings, error) { return Settings{}, nil }
+	}
+	if d.SaveSettings == nil {
+		d.SaveSettings = func(Settings) error { return nil }
 	}
 }
 

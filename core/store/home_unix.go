@@ -41,7 +41,7 @@ func onlyOurs(home string) bool {
 	for _, e := range ents {
 		n := e.Name()
 		switch {
-		case n == AccountsFile, n == VaultFile, n == ConfigFile, n == LockFile, n == GenerationFile, n == "keyring-items", n == "server", n == "helpdesk",
+		case n == AccountsFile, n == VaultFile, n == ConfigFile, n == LockFile, n == DesktopFile, n == GenerationFile, n == "keyring-items", n == "server", n == "helpdesk",
 			strings.HasPrefix(n, "."), strings.Contains(n, ".corrupt-"):
 		default:
 			return false

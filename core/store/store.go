@@ -99,6 +99,9 @@ const (
 	VaultFile    = "vault.age"
 	ConfigFile   = "config.json"
 	LockFile     = "latchkey.lock"
+	// DesktopFile is the desktop app's settings (the theme); the store
+	// neither reads nor writes it, but counts it as Latchkey's own.
+	DesktopFile = "desktop.json"
 )
 
 // KeyringAPI is the part of go-keyring the store uses; tests inject a

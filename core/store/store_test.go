@@ -924,6 +924,10 @@ func TestOpenTightensHome(t *testing.T) {
 		t.Fatalf("an empty folder was left %v", fi.Mode().Perm())
 	}
 	// One that holds Latchkey's files is tightened, and Open says so.
+	// The desktop app's settings are Latchkey's too.
+	if err := os.WriteFile(filepath.Join(home, DesktopFile), []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Chmod(home, 0o755); err != nil {
 		t.Fatal(err)
 	}

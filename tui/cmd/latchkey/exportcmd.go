@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"github.com/charmbracelet/x/term"
 
@@ -105,12 +104,8 @@ func runExport(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
-		wf, err := backupWorkFactor(e)
-		if err != nil {
-			return err
-		}
 		var buf bytes.Buffer
-		if skipped, err = transfer.WriteBackup(&buf, entries, pass, transfer.BackupOptions{Now: e.now(), WorkFactor: wf}); err != nil {
+		if skipped, err = transfer.WriteBackup(&buf, entries, pass, transfer.BackupOptions{Now: e.now(), WorkFactor: e.backupWorkFactor}); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
 		clear(pass)
@@ -154,21 +149,6 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "latchkey: exported %d accounts as %s\n", n, f)
 	return nil
-}
-
-// backupWorkFactor reads LATCHKEY_BACKUP_WORK_FACTOR, the scrypt log2 N
-// of new backups (10 to 18; default 18, age's own). Lower values exist
-// for tests under the race detector and very slow hardware only.
-func backupWorkFactor(e *env) (int, error) {
-	v := e.getenv("LATCHKEY_BACKUP_WORK_FACTOR")
-	if v == "" {
-		return transfer.BackupWorkFactor, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 10 || n > transfer.BackupWorkFactor {
-		return 0, usageErrorf("export: LATCHKEY_BACKUP_WORK_FACTOR must be 10 to %d", transfer.BackupWorkFactor)
-	}
-	return n, nil
 }
 
 var errNeedYes = errors.New("this shows secrets in plain text; run it on a terminal to confirm, or pass --yes")

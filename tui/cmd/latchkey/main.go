@@ -133,6 +133,10 @@ type env struct {
 	// agentExe names the binary that `latchkey agent` runs from, for the
 	// commands that start an agent on demand; nil starts none (tests).
 	agentExe func() (string, error)
+	// backupWorkFactor is the scrypt log2 N of new backups; zero means
+	// age's default (18). Only tests set it, to run fast under -race: no
+	// flag or variable can weaken a user's backup.
+	backupWorkFactor int
 }
 
 // command is one subcommand of latchkey.

@@ -23,9 +23,15 @@ import (
 // standard input.
 func run1(t *testing.T, vars map[string]string, stdin string, c command, args ...string) (string, string, int) {
 	t.Helper()
+	return runEnv(t, vars, stdin, 0, c, args...)
+}
+
+// runEnv is run1 with backups at scrypt work factor wf (0: age's 18).
+func runEnv(t *testing.T, vars map[string]string, stdin string, wf int, c command, args ...string) (string, string, int) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	e := &env{getenv: func(k string) string { return vars[k] }, stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb,
-		now: func() time.Time { return time.Unix(1700000000, 0) }}
+		now: func() time.Time { return time.Unix(1700000000, 0) }, backupWorkFactor: wf}
 	code := report(c.run(context.Background(), e, args), &errb)
 	return out.String(), errb.String(), code
 }
@@ -121,8 +127,8 @@ func TestImportExportCLI(t *testing.T) {
 	migration, _, _ := run1(t, vars, "", exportCommand(), "--format", "migration", "--yes")
 	backup := filepath.Join(t.TempDir(), "latchkey.age")
 	vars["LATCHKEY_BACKUP_PASSPHRASE"] = "backup pass"
-	vars["LATCHKEY_BACKUP_WORK_FACTOR"] = "10" // age's 18 takes a minute under -race
-	if _, errOut, code = run1(t, vars, "", exportCommand(), "--format", "backup", "-o", backup); code != 0 {
+	// Work factor 10: age's 18 takes a minute under -race.
+	if _, errOut, code = runEnv(t, vars, "", 10, exportCommand(), "--format", "backup", "-o", backup); code != 0 {
 		t.Fatalf("export backup: %s", errOut)
 	}
 	inputs := map[string][]string{
