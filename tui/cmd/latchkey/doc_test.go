@@ -47,7 +47,7 @@ func TestCommandListOneSource(t *testing.T) {
 				}
 				continue
 			}
-			t.Errorf("%s's command list is not `latchkey help`'s (go test -run TestCommandListOneSource -update):\n%s\nwant:\n%s", f.path, got, f.want)
+			t.Errorf("%s's command list is not `latchkey help`'s (go test ./tui/cmd/latchkey/ -run TestCommandListOneSource -update):\n%s\nwant:\n%s", f.path, got, f.want)
 		}
 	}
 }
