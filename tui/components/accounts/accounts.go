@@ -129,6 +129,17 @@ func (m *Model) SetItems(items []Item) {
 			handed[it.ID] = it
 		}
 	}
+	// Generators no item holds any more (a deleted account, a reload's
+	// replaced ones) give their key material back at once.
+	kept := map[*otp.Generator]bool{}
+	for _, it := range items {
+		kept[it.Gen] = true
+	}
+	for _, it := range m.items {
+		if it.Gen != nil && !kept[it.Gen] {
+			it.Gen.Wipe()
+		}
+	}
 	m.items = items
 	for i := range m.items {
 		it := &m.items[i]
