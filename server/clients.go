@@ -18,13 +18,6 @@ func (s *Server) CreateClient(ctx context.Context, name string) (id, secret stri
 	return c.ID, secret, err
 }
 
-// authenticateClient checks client credentials: a known id with a wrong
-// secret and an unknown id do the same work (oidc.AuthenticateSecret).
-func (s *Server) authenticateClient(ctx context.Context, id, secret string) (bool, error) {
-	_, ok, err := s.oidc.AuthenticateSecret(ctx, id, secret)
-	return ok, err
-}
-
 // clientBody is the body of POST /api/v1/clients and PATCH
 // /api/v1/clients/{id} (RFC 7591 names); absent fields keep their value
 // in a PATCH.
@@ -34,10 +27,13 @@ type clientBody struct {
 	AuthMethod *string          `json:"token_endpoint_auth_method"`
 	JWKS       *json.RawMessage `json:"jwks"`
 	JWKSURI    *string          `json:"jwks_uri"`
+	// AcceptEmpty: see oidc.Client.AcceptEmpty.
+	AcceptEmpty *bool `json:"accept_empty"`
 }
 
 func (b clientBody) metadata() oidc.ClientMetadata {
-	return oidc.ClientMetadata{Name: b.Name, GrantTypes: b.GrantTypes, AuthMethod: b.AuthMethod, JWKS: b.JWKS, JWKSURI: b.JWKSURI}
+	return oidc.ClientMetadata{Name: b.Name, GrantTypes: b.GrantTypes, AuthMethod: b.AuthMethod, JWKS: b.JWKS, JWKSURI: b.JWKSURI,
+		AcceptEmpty: b.AcceptEmpty}
 }
 
 // clientView is a client as the API shows it: never a secret, except the
@@ -50,13 +46,14 @@ type clientView struct {
 	AuthMethod   string          `json:"token_endpoint_auth_method"`
 	JWKS         json.RawMessage `json:"jwks,omitempty"`
 	JWKSURI      string          `json:"jwks_uri,omitempty"`
+	AcceptEmpty  bool            `json:"accept_empty"`
 	Created      time.Time       `json:"created"`
 	Updated      time.Time       `json:"updated,omitzero"`
 }
 
 func viewClient(c Client, secret string) clientView {
 	v := clientView{ID: c.ID, ClientSecret: secret, Name: c.Name, GrantTypes: c.GrantTypes, AuthMethod: c.AuthMethod,
-		JWKSURI: c.JWKSURI, Created: c.Created, Updated: c.Updated}
+		JWKSURI: c.JWKSURI, AcceptEmpty: c.AcceptEmpty, Created: c.Created, Updated: c.Updated}
 	if c.JWKS != "" {
 		v.JWKS = json.RawMessage(c.JWKS)
 	}

@@ -560,7 +560,7 @@ func (h *helpdesk) qrView(c Credential, secret otp.Secret, link string, png []by
 	if link != "" {
 		v.LinkMode, v.Link = true, link
 	} else {
-		key := &otpauth.Key{Type: otp.TOTP, Issuer: c.Issuer, Account: c.User, Secret: secret, Algorithm: alg, Digits: c.Digits, Period: c.Period}
+		key := &otpauth.Key{Type: otp.TOTP, Issuer: c.Issuer, Account: c.Account(), Secret: secret, Algorithm: alg, Digits: c.Digits, Period: c.Period}
 		content = key.String()
 		v.SecretGroups = groups(secret.Base32())
 	}

@@ -33,6 +33,18 @@ type Credential struct {
 	Expires   time.Time // zero once verified
 	LastStep  int64     // the last accepted time step; -1 when none
 	LastUsed  time.Time // zero when never used
+	// Label is the account name authenticator apps show; empty means
+	// the user id (see Credential.Account).
+	Label string
+}
+
+// Account is the otpauth account name of the credential: its label, or
+// the user id when it has none.
+func (c Credential) Account() string {
+	if c.Label != "" {
+		return c.Label
+	}
+	return c.User
 }
 
 // Client is an application: it calls /api/v1/verify and the token

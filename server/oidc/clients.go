@@ -27,6 +27,8 @@ type ClientMetadata struct {
 	AuthMethod *string
 	JWKS       *json.RawMessage
 	JWKSURI    *string
+	// AcceptEmpty is the client's accept_empty (see Client).
+	AcceptEmpty *bool
 }
 
 const (
@@ -101,6 +103,9 @@ func (p *Provider) apply(c *Client, md ClientMetadata) error {
 			}
 		}
 		c.JWKSURI = *md.JWKSURI
+	}
+	if md.AcceptEmpty != nil {
+		c.AcceptEmpty = *md.AcceptEmpty
 	}
 	if c.AuthMethod == AuthPrivateKeyJWT {
 		if (c.JWKS == "") == (c.JWKSURI == "") {

@@ -1,0 +1,75 @@
+package server
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// The administration tables and columns (issue 21): credential labels,
+// client scopes and accept_empty, user groups and recovery codes. Each
+// statement is idempotent, so an existing database of either dialect
+// upgrades at start (SQLite through addColumnsSQLite, PostgreSQL through
+// ADD COLUMN IF NOT EXISTS).
+func adminSchema(dialect string) string {
+	blob := "BLOB"
+	if dialect == "postgres" {
+		blob = "BYTEA"
+	}
+	return `
+CREATE TABLE IF NOT EXISTS user_groups (
+	user_id TEXT NOT NULL,
+	group_name TEXT NOT NULL,
+	PRIMARY KEY (user_id, group_name)
+);
+CREATE TABLE IF NOT EXISTS recovery_codes (
+	user_id TEXT NOT NULL,
+	id TEXT NOT NULL,
+	hash ` + blob + ` NOT NULL,
+	created BIGINT NOT NULL,
+	used BIGINT NOT NULL DEFAULT 0,
+	PRIMARY KEY (user_id, id)
+);
+`
+}
+
+// adminColumns are the columns added to existing tables.
+var adminColumns = []struct{ table, column, def string }{
+	{"credentials", "label", "TEXT NOT NULL DEFAULT ''"},
+	{"clients", "allowed_groups", "TEXT NOT NULL DEFAULT ''"},
+	{"clients", "accept_empty", "INTEGER NOT NULL DEFAULT 0"},
+}
+
+// migrateAdminSQLite creates the administration tables and adds the
+// columns an older database lacks.
+func migrateAdminSQLite(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, adminSchema("sqlite")); err != nil {
+		return fmt.Errorf("sqlite: upgrade schema: %w", err)
+	}
+	for _, c := range adminColumns {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, c.table, c.column).Scan(&n); err != nil {
+			return fmt.Errorf("sqlite: upgrade schema: %w", err)
+		}
+		if n == 0 {
+			if _, err := db.ExecContext(ctx, "ALTER TABLE "+c.table+" ADD COLUMN "+c.column+" "+c.def); err != nil {
+				return fmt.Errorf("sqlite: upgrade schema: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// migrateAdminPostgres does the same inside migratePostgres's locked
+// transaction.
+func migrateAdminPostgres(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, adminSchema("postgres")); err != nil {
+		return fmt.Errorf("postgres: upgrade schema: %w", err)
+	}
+	for _, c := range adminColumns {
+		if _, err := tx.ExecContext(ctx, "ALTER TABLE "+c.table+" ADD COLUMN IF NOT EXISTS "+c.column+" "+c.def); err != nil {
+			return fmt.Errorf("postgres: upgrade schema: %w", err)
+		}
+	}
+	return nil
+}
