@@ -297,3 +297,48 @@ func TestUpgradeAdmin(t *testing.T) {
 		})
 	}
 }
+
+func TestUnlock(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ts := newTestServer(t, b.open(t), func(c *Config) { c.MaxFailures = 3 })
+			e := ts.enrollVerified("bob")
+			wrong := func() reply { return ts.verify("bob", e.gen.Code(uint64(ts.clock.step(30)+7))) }
+			for range 3 {
+				wrong()
+			}
+			if r := ts.verify("bob", e.gen.At(ts.clock.Now())); r.status != 429 {
+				t.Fatalf("not locked: %d %s", r.status, r.body)
+			}
+			if until, _ := ts.LockedUntil(context.Background(), "bob"); until.Sub(ts.clock.Now()) != DefaultLockBase {
+				t.Errorf("locked until %v", until)
+			}
+			if r := ts.do("POST", "/api/v1/users/bob/unlock", ts.client(), ""); r.status != 401 {
+				t.Errorf("unlock by a client: %d", r.status)
+			}
+			r := ts.do("POST", "/api/v1/users/bob/unlock", ts.admin(), "")
+			if r.status != 200 || r.json(t)["was_locked"] != true {
+				t.Fatalf("unlock: %d %s", r.status, r.body)
+			}
+			if until, _ := ts.LockedUntil(context.Background(), "bob"); !until.IsZero() {
+				t.Errorf("still locked until %v", until)
+			}
+			// The failure count is reset: two more wrong codes do not lock.
+			wrong()
+			wrong()
+			if r := ts.verify("bob", e.gen.At(ts.clock.Now())); r.json(t)["valid"] != true {
+				t.Fatalf("after unlock: %d %s", r.status, r.body)
+			}
+			if r := ts.do("POST", "/api/v1/users/bob/unlock", ts.admin(), ""); r.json(t)["was_locked"] != false {
+				t.Errorf("second unlock: %s", r.body)
+			}
+			r = ts.do("GET", "/api/v1/audit?user=bob", ts.admin(), "")
+			if !strings.Contains(string(r.body), `"action":"unlock","outcome":"unlocked"`) {
+				t.Errorf("audit: %s", r.body)
+			}
+			if r := ts.do("POST", "/api/v1/users/%E2%80%AEx/unlock", ts.admin(), ""); r.status != 400 {
+				t.Errorf("bad user: %d", r.status)
+			}
+		})
+	}
+}

@@ -39,6 +39,8 @@ func (s *Server) addRoutes(mux *http.ServeMux) {
 	route("PATCH /api/v1/users/{user}/credentials/{id}", s.requireAdmin(handleRename(s)))
 	route("DELETE /api/v1/users/{user}/credentials/{id}", s.requireAdmin(handleDelete(s)))
 	route("GET /api/v1/audit", s.requireAdmin(handleAudit(s)))
+	// Administration (admin.go): unlock, groups, recovery codes.
+	route("POST /api/v1/users/{user}/unlock", s.requireAdmin(handleUnlock(s)))
 
 	// Applications: HTTP Basic, or a Bearer access token from the
 	// client_credentials grant.

@@ -73,3 +73,30 @@ func migrateAdminPostgres(ctx context.Context, tx *sql.Tx) error {
 	}
 	return nil
 }
+
+// Unlock resets user's failures, lock and back-off in one statement and
+// returns the state it replaced.
+func (s *sqlStore) Unlock(ctx context.Context, user string) (UserState, error) {
+	defer s.invalidate(user)
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return UserState{}, s.errorf("unlock", err)
+	}
+	defer tx.Rollback()
+	var st UserState
+	var locked int64
+	// The upsert also takes PostgreSQL's row lock, so an Attempt running
+	// now finishes before or after the reset, not across it.
+	err = tx.QueryRowContext(ctx, s.q.lockUser, user).Scan(&st.Failures, &locked, &st.Lockouts)
+	if err != nil {
+		return UserState{}, s.errorf("unlock", err)
+	}
+	st.LockedUntil = fromMS(locked)
+	if _, err := tx.ExecContext(ctx, s.q.lock, 0, 0, 0, user); err != nil {
+		return UserState{}, s.errorf("unlock", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return UserState{}, s.errorf("unlock", err)
+	}
+	return st, nil
+}

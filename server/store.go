@@ -193,6 +193,10 @@ type Store interface {
 	// checked before a lock, however many requests arrive at once.
 	Attempt(ctx context.Context, user string, now time.Time, l Lockout, check func() (Check, error)) (AttemptResult, error)
 
+	// Unlock resets user's failures, lock and back-off, and returns the
+	// state it replaced (administration, sqladmin.go).
+	Unlock(ctx context.Context, user string) (UserState, error)
+
 	// Audit appends events to the audit log.
 	Audit(ctx context.Context, evs ...Event) error
 	// AuditLog returns the newest events of user (all users when empty),
