@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"latchkey/core/otp"
 	"latchkey/core/otpauth"
+	"latchkey/server/oidc"
 )
 
 // newAPIClient registers a client through the API with extra metadata
@@ -338,6 +340,71 @@ func TestUnlock(t *testing.T) {
 			}
 			if r := ts.do("POST", "/api/v1/users/%E2%80%AEx/unlock", ts.admin(), ""); r.status != 400 {
 				t.Errorf("bad user: %d", r.status)
+			}
+		})
+	}
+}
+
+func TestScopedClients(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ts := newOIDCServer(t, b.open(t))
+			staff, _ := ts.newAPIClient(`"allowed_groups":["staff","ops"],"accept_empty":true`)
+			e := ts.enrollVerified("alice")
+			ts.enrollVerified("carol")
+			r := ts.do("PUT", "/api/v1/users/alice/groups", ts.admin(), `{"groups":["staff","staff","sales"]}`)
+			if r.status != 200 || !strings.Contains(string(r.body), `"groups":["sales","staff"]`) {
+				t.Fatalf("set groups: %d %s", r.status, r.body)
+			}
+			if r := ts.do("GET", "/api/v1/users/alice/groups", ts.admin(), ""); !strings.Contains(string(r.body), `["sales","staff"]`) {
+				t.Errorf("get groups: %s", r.body)
+			}
+			for _, body := range []string{`{"groups":["a b"]}`, `{"groups":[""]}`, `{}`, `{"groups":"staff"}`} {
+				if r := ts.do("PUT", "/api/v1/users/alice/groups", ts.admin(), body); r.status != 400 {
+					t.Errorf("%s: %d %s", body, r.status, r.body)
+				}
+			}
+			if r := ts.do("POST", "/api/v1/clients", ts.admin(), `{"name":"x","allowed_groups":["a\tb"]}`); r.status != 400 {
+				t.Errorf("bad allowed_groups: %d", r.status)
+			}
+			// In scope: as before.
+			if m := ts.verifyAs(staff, "alice", e.gen.At(ts.clock.Now())).json(t); m["valid"] != true {
+				t.Errorf("alice via the staff client: %v", m)
+			}
+			// Out of scope: no credential, even with accept_empty, for an
+			// unknown user too, and wrong codes count nothing.
+			for _, u := range []string{"carol", "nobody"} {
+				for range 12 {
+					if m := ts.verifyAs(staff, u, "000000").json(t); m["valid"] != false || m["reason"] != "no_credential" {
+						t.Fatalf("%s via the staff client: %v", u, m)
+					}
+				}
+			}
+			if until, _ := ts.LockedUntil(context.Background(), "carol"); !until.IsZero() {
+				t.Error("an out-of-scope client locked carol")
+			}
+			// The default client is unrestricted.
+			if m := ts.verify("carol", "000000").json(t); m["reason"] != "invalid_code" {
+				t.Errorf("carol via an unrestricted client: %v", m)
+			}
+			// Removing alice from her groups takes her out of scope.
+			ts.do("PUT", "/api/v1/users/alice/groups", ts.admin(), `{"groups":[]}`)
+			ts.clock.Add(30 * time.Second)
+			if m := ts.verifyAs(staff, "alice", e.gen.At(ts.clock.Now())).json(t); m["reason"] != "no_credential" {
+				t.Errorf("alice without groups: %v", m)
+			}
+
+			// CIBA: a scoped client learns nothing about a user outside.
+			cr := ts.createClient(`{"name":"shop","grant_types":["` + oidc.GrantCIBA + `"],"allowed_groups":["staff"]}`)
+			id, secret := cr["client_id"].(string), cr["client_secret"].(string)
+			ts.pairByLink("dave")
+			form := url.Values{"scope": {"openid"}, "login_hint": {"dave"}}
+			if _, m := ts.bcAuthorize(ts.url, id, secret, form); m["error"] != "unknown_user_id" {
+				t.Errorf("ciba outside the scope: %v", m)
+			}
+			ts.do("PUT", "/api/v1/users/dave/groups", ts.admin(), `{"groups":["staff"]}`)
+			if st, m := ts.bcAuthorize(ts.url, id, secret, form); st != 200 || m["auth_req_id"] == nil {
+				t.Errorf("ciba inside the scope: %d %v", st, m)
 			}
 		})
 	}

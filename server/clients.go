@@ -29,11 +29,13 @@ type clientBody struct {
 	JWKSURI    *string          `json:"jwks_uri"`
 	// AcceptEmpty: see oidc.Client.AcceptEmpty.
 	AcceptEmpty *bool `json:"accept_empty"`
+	// AllowedGroups: see oidc.Client.AllowedGroups.
+	AllowedGroups *[]string `json:"allowed_groups"`
 }
 
 func (b clientBody) metadata() oidc.ClientMetadata {
 	return oidc.ClientMetadata{Name: b.Name, GrantTypes: b.GrantTypes, AuthMethod: b.AuthMethod, JWKS: b.JWKS, JWKSURI: b.JWKSURI,
-		AcceptEmpty: b.AcceptEmpty}
+		AcceptEmpty: b.AcceptEmpty, AllowedGroups: b.AllowedGroups}
 }
 
 // clientView is a client as the API shows it: never a secret, except the
@@ -47,13 +49,15 @@ type clientView struct {
 	JWKS         json.RawMessage `json:"jwks,omitempty"`
 	JWKSURI      string          `json:"jwks_uri,omitempty"`
 	AcceptEmpty  bool            `json:"accept_empty"`
-	Created      time.Time       `json:"created"`
-	Updated      time.Time       `json:"updated,omitzero"`
+	// AllowedGroups is empty for an unrestricted client.
+	AllowedGroups []string  `json:"allowed_groups"`
+	Created       time.Time `json:"created"`
+	Updated       time.Time `json:"updated,omitzero"`
 }
 
 func viewClient(c Client, secret string) clientView {
 	v := clientView{ID: c.ID, ClientSecret: secret, Name: c.Name, GrantTypes: c.GrantTypes, AuthMethod: c.AuthMethod,
-		JWKSURI: c.JWKSURI, AcceptEmpty: c.AcceptEmpty, Created: c.Created, Updated: c.Updated}
+		JWKSURI: c.JWKSURI, AcceptEmpty: c.AcceptEmpty, AllowedGroups: nonNilStrings(c.AllowedGroups), Created: c.Created, Updated: c.Updated}
 	if c.JWKS != "" {
 		v.JWKS = json.RawMessage(c.JWKS)
 	}
@@ -152,4 +156,11 @@ func handleRotateClientSecret(s *Server) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		encode(w, http.StatusOK, map[string]string{"client_id": r.PathValue("id"), "client_secret": secret})
 	})
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

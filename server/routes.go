@@ -41,6 +41,8 @@ func (s *Server) addRoutes(mux *http.ServeMux) {
 	route("GET /api/v1/audit", s.requireAdmin(handleAudit(s)))
 	// Administration (admin.go): unlock, groups, recovery codes.
 	route("POST /api/v1/users/{user}/unlock", s.requireAdmin(handleUnlock(s)))
+	route("GET /api/v1/users/{user}/groups", s.requireAdmin(handleGetGroups(s)))
+	route("PUT /api/v1/users/{user}/groups", s.requireAdmin(handleSetGroups(s)))
 
 	// Applications: HTTP Basic, or a Bearer access token from the
 	// client_credentials grant.

@@ -100,3 +100,49 @@ func (s *sqlStore) Unlock(ctx context.Context, user string) (UserState, error) {
 	}
 	return st, nil
 }
+
+// SetUserGroups replaces user's groups in one transaction.
+func (s *sqlStore) SetUserGroups(ctx context.Context, user string, groups []string) error {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return s.errorf("set groups", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM user_groups WHERE user_id = $1`), user); err != nil {
+		return s.errorf("set groups", err)
+	}
+	for _, g := range groups {
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO user_groups (user_id, group_name) VALUES ($1, $2)`), user, g); err != nil {
+			return s.errorf("set groups", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return s.errorf("set groups", err)
+	}
+	return nil
+}
+
+// UserGroups returns user's groups, sorted.
+func (s *sqlStore) UserGroups(ctx context.Context, user string) ([]string, error) {
+	st, err := s.stmt(ctx, s.rdb, s.rebind(`SELECT group_name FROM user_groups WHERE user_id = $1 ORDER BY group_name`))
+	if err != nil {
+		return nil, s.errorf("groups", err)
+	}
+	rows, err := st.QueryContext(ctx, user)
+	if err != nil {
+		return nil, s.errorf("groups", err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			return nil, s.errorf("groups", err)
+		}
+		out = append(out, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.errorf("groups", err)
+	}
+	return out, nil
+}

@@ -196,6 +196,9 @@ type Store interface {
 	// Unlock resets user's failures, lock and back-off, and returns the
 	// state it replaced (administration, sqladmin.go).
 	Unlock(ctx context.Context, user string) (UserState, error)
+	// SetUserGroups replaces user's groups; UserGroups lists them.
+	SetUserGroups(ctx context.Context, user string, groups []string) error
+	UserGroups(ctx context.Context, user string) ([]string, error)
 
 	// Audit appends events to the audit log.
 	Audit(ctx context.Context, evs ...Event) error

@@ -11,9 +11,19 @@ type verdict struct {
 	acceptedEmpty bool
 }
 
-// verifyFor is Verify as seen by client c: it applies the client's
-// accept_empty on top of Verify's result.
+// verifyFor is Verify as seen by client c: a user outside the client's
+// allowed_groups has no credential (nothing is checked or counted), and
+// the client's accept_empty applies on top of Verify's result.
 func (s *Server) verifyFor(ctx context.Context, c Client, user, code string) (verdict, error) {
+	ok, err := s.inScope(ctx, c, user)
+	if err != nil {
+		return verdict{}, err
+	}
+	if !ok {
+		// Not even a lock shows: the answer of a user with nothing.
+		s.audit.add(Event{Time: s.now(), User: user, Client: c.ID, Action: "verify", Outcome: "out_of_scope"})
+		return verdict{Result: Result{Outcome: OutcomeNoCredential}}, nil
+	}
 	res, err := s.Verify(ctx, c.ID, user, code)
 	if err != nil {
 		return verdict{}, err

@@ -94,8 +94,11 @@ type Client struct {
 	// AcceptEmpty makes /api/v1/verify answer valid (reason
 	// no_credential) for a user with no verified credential.
 	AcceptEmpty bool
-	Created     time.Time
-	Updated     time.Time
+	// AllowedGroups limits the client to users in one of these groups;
+	// empty means every user.
+	AllowedGroups []string
+	Created       time.Time
+	Updated       time.Time
 }
 
 // SigningKey is one of the provider's signing keys as stored: Sealed is
