@@ -409,3 +409,72 @@ func TestScopedClients(t *testing.T) {
 		})
 	}
 }
+
+func TestRecoveryCodes(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			ts := newTestServer(t, b.open(t), func(c *Config) { c.MaxFailures = 3 })
+			ts.enrollVerified("erin")
+			newSet := func() []string {
+				t.Helper()
+				r := ts.do("POST", "/api/v1/users/erin/recovery-codes", ts.admin(), "")
+				if r.status != 201 || r.header.Get("Cache-Control") != "no-store" {
+					t.Fatalf("recovery codes: %d %s", r.status, r.body)
+				}
+				var m struct{ Codes []string }
+				json.Unmarshal(r.body, &m)
+				if len(m.Codes) != 10 {
+					t.Fatalf("got %d codes", len(m.Codes))
+				}
+				return m.Codes
+			}
+			old := newSet()
+			codes := newSet() // a new set ends the old
+			if m := ts.verify("erin", old[0]).json(t); m["valid"] != false || m["reason"] != "invalid_code" {
+				t.Errorf("a code of the old set: %v", m)
+			}
+			m := ts.verify("erin", strings.ToUpper(codes[0])).json(t)
+			if m["valid"] != true || m["reason"] != "recovery_code" || m["remaining"] != float64(9) {
+				t.Errorf("recovery code: %v", m)
+			}
+			if m := ts.verify("erin", codes[0]).json(t); m["valid"] != false {
+				t.Errorf("a recovery code accepted twice: %v", m)
+			}
+			// Sent twice in parallel: accepted once.
+			results := make(chan bool, 2)
+			for range 2 {
+				go func() {
+					b, _ := json.Marshal(verifyRequest{User: "erin", Code: codes[1]})
+					r := doRequest(t, ts.url, "POST", "/api/v1/verify", ts.client(), string(b))
+					var m map[string]any
+					json.Unmarshal(r.body, &m)
+					results <- m["valid"] == true
+				}()
+			}
+			if a, b := <-results, <-results; a == b {
+				t.Errorf("parallel use: %v %v, want exactly one accepted", a, b)
+			}
+			// Wrong ones count toward the lock like wrong TOTP codes.
+			ts.verify("erin", "aaaaa-bbbbb-ccccc-ddddd")
+			ts.verify("erin", "123456")
+			ts.verify("erin", codes[0])
+			if r := ts.verify("erin", codes[2]); r.status != 429 {
+				t.Fatalf("after failures: %d %s", r.status, r.body)
+			}
+			ts.do("POST", "/api/v1/users/erin/unlock", ts.admin(), "")
+			if m := ts.verify("erin", codes[2]).json(t); m["valid"] != true || m["remaining"] != float64(7) {
+				t.Errorf("after unlock: %v", m)
+			}
+			// Never stored in clear, never in the audit log.
+			r := ts.do("GET", "/api/v1/audit?user=erin", ts.admin(), "")
+			for _, c := range codes {
+				if strings.Contains(string(r.body), c) || strings.Contains(ts.logs.String(), c) {
+					t.Fatal("a recovery code in the audit log or logs")
+				}
+			}
+			if r := ts.do("POST", "/api/v1/users/erin/recovery-codes", ts.client(), ""); r.status != 401 {
+				t.Errorf("codes by a client: %d", r.status)
+			}
+		})
+	}
+}

@@ -248,6 +248,9 @@ type verifyResponse struct {
 	Valid      bool   `json:"valid"`
 	Credential string `json:"credential_id,omitempty"`
 	Reason     string `json:"reason,omitempty"`
+	// Remaining is the number of unused recovery codes after one was
+	// accepted.
+	Remaining *int `json:"remaining,omitempty"`
 }
 
 func handleVerify(s *Server) http.Handler {
@@ -276,6 +279,8 @@ func handleVerify(s *Server) http.Handler {
 			return
 		}
 		switch {
+		case res.recovery:
+			encode(w, http.StatusOK, verifyResponse{Valid: true, Reason: "recovery_code", Remaining: &res.remaining})
 		case res.Outcome == OutcomeValid:
 			encode(w, http.StatusOK, verifyResponse{Valid: true, Credential: res.Credential})
 		case res.acceptedEmpty:

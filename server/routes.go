@@ -43,6 +43,7 @@ func (s *Server) addRoutes(mux *http.ServeMux) {
 	route("POST /api/v1/users/{user}/unlock", s.requireAdmin(handleUnlock(s)))
 	route("GET /api/v1/users/{user}/groups", s.requireAdmin(handleGetGroups(s)))
 	route("PUT /api/v1/users/{user}/groups", s.requireAdmin(handleSetGroups(s)))
+	route("POST /api/v1/users/{user}/recovery-codes", s.requireAdmin(handleNewRecoveryCodes(s)))
 
 	// Applications: HTTP Basic, or a Bearer access token from the
 	// client_credentials grant.

@@ -199,6 +199,14 @@ type Store interface {
 	// SetUserGroups replaces user's groups; UserGroups lists them.
 	SetUserGroups(ctx context.Context, user string, groups []string) error
 	UserGroups(ctx context.Context, user string) ([]string, error)
+	// Recovery codes (sqlrecovery.go): SetRecoveryCodes replaces a
+	// user's set; RecoveryCodeHash reads an unused code's hash (nil when
+	// none); UseRecoveryCode spends one under the user's throttling, as
+	// Attempt does; RecoveryCodesLeft counts the unused ones.
+	SetRecoveryCodes(ctx context.Context, user string, codes []RecoveryCode, ev Event) error
+	RecoveryCodeHash(ctx context.Context, user, id string) ([]byte, error)
+	UseRecoveryCode(ctx context.Context, user, id string, now time.Time, l Lockout, ev Event) (AttemptResult, int, error)
+	RecoveryCodesLeft(ctx context.Context, user string) (int, error)
 
 	// Audit appends events to the audit log.
 	Audit(ctx context.Context, evs ...Event) error

@@ -9,6 +9,9 @@ type verdict struct {
 	// acceptedEmpty: the user has no verified credential and the client
 	// has accept_empty, so the answer is valid.
 	acceptedEmpty bool
+	// recovery: a recovery code was accepted; remaining are left.
+	recovery  bool
+	remaining int
 }
 
 // verifyFor is Verify as seen by client c: a user outside the client's
@@ -23,6 +26,9 @@ func (s *Server) verifyFor(ctx context.Context, c Client, user, code string) (ve
 		// Not even a lock shows: the answer of a user with nothing.
 		s.audit.add(Event{Time: s.now(), User: user, Client: c.ID, Action: "verify", Outcome: "out_of_scope"})
 		return verdict{Result: Result{Outcome: OutcomeNoCredential}}, nil
+	}
+	if rc, ok := normalRecovery(code); ok {
+		return s.verifyRecovery(ctx, c.ID, user, rc)
 	}
 	res, err := s.Verify(ctx, c.ID, user, code)
 	if err != nil {
