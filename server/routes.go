@@ -87,6 +87,8 @@ func (s *Server) addRoutes(mux *http.ServeMux) {
 	route("GET /helpdesk/revoke", handleHelpdeskRevokeAsk(hd))
 	route("POST /helpdesk/revoke", handleHelpdeskRevoke(hd))
 	route("GET /helpdesk/status", handleHelpdeskStatus(hd))
+	route("POST /helpdesk/unlock", handleHelpdeskUnlock(hd))                // helpdesk_admin.go
+	route("POST /helpdesk/recovery-codes", handleHelpdeskRecoveryCodes(hd)) // helpdesk_admin.go
 	route("GET /helpdesk/static/", handleHelpdeskStatic(hd))
 	route("GET /helpdesk/clients", handleHelpdeskClients(hd)) // admin-token sessions only
 	// Only / (other unknown paths stay 404): points to /helpdesk and the docs.
