@@ -210,7 +210,7 @@ func TestAcceptEmpty(t *testing.T) {
 			}
 			check(open, "nobody", "123456", true, "no_credential")
 			check(ts.client(), "nobody", "123456", false, "no_credential") // default: off
-			ts.enroll("pending", "")                                         // only a pending credential: counts as none
+			ts.enroll("pending", "")                                       // only a pending credential: counts as none
 			check(open, "pending", "123456", true, "no_credential")
 			e := ts.enrollVerified("enrolled")
 			check(open, "enrolled", e.gen.Code(uint64(ts.clock.step(30)+9)), false, "invalid_code")

@@ -380,8 +380,8 @@ func seeOther(w http.ResponseWriter, r *http.Request, user, msg string) {
 // notices are the fixed messages a redirect can ask for by name, so that
 // nothing from the URL is reflected as text.
 var notices = map[string]string{
-	"renamed": "The credential was renamed.",
-	"revoked": "The credential was revoked.",
+	"renamed":  "The credential was renamed.",
+	"revoked":  "The credential was revoked.",
 	"unlocked": "The user was unlocked: the failure count starts again from zero.",
 }
 
