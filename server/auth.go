@@ -10,7 +10,22 @@ import (
 
 type ctxKey int
 
-const clientKey ctxKey = iota
+const (
+	clientKey ctxKey = iota
+	// clientMetaKey holds the authenticated Client (its scope and
+	// accept_empty), beside clientKey's id.
+	clientMetaKey
+)
+
+// requestClient is the client that authenticated the request.
+func requestClient(ctx context.Context) (Client, bool) {
+	c, ok := ctx.Value(clientMetaKey).(Client)
+	return c, ok
+}
+
+func withClient(ctx context.Context, c Client) context.Context {
+	return context.WithValue(context.WithValue(ctx, clientKey, c.ID), clientMetaKey, c)
+}
 
 // actor is who made a request, for the audit log: a client id or "admin".
 func actor(ctx context.Context) string {
@@ -77,13 +92,14 @@ func (s *Server) requireClient(h http.Handler) http.Handler {
 				encode(w, http.StatusUnauthorized, apiError{"invalid_token", "the access token is invalid or expired"})
 				return
 			}
-			h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey, c.ID)))
+			h.ServeHTTP(w, r.WithContext(withClient(r.Context(), c)))
 			return
 		}
 		id, secret, ok := r.BasicAuth()
+		var c Client
 		if ok {
 			var err error
-			ok, err = s.authenticateClient(r.Context(), id, secret)
+			c, ok, err = s.oidc.AuthenticateSecret(r.Context(), id, secret)
 			if err != nil {
 				s.writeError(w, r, err)
 				return
@@ -94,6 +110,6 @@ func (s *Server) requireClient(h http.Handler) http.Handler {
 			encode(w, http.StatusUnauthorized, apiError{"invalid_client", "client authentication failed"})
 			return
 		}
-		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey, id)))
+		h.ServeHTTP(w, r.WithContext(withClient(r.Context(), c)))
 	})
 }

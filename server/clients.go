@@ -18,13 +18,6 @@ func (s *Server) CreateClient(ctx context.Context, name string) (id, secret stri
 	return c.ID, secret, err
 }
 
-// authenticateClient checks client credentials: a known id with a wrong
-// secret and an unknown id do the same work (oidc.AuthenticateSecret).
-func (s *Server) authenticateClient(ctx context.Context, id, secret string) (bool, error) {
-	_, ok, err := s.oidc.AuthenticateSecret(ctx, id, secret)
-	return ok, err
-}
-
 // clientBody is the body of POST /api/v1/clients and PATCH
 // /api/v1/clients/{id} (RFC 7591 names); absent fields keep their value
 // in a PATCH.
@@ -34,10 +27,15 @@ type clientBody struct {
 	AuthMethod *string          `json:"token_endpoint_auth_method"`
 	JWKS       *json.RawMessage `json:"jwks"`
 	JWKSURI    *string          `json:"jwks_uri"`
+	// AcceptEmpty: see oidc.Client.AcceptEmpty.
+	AcceptEmpty *bool `json:"accept_empty"`
+	// AllowedGroups: see oidc.Client.AllowedGroups.
+	AllowedGroups *[]string `json:"allowed_groups"`
 }
 
 func (b clientBody) metadata() oidc.ClientMetadata {
-	return oidc.ClientMetadata{Name: b.Name, GrantTypes: b.GrantTypes, AuthMethod: b.AuthMethod, JWKS: b.JWKS, JWKSURI: b.JWKSURI}
+	return oidc.ClientMetadata{Name: b.Name, GrantTypes: b.GrantTypes, AuthMethod: b.AuthMethod, JWKS: b.JWKS, JWKSURI: b.JWKSURI,
+		AcceptEmpty: b.AcceptEmpty, AllowedGroups: b.AllowedGroups}
 }
 
 // clientView is a client as the API shows it: never a secret, except the
@@ -50,13 +48,16 @@ type clientView struct {
 	AuthMethod   string          `json:"token_endpoint_auth_method"`
 	JWKS         json.RawMessage `json:"jwks,omitempty"`
 	JWKSURI      string          `json:"jwks_uri,omitempty"`
-	Created      time.Time       `json:"created"`
-	Updated      time.Time       `json:"updated,omitzero"`
+	AcceptEmpty  bool            `json:"accept_empty"`
+	// AllowedGroups is empty for an unrestricted client.
+	AllowedGroups []string  `json:"allowed_groups"`
+	Created       time.Time `json:"created"`
+	Updated       time.Time `json:"updated,omitzero"`
 }
 
 func viewClient(c Client, secret string) clientView {
 	v := clientView{ID: c.ID, ClientSecret: secret, Name: c.Name, GrantTypes: c.GrantTypes, AuthMethod: c.AuthMethod,
-		JWKSURI: c.JWKSURI, Created: c.Created, Updated: c.Updated}
+		JWKSURI: c.JWKSURI, AcceptEmpty: c.AcceptEmpty, AllowedGroups: nonNilStrings(c.AllowedGroups), Created: c.Created, Updated: c.Updated}
 	if c.JWKS != "" {
 		v.JWKS = json.RawMessage(c.JWKS)
 	}
@@ -155,4 +156,11 @@ func handleRotateClientSecret(s *Server) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		encode(w, http.StatusOK, map[string]string{"client_id": r.PathValue("id"), "client_secret": secret})
 	})
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

@@ -56,6 +56,9 @@ type Config struct {
 	EnrollTTL time.Duration
 	// Issuer is the otpauth issuer when a request names none ("Latchkey").
 	Issuer string
+	// Credentials are the defaults of new credentials (default_algorithm,
+	// default_digits, default_period, default_secret_length).
+	Credentials CredentialPolicy
 	// MaxBody limits request bodies in bytes (64 KiB); larger gets 413.
 	MaxBody int64
 	// RequestTimeout bounds the work of one request (10 s).
@@ -140,6 +143,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Issuer == "" {
 		c.Issuer = DefaultIssuer
+	}
+	var err error
+	if c.Credentials, err = c.Credentials.withDefaults(); err != nil {
+		return c, err
 	}
 	if c.MaxBody <= 0 {
 		c.MaxBody = DefaultMaxBody

@@ -50,29 +50,50 @@ func checkName(n string) error {
 	return nil
 }
 
-// EnrollRequest describes a new credential; zero fields take defaults
-// (SHA1, 6 digits, 30 s, the server's issuer).
+// EnrollRequest describes a new credential; zero fields take the
+// server's CredentialPolicy and issuer.
 type EnrollRequest struct {
-	Name      string `json:"name,omitempty"`
-	Algorithm string `json:"algorithm,omitempty"`
-	Digits    int    `json:"digits,omitempty"`
-	Period    int    `json:"period,omitempty"`
-	Issuer    string `json:"issuer,omitempty"`
+	// Name describes the credential ("Phone"); it defaults to the issuer.
+	Name string `json:"name,omitempty"`
+	// Label is the account name shown in authenticator apps; empty means
+	// the user id.
+	Label        string `json:"label,omitempty"`
+	Algorithm    string `json:"algorithm,omitempty"`
+	Digits       int    `json:"digits,omitempty"`
+	Period       int    `json:"period,omitempty"`
+	SecretLength int    `json:"secret_length,omitempty"`
+	Issuer       string `json:"issuer,omitempty"`
+	// Secret (base32) or OTPAuthURI imports a secret the caller holds
+	// (a migration from another system) instead of generating one.
+	Secret     string `json:"secret,omitempty"`
+	OTPAuthURI string `json:"otpauth_uri,omitempty"`
+	// Verified marks an imported credential verified at once (one
+	// already in use); otherwise it is confirmed with a code.
+	Verified bool `json:"verified,omitempty"`
 }
 
-// Enrollment is a new credential as shown once to the helpdesk.
+// Imported reports whether the request brings its own secret.
+func (r EnrollRequest) Imported() bool { return r.Secret != "" || r.OTPAuthURI != "" }
+
+// Enrollment is a new credential as shown once to the helpdesk. An
+// imported credential's Enrollment holds no secret, URI or QR: the
+// caller has them already.
 type Enrollment struct {
-	ID      string     `json:"id"`
-	Secret  otp.Secret `json:"-"`
-	URI     string     `json:"-"`
-	QR      []byte     `json:"-"`
-	Expires time.Time  `json:"expires"`
+	ID       string     `json:"id"`
+	Secret   otp.Secret `json:"-"`
+	URI      string     `json:"-"`
+	QR       []byte     `json:"-"`
+	Expires  time.Time  `json:"expires"`
+	Imported bool       `json:"-"`
+	Verified bool       `json:"-"`
 }
 
-// CreateCredential issues a new unverified TOTP credential for user: a
-// random secret of the hash's size, sealed and committed before this
-// returns. actor names who asked (for the audit log). The returned
-// Enrollment holds the only copy of the secret outside the store.
+// CreateCredential issues a new TOTP credential for user: a random
+// secret (CredentialPolicy's length unless the request sets one) or the
+// imported one, sealed and committed before this returns. It starts
+// unverified unless an imported one is marked verified. actor names who
+// asked (for the audit log). The returned Enrollment holds the only
+// copy of a generated secret outside the store.
 func (s *Server) CreateCredential(ctx context.Context, user string, req EnrollRequest, actor string) (*Enrollment, error) {
 	if err := checkUser(user); err != nil {
 		return nil, err
@@ -83,41 +104,28 @@ func (s *Server) CreateCredential(ctx context.Context, user string, req EnrollRe
 	if err := checkName(req.Issuer); err != nil {
 		return nil, err
 	}
-	if strings.Contains(req.Issuer, ":") {
+	cp, err := s.cfg.Credentials.params(req)
+	if err != nil {
+		return nil, err
+	}
+	defer cp.secret.Wipe()
+	if strings.Contains(cp.issuer, ":") {
 		// The otpauth label is "issuer:account"; apps would split there.
 		return nil, fmt.Errorf("%w: issuer must not contain ':'", ErrInvalidInput)
 	}
-	alg := otp.SHA1
-	if req.Algorithm != "" {
-		a, err := otp.ParseAlgorithm(req.Algorithm)
-		if err != nil {
-			return nil, fmt.Errorf("%w: algorithm must be SHA1, SHA256 or SHA512", ErrInvalidInput)
-		}
-		alg = a
-	}
-	if req.Digits == 0 {
-		req.Digits = otp.DefaultDigits
-	}
-	if req.Digits < otp.MinDigits || req.Digits > otp.MaxDigits {
-		return nil, fmt.Errorf("%w: digits must be 6, 7 or 8", ErrInvalidInput)
-	}
-	if req.Period == 0 {
-		req.Period = otp.DefaultPeriod
-	}
-	if req.Period < 10 || req.Period > 300 {
-		return nil, fmt.Errorf("%w: period must be 10..300 seconds (authenticator apps expect 30)", ErrInvalidInput)
-	}
-	issuer := strings.TrimSpace(req.Issuer)
-	if issuer == "" {
-		issuer = s.cfg.Issuer
+	if cp.issuer == "" {
+		cp.issuer = s.cfg.Issuer
 	}
 	name := strings.TrimSpace(req.Name)
 	if name == "" {
-		name = issuer
+		name = cp.issuer
 	}
-	secret, err := otp.NewSecret(alg)
-	if err != nil {
-		return nil, err
+	imported := req.Imported()
+	secret := cp.secret
+	if !imported {
+		if secret, err = otp.NewSecretSize(cp.secretLen); err != nil {
+			return nil, err
+		}
 	}
 	now := s.now()
 	id := randomID(10)
@@ -125,21 +133,31 @@ func (s *Server) CreateCredential(ctx context.Context, user string, req EnrollRe
 	if err != nil {
 		return nil, err
 	}
-	c := Credential{ID: id, User: user, Name: name, Issuer: issuer, Algorithm: alg.String(), Digits: req.Digits,
-		Period: req.Period, Secret: sealed, Created: now, Expires: now.Add(s.cfg.EnrollTTL), LastStep: -1}
-	key := &otpauth.Key{Type: otp.TOTP, Issuer: issuer, Account: user, Secret: secret, Algorithm: alg, Digits: req.Digits, Period: req.Period}
-	uri := key.String()
-	qr, err := s.qr.PNG(uri)
-	if err != nil {
-		return nil, err
+	c := Credential{ID: id, User: user, Name: name, Label: cp.label, Issuer: cp.issuer, Algorithm: cp.alg.String(), Digits: cp.digits,
+		Period: cp.period, Secret: sealed, Created: now, Expires: now.Add(s.cfg.EnrollTTL), LastStep: -1}
+	outcome := "created"
+	if imported {
+		outcome = "imported"
+		if req.Verified {
+			c.Verified, c.Expires, outcome = true, time.Time{}, "imported_verified"
+		}
 	}
-	ev := Event{Time: now, User: user, Credential: id, Client: actor, Action: "enroll", Outcome: "created"}
+	e := &Enrollment{ID: id, Expires: c.Expires, Imported: imported, Verified: c.Verified}
+	if !imported {
+		key := &otpauth.Key{Type: otp.TOTP, Issuer: c.Issuer, Account: c.Account(), Secret: secret, Algorithm: cp.alg, Digits: c.Digits, Period: c.Period}
+		e.Secret, e.URI = secret, key.String()
+		if e.QR, err = s.qr.PNG(e.URI); err != nil {
+			return nil, err
+		}
+	}
+	ev := Event{Time: now, User: user, Credential: id, Client: actor, Action: "enroll", Outcome: outcome}
 	if err := s.store.CreateCredential(ctx, c, ev); err != nil {
 		return nil, err
 	}
 	s.metrics.enrollments.Inc()
-	s.log.InfoContext(ctx, "credential created", "user", user, "credential", id, "algorithm", c.Algorithm, "digits", c.Digits, "period", c.Period)
-	return &Enrollment{ID: id, Secret: secret, URI: uri, QR: qr, Expires: c.Expires}, nil
+	s.log.InfoContext(ctx, "credential created", "user", user, "credential", id, "algorithm", c.Algorithm, "digits", c.Digits,
+		"period", c.Period, "imported", imported, "verified", c.Verified)
+	return e, nil
 }
 
 // PendingQR returns the QR PNG of an unverified, unexpired credential.
@@ -154,7 +172,7 @@ func (s *Server) PendingQR(ctx context.Context, user, id string) ([]byte, error)
 	}
 	defer secret.Wipe()
 	alg, _ := otp.ParseAlgorithm(c.Algorithm)
-	key := &otpauth.Key{Type: otp.TOTP, Issuer: c.Issuer, Account: user, Secret: secret, Algorithm: alg, Digits: c.Digits, Period: c.Period}
+	key := &otpauth.Key{Type: otp.TOTP, Issuer: c.Issuer, Account: c.Account(), Secret: secret, Algorithm: alg, Digits: c.Digits, Period: c.Period}
 	return s.qr.PNG(key.String())
 }
 

@@ -46,6 +46,12 @@ func handleCreateCredential(s *Server) http.Handler {
 			return
 		}
 		defer e.Secret.Wipe()
+		if e.Imported {
+			// The caller holds the secret: nothing of it comes back.
+			w.Header().Set("Location", r.URL.Path+"/"+e.ID)
+			encode(w, http.StatusCreated, importResponse{ID: e.ID, Verified: e.Verified, Expires: optTime(e.Expires)})
+			return
+		}
 		link, _, err := s.enrollmentLink(r, user, e.ID)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -57,10 +63,19 @@ func handleCreateCredential(s *Server) http.Handler {
 	})
 }
 
+// importResponse answers the creation of a credential with an imported
+// secret: no secret, otpauth URI, QR or enrollment link.
+type importResponse struct {
+	ID       string     `json:"id"`
+	Verified bool       `json:"verified"`
+	Expires  *time.Time `json:"expires,omitempty"`
+}
+
 // credentialView is a credential as listed: never its secret.
 type credentialView struct {
 	ID        string     `json:"id"`
 	Name      string     `json:"name"`
+	Label     string     `json:"label,omitempty"`
 	Issuer    string     `json:"issuer"`
 	Algorithm string     `json:"algorithm"`
 	Digits    int        `json:"digits"`
@@ -93,7 +108,7 @@ func handleListCredentials(s *Server) http.Handler {
 		}
 		out := make([]credentialView, 0, len(cs))
 		for _, c := range cs {
-			v := credentialView{ID: c.ID, Name: c.Name, Issuer: c.Issuer, Algorithm: c.Algorithm, Digits: c.Digits,
+			v := credentialView{ID: c.ID, Name: c.Name, Label: c.Label, Issuer: c.Issuer, Algorithm: c.Algorithm, Digits: c.Digits,
 				Period: c.Period, Verified: c.Verified, Created: c.Created.UTC(), LastUsed: optTime(c.LastUsed)}
 			if !c.Verified {
 				v.Expires = optTime(c.Expires)
@@ -233,6 +248,9 @@ type verifyResponse struct {
 	Valid      bool   `json:"valid"`
 	Credential string `json:"credential_id,omitempty"`
 	Reason     string `json:"reason,omitempty"`
+	// Remaining is the number of unused recovery codes after one was
+	// accepted.
+	Remaining *int `json:"remaining,omitempty"`
 }
 
 func handleVerify(s *Server) http.Handler {
@@ -254,15 +272,20 @@ func handleVerify(s *Server) http.Handler {
 		if len(req.Code) > maxCodeLen {
 			req.Code = "" // never matches; still counts as a failure
 		}
-		res, err := s.Verify(r.Context(), actor(r.Context()), req.User, req.Code)
+		c, _ := requestClient(r.Context())
+		res, err := s.verifyFor(r.Context(), c, req.User, req.Code)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		switch res.Outcome {
-		case OutcomeValid:
+		switch {
+		case res.recovery:
+			encode(w, http.StatusOK, verifyResponse{Valid: true, Reason: "recovery_code", Remaining: &res.remaining})
+		case res.Outcome == OutcomeValid:
 			encode(w, http.StatusOK, verifyResponse{Valid: true, Credential: res.Credential})
-		case OutcomeLocked:
+		case res.acceptedEmpty:
+			encode(w, http.StatusOK, verifyResponse{Valid: true, Reason: OutcomeNoCredential})
+		case res.Outcome == OutcomeLocked:
 			setRetryAfter(w, res.RetryAfter.Sub(s.now()))
 			encode(w, http.StatusTooManyRequests, verifyResponse{Reason: OutcomeLocked})
 		default:

@@ -102,7 +102,7 @@ func loginSource(r *http.Request) string {
 }
 
 func newHelpdesk(s *Server) *helpdesk {
-	tmpl := template.Must(template.New("").ParseFS(assets.Web, "web/templates/*.html"))
+	tmpl := template.Must(template.New("").Funcs(templateFuncs).ParseFS(assets.Web, "web/templates/*.html"))
 	sub, err := fs.Sub(assets.Web, "web/static")
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
@@ -287,6 +287,11 @@ type view struct {
 	LinkMode                          bool
 	QRSize, Digits, Period, Remaining int
 	SecretGroups                      []string
+	// Administration (helpdesk_admin.go): the enroll form's defaults, the
+	// user's lock, a new set of recovery codes (shown once).
+	Policy        CredentialPolicy
+	LockedFor     string
+	RecoveryCodes []string
 }
 
 // clientRow is an OAuth client as the clients page lists it: never a
@@ -375,8 +380,9 @@ func seeOther(w http.ResponseWriter, r *http.Request, user, msg string) {
 // notices are the fixed messages a redirect can ask for by name, so that
 // nothing from the URL is reflected as text.
 var notices = map[string]string{
-	"renamed": "The credential was renamed.",
-	"revoked": "The credential was revoked.",
+	"renamed":  "The credential was renamed.",
+	"revoked":  "The credential was revoked.",
+	"unlocked": "The user was unlocked: the failure count starts again from zero.",
 }
 
 // handleIndex answers / (only /): a page that points to the helpdesk
@@ -492,6 +498,10 @@ func handleHelpdeskHome(h *helpdesk) http.Handler {
 			}
 			v.Credentials = append(v.Credentials, row)
 		}
+		if err := h.adminView(r, v); err != nil {
+			h.fail(w, r, err, v.User)
+			return
+		}
 		h.render(w, r, http.StatusOK, "home", v)
 	})
 }
@@ -560,7 +570,7 @@ func (h *helpdesk) qrView(c Credential, secret otp.Secret, link string, png []by
 	if link != "" {
 		v.LinkMode, v.Link = true, link
 	} else {
-		key := &otpauth.Key{Type: otp.TOTP, Issuer: c.Issuer, Account: c.User, Secret: secret, Algorithm: alg, Digits: c.Digits, Period: c.Period}
+		key := &otpauth.Key{Type: otp.TOTP, Issuer: c.Issuer, Account: c.Account(), Secret: secret, Algorithm: alg, Digits: c.Digits, Period: c.Period}
 		content = key.String()
 		v.SecretGroups = groups(secret.Base32())
 	}
@@ -583,7 +593,12 @@ func (v *view) expires(t, now time.Time) {
 func handleHelpdeskEnroll(h *helpdesk) http.Handler {
 	return h.form(func(w http.ResponseWriter, r *http.Request) {
 		user := cleanUser(r.PostFormValue("user"))
-		e, err := h.s.CreateCredential(r.Context(), user, EnrollRequest{Name: r.PostFormValue("name")}, "helpdesk")
+		req, err := enrollForm(r)
+		if err != nil {
+			h.fail(w, r, err, user)
+			return
+		}
+		e, err := h.s.CreateCredential(r.Context(), user, req, "helpdesk")
 		if err != nil {
 			h.fail(w, r, err, user)
 			return

@@ -174,7 +174,7 @@ func (s *Server) RedeemLink(ctx context.Context, token string) (*Redeemed, error
 	if err != nil {
 		return nil, fmt.Errorf("credential %s: %w", c.ID, err)
 	}
-	key := &otpauth.Key{Type: otp.TOTP, Issuer: c.Issuer, Account: c.User, Secret: secret, Algorithm: alg, Digits: c.Digits, Period: c.Period}
+	key := &otpauth.Key{Type: otp.TOTP, Issuer: c.Issuer, Account: c.Account(), Secret: secret, Algorithm: alg, Digits: c.Digits, Period: c.Period}
 	s.audit.add(Event{Time: now, User: c.User, Credential: c.ID, Client: "link", Action: "link_redeem", Outcome: "ok"})
 	s.log.InfoContext(ctx, "enrollment link redeemed", "user", c.User, "credential", c.ID)
 	return &Redeemed{User: c.User, Credential: c.ID, Key: key, Expires: c.Expires}, nil

@@ -169,7 +169,7 @@ func (s *Server) deviceCode(ctx context.Context, user, id, code string) error {
 func (s *Server) newCIBA() (*ciba.Service, error) {
 	return ciba.New(ciba.Config{Store: s.store, Provider: s.oidc, Now: s.now, Logger: s.log,
 		Interval: s.cfg.CIBAInterval, MaxExpiry: s.cfg.CIBAMaxExpiry, MaxWait: s.cfg.RequestTimeout - 2*time.Second,
-		MaxBody: s.cfg.MaxBody, CheckCode: s.deviceCode,
+		MaxBody: s.cfg.MaxBody, CheckCode: s.deviceCode, InScope: s.inScope,
 		Audit: func(ev ciba.Event) {
 			s.audit.add(Event{Time: s.now(), User: ev.User, Credential: ev.Credential, Client: ev.Client, Action: ev.Action, Outcome: ev.Outcome})
 		}})

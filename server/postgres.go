@@ -115,6 +115,9 @@ func migratePostgres(ctx context.Context, db *sql.DB) error {
 	if _, err := tx.ExecContext(ctx, cibaSchema("postgres")); err != nil {
 		return fmt.Errorf("postgres: upgrade schema: %w", err)
 	}
+	if err := migrateAdminPostgres(ctx, tx); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("postgres: create schema: %w", err)
 	}

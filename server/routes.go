@@ -39,6 +39,11 @@ func (s *Server) addRoutes(mux *http.ServeMux) {
 	route("PATCH /api/v1/users/{user}/credentials/{id}", s.requireAdmin(handleRename(s)))
 	route("DELETE /api/v1/users/{user}/credentials/{id}", s.requireAdmin(handleDelete(s)))
 	route("GET /api/v1/audit", s.requireAdmin(handleAudit(s)))
+	// Administration (admin.go): unlock, groups, recovery codes.
+	route("POST /api/v1/users/{user}/unlock", s.requireAdmin(handleUnlock(s)))
+	route("GET /api/v1/users/{user}/groups", s.requireAdmin(handleGetGroups(s)))
+	route("PUT /api/v1/users/{user}/groups", s.requireAdmin(handleSetGroups(s)))
+	route("POST /api/v1/users/{user}/recovery-codes", s.requireAdmin(handleNewRecoveryCodes(s)))
 
 	// Applications: HTTP Basic, or a Bearer access token from the
 	// client_credentials grant.
@@ -82,6 +87,8 @@ func (s *Server) addRoutes(mux *http.ServeMux) {
 	route("GET /helpdesk/revoke", handleHelpdeskRevokeAsk(hd))
 	route("POST /helpdesk/revoke", handleHelpdeskRevoke(hd))
 	route("GET /helpdesk/status", handleHelpdeskStatus(hd))
+	route("POST /helpdesk/unlock", handleHelpdeskUnlock(hd))                // helpdesk_admin.go
+	route("POST /helpdesk/recovery-codes", handleHelpdeskRecoveryCodes(hd)) // helpdesk_admin.go
 	route("GET /helpdesk/static/", handleHelpdeskStatic(hd))
 	route("GET /helpdesk/clients", handleHelpdeskClients(hd)) // admin-token sessions only
 	// Only / (other unknown paths stay 404): points to /helpdesk and the docs.

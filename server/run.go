@@ -55,6 +55,11 @@ type FileConfig struct {
 	LockMax     string `json:"lock_max,omitempty"`   // a Go duration, "1h"
 	EnrollTTL   string `json:"enroll_ttl,omitempty"` // a Go duration, "15m"
 	MaxBody     int64  `json:"max_body,omitempty"`
+	// The defaults of new credentials (Config.Credentials).
+	DefaultAlgorithm    string `json:"default_algorithm,omitempty"`
+	DefaultDigits       int    `json:"default_digits,omitempty"`
+	DefaultPeriod       int    `json:"default_period,omitempty"`
+	DefaultSecretLength int    `json:"default_secret_length,omitempty"`
 	// HelpdeskPassword also signs in to the /helpdesk page (helpdesk.go).
 	HelpdeskPassword string `json:"helpdesk_password,omitempty"`
 	// PublicURL is Config.PublicURL, and the OpenID issuer.
@@ -95,7 +100,7 @@ func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
 	fs.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "listen on `ADDR` (host:port)")
 	fs.StringVar(&f.DB, "db", "", "SQLite file `PATH`, or a postgres:// URL (default: server.db in the data dir)")
 	fs.StringVar(&f.KeyFile, "key-file", "", "master key `FILE` (base64, 32 bytes); else LATCHKEY_MASTER_KEY, else master.key beside the database")
-	cfgFile := fs.String("config", "", "JSON config `FILE` (keys: addr, db, key_file, tls_cert, tls_key, window, max_failures, issuer, lock_base, lock_max, enroll_ttl, max_body, helpdesk_password, public_url, signing_alg, smtp_host, smtp_port, smtp_from, smtp_username, smtp_password_file, smtp_security, email_otp_ttl, email_otp_digits, email_otp_subject, email_otp_template)")
+	cfgFile := fs.String("config", "", "JSON config `FILE` (keys: addr, db, key_file, tls_cert, tls_key, window, max_failures, issuer, lock_base, lock_max, enroll_ttl, max_body, default_algorithm, default_digits, default_period, default_secret_length, helpdesk_password, public_url, signing_alg, smtp_host, smtp_port, smtp_from, smtp_username, smtp_password_file, smtp_security, email_otp_ttl, email_otp_digits, email_otp_subject, email_otp_template)")
 	fs.StringVar(&f.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM)")
 	fs.StringVar(&f.TLSKey, "tls-key", "", "the TLS private key `FILE` (PEM)")
 	window := fs.Int("window", 1, "accept codes this many `STEPS` either side of now (0..2)")
@@ -355,6 +360,8 @@ func open(ctx context.Context, o *options, getenv func(string) string, log *slog
 	cfg := Config{Store: st, Keyring: kr, AdminToken: tok, Logger: log, Window: o.window, WindowSet: o.windowSet,
 		MaxFailures: o.MaxFailures, Issuer: o.Issuer, MaxBody: o.MaxBody}
 	cfg.HelpdeskPassword = o.HelpdeskPassword
+	cfg.Credentials = CredentialPolicy{Algorithm: o.DefaultAlgorithm, Digits: o.DefaultDigits, Period: o.DefaultPeriod,
+		SecretLength: o.DefaultSecretLength}
 	cfg.PublicURL = o.PublicURL
 	cfg.SigningAlg = o.SigningAlg
 	if cfg.Mailer, cfg.EmailOTP, err = emailSettings(o.FileConfig, getenv); err != nil {

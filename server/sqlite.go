@@ -137,6 +137,10 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite: upgrade schema: %w", err)
 	}
+	if err := migrateAdminSQLite(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, err
+	}
 	q.Add("_pragma", "query_only(1)")
 	rdb, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
 	if err != nil {

@@ -94,13 +94,13 @@ func migrateOIDCSQLite(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-const clientCols = `id, name, secret_hash, grant_types, auth_method, jwks, jwks_uri, created, updated`
+const clientCols = `id, name, secret_hash, grant_types, auth_method, jwks, jwks_uri, created, updated, accept_empty, allowed_groups`
 
 func (s *sqlStore) CreateClient(ctx context.Context, c Client) error {
 	_, err := s.wdb.ExecContext(ctx, s.rebind(`INSERT INTO clients (`+clientCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`),
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`),
 		c.ID, c.Name, nonNil(c.SecretHash), strings.Join(c.GrantTypes, " "), authMethod(c.AuthMethod), c.JWKS, c.JWKSURI,
-		ms(c.Created), ms(c.Updated))
+		ms(c.Created), ms(c.Updated), b2i(c.AcceptEmpty), strings.Join(c.AllowedGroups, " "))
 	if err != nil {
 		return s.errorf("create client", err)
 	}
@@ -123,9 +123,11 @@ func authMethod(m string) string {
 
 func scanClient(r scanner) (Client, error) {
 	var c Client
-	var grants string
-	var created, updated int64
-	err := r.Scan(&c.ID, &c.Name, &c.SecretHash, &grants, &c.AuthMethod, &c.JWKS, &c.JWKSURI, &created, &updated)
+	var grants, groups string
+	var created, updated, acceptEmpty int64
+	err := r.Scan(&c.ID, &c.Name, &c.SecretHash, &grants, &c.AuthMethod, &c.JWKS, &c.JWKSURI, &created, &updated, &acceptEmpty, &groups)
+	c.AcceptEmpty = acceptEmpty != 0
+	c.AllowedGroups = strings.Fields(groups)
 	c.GrantTypes = strings.Fields(grants)
 	if c.GrantTypes == nil {
 		c.GrantTypes = []string{}
@@ -174,8 +176,9 @@ func (s *sqlStore) Clients(ctx context.Context) ([]Client, error) {
 
 func (s *sqlStore) UpdateClient(ctx context.Context, c Client) error {
 	return s.exec1(ctx, "update client", s.rebind(`UPDATE clients SET name = $1, secret_hash = $2, grant_types = $3,
-		auth_method = $4, jwks = $5, jwks_uri = $6, updated = $7 WHERE id = $8`),
-		c.Name, nonNil(c.SecretHash), strings.Join(c.GrantTypes, " "), authMethod(c.AuthMethod), c.JWKS, c.JWKSURI, ms(c.Updated), c.ID)
+		auth_method = $4, jwks = $5, jwks_uri = $6, updated = $7, accept_empty = $9, allowed_groups = $10 WHERE id = $8`),
+		c.Name, nonNil(c.SecretHash), strings.Join(c.GrantTypes, " "), authMethod(c.AuthMethod), c.JWKS, c.JWKSURI, ms(c.Updated), c.ID,
+		b2i(c.AcceptEmpty), strings.Join(c.AllowedGroups, " "))
 }
 
 func (s *sqlStore) DeleteClient(ctx context.Context, id string) error {

@@ -74,10 +74,10 @@ type queries struct {
 func newSQLStore(name string, rdb, wdb *sql.DB, rebind func(string) string) *sqlStore {
 	s := &sqlStore{name: name, rdb: rdb, wdb: wdb, rebind: rebind}
 	r := rebind
-	const credCols = `id, user_id, name, issuer, algorithm, digits, period, secret, verified, created, expires, last_step, last_used`
+	const credCols = `id, user_id, name, issuer, algorithm, digits, period, secret, verified, created, expires, last_step, last_used, label`
 	s.q = queries{
 		insertCred: r(`INSERT INTO credentials (` + credCols + `)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`),
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`),
 		getCred:   r(`SELECT ` + credCols + ` FROM credentials WHERE id = $1 AND user_id = $2`),
 		listCreds: r(`SELECT ` + credCols + ` FROM credentials WHERE user_id = $1 AND (verified = 1 OR expires > $2) ORDER BY created, id`),
 		verifiedCreds: r(`SELECT c.id, c.algorithm, c.digits, c.period, c.secret, c.last_step,
@@ -146,7 +146,7 @@ func (s *sqlStore) CreateCredential(ctx context.Context, c Credential, ev Event)
 	}
 	defer tx.Rollback()
 	_, err = tx.ExecContext(ctx, s.q.insertCred, c.ID, c.User, c.Name, c.Issuer, c.Algorithm, c.Digits, c.Period,
-		c.Secret, b2i(c.Verified), ms(c.Created), ms(c.Expires), c.LastStep, ms(c.LastUsed))
+		c.Secret, b2i(c.Verified), ms(c.Created), ms(c.Expires), c.LastStep, ms(c.LastUsed), c.Label)
 	if err != nil {
 		return s.errorf("create credential", err)
 	}
@@ -166,7 +166,7 @@ func scanCred(r scanner) (Credential, error) {
 	var verified int
 	var created, expires, used int64
 	err := r.Scan(&c.ID, &c.User, &c.Name, &c.Issuer, &c.Algorithm, &c.Digits, &c.Period, &c.Secret,
-		&verified, &created, &expires, &c.LastStep, &used)
+		&verified, &created, &expires, &c.LastStep, &used, &c.Label)
 	c.Verified = verified != 0
 	c.Created, c.Expires, c.LastUsed = fromMS(created), fromMS(expires), fromMS(used)
 	return c, err

@@ -33,6 +33,18 @@ type Credential struct {
 	Expires   time.Time // zero once verified
 	LastStep  int64     // the last accepted time step; -1 when none
 	LastUsed  time.Time // zero when never used
+	// Label is the account name authenticator apps show; empty means
+	// the user id (see Credential.Account).
+	Label string
+}
+
+// Account is the otpauth account name of the credential: its label, or
+// the user id when it has none.
+func (c Credential) Account() string {
+	if c.Label != "" {
+		return c.Label
+	}
+	return c.User
 }
 
 // Client is an application: it calls /api/v1/verify and the token
@@ -180,6 +192,21 @@ type Store interface {
 	// step of the back-off. So at most MaxFailures wrong codes are ever
 	// checked before a lock, however many requests arrive at once.
 	Attempt(ctx context.Context, user string, now time.Time, l Lockout, check func() (Check, error)) (AttemptResult, error)
+
+	// Unlock resets user's failures, lock and back-off, and returns the
+	// state it replaced (administration, sqladmin.go).
+	Unlock(ctx context.Context, user string) (UserState, error)
+	// SetUserGroups replaces user's groups; UserGroups lists them.
+	SetUserGroups(ctx context.Context, user string, groups []string) error
+	UserGroups(ctx context.Context, user string) ([]string, error)
+	// Recovery codes (sqlrecovery.go): SetRecoveryCodes replaces a
+	// user's set; RecoveryCodeHash reads an unused code's hash (nil when
+	// none); UseRecoveryCode spends one under the user's throttling, as
+	// Attempt does; RecoveryCodesLeft counts the unused ones.
+	SetRecoveryCodes(ctx context.Context, user string, codes []RecoveryCode, ev Event) error
+	RecoveryCodeHash(ctx context.Context, user, id string) ([]byte, error)
+	UseRecoveryCode(ctx context.Context, user, id string, now time.Time, l Lockout, ev Event) (AttemptResult, int, error)
+	RecoveryCodesLeft(ctx context.Context, user string) (int, error)
 
 	// Audit appends events to the audit log.
 	Audit(ctx context.Context, evs ...Event) error

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-jose/go-jose/v4"
 )
@@ -27,6 +28,10 @@ type ClientMetadata struct {
 	AuthMethod *string
 	JWKS       *json.RawMessage
 	JWKSURI    *string
+	// AcceptEmpty is the client's accept_empty (see Client).
+	AcceptEmpty *bool
+	// AllowedGroups is the client's allowed_groups (see Client).
+	AllowedGroups *[]string
 }
 
 const (
@@ -102,6 +107,24 @@ func (p *Provider) apply(c *Client, md ClientMetadata) error {
 		}
 		c.JWKSURI = *md.JWKSURI
 	}
+	if md.AcceptEmpty != nil {
+		c.AcceptEmpty = *md.AcceptEmpty
+	}
+	if md.AllowedGroups != nil {
+		gs := []string{}
+		for _, g := range *md.AllowedGroups {
+			if !ValidGroup(g) {
+				return invalidf("allowed_groups: a group is 1..%d characters without spaces or control characters", MaxGroupLen)
+			}
+			if !slices.Contains(gs, g) {
+				gs = append(gs, g)
+			}
+		}
+		if len(gs) > MaxGroups {
+			return invalidf("allowed_groups: at most %d groups", MaxGroups)
+		}
+		c.AllowedGroups = gs
+	}
 	if c.AuthMethod == AuthPrivateKeyJWT {
 		if (c.JWKS == "") == (c.JWKSURI == "") {
 			return invalidf("a private_key_jwt client needs jwks or jwks_uri (one of them)")
@@ -110,6 +133,20 @@ func (p *Provider) apply(c *Client, md ClientMetadata) error {
 		return invalidf("jwks and jwks_uri are for private_key_jwt clients only")
 	}
 	return nil
+}
+
+// Bounds of a group name and of a list of groups.
+const (
+	MaxGroupLen = 64
+	MaxGroups   = 100
+)
+
+// ValidGroup reports whether g is a usable group name: 1..MaxGroupLen
+// bytes of UTF-8 without spaces or control characters (lists of groups
+// are stored space-separated).
+func ValidGroup(g string) bool {
+	return g != "" && len(g) <= MaxGroupLen && utf8.ValidString(g) &&
+		strings.IndexFunc(g, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.In(r, unicode.Cf) }) < 0
 }
 
 // parseClientJWKS parses a client's key set: public signing keys only.

@@ -91,8 +91,14 @@ type Client struct {
 	// keys of a private_key_jwt client.
 	JWKS    string
 	JWKSURI string
-	Created time.Time
-	Updated time.Time
+	// AcceptEmpty makes /api/v1/verify answer valid (reason
+	// no_credential) for a user with no verified credential.
+	AcceptEmpty bool
+	// AllowedGroups limits the client to users in one of these groups;
+	// empty means every user.
+	AllowedGroups []string
+	Created       time.Time
+	Updated       time.Time
 }
 
 // SigningKey is one of the provider's signing keys as stored: Sealed is

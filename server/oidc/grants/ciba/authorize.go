@@ -133,6 +133,15 @@ func (s *Service) check(ctx context.Context, c oidc.Client, form map[string][]st
 	if user == "" || len(user) > 256 {
 		return "", Request{}, oidc.Errorf("unknown_user_id", "no such user")
 	}
+	if s.cfg.InScope != nil {
+		ok, err := s.cfg.InScope(ctx, c, user)
+		if err != nil {
+			return user, Request{}, err
+		}
+		if !ok {
+			return user, Request{}, oidc.Errorf("unknown_user_id", "no such user")
+		}
+	}
 	msg := get("binding_message")
 	if !ValidBindingMessage(msg) {
 		return user, Request{}, oidc.Errorf("invalid_binding_message", "binding_message must be at most %d printable characters", MaxBindingMessage)

@@ -139,6 +139,9 @@ type Config struct {
 	// the usual replay rules and throttling (an approval where the
 	// client requires one). It returns nil when the code is accepted.
 	CheckCode func(ctx context.Context, user, credential, code string) error
+	// InScope reports whether client c may ask about user (its allowed
+	// groups); a user outside is answered as unknown. Nil allows all.
+	InScope func(ctx context.Context, c oidc.Client, user string) (bool, error)
 	// Interval is a new request's polling interval (DefaultInterval).
 	Interval time.Duration
 	// MaxExpiry caps requested_expiry (DefaultMaxExpiry); DefaultExpiry,
