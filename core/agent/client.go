@@ -50,13 +50,16 @@ func (c *Client) call(ctx context.Context, req *Request) (*Response, error) {
 	}
 	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Now()) })
 	defer stop()
-	if err := c.enc.Encode(req); err != nil {
-		return nil, c.lost(ctx, err)
-	}
+	werr := c.enc.Encode(req)
 	var resp Response
 	if err := c.dec.Decode(&resp); err != nil {
+		if werr != nil {
+			err = werr
+		}
 		return nil, c.lost(ctx, err)
 	}
+	// An agent that refuses a connection answers before it reads and
+	// closes: the write may have failed, but the answer says why.
 	return &resp, resp.err()
 }
 
