@@ -37,6 +37,7 @@ const (
 type addForm struct {
 	app    *App
 	dialog dialog.Dialog
+	warn   string // otp.CheckSecret's warning for the secret being added
 
 	uri       *widget.Entry
 	uriMsg    *widget.Label
@@ -186,20 +187,18 @@ func validateSecret(s string) error {
 		r, _ := utf8.DecodeRuneInString(clean[i:])
 		return fmt.Errorf("secret is not valid base32: %q is not one of the letters A-Z and digits 2-7", r)
 	}
-	const minBits = 80
-	if bits := 5 * len(clean); bits < minBits {
-		return fmt.Errorf("secret is too short: %d bits (%d characters), at least %d bits (%d characters) needed",
-			bits, len(clean), minBits, minBits/5)
+	// The one rule for short secrets (otp.CheckSecret), in its words,
+	// already while typing: five bits a character.
+	if bits := 5 * len(clean); bits < otp.MinSecretBits {
+		return fmt.Errorf("%w: %d bits, at least %d needed", otp.ErrSecretTooShort, bits, otp.MinSecretBits)
 	}
 	sec, err := otp.DecodeSecret(s)
 	if err != nil {
 		return errors.New("secret has a length base32 cannot have: a character is missing or one too many")
 	}
 	defer sec.Wipe()
-	if len(sec) < minBits/8 {
-		return fmt.Errorf("secret is too short: %d bits, at least %d needed", 8*len(sec), minBits)
-	}
-	return nil
+	_, err = otp.CheckSecret(sec)
+	return err
 }
 
 func validatePeriod(s string) error {
@@ -383,6 +382,13 @@ func (f *addForm) add(k *otpauth.Key, msg *widget.Label) {
 		fail(msg, "The account has no name; enter one under Manual.")
 		return
 	}
+	// The one rule for short secrets, whatever the secret came from.
+	warn, err := otp.CheckSecret(k.Secret)
+	if err != nil {
+		fail(msg, "Not added: "+err.Error()+".")
+		return
+	}
+	f.warn = warn
 	var saved Account
 	u.background(func(ctx context.Context, s Store) (err error) {
 		saved, err = s.Add(ctx, a, k.Secret, false)
@@ -423,7 +429,11 @@ func (f *addForm) done(a Account) {
 	if f.dialog != nil {
 		f.dialog.Hide()
 	}
-	f.app.note("Added " + a.Label() + ".")
+	note := "Added " + a.Label() + "."
+	if f.warn != "" {
+		note += " Warning: " + f.warn + "."
+	}
+	f.app.note(note)
 	f.app.reload()
 }
 

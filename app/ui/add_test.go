@@ -25,7 +25,7 @@ func TestAddManualValidation(t *testing.T) {
 	}{
 		{"name required", "ACME", " ", "JBSWY3DPEHPK3PXP", "30", false, "0", "Name: name is required."},
 		{"bad base32", "ACME", "carol", "not base32!", "30", false, "0", "Secret: secret is not valid base32"},
-		{"short secret", "ACME", "carol", "JBSWY3DP", "30", false, "0", "Secret: secret is too short: 40 bits"},
+		{"short secret", "ACME", "carol", "JBSWY3DP", "30", false, "0", "Secret: the secret is too short: 40 bits"},
 		{"period zero", "ACME", "carol", "JBSWY3DPEHPK3PXP", "0", false, "0", "Period: period must be a whole number of seconds from 1 to 3600."},
 		{"period text", "ACME", "carol", "JBSWY3DPEHPK3PXP", "half", false, "0", "Period: period must be"},
 		{"bad counter", "ACME", "carol", "JBSWY3DPEHPK3PXP", "30", true, "-1", "Counter: counter must be a whole number"},
@@ -214,4 +214,30 @@ func TestAddDialogImage(t *testing.T) {
 	h.w.Resize(fyne.NewSize(540, 621)) // lay out again, as the GL driver does on the next frame
 	h.w.Resize(fyne.NewSize(540, 620))
 	goldenImage(t, "add_manual_error.png", h.w.Canvas())
+}
+
+// TestAddShortSecretRule: the desktop applies the one rule for short
+// secrets (otp.CheckSecret) in its words: under 80 bits refused, under
+// 128 added with the warning; an otpauth link goes by the same rule.
+func TestAddShortSecretRule(t *testing.T) {
+	h := newHarness(t, Keyring, seedThree)
+	f := h.app.newAddForm()
+	f.name.SetText("eighty")
+	f.secret.SetText("JBSWY3DPEHPK3PXP") // 80 bits
+	f.submitManual()
+	if f.manualMsg.Visible() {
+		t.Fatalf("an 80-bit secret was refused: %s", f.manualMsg.Text)
+	}
+	if want := "Warning: the secret is only 80 bits; 128 or more is recommended (RFC 4226)."; !strings.Contains(h.app.status.Text, want) {
+		t.Fatalf("status %q, want %q", h.app.status.Text, want)
+	}
+	g := h.app.newAddForm()
+	g.uri.SetText("otpauth://totp/Short:link?secret=JBSWY3DP")
+	g.submitURI()
+	if !g.uriMsg.Visible() || !strings.Contains(g.uriMsg.Text, "the secret is too short: 40 bits, at least 80 needed") {
+		t.Fatalf("a 40-bit link: %q", g.uriMsg.Text)
+	}
+	if len(h.store.accts) != 4 {
+		t.Fatalf("%d accounts stored", len(h.store.accts))
+	}
 }

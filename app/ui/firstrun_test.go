@@ -239,8 +239,8 @@ func TestHelpdeskShortcutFocusesTheOpenWindow(t *testing.T) {
 // Issue 14: the Manual tab names the real problem with a secret.
 func TestManualSecretMessages(t *testing.T) {
 	tests := []struct{ secret, want string }{
-		{"abc", "secret is too short: 15 bits (3 characters), at least 80 bits (16 characters) needed"},
-		{"JBSW Y3DP", "secret is too short: 40 bits"},
+		{"abc", "the secret is too short: 15 bits, at least 80 needed"},
+		{"JBSW Y3DP", "the secret is too short: 40 bits, at least 80 needed"},
 		{"JBSWY3DPEHPK3PX!", `secret is not valid base32: '!' is not one of the letters A-Z and digits 2-7`},
 		{"JBSWY3DPEHPK3PXPA", "secret has a length base32 cannot have"},
 		{"", "secret is required"},
