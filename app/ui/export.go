@@ -129,11 +129,11 @@ func (u *App) exportPlain(t Transfer, entries []transfer.Entry, f transfer.Forma
 		u.showError("Could not export", fmt.Errorf("no account can be written as %s%s", f, skippedText(skipped)))
 		return
 	}
-	what := fmt.Sprintf("This writes the secrets of %d accounts unencrypted: anyone who reads the file can generate your codes. "+
-		"Keep it private and delete it once the accounts are moved.", n)
+	what := fmt.Sprintf("This writes the secrets of %s unencrypted: anyone who reads the file can generate your codes. "+
+		"Keep it private and delete it once the accounts are moved.", nAccounts(n))
 	if showQR {
-		what = fmt.Sprintf("The QR codes hold the secrets of %d accounts: anyone who sees or photographs them can generate "+
-			"your codes. Show them only to your phone, with nobody watching.", n)
+		what = fmt.Sprintf("The QR codes hold the secrets of %s: anyone who sees or photographs them can generate "+
+			"your codes. Show them only to your phone, with nobody watching.", nAccounts(n))
 	}
 	msg := widget.NewLabel(what + skippedText(skipped))
 	msg.Wrapping = fyne.TextWrapWord
@@ -226,7 +226,7 @@ func (u *App) saveExport(t Transfer, file string, encode func() ([]byte, error),
 					u.showError("Nothing was exported", err)
 					return
 				}
-				msg := fmt.Sprintf("Exported %d accounts as %s to %s.", n, f, filepath.Base(path))
+				msg := fmt.Sprintf("Exported %s as %s to %s.", nAccounts(n), f, filepath.Base(path))
 				if len(skipped) > 0 {
 					dialog.ShowInformation("Export done", msg+skippedText(skipped), u.w)
 				}

@@ -282,7 +282,7 @@ func (u *App) showImportSummary(warnings []string, sum storeio.Summary, noOTP in
 	scroll.SetMinSize(fyne.NewSize(340, float32(min(20+44*lines, 340))))
 	d := dialog.NewCustom("Import done", "OK", scroll, u.w)
 	d.Show()
-	u.note(fmt.Sprintf("Imported %d accounts.", len(sum.Added)))
+	u.note(fmt.Sprintf("Imported %s.", nAccounts(len(sum.Added))))
 }
 
 // openFileDialog is Fyne's file open dialog, reading at most
@@ -306,4 +306,12 @@ func openFileDialog(w fyne.Window, done func(*transfer.File, error)) {
 		}
 		done(&transfer.File{Name: name, Data: data}, nil)
 	}, w)
+}
+
+// nAccounts is "1 account" or "N accounts".
+func nAccounts(n int) string {
+	if n == 1 {
+		return "1 account"
+	}
+	return fmt.Sprintf("%d accounts", n)
 }

@@ -120,7 +120,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	}
 
 	if f != transfer.FormatBackup {
-		ok, err := confirmPlain(e, *yes, fmt.Sprintf("This writes the secrets of %d accounts unencrypted; anyone who reads them can make your codes. Continue?", n))
+		ok, err := confirmPlain(e, *yes, fmt.Sprintf("This writes the secrets of %s unencrypted; anyone who reads them can make your codes. Continue?", nAccounts(n)))
 		if err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
@@ -147,7 +147,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("export: %w", err)
 		}
 	}
-	fmt.Fprintf(e.stderr, "latchkey: exported %d accounts as %s\n", n, f)
+	fmt.Fprintf(e.stderr, "latchkey: exported %s as %s\n", nAccounts(n), f)
 	return nil
 }
 
@@ -211,4 +211,12 @@ func showQRs(e *env, uris []string) error {
 	}
 	fmt.Fprint(e.stdout, "\x1b[2J\x1b[H")
 	return nil
+}
+
+// nAccounts is "1 account" or "N accounts".
+func nAccounts(n int) string {
+	if n == 1 {
+		return "1 account"
+	}
+	return fmt.Sprintf("%d accounts", n)
 }

@@ -285,7 +285,7 @@ func runStore(ctx context.Context, e *env, args []string) error {
 		if err := s.Migrate(ctx, dst, nil); err != nil {
 			return storeError(err)
 		}
-		fmt.Fprintf(e.stdout, "moved %d accounts from %s to %s\n", len(as), from, dst)
+		fmt.Fprintf(e.stdout, "moved %s from %s to %s\n", nAccounts(len(as)), from, dst)
 		return nil
 	}
 	return usageErrorf("store: unknown subcommand %q (info, migrate, accept-rollback or doctor)", sub)
