@@ -51,6 +51,62 @@ func BenchmarkQR(b *testing.B) {
 	})
 }
 
+// BenchmarkVerify times the code check of one wrong code against one
+// credential (SHA1, a window of one step either side): "core" with a
+// kept Generator, as core/otp's BenchmarkVerify does; "server" the
+// server's own per-request path (the cached generator of the credential
+// as the store returned it, then the check); "server-uncached" what that
+// path cost before the cache (open the sealed secret, prepare a
+// Generator). No I/O: the store's part is BenchmarkVerifyLoad's.
+func BenchmarkVerify(b *testing.B) {
+	kr, _ := NewKeyring(testKey(9))
+	s, err := New(Config{Store: openTestSQLite(b), Keyring: kr})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	secret, _ := otp.NewSecret(otp.SHA1)
+	c := Credential{ID: "c1", User: "alice", Algorithm: "SHA1", Digits: 6, Period: 30, Verified: true}
+	if c.Secret, err = kr.Seal(secret, c.User, c.ID); err != nil {
+		b.Fatal(err)
+	}
+	creds := []Credential{c}
+	now := time.Unix(1700000000, 0)
+	g, _ := otp.NewGenerator(secret, otp.Options{})
+	wrong := "000000"
+	if _, ok := g.Verify(wrong, now, 1); ok {
+		wrong = "000001"
+	}
+	b.Run("core", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			g.Verify(wrong, now, 1)
+		}
+	})
+	b.Run("server", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			gens, err := s.generators(creds, now)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if s.match(gens, creds, "app", c.User, wrong, now).Credential != "" {
+				b.Fatal("the wrong code matched")
+			}
+		}
+	})
+	b.Run("server-uncached", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			g, err := s.generator(c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			g.Verify(wrong, now, 1)
+		}
+	})
+}
+
 // BenchmarkStoreAccept measures one durable compare-and-set of the last
 // accepted step (the write behind every valid code).
 func BenchmarkStoreAccept(b *testing.B) {

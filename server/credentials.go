@@ -175,6 +175,7 @@ func (s *Server) pending(ctx context.Context, user, id string) (Credential, erro
 
 // DeleteCredential removes a credential of user (verified or not).
 func (s *Server) DeleteCredential(ctx context.Context, user, id, actor string) error {
+	defer s.gens.drop(id)
 	if err := s.store.DeleteCredential(ctx, user, id); err != nil {
 		return err
 	}

@@ -22,6 +22,34 @@ func (s *Server) generator(c Credential) (*otp.Generator, error) {
 	return otp.NewGenerator(secret, otp.Options{Algorithm: alg, Digits: c.Digits, Period: c.Period})
 }
 
+// generators returns the prepared generators of verified credentials,
+// from the cache when it holds them.
+func (s *Server) generators(creds []Credential, now time.Time) ([]*otp.Generator, error) {
+	gens := make([]*otp.Generator, len(creds))
+	for i := range creds {
+		g, err := s.gens.get(creds[i], now, s.generator)
+		if err != nil {
+			return nil, err
+		}
+		gens[i] = g
+	}
+	return gens, nil
+}
+
+// match checks code against every credential, so that the time taken
+// does not tell which one matched, and returns the check of the first
+// that did (zero when none).
+func (s *Server) match(gens []*otp.Generator, creds []Credential, client, user, code string, now time.Time) Check {
+	var c Check
+	for i, g := range gens {
+		if step, ok := g.Verify(code, now, s.cfg.Window); ok && c.Credential == "" {
+			c = Check{Credential: creds[i].ID, Step: int64(step),
+				Event: Event{Time: now, User: user, Credential: creds[i].ID, Client: client, Action: "verify", Outcome: OutcomeValid}}
+		}
+	}
+	return c
+}
+
 func (s *Server) lockout() Lockout {
 	return Lockout{MaxFailures: s.cfg.MaxFailures, Base: s.cfg.LockBase, Max: s.cfg.LockMax}
 }
@@ -130,23 +158,13 @@ func (s *Server) verify(ctx context.Context, client, user, code string, now time
 	if len(creds) == 0 {
 		return Result{Outcome: OutcomeNoCredential}, nil
 	}
-	gens := make([]*otp.Generator, len(creds))
-	for i := range creds {
-		g, err := s.generator(creds[i])
-		if err != nil {
-			return Result{}, err
-		}
-		gens[i] = g
+	gens, err := s.generators(creds, now)
+	if err != nil {
+		return Result{}, err
 	}
 	var match string
 	r, err := s.attempt(ctx, user, "", client, now, func() (Check, error) {
-		var c Check
-		for i, g := range gens { // every credential, so the time does not tell which matched
-			if step, ok := g.Verify(code, now, s.cfg.Window); ok && c.Credential == "" {
-				c = Check{Credential: creds[i].ID, Step: int64(step),
-					Event: Event{Time: now, User: user, Credential: creds[i].ID, Client: client, Action: "verify", Outcome: OutcomeValid}}
-			}
-		}
+		c := s.match(gens, creds, client, user, code, now)
 		match = c.Credential
 		return c, nil
 	})
