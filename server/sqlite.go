@@ -78,7 +78,8 @@ CREATE TABLE IF NOT EXISTS health (
 // path in WAL mode with synchronous=NORMAL: a commit survives the process
 // being killed (it is in the WAL before the call returns), and the WAL is
 // synced at checkpoints. Writes go through one connection, reads through
-// a pool. The file serves one Store at a time (PATH.lock holds an
+// a pool; verification attempts and audit records share transactions
+// through one ordered writer (group commit, see groupWriter). The file serves one Store at a time (PATH.lock holds an
 // exclusive lock; a second opener gets ErrInUse), which lets the store
 // serve users' verified credentials from memory between writes.
 func OpenSQLite(ctx context.Context, path string) (Store, error) {
@@ -147,6 +148,7 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 	rebind := func(q string) string { return strings.ReplaceAll(q, "$", "?") }
 	st := newSQLStore("sqlite", rdb, wdb, rebind)
 	st.cache = newUserCache()
+	st.writer = newGroupWriter(wdb)
 	return st, nil
 }
 
