@@ -24,13 +24,18 @@ type sqlStore struct {
 
 	stmts sync.Map // prepared statements of hot queries, by db and query
 
-	// cache, when set, serves VerifiedCredentials from memory; only for a
-	// database no other process writes (SQLite).
+	// cache, when set, serves VerifiedCredentials from memory: on SQLite,
+	// whose one process is the only writer, as the database holds them;
+	// on PostgreSQL as this instance last saw them, Attempt finding what
+	// other instances changed (see Check.Credentials).
 	cache *userCache
 	lock  *os.File // SQLite: held open while the store is
 	// writer, when set, groups the verification path's writes into
 	// shared transactions (SQLite; see groupWriter).
 	writer *groupWriter
+	// pipeline: Attempt runs in two pgx pipelines (PostgreSQL; see
+	// pgAttempt).
+	pipeline bool
 }
 
 // invalidate drops user's cached credentials and state after a write.
@@ -217,7 +222,9 @@ func (s *sqlStore) VerifiedCredentials(ctx context.Context, user string) ([]Cred
 		return e.creds, e.state, nil
 	}
 	creds, st, err := s.verifiedCredentials(ctx, user)
-	if err == nil {
+	// PostgreSQL: a user without credentials is not kept, as another
+	// instance may enroll one; other changes are found by Attempt.
+	if err == nil && (len(creds) > 0 || !s.pipeline) {
 		s.cache.put(user, token, cacheEntry{creds: creds, state: st})
 	}
 	return creds, st, err
@@ -357,6 +364,9 @@ func (s *sqlStore) UserState(ctx context.Context, user string) (UserState, error
 }
 
 func (s *sqlStore) Attempt(ctx context.Context, user string, now time.Time, l Lockout, check func() (Check, error)) (AttemptResult, error) {
+	if s.pipeline {
+		return s.pgAttempt(ctx, user, now, l, check)
+	}
 	// Prepared before a transaction takes SQLite's one write connection.
 	var ps [5]*sql.Stmt
 	read := s.q.lockUser

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -38,13 +39,16 @@ func (s *Server) generators(creds []Credential, now time.Time) ([]*otp.Generator
 
 // match checks code against every credential, so that the time taken
 // does not tell which one matched, and returns the check of the first
-// that did (zero when none).
+// that did (no Credential when none), naming the credentials checked.
 func (s *Server) match(gens []*otp.Generator, creds []Credential, client, user, code string, now time.Time) Check {
-	var c Check
+	c := Check{Credentials: make([]string, len(creds))}
+	for i := range creds {
+		c.Credentials[i] = creds[i].ID
+	}
 	for i, g := range gens {
 		if step, ok := g.Verify(code, now, s.cfg.Window); ok && c.Credential == "" {
-			c = Check{Credential: creds[i].ID, Step: int64(step),
-				Event: Event{Time: now, User: user, Credential: creds[i].ID, Client: client, Action: "verify", Outcome: OutcomeValid}}
+			c.Credential, c.Step = creds[i].ID, int64(step)
+			c.Event = Event{Time: now, User: user, Credential: creds[i].ID, Client: client, Action: "verify", Outcome: OutcomeValid}
 		}
 	}
 	return c
@@ -136,13 +140,22 @@ type Result struct {
 // it can be accepted once; a wrong one counts towards the user's lock.
 func (s *Server) Verify(ctx context.Context, client, user, code string) (Result, error) {
 	now := s.now()
-	creds, st, err := s.store.VerifiedCredentials(ctx, user)
-	if err != nil {
-		return Result{}, err
-	}
-	res, err := s.verify(ctx, client, user, code, now, creds, st)
-	if err != nil {
-		return Result{}, err
+	var res Result
+	// A second time when another instance changed the user's
+	// credentials after this one read them (ErrStale).
+	for try := 0; ; try++ {
+		creds, st, err := s.store.VerifiedCredentials(ctx, user)
+		if err != nil {
+			return Result{}, err
+		}
+		res, err = s.verify(ctx, client, user, code, now, creds, st)
+		if errors.Is(err, ErrStale) && try == 0 {
+			continue
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		break
 	}
 	s.metrics.verifications.WithLabelValues(res.Outcome).Inc()
 	if res.Outcome != OutcomeValid { // a valid one was logged with its step
