@@ -297,7 +297,8 @@ func enrollUsers(b *testing.B, s *Server, n int) *benchUsers {
 	now := time.Now()
 	for i := range n {
 		user := fmt.Sprintf("user%04d@example.com", i)
-		e, err := s.CreateCredential(ctx, user, EnrollRequest{}, "bench")
+		noQR := false
+		e, err := s.CreateCredential(ctx, user, EnrollRequest{QR: &noQR}, "bench")
 		if err != nil {
 			b.Fatal(err)
 		}

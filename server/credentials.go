@@ -58,6 +58,11 @@ type EnrollRequest struct {
 	Digits    int    `json:"digits,omitempty"`
 	Period    int    `json:"period,omitempty"`
 	Issuer    string `json:"issuer,omitempty"`
+	// QR set to false skips drawing the QR code: a caller that shows the
+	// secret or the enrollment link another way saves the time, and the
+	// QR stays at .../{id}/qr.png while the credential is unverified.
+	// Absent means true.
+	QR *bool `json:"qr,omitempty"`
 }
 
 // Enrollment is a new credential as shown once to the helpdesk.
@@ -65,7 +70,7 @@ type Enrollment struct {
 	ID      string     `json:"id"`
 	Secret  otp.Secret `json:"-"`
 	URI     string     `json:"-"`
-	QR      []byte     `json:"-"`
+	QR      []byte     `json:"-"` // nil when the request asked for no QR
 	Expires time.Time  `json:"expires"`
 }
 
@@ -129,9 +134,11 @@ func (s *Server) CreateCredential(ctx context.Context, user string, req EnrollRe
 		Period: req.Period, Secret: sealed, Created: now, Expires: now.Add(s.cfg.EnrollTTL), LastStep: -1}
 	key := &otpauth.Key{Type: otp.TOTP, Issuer: issuer, Account: user, Secret: secret, Algorithm: alg, Digits: req.Digits, Period: req.Period}
 	uri := key.String()
-	qr, err := s.qr.PNG(uri)
-	if err != nil {
-		return nil, err
+	var qr []byte
+	if req.QR == nil || *req.QR {
+		if qr, err = s.qr.PNG(uri); err != nil {
+			return nil, err
+		}
 	}
 	ev := Event{Time: now, User: user, Credential: id, Client: actor, Action: "enroll", Outcome: "created"}
 	if err := s.store.CreateCredential(ctx, c, ev); err != nil {
