@@ -32,7 +32,8 @@ type sqlStore struct {
 	lock  *os.File // SQLite: held open while the store is
 	// writer, when set, groups the verification path's writes into
 	// shared transactions (SQLite; see groupWriter).
-	writer *groupWriter
+	writer      *groupWriter
+	checkpoints *checkpointer // SQLite
 	// pipeline: Attempt runs in two pgx pipelines (PostgreSQL; see
 	// pgAttempt).
 	pipeline bool
@@ -689,8 +690,12 @@ func (s *sqlStore) Close() error {
 	if s.writer != nil {
 		s.writer.close()
 	}
+	var err error
+	if s.checkpoints != nil {
+		err = s.checkpoints.close()
+	}
 	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
-	err := s.rdb.Close()
+	err = errors.Join(err, s.rdb.Close())
 	if s.wdb != s.rdb {
 		err = errors.Join(err, s.wdb.Close())
 	}
