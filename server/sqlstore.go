@@ -75,7 +75,7 @@ type queries struct {
 	insertCred, getCred, listCreds, verifiedCreds   string
 	renameCred, deleteCred, deleteExpired           string
 	confirm, accept, resetFailures, userState, lock string
-	lockUser                                        string
+	lockUser, insertLock                            string
 	insertAudit, insertAudit1, auditUser, auditAll  string
 	resealList, resealUpdate                        string
 }
@@ -112,8 +112,8 @@ func newSQLStore(name string, rdb, wdb *sql.DB, rebind func(string) string) *sql
 		lockUser: r(`INSERT INTO user_state (user_id, failures, locked_until, lockouts) VALUES ($1, 0, 0, 0)
 			ON CONFLICT (user_id) DO UPDATE SET failures = user_state.failures
 			RETURNING failures, locked_until, lockouts`),
-		lock: r(`INSERT INTO user_state (user_id, failures, locked_until, lockouts) VALUES ($4, $1, $2, $3)
-			ON CONFLICT (user_id) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until, lockouts = excluded.lockouts`),
+		lock:         r(`UPDATE user_state SET failures = $1, locked_until = $2, lockouts = $3 WHERE user_id = $4`),
+		insertLock:   r(`INSERT INTO user_state (failures, locked_until, lockouts, user_id) VALUES ($1, $2, $3, $4)`),
 		insertAudit:  `INSERT INTO audit (at, user_id, credential_id, client, action, outcome) VALUES `,
 		insertAudit1: r(`INSERT INTO audit (at, user_id, credential_id, client, action, outcome) VALUES ($1, $2, $3, $4, $5, $6)`),
 		auditUser:    r(`SELECT at, user_id, credential_id, client, action, outcome FROM audit WHERE user_id = $1 ORDER BY id DESC LIMIT $2`),
@@ -375,12 +375,12 @@ func (s *sqlStore) Attempt(ctx context.Context, user string, now time.Time, l Lo
 		return s.pgAttempt(ctx, user, now, l, check)
 	}
 	// Prepared before a transaction takes SQLite's one write connection.
-	var ps [5]*sql.Stmt
+	var ps [6]*sql.Stmt
 	read := s.q.lockUser
 	if s.writer != nil {
 		read = s.q.userState
 	}
-	for i, q := range []string{read, s.q.accept, s.q.confirm, s.q.resetFailures, s.q.lock} {
+	for i, q := range []string{read, s.q.accept, s.q.confirm, s.q.resetFailures, s.q.lock, s.q.insertLock} {
 		var err error
 		if ps[i], err = s.stmt(ctx, s.wdb, q); err != nil {
 			return AttemptResult{}, s.errorf("attempt", err)
@@ -422,13 +422,15 @@ func (s *sqlStore) Attempt(ctx context.Context, user string, now time.Time, l Lo
 
 // attempt is Attempt's work inside tx, which the caller commits, with
 // Attempt's statements ps: the read of the user's state, accept,
-// confirm, resetFailures and lock.
-func (s *sqlStore) attempt(ctx context.Context, tx *sql.Tx, ps [5]*sql.Stmt, user string, now time.Time, l Lockout, check func() (Check, error)) (AttemptResult, error) {
+// confirm, resetFailures, lock and insertLock (for a user without a row).
+func (s *sqlStore) attempt(ctx context.Context, tx *sql.Tx, ps [6]*sql.Stmt, user string, now time.Time, l Lockout, check func() (Check, error)) (AttemptResult, error) {
 	read, accept, confirm, reset, lock := ps[0], ps[1], ps[2], ps[3], ps[4]
 	var r AttemptResult
 	var locked int64
 	err := tx.StmtContext(ctx, read).QueryRowContext(ctx, user).Scan(&r.State.Failures, &locked, &r.State.Lockouts)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) { // no row: no failure yet
+	if errors.Is(err, sql.ErrNoRows) { // no failure yet
+		lock = ps[5]
+	} else if err != nil {
 		return AttemptResult{}, s.errorf("attempt", err)
 	}
 	r.State.LockedUntil = fromMS(locked)
