@@ -48,8 +48,16 @@ $$`
 
 const pgRecord = `SELECT latchkey_record($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
 
-// pgLockUser is the store's lockUser with the user's verified
-// credentials, to compare with the ones a code was checked against.
+// pgSelectUser locks a user's state row, when there is one, and lists
+// the user's verified credentials, to compare with the ones a code was
+// checked against. Unlike an upsert it writes no new row version.
+const pgSelectUser = `SELECT failures, locked_until, lockouts,
+		ARRAY(SELECT id FROM credentials WHERE user_id = $1 AND verified = 1 ORDER BY created, id)
+	FROM user_state WHERE user_id = $1 FOR UPDATE`
+
+// pgLockUser is pgSelectUser for a user without a row yet: the store's
+// lockUser, an upsert, which of concurrent first attempts lets one
+// insert and the others wait for its row.
 const pgLockUser = `INSERT INTO user_state (user_id, failures, locked_until, lockouts) VALUES ($1, 0, 0, 0)
 	ON CONFLICT (user_id) DO UPDATE SET failures = user_state.failures
 	RETURNING failures, locked_until, lockouts,
@@ -57,7 +65,8 @@ const pgLockUser = `INSERT INTO user_state (user_id, failures, locked_until, loc
 
 // pgAttempt is Attempt on PostgreSQL in two round trips, each a pgx
 // pipeline: BEGIN with the read that locks the user's state row (and
-// lists the user's verified credentials), then, the code checked in
+// lists the user's verified credentials; a third round trip makes the
+// row at a user's first attempt), then, the code checked in
 // between unless the user is locked, latchkey_record with COMMIT. The
 // row lock orders concurrent attempts for one user, also from other
 // instances, as before; database/sql's own transaction would take two
@@ -77,11 +86,21 @@ func (s *sqlStore) pgAttempt(ctx context.Context, user string, now time.Time, l 
 		b.Queue("BEGIN")
 		var locked int64
 		var ids []string
-		b.Queue(pgLockUser, user).QueryRow(func(row pgx.Row) error {
-			return row.Scan(&r.State.Failures, &locked, &r.State.Lockouts, &ids)
+		found := true
+		b.Queue(pgSelectUser, user).QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&r.State.Failures, &locked, &r.State.Lockouts, &ids)
+			if errors.Is(err, pgx.ErrNoRows) {
+				found, err = false, nil
+			}
+			return err
 		})
 		if err := pc.SendBatch(ctx, &b).Close(); err != nil {
 			return rollback(pc, err)
+		}
+		if !found { // the user's first attempt: make the row to lock
+			if err := pc.QueryRow(ctx, pgLockUser, user).Scan(&r.State.Failures, &locked, &r.State.Lockouts, &ids); err != nil {
+				return rollback(pc, err)
+			}
 		}
 		r.State.LockedUntil = fromMS(locked)
 		if r.State.LockedUntil.After(now) {
