@@ -492,48 +492,32 @@ func (s *sqlStore) audit(ctx context.Context, db execer, evs ...Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	if _, err := db.ExecContext(ctx, s.auditInsert(len(evs)), auditArgs(nil, evs)...); err != nil {
+	var b strings.Builder
+	b.WriteString(s.q.insertAudit)
+	args := make([]any, 0, 6*len(evs))
+	for i, ev := range evs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		n := len(args)
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
+		args = append(args, ms(ev.Time), ev.User, ev.Credential, ev.Client, ev.Action, ev.Outcome)
+	}
+	if _, err := db.ExecContext(ctx, s.rebind(b.String()), args...); err != nil {
 		return s.errorf("audit", err)
 	}
 	return nil
 }
-
-// auditInsert is the insert of n audit rows.
-func (s *sqlStore) auditInsert(n int) string {
-	var b strings.Builder
-	b.WriteString(s.q.insertAudit)
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		k := 6 * i
-		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d)", k+1, k+2, k+3, k+4, k+5, k+6)
-	}
-	return s.rebind(b.String())
-}
-
-// auditArgs appends the parameters of auditInsert(len(evs)) to args.
-func auditArgs(args []any, evs []Event) []any {
-	for _, ev := range evs {
-		args = append(args, ms(ev.Time), ev.User, ev.Credential, ev.Client, ev.Action, ev.Outcome)
-	}
-	return args
-}
-
-// sqliteAuditRows is the rows of one prepared audit insert on SQLite:
-// few enough parameters to parse quickly, enough to save most of the
-// per-statement cost.
-const sqliteAuditRows = 32
 
 // maxAuditBatch keeps one multi-row insert under PostgreSQL's parameter
 // limit.
 const maxAuditBatch = 500
 
 // Audit writes events in one transaction. PostgreSQL takes multi-row
-// inserts (one round trip per batch); SQLite runs prepared inserts of
-// sqliteAuditRows rows, then single rows, because it parses a statement
-// with thousands of parameters slowly (its parameter-name lookup is
-// linear), through the group writer.
+// inserts (one round trip per batch); SQLite runs one prepared single-row
+// insert per event, because it parses a statement with thousands of
+// parameters slowly (its parameter-name lookup is linear), through the
+// group writer.
 func (s *sqlStore) Audit(ctx context.Context, evs ...Event) error {
 	if len(evs) == 0 {
 		return nil
@@ -548,26 +532,14 @@ func (s *sqlStore) Audit(ctx context.Context, evs ...Event) error {
 		}
 		return nil
 	}
-	one, err := s.stmt(ctx, s.wdb, s.q.insertAudit1)
-	if err != nil {
-		return s.errorf("audit", err)
-	}
-	many, err := s.stmt(ctx, s.wdb, s.auditInsert(sqliteAuditRows))
+	ins, err := s.stmt(ctx, s.wdb, s.q.insertAudit1)
 	if err != nil {
 		return s.errorf("audit", err)
 	}
 	// With the verifications' writes, in their group commit.
 	return s.writer.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		rest := evs // fn may run twice
-		args := make([]any, 0, 6*sqliteAuditRows)
-		for len(rest) >= sqliteAuditRows {
-			if _, err := tx.StmtContext(ctx, many).ExecContext(ctx, auditArgs(args[:0], rest[:sqliteAuditRows])...); err != nil {
-				return s.errorf("audit", err)
-			}
-			rest = rest[sqliteAuditRows:]
-		}
-		st := tx.StmtContext(ctx, one)
-		for _, ev := range rest {
+		st := tx.StmtContext(ctx, ins)
+		for _, ev := range evs {
 			if _, err := st.ExecContext(ctx, ms(ev.Time), ev.User, ev.Credential, ev.Client, ev.Action, ev.Outcome); err != nil {
 				return s.errorf("audit", err)
 			}
