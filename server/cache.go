@@ -65,6 +65,25 @@ func (c *userCache) invalidate(user string) {
 	c.last[user] = c.seq
 }
 
+// setState sets user's cached state, if user has an entry, after a
+// committed write that changed nothing else of the user (a failure
+// counted, a lock); a read under way does not overwrite it.
+func (c *userCache) setState(user string, st UserState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	if len(c.last) >= maxCacheUsers {
+		clear(c.last)
+		clear(c.entries)
+		c.floor = c.seq
+	}
+	c.last[user] = c.seq
+	if e, ok := c.entries[user]; ok {
+		e.state = st
+		c.entries[user] = e
+	}
+}
+
 // reset drops everything, and refuses results of reads already under way.
 func (c *userCache) reset() {
 	c.mu.Lock()

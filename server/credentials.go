@@ -70,6 +70,11 @@ type EnrollRequest struct {
 	// Verified marks an imported credential verified at once (one
 	// already in use); otherwise it is confirmed with a code.
 	Verified bool `json:"verified,omitempty"`
+	// QR set to false skips drawing the QR code: a caller that shows the
+	// secret or the enrollment link another way saves the time, and the
+	// QR stays at .../{id}/qr.png while the credential is unverified.
+	// Absent means true.
+	QR *bool `json:"qr,omitempty"`
 }
 
 // Imported reports whether the request brings its own secret.
@@ -82,7 +87,7 @@ type Enrollment struct {
 	ID       string     `json:"id"`
 	Secret   otp.Secret `json:"-"`
 	URI      string     `json:"-"`
-	QR       []byte     `json:"-"`
+	QR       []byte     `json:"-"` // nil when the request asked for no QR
 	Expires  time.Time  `json:"expires"`
 	Imported bool       `json:"-"`
 	Verified bool       `json:"-"`
@@ -146,8 +151,10 @@ func (s *Server) CreateCredential(ctx context.Context, user string, req EnrollRe
 	if !imported {
 		key := &otpauth.Key{Type: otp.TOTP, Issuer: c.Issuer, Account: c.Account(), Secret: secret, Algorithm: cp.alg, Digits: c.Digits, Period: c.Period}
 		e.Secret, e.URI = secret, key.String()
-		if e.QR, err = s.qr.PNG(e.URI); err != nil {
-			return nil, err
+		if req.QR == nil || *req.QR {
+			if e.QR, err = s.qr.PNG(e.URI); err != nil {
+				return nil, err
+			}
 		}
 	}
 	ev := Event{Time: now, User: user, Credential: id, Client: actor, Action: "enroll", Outcome: outcome}
@@ -193,6 +200,7 @@ func (s *Server) pending(ctx context.Context, user, id string) (Credential, erro
 
 // DeleteCredential removes a credential of user (verified or not).
 func (s *Server) DeleteCredential(ctx context.Context, user, id, actor string) error {
+	defer s.gens.drop(id)
 	if err := s.store.DeleteCredential(ctx, user, id); err != nil {
 		return err
 	}

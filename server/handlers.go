@@ -26,7 +26,7 @@ type enrollResponse struct {
 	ID         string    `json:"id"`
 	Secret     string    `json:"secret"`
 	OTPAuthURI string    `json:"otpauth_uri"`
-	QRPNG      []byte    `json:"qr_png"` // base64 in JSON
+	QRPNG      []byte    `json:"qr_png,omitempty"` // base64 in JSON; left out with "qr": false
 	Expires    time.Time `json:"expires"`
 	// EnrollmentLink is a single-use link to the secret (see links.go).
 	EnrollmentLink string `json:"enrollment_link"`

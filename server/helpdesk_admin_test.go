@@ -62,7 +62,13 @@ func TestHelpdeskAdminChromium(t *testing.T) {
 		t.Errorf("locked user reads %q", got)
 	}
 	d.click(d.find("#unlock"))
-	if got := d.script("return document.body.innerText"); !strings.Contains(got, "was unlocked") || strings.Contains(got, "is locked") {
+	got := ""
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if got = d.script("return document.body.innerText"); strings.Contains(got, "was unlocked") {
+			break // the next page has loaded
+		}
+	}
+	if !strings.Contains(got, "was unlocked") || strings.Contains(got, "is locked") {
 		t.Errorf("after unlock the page says %q", got)
 	}
 	if until, _ := h.LockedUntil(context.Background(), user); !until.IsZero() {
@@ -71,9 +77,10 @@ func TestHelpdeskAdminChromium(t *testing.T) {
 
 	// Recovery codes: shown once.
 	d.click(d.find("#new-recovery-codes"))
+	d.find("#recovery-codes code") // the next page has loaded
 	codes := strings.Fields(d.script("return Array.from(document.querySelectorAll('#recovery-codes code')).map(e => e.textContent).join(' ')"))
 	if len(codes) != 10 {
-		t.Fatalf("page shows %d codes", len(codes))
+		t.Fatalf("page shows %d codes: %s", len(codes), d.script("return document.body.innerText"))
 	}
 	v, err := h.verifyFor(context.Background(), Client{ID: "test"}, user, codes[3])
 	if err != nil || !v.recovery || v.remaining != 9 {

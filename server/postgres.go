@@ -85,7 +85,10 @@ func OpenPostgres(ctx context.Context, dsn string) (Store, error) {
 		db.Close()
 		return nil, err
 	}
-	return newSQLStore("postgres", db, db, func(q string) string { return q }), nil
+	st := newSQLStore("postgres", db, db, func(q string) string { return q })
+	st.pipeline = true
+	st.cache = newUserCache()
+	return st, nil
 }
 
 // migratePostgres creates the schema under an advisory lock, so that two
@@ -117,6 +120,9 @@ func migratePostgres(ctx context.Context, db *sql.DB) error {
 	}
 	if err := migrateAdminPostgres(ctx, tx); err != nil {
 		return err
+	}
+	if _, err := tx.ExecContext(ctx, pgRecordFunction); err != nil {
+		return fmt.Errorf("postgres: upgrade schema: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("postgres: create schema: %w", err)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"image/png"
 	"os"
 	"os/exec"
@@ -68,4 +69,28 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// TestEnrollWithoutQR: "qr": false leaves qr_png out of the answer; the
+// QR is still served at .../qr.png while the credential is unverified.
+func TestEnrollWithoutQR(t *testing.T) {
+	ts := newTestServer(t, openTestSQLite(t))
+	r := ts.do("POST", "/api/v1/users/alice/credentials", ts.admin(), `{"name":"phone","qr":false}`)
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil || r.status != 201 {
+		t.Fatalf("enroll: %d %s", r.status, r.body)
+	}
+	if _, ok := m["qr_png"]; ok {
+		t.Fatalf("qr_png in the answer: %s", r.body)
+	}
+	id, _ := m["id"].(string)
+	q := ts.do("GET", "/api/v1/users/alice/credentials/"+id+"/qr.png", ts.admin(), "")
+	if q.status != 200 || decodeQR(t, q.body) != m["otpauth_uri"] {
+		t.Fatalf("qr.png: %d", q.status)
+	}
+	// Absent means true.
+	e := ts.enroll("bob", `{"name":"phone"}`)
+	if decodeQR(t, e.QR) != e.URI {
+		t.Fatal("no QR by default")
+	}
 }

@@ -97,6 +97,7 @@ type Server struct {
 	metrics    *metrics
 	audit      *auditor
 	qr         *qrRenderer
+	gens       *genCache // verified credentials' generators
 	handler    http.Handler
 	admin      [32]byte // SHA-256 of the admin token
 	metricsTok [32]byte // SHA-256 of the metrics token
@@ -120,6 +121,7 @@ func New(cfg Config) (*Server, error) {
 		now:     cfg.Now,
 		metrics: newMetrics(cfg.Registry),
 		qr:      newQRRenderer(),
+		gens:    newGenCache(),
 	}
 	s.admin = sha256.Sum256([]byte(cfg.AdminToken))
 	s.metricsTok = sha256.Sum256([]byte(cfg.MetricsToken))

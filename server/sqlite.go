@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -78,7 +79,8 @@ CREATE TABLE IF NOT EXISTS health (
 // path in WAL mode with synchronous=NORMAL: a commit survives the process
 // being killed (it is in the WAL before the call returns), and the WAL is
 // synced at checkpoints. Writes go through one connection, reads through
-// a pool. The file serves one Store at a time (PATH.lock holds an
+// a pool; verification attempts and audit records share transactions
+// through one ordered writer (group commit, see groupWriter). The file serves one Store at a time (PATH.lock holds an
 // exclusive lock; a second opener gets ErrInUse), which lets the store
 // serve users' verified credentials from memory between writes.
 func OpenSQLite(ctx context.Context, path string) (Store, error) {
@@ -103,7 +105,8 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	f.Close()
-	pragmas := []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)"}
+	// No connection checkpoints on its own: the checkpointer does.
+	pragmas := []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)", "wal_autocheckpoint(0)"}
 	q := url.Values{}
 	for _, p := range pragmas {
 		q.Add("_pragma", p)
@@ -155,7 +158,58 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 	rebind := func(q string) string { return strings.ReplaceAll(q, "$", "?") }
 	st := newSQLStore("sqlite", rdb, wdb, rebind)
 	st.cache = newUserCache()
+	ckdb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	ckdb.SetMaxOpenConns(1)
+	st.writer = newGroupWriter(wdb)
+	st.checkpoints = newCheckpointer(ckdb)
 	return st, nil
+}
+
+// checkpointer copies the WAL into the database file every
+// checkpointEvery, on a connection of its own. SQLite would otherwise
+// checkpoint in the commit that fills the WAL, on the writer's
+// connection; a checkpoint syncs both files, and the group writer's
+// waiting requests would all wait for it. A passive checkpoint never
+// blocks the writer.
+type checkpointer struct {
+	db         *sql.DB
+	stop, done chan struct{}
+}
+
+const checkpointEvery = time.Second
+
+func newCheckpointer(db *sql.DB) *checkpointer {
+	c := &checkpointer{db: db, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		t := time.NewTicker(checkpointEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-c.stop:
+				return
+			case <-t.C:
+				// An error (the database busy) leaves the frames for the
+				// next tick.
+				c.db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+			}
+		}
+	}()
+	return c
+}
+
+func (c *checkpointer) close() error {
+	select {
+	case <-c.stop:
+	default:
+		close(c.stop)
+	}
+	<-c.done
+	return c.db.Close()
 }
 
 // migrateSQLite adds the columns added since the first schema to a

@@ -24,10 +24,19 @@ type sqlStore struct {
 
 	stmts sync.Map // prepared statements of hot queries, by db and query
 
-	// cache, when set, serves VerifiedCredentials from memory; only for a
-	// database no other process writes (SQLite).
+	// cache, when set, serves VerifiedCredentials from memory: on SQLite,
+	// whose one process is the only writer, as the database holds them;
+	// on PostgreSQL as this instance last saw them, Attempt finding what
+	// other instances changed (see Check.Credentials).
 	cache *userCache
 	lock  *os.File // SQLite: held open while the store is
+	// writer, when set, groups the verification path's writes into
+	// shared transactions (SQLite; see groupWriter).
+	writer      *groupWriter
+	checkpoints *checkpointer // SQLite
+	// pipeline: Attempt runs in two pgx pipelines (PostgreSQL; see
+	// pgAttempt).
+	pipeline bool
 }
 
 // invalidate drops user's cached credentials and state after a write.
@@ -66,7 +75,7 @@ type queries struct {
 	insertCred, getCred, listCreds, verifiedCreds   string
 	renameCred, deleteCred, deleteExpired           string
 	confirm, accept, resetFailures, userState, lock string
-	lockUser                                        string
+	lockUser, insertLock                            string
 	insertAudit, insertAudit1, auditUser, auditAll  string
 	resealList, resealUpdate                        string
 }
@@ -97,12 +106,14 @@ func newSQLStore(name string, rdb, wdb *sql.DB, rebind func(string) string) *sql
 		resetFailures: r(`UPDATE user_state SET failures = 0, lockouts = 0 WHERE user_id = $1 AND (failures > 0 OR lockouts > 0)`),
 		userState:     r(`SELECT failures, locked_until, lockouts FROM user_state WHERE user_id = $1`),
 		// lockUser reads a user's state and, being an upsert, locks the
-		// row until the transaction ends (PostgreSQL); SQLite's writer
-		// is one connection in BEGIN IMMEDIATE transactions.
+		// row until the transaction ends (PostgreSQL). SQLite reads it
+		// with userState: its writer is one connection in BEGIN
+		// IMMEDIATE transactions, and a read writes nothing.
 		lockUser: r(`INSERT INTO user_state (user_id, failures, locked_until, lockouts) VALUES ($1, 0, 0, 0)
 			ON CONFLICT (user_id) DO UPDATE SET failures = user_state.failures
 			RETURNING failures, locked_until, lockouts`),
 		lock:         r(`UPDATE user_state SET failures = $1, locked_until = $2, lockouts = $3 WHERE user_id = $4`),
+		insertLock:   r(`INSERT INTO user_state (failures, locked_until, lockouts, user_id) VALUES ($1, $2, $3, $4)`),
 		insertAudit:  `INSERT INTO audit (at, user_id, credential_id, client, action, outcome) VALUES `,
 		insertAudit1: r(`INSERT INTO audit (at, user_id, credential_id, client, action, outcome) VALUES ($1, $2, $3, $4, $5, $6)`),
 		auditUser:    r(`SELECT at, user_id, credential_id, client, action, outcome FROM audit WHERE user_id = $1 ORDER BY id DESC LIMIT $2`),
@@ -140,17 +151,23 @@ func b2i(b bool) int {
 
 func (s *sqlStore) CreateCredential(ctx context.Context, c Credential, ev Event) error {
 	defer s.invalidate(c.User)
+	create := func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q.insertCred, c.ID, c.User, c.Name, c.Issuer, c.Algorithm, c.Digits, c.Period,
+			c.Secret, b2i(c.Verified), ms(c.Created), ms(c.Expires), c.LastStep, ms(c.LastUsed), c.Label)
+		if err != nil {
+			return s.errorf("create credential", err)
+		}
+		return s.audit(ctx, tx, ev)
+	}
+	if s.writer != nil { // SQLite: in the verifications' group commit
+		return s.writer.do(ctx, create, func() { s.invalidate(c.User) })
+	}
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return s.errorf("create credential", err)
 	}
 	defer tx.Rollback()
-	_, err = tx.ExecContext(ctx, s.q.insertCred, c.ID, c.User, c.Name, c.Issuer, c.Algorithm, c.Digits, c.Period,
-		c.Secret, b2i(c.Verified), ms(c.Created), ms(c.Expires), c.LastStep, ms(c.LastUsed), c.Label)
-	if err != nil {
-		return s.errorf("create credential", err)
-	}
-	if err := s.audit(ctx, tx, ev); err != nil {
+	if err := create(ctx, tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -212,7 +229,9 @@ func (s *sqlStore) VerifiedCredentials(ctx context.Context, user string) ([]Cred
 		return e.creds, e.state, nil
 	}
 	creds, st, err := s.verifiedCredentials(ctx, user)
-	if err == nil {
+	// PostgreSQL: a user without credentials is not kept, as another
+	// instance may enroll one; other changes are found by Attempt.
+	if err == nil && (len(creds) > 0 || !s.pipeline) {
 		s.cache.put(user, token, cacheEntry{creds: creds, state: st})
 	}
 	return creds, st, err
@@ -352,23 +371,66 @@ func (s *sqlStore) UserState(ctx context.Context, user string) (UserState, error
 }
 
 func (s *sqlStore) Attempt(ctx context.Context, user string, now time.Time, l Lockout, check func() (Check, error)) (AttemptResult, error) {
-	defer s.invalidate(user)
-	var ps [5]*sql.Stmt
-	for i, q := range []string{s.q.lockUser, s.q.accept, s.q.confirm, s.q.resetFailures, s.q.lock} {
+	if s.pipeline {
+		return s.pgAttempt(ctx, user, now, l, check)
+	}
+	// Prepared before a transaction takes SQLite's one write connection.
+	var ps [6]*sql.Stmt
+	read := s.q.lockUser
+	if s.writer != nil {
+		read = s.q.userState
+	}
+	for i, q := range []string{read, s.q.accept, s.q.confirm, s.q.resetFailures, s.q.lock, s.q.insertLock} {
 		var err error
 		if ps[i], err = s.stmt(ctx, s.wdb, q); err != nil {
 			return AttemptResult{}, s.errorf("attempt", err)
 		}
 	}
-	lockUser, accept, confirm, reset, lock := ps[0], ps[1], ps[2], ps[3], ps[4]
+	var r AttemptResult
+	if s.writer != nil {
+		err := s.writer.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			var err error
+			r, err = s.attempt(ctx, tx, ps, user, now, l, check)
+			return err
+		}, func() {
+			// A failure changed the user's state alone: the cache keeps
+			// the user's credentials and takes the new state, so a wrong
+			// code does not cost the next request a read.
+			switch r.Outcome {
+			case AttemptAccepted:
+				s.invalidate(user)
+			case AttemptFailed, AttemptLocked:
+				s.cache.setState(user, r.State)
+			}
+		})
+		return r, err
+	}
+	defer s.invalidate(user)
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return AttemptResult{}, s.errorf("attempt", err)
 	}
 	defer tx.Rollback()
+	if r, err = s.attempt(ctx, tx, ps, user, now, l, check); err != nil {
+		return AttemptResult{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return AttemptResult{}, s.errorf("attempt", err)
+	}
+	return r, nil
+}
+
+// attempt is Attempt's work inside tx, which the caller commits, with
+// Attempt's statements ps: the read of the user's state, accept,
+// confirm, resetFailures, lock and insertLock (for a user without a row).
+func (s *sqlStore) attempt(ctx context.Context, tx *sql.Tx, ps [6]*sql.Stmt, user string, now time.Time, l Lockout, check func() (Check, error)) (AttemptResult, error) {
+	read, accept, confirm, reset, lock := ps[0], ps[1], ps[2], ps[3], ps[4]
 	var r AttemptResult
 	var locked int64
-	if err := tx.StmtContext(ctx, lockUser).QueryRowContext(ctx, user).Scan(&r.State.Failures, &locked, &r.State.Lockouts); err != nil {
+	err := tx.StmtContext(ctx, read).QueryRowContext(ctx, user).Scan(&r.State.Failures, &locked, &r.State.Lockouts)
+	if errors.Is(err, sql.ErrNoRows) { // no failure yet
+		lock = ps[5]
+	} else if err != nil {
 		return AttemptResult{}, s.errorf("attempt", err)
 	}
 	r.State.LockedUntil = fromMS(locked)
@@ -400,9 +462,6 @@ func (s *sqlStore) Attempt(ctx context.Context, user string, now time.Time, l Lo
 			if err := s.audit(ctx, tx, c.Event); err != nil {
 				return AttemptResult{}, err
 			}
-			if err := tx.Commit(); err != nil {
-				return AttemptResult{}, s.errorf("attempt", err)
-			}
 			r.Outcome, r.State.Failures, r.State.Lockouts = AttemptAccepted, 0, 0
 			return r, nil
 		}
@@ -419,9 +478,6 @@ func (s *sqlStore) Attempt(ctx context.Context, user string, now time.Time, l Lo
 		r.NewLock = true
 	}
 	if _, err := tx.StmtContext(ctx, lock).ExecContext(ctx, r.State.Failures, ms(r.State.LockedUntil), r.State.Lockouts, user); err != nil {
-		return AttemptResult{}, s.errorf("attempt", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return AttemptResult{}, s.errorf("attempt", err)
 	}
 	return r, nil
@@ -460,7 +516,8 @@ const maxAuditBatch = 500
 // Audit writes events in one transaction. PostgreSQL takes multi-row
 // inserts (one round trip per batch); SQLite runs one prepared single-row
 // insert per event, because it parses a statement with thousands of
-// parameters slowly (its parameter-name lookup is linear).
+// parameters slowly (its parameter-name lookup is linear), through the
+// group writer.
 func (s *sqlStore) Audit(ctx context.Context, evs ...Event) error {
 	if len(evs) == 0 {
 		return nil
@@ -479,21 +536,16 @@ func (s *sqlStore) Audit(ctx context.Context, evs ...Event) error {
 	if err != nil {
 		return s.errorf("audit", err)
 	}
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
-		return s.errorf("audit", err)
-	}
-	defer tx.Rollback()
-	st := tx.StmtContext(ctx, ins)
-	for _, ev := range evs {
-		if _, err := st.ExecContext(ctx, ms(ev.Time), ev.User, ev.Credential, ev.Client, ev.Action, ev.Outcome); err != nil {
-			return s.errorf("audit", err)
+	// With the verifications' writes, in their group commit.
+	return s.writer.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		st := tx.StmtContext(ctx, ins)
+		for _, ev := range evs {
+			if _, err := st.ExecContext(ctx, ms(ev.Time), ev.User, ev.Credential, ev.Client, ev.Action, ev.Outcome); err != nil {
+				return s.errorf("audit", err)
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return s.errorf("audit", err)
-	}
-	return nil
+		return nil
+	}, nil)
 }
 
 func (s *sqlStore) AuditLog(ctx context.Context, user string, limit int) ([]Event, error) {
@@ -637,8 +689,15 @@ func (s *sqlStore) Ping(ctx context.Context) error {
 }
 
 func (s *sqlStore) Close() error {
+	if s.writer != nil {
+		s.writer.close()
+	}
+	var err error
+	if s.checkpoints != nil {
+		err = s.checkpoints.close()
+	}
 	s.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
-	err := s.rdb.Close()
+	err = errors.Join(err, s.rdb.Close())
 	if s.wdb != s.rdb {
 		err = errors.Join(err, s.wdb.Close())
 	}

@@ -14,6 +14,9 @@ import (
 var (
 	ErrNotFound = oidc.ErrNotFound
 	ErrExists   = errors.New("already exists")
+	// ErrStale: a code was checked against credentials that changed
+	// since they were read (see Check.Credentials).
+	ErrStale = errors.New("credentials changed; read them again")
 )
 
 // Credential is one TOTP credential of a user as stored. Secret holds the
@@ -102,6 +105,13 @@ type Check struct {
 	Confirm bool
 	// Event goes to the audit log with an accepted step, in its transaction.
 	Event Event
+	// Credentials, when set, are the ids of the verified credentials the
+	// code was checked against, as VerifiedCredentials returned them. A
+	// store whose VerifiedCredentials may answer from memory while other
+	// instances write (PostgreSQL) compares them with the user's verified
+	// credentials under the user's lock, and answers ErrStale when they
+	// differ: the caller reads them again and retries.
+	Credentials []string
 }
 
 // LoginAttempt is the answer of [Store.BeginLogin].

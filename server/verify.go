@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -20,6 +21,37 @@ func (s *Server) generator(c Credential) (*otp.Generator, error) {
 		return nil, fmt.Errorf("credential %s: %w", c.ID, err)
 	}
 	return otp.NewGenerator(secret, otp.Options{Algorithm: alg, Digits: c.Digits, Period: c.Period})
+}
+
+// generators returns the prepared generators of verified credentials,
+// from the cache when it holds them.
+func (s *Server) generators(creds []Credential, now time.Time) ([]*otp.Generator, error) {
+	gens := make([]*otp.Generator, len(creds))
+	for i := range creds {
+		g, err := s.gens.get(creds[i], now, s.generator)
+		if err != nil {
+			return nil, err
+		}
+		gens[i] = g
+	}
+	return gens, nil
+}
+
+// match checks code against every credential, so that the time taken
+// does not tell which one matched, and returns the check of the first
+// that did (no Credential when none), naming the credentials checked.
+func (s *Server) match(gens []*otp.Generator, creds []Credential, client, user, code string, now time.Time) Check {
+	c := Check{Credentials: make([]string, len(creds))}
+	for i := range creds {
+		c.Credentials[i] = creds[i].ID
+	}
+	for i, g := range gens {
+		if step, ok := g.Verify(code, now, s.cfg.Window); ok && c.Credential == "" {
+			c.Credential, c.Step = creds[i].ID, int64(step)
+			c.Event = Event{Time: now, User: user, Credential: creds[i].ID, Client: client, Action: "verify", Outcome: OutcomeValid}
+		}
+	}
+	return c
 }
 
 func (s *Server) lockout() Lockout {
@@ -108,13 +140,22 @@ type Result struct {
 // it can be accepted once; a wrong one counts towards the user's lock.
 func (s *Server) Verify(ctx context.Context, client, user, code string) (Result, error) {
 	now := s.now()
-	creds, st, err := s.store.VerifiedCredentials(ctx, user)
-	if err != nil {
-		return Result{}, err
-	}
-	res, err := s.verify(ctx, client, user, code, now, creds, st)
-	if err != nil {
-		return Result{}, err
+	var res Result
+	// A second time when another instance changed the user's
+	// credentials after this one read them (ErrStale).
+	for try := 0; ; try++ {
+		creds, st, err := s.store.VerifiedCredentials(ctx, user)
+		if err != nil {
+			return Result{}, err
+		}
+		res, err = s.verify(ctx, client, user, code, now, creds, st)
+		if errors.Is(err, ErrStale) && try == 0 {
+			continue
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		break
 	}
 	s.metrics.verifications.WithLabelValues(res.Outcome).Inc()
 	if res.Outcome != OutcomeValid { // a valid one was logged with its step
@@ -130,23 +171,13 @@ func (s *Server) verify(ctx context.Context, client, user, code string, now time
 	if len(creds) == 0 {
 		return Result{Outcome: OutcomeNoCredential}, nil
 	}
-	gens := make([]*otp.Generator, len(creds))
-	for i := range creds {
-		g, err := s.generator(creds[i])
-		if err != nil {
-			return Result{}, err
-		}
-		gens[i] = g
+	gens, err := s.generators(creds, now)
+	if err != nil {
+		return Result{}, err
 	}
 	var match string
 	r, err := s.attempt(ctx, user, "", client, now, func() (Check, error) {
-		var c Check
-		for i, g := range gens { // every credential, so the time does not tell which matched
-			if step, ok := g.Verify(code, now, s.cfg.Window); ok && c.Credential == "" {
-				c = Check{Credential: creds[i].ID, Step: int64(step),
-					Event: Event{Time: now, User: user, Credential: creds[i].ID, Client: client, Action: "verify", Outcome: OutcomeValid}}
-			}
-		}
+		c := s.match(gens, creds, client, user, code, now)
 		match = c.Credential
 		return c, nil
 	})
