@@ -3,7 +3,7 @@ package ciba
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -200,10 +200,13 @@ func ValidBindingMessage(msg string) bool {
 	return true
 }
 
+// newID is an auth_req_id: 256 bits from crypto/rand, in hex, so that it
+// never starts with "-" (which `latchkey approve ID` would read as a
+// flag) and is easy to copy.
 func newID() string {
 	b := make([]byte, 32)
 	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return hex.EncodeToString(b)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
