@@ -71,6 +71,9 @@ type Deps struct {
 	Enroll Enroller
 	// Transfer connects the Import/Export menu (transfer.go); zero fields take defaults.
 	Transfer Transfer
+	// Approvals connects the sign-in requests of paired accounts
+	// (approvals.go); a zero value means DefaultApprovals.
+	Approvals Approvals
 }
 
 // Enroller redeems a one-time enrollment link (SERVER/enroll#TOKEN),
@@ -97,6 +100,10 @@ func (d *Deps) defaults() {
 	}
 	if d.Enroll == nil {
 		d.Enroll = DefaultEnroller(nil)
+	}
+	if d.Approvals.Listen == nil && d.Approvals.Answer == nil {
+		log := d.Log
+		d.Approvals = DefaultApprovals(nil, func(err error) { log.Debug("sign-in requests", "err", err) })
 	}
 }
 
