@@ -139,7 +139,7 @@ func TestApprovalDenyExpireElsewhere(t *testing.T) {
 		t.Fatalf("answers %v", f.answers)
 	}
 	f.seen([]enroll.Request{request("req-2", "Order 43")}) // req-3 answered elsewhere
-	h.clock.advance(121 * time.Second)                      // req-2 expires
+	h.clock.advance(121 * time.Second)                     // req-2 expires
 	if got := texts(h.w.Content()); strings.Contains(got, "Order 4") {
 		t.Errorf("cards left:\n%s", got)
 	}
