@@ -16,12 +16,18 @@
 //	e             rename (Issuer:Name)
 //	d             delete, after y
 //	v             show the account as a QR code, after y
+//	r             the pending sign-in requests of paired accounts
 //	q, ctrl+c     quit
 //
 // An enrollment link (https://SERVER/enroll#TOKEN, from a Latchkey
 // server's helpdesk) pasted into the add form is redeemed in a command
 // through Options.Enroll: the account is stored and its first code
 // confirmed with the server, with no typing.
+//
+// A sign-in request for a paired account (OpenID CIBA, see core/enroll)
+// opens a modal over the list: y approves (sending the current code when
+// the application asks for one), n denies, esc leaves it pending. The
+// header counts the pending requests.
 //
 // Each row shows the code grouped for reading, a countdown bar that turns
 // red in the last 5 seconds, and then the next code beside it.
@@ -61,6 +67,8 @@ const (
 	stateRename
 	stateConfirm // delete, show QR, add a duplicate
 	stateQR
+	stateApproval // a sign-in request over the list (approvals.go)
+	stateRequests // the pending sign-in requests
 )
 
 // StatusTTL is how long a status message stays on screen.
@@ -88,6 +96,9 @@ type Options struct {
 	// Schedule returns the command delivering a TickMsg after d; nil means
 	// tea.Tick. Tests record d instead of waiting.
 	Schedule func(d time.Duration) tea.Cmd
+	// Approvals lists and answers the sign-in requests of paired
+	// accounts (approvals.go); zero means none are shown.
+	Approvals Approvals
 }
 
 // Model is the root model of the terminal UI.
@@ -121,6 +132,8 @@ type Model struct {
 	status    string
 	statusErr bool
 	statusAt  time.Time
+
+	signins signins // pending sign-in requests (approvals.go)
 }
 
 // New returns the UI; c carries the styles, key map, logger and clock.
@@ -152,6 +165,8 @@ func (m *Model) SetSize(width, height int) {
 	m.form.SetSize(bw, bh)
 	m.confirm.SetSize(bw, bh)
 	m.qr.SetSize(bw, bh)
+	m.signins.modal.SetSize(bw, bh)
+	m.signins.view.SetSize(bw, bh)
 }
 
 // Init opens the store and starts the clock.

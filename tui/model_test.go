@@ -79,6 +79,7 @@ type harnessOpts struct {
 	open          OpenFunc
 	passphrase    func() ([]byte, error)
 	enroll        Enroller
+	approvals     Approvals
 }
 
 func newHarness(t *testing.T, o harnessOpts) *harness {
@@ -100,7 +101,7 @@ func newHarness(t *testing.T, o harnessOpts) *harness {
 		return open(ctx, o)
 	}
 	m := New(testCommon(h.clock, o.width, o.height), Options{
-		Open: counted, Passphrase: o.passphrase, Clipboard: h.clip, Backend: "file", Enroll: o.enroll,
+		Open: counted, Passphrase: o.passphrase, Clipboard: h.clip, Backend: "file", Enroll: o.enroll, Approvals: o.approvals,
 		Schedule: func(d time.Duration) tea.Cmd { h.ticks = append(h.ticks, d); return nil },
 	})
 	h.m = m

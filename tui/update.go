@@ -13,10 +13,12 @@ import (
 	"latchkey/core/otp"
 	"latchkey/core/store"
 	"latchkey/tui/components/accounts"
+	"latchkey/tui/components/approval"
 	"latchkey/tui/components/confirm"
 	"latchkey/tui/components/form"
 	"latchkey/tui/components/prompt"
 	"latchkey/tui/components/qrview"
+	"latchkey/tui/components/requests"
 )
 
 // Prompt and question names.
@@ -40,6 +42,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case TickMsg:
 		now := m.common.Now()
 		m.list.Tick(now)
+		m.expire()
 		if m.status != "" && now.Sub(m.statusAt) >= StatusTTL {
 			m.status = ""
 		}
@@ -68,7 +71,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.list.SetItems(msg.Items)
 		m.state = stateList
 		m.common.Logger.Info("accounts loaded", "count", len(msg.Items))
-		return m.resumeWork()
+		listen := m.startListening()
+		next, cmd := m.resumeWork()
+		return next, tea.Batch(cmd, listen)
 	case CopiedMsg:
 		if msg.Err != nil {
 			m.setStatus(true, "Could not copy: %v", msg.Err)
@@ -152,6 +157,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case confirm.ResultMsg:
 		return m.answered(msg)
+	case RequestsMsg:
+		return m.requestsSeen(msg)
+	case AnsweredMsg, approval.AnswerMsg, approval.LaterMsg, requests.OpenMsg, requests.CloseMsg:
+		return m.approvalMsg(msg)
 	case tea.KeyMsg:
 		if key.Matches(msg, m.common.KeyMap.ForceQuit()) {
 			return m, tea.Quit
@@ -373,6 +382,10 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.confirm, cmd = m.confirm.Update(msg)
 	case stateQR:
 		m.qr, cmd = m.qr.Update(msg)
+	case stateApproval:
+		m.signins.modal, cmd = m.signins.modal.Update(msg)
+	case stateRequests:
+		m.signins.view, cmd = m.signins.view.Update(msg)
 	case stateHelp:
 		switch {
 		case key.Matches(msg, km.Quit):
@@ -412,6 +425,8 @@ func (m Model) listKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case key.Matches(msg, km.Copy):
 		return m.copySelected()
+	case key.Matches(msg, km.Requests):
+		return m.showRequests()
 	case !ok && key.Matches(msg, km.Rename, km.Delete, km.Next, km.QR):
 		m.setStatus(true, "No account selected.")
 		return m, nil

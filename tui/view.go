@@ -25,6 +25,10 @@ func (m Model) component() common.Component {
 		return &m.confirm
 	case stateQR:
 		return &m.qr
+	case stateApproval:
+		return &m.signins.modal
+	case stateRequests:
+		return &m.signins.view
 	}
 	return &m.list
 }
@@ -56,6 +60,8 @@ func (m Model) View() string {
 		body = m.qr.View()
 	case stateHelp:
 		body = m.helpView()
+	case stateApproval, stateRequests:
+		body = m.approvalView()
 	default:
 		body = m.list.View()
 	}
@@ -108,7 +114,7 @@ func (m Model) headerView() string {
 	st := m.common.Styles
 	title := st.Title.Render("Latchkey")
 	var info string
-	if m.state == stateList || m.state == stateHelp {
+	if m.state == stateList || m.state == stateHelp || m.state == stateApproval {
 		n, total := m.list.Len(), len(m.list.Items())
 		noun := "accounts"
 		if total == 1 {
@@ -122,6 +128,15 @@ func (m Model) headerView() string {
 		if m.opts.Backend != "" {
 			info += " · " + m.opts.Backend + " store"
 		}
+	}
+	if b := m.badge(); b != "" {
+		// Pending sign-in requests, on every screen, before the rest.
+		b = common.Truncate("  "+b, max(0, m.common.Width-8))
+		title += st.Warning.Render(b)
+		if info != "" {
+			info = " · " + info
+		}
+		return title + st.Header.Render(common.Truncate(info, max(0, m.common.Width-8-common.Width(b))))
 	}
 	if info == "" {
 		return title

@@ -55,6 +55,7 @@ func (u *App) accountsScreen(w fyne.Window) fyne.CanvasObject {
 	helpdesk := newToolButton(theme.AccountIcon(), "Helpdesk: enroll users (Ctrl+Shift+H)", clk, u.showHelpdesk)
 	transfers := u.transferButton() // the Import/Export menu (transfer.go)
 	top := container.NewBorder(nil, nil, nil, container.NewHBox(add, more, transfers, helpdesk, settings), u.search)
+	top = container.NewVBox(top, u.approvalCards()) // sign-in requests (approvals.go)
 
 	c := w.Canvas()
 	c.SetOnTypedRune(func(r rune) {

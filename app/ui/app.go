@@ -50,6 +50,7 @@ type App struct {
 	helpdesk fyne.Window // the open Helpdesk window, if any
 	copied   string      // the code last put on the clipboard
 	active   time.Time   // the last user input, for the idle lock
+	signins  signins     // sign-in requests (approvals.go)
 }
 
 // New returns the app for window w. Call Start to open the store.
@@ -86,6 +87,7 @@ func (u *App) Start(ctx context.Context) {
 // and closes the store. It may be called more than once.
 func (u *App) Stop() {
 	u.clearClipboard()
+	u.stopListening()
 	for _, stop := range []func() bool{u.stopTick, u.stopNote} {
 		if stop != nil {
 			stop()
@@ -129,6 +131,7 @@ func (u *App) showMain(l loaded) {
 	u.filter()
 	u.showWarnings()
 	u.schedule()
+	u.listen()
 	u.deps.Log.Info("store open", "backend", string(l.store.Backend()), "accounts", len(l.accounts))
 }
 
@@ -345,6 +348,7 @@ func (u *App) tick() {
 		return
 	}
 	u.refresh()
+	u.expireRequests(now)
 	if now.Unix()%int64(pollEvery/time.Second) == 0 {
 		u.poll()
 	}

@@ -127,6 +127,7 @@ func (u *App) settingsScreen(w fyne.Window) fyne.CanvasObject {
 		widget.NewFormItem("Theme", th),
 		formItemWithHint("Lock", lock, lockHint),
 		widget.NewFormItem("Clock", u.clockCheck()),
+		widget.NewFormItem("Sign-ins", u.signinSetting()), // pairing.go
 	)
 	// Labels above the settings: beside them, a window of the default
 	// width leaves the settings too little room and cuts them.

@@ -176,6 +176,7 @@ func (u *App) idleExpired(now time.Time) bool {
 // lock closes the store, forgets the generators and codes, clears a code
 // left on the clipboard and asks for the passphrase again.
 func (u *App) lock() {
+	u.stopListening()
 	if u.stopTick != nil {
 		u.stopTick()
 	}

@@ -73,6 +73,12 @@ type Deps struct {
 	// keeps them in memory for this run.
 	LoadSettings func() (Settings, error)
 	SaveSettings func(Settings) error
+	// Approvals connects the sign-in requests of paired accounts
+	// (approvals.go); a zero value means DefaultApprovals.
+	Approvals Approvals
+	// Pairing pairs and unpairs accounts (Settings, pairing.go); a zero
+	// value means DefaultPairing.
+	Pairing Pairing
 }
 
 // Enroller redeems a one-time enrollment link (SERVER/enroll#TOKEN),
@@ -105,6 +111,13 @@ func (d *Deps) defaults() {
 	}
 	if d.SaveSettings == nil {
 		d.SaveSettings = func(Settings) error { return nil }
+	}
+	if d.Approvals.Listen == nil && d.Approvals.Answer == nil {
+		log := d.Log
+		d.Approvals = DefaultApprovals(nil, func(err error) { log.Debug("sign-in requests", "err", err) })
+	}
+	if d.Pairing.Pair == nil && d.Pairing.Unpair == nil {
+		d.Pairing = DefaultPairing(enroll.Client{}, d.Clock)
 	}
 }
 

@@ -28,6 +28,12 @@ type KeyMap struct {
 	No       key.Binding
 	NextItem key.Binding
 	PrevItem key.Binding
+
+	// Sign-in requests (the approval modal and the requests view).
+	Requests key.Binding
+	Approve  key.Binding
+	Deny     key.Binding
+	Later    key.Binding
 }
 
 // DefaultKeyMap returns the bindings described in the README.
@@ -53,6 +59,11 @@ func DefaultKeyMap() *KeyMap {
 		No:       key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n/esc", "no")),
 		NextItem: key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next field")),
 		PrevItem: key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous field")),
+
+		Requests: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "sign-in requests")),
+		Approve:  key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "approve")),
+		Deny:     key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "deny")),
+		Later:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "later")),
 	}
 }
 

@@ -157,7 +157,8 @@ func tuiOptions(e *env, which string, logger *slog.Logger) (tui.Options, error) 
 			}
 			return s, nil
 		},
-		Enroll: tuiEnroller(e),
+		Enroll:    tuiEnroller(e),
+		Approvals: tuiApprovals(e, logger),
 	}
 	if p := e.getenv("LATCHKEY_PASSPHRASE"); p != "" {
 		o.Passphrase = func() ([]byte, error) { return []byte(p), nil }

@@ -279,6 +279,12 @@ func TestTUIEnrollLink(t *testing.T) {
 		return s, nil
 	}
 	opts.Schedule = func(time.Duration) tea.Cmd { return nil }
+	// tuiRun runs commands one after another, and the sign-in listener's
+	// wait for news never ends; TestTUIApprovalEndToEnd covers it.
+	if opts.Approvals.Listen == nil || opts.Approvals.Answer == nil {
+		t.Fatal("tuiOptions connected no sign-in requests")
+	}
+	opts.Approvals = tui.Approvals{}
 	c := common.New(ctx, nil, nil, time.Now)
 	c.SetSize(120, 30)
 	var m tea.Model = tui.New(c, opts)

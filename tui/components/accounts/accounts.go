@@ -436,7 +436,7 @@ func (m Model) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{km.Up, km.Down, km.Home, km.End, km.Filter, km.Back},
 		{km.Copy, km.Next, km.QR, km.Add, km.Rename, km.Delete},
-		{km.Help, km.Quit},
+		{km.Requests, km.Help, km.Quit},
 	}
 }
 
