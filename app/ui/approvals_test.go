@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 // fakeApprovals hands the test the listener's callback and records
 // answers and notifications.
 type fakeApprovals struct {
+	mu      sync.Mutex // guards seen while the listener's goroutine sets it
 	seen    func([]enroll.Request)
 	answers []string
 	notes   []string
@@ -26,7 +28,11 @@ type fakeApprovals struct {
 
 func (f *fakeApprovals) approvals() Approvals {
 	return Approvals{
-		Listen: func(_ context.Context, _ Store, seen func([]enroll.Request)) { f.seen = seen },
+		Listen: func(_ context.Context, _ Store, seen func([]enroll.Request)) {
+			f.mu.Lock()
+			f.seen = seen
+			f.mu.Unlock()
+		},
 		Answer: func(_ context.Context, _ Store, id string, approve bool) (string, error) {
 			f.answers = append(f.answers, fmt.Sprintf("%s %v", id, approve))
 			return "ok", f.err
@@ -53,8 +59,9 @@ func newApprovalHarness(t *testing.T) (*harness, *fakeApprovals) {
 	t.Cleanup(h.app.Stop)
 	// The listener is started on its own goroutine.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
-		var ok bool
-		fyne.DoAndWait(func() { ok = f.seen != nil })
+		f.mu.Lock()
+		ok := f.seen != nil
+		f.mu.Unlock()
 		if ok {
 			break
 		}
