@@ -326,12 +326,9 @@ func TestAgentIdleLock(t *testing.T) {
 // check, and the agent stays unlocked. Needs root, runuser and nobody.
 func TestAgentOtherUser(t *testing.T) {
 	if os.Getuid() != 0 {
-		t.Skip("needs root to run a process as another user")
+		testenv.Missing(t, "root, to run a process as another user")
 	}
-	runuser, err := exec.LookPath("runuser")
-	if err != nil {
-		t.Skip("no runuser")
-	}
+	runuser := testenv.Tool(t, "runuser")
 	bin := buildLatchkey(t)
 	h := newAgentHome(t)
 	if _, errOut, code := binRun(t, bin, h.with("LATCHKEY_PASSPHRASE="+agentPass), "unlock"); code != 0 {
