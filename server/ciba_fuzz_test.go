@@ -1,0 +1,188 @@
+package server
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"latchkey/core/device"
+	"latchkey/server/oidc"
+	"latchkey/server/oidc/grants/ciba"
+)
+
+// cibaFuzzServer is a server with a CIBA client and one paired device of
+// alice, for the fuzz targets of the CIBA endpoints.
+type cibaFuzzServer struct {
+	*Server
+	client, secret string
+	dev            ciba.Device
+	key            ed25519.PrivateKey
+}
+
+func newCIBAFuzzServer(f *testing.F) cibaFuzzServer {
+	kr, _ := NewKeyring(testKey(5))
+	s, err := New(Config{Store: openTestSQLite(f), Keyring: kr, AdminToken: adminToken_, PublicURL: "http://127.0.0.1:1"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.Close() })
+	name, gts := "shop", []string{oidc.GrantCIBA}
+	c, secret, err := s.oidc.CreateClient(f.Context(), oidc.ClientMetadata{Name: &name, GrantTypes: &gts})
+	if err != nil {
+		f.Fatal(err)
+	}
+	pub, key, _ := ed25519.GenerateKey(nil)
+	d, err := s.CIBA().RegisterDevice(f.Context(), "alice", "cred1", pub, "fuzz")
+	if err != nil {
+		f.Fatal(err)
+	}
+	return cibaFuzzServer{Server: s, client: c.ID, secret: secret, dev: d, key: key}
+}
+
+// serve runs one request through the server and decodes its JSON body;
+// every answer of these endpoints is JSON, whatever came in.
+func (s cibaFuzzServer) serve(t *testing.T, req *http.Request) (int, map[string]any) {
+	t.Helper()
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, req)
+	if w.Code >= 500 {
+		t.Fatalf("%s %s: %d %s", req.Method, req.URL.Path, w.Code, w.Body.Bytes())
+	}
+	var body map[string]any
+	if w.Code != http.StatusNoContent {
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s %s: %d not JSON: %q", req.Method, req.URL.Path, w.Code, w.Body.Bytes())
+		}
+	}
+	return w.Code, body
+}
+
+// cibaAuthorizeErrors are the error codes CIBA Core §13 and RFC 6749
+// §5.2 allow at the backchannel endpoint.
+var cibaAuthorizeErrors = []string{"invalid_request", "invalid_scope", "expired_login_hint_token", "unknown_user_id",
+	"unauthorized_client", "missing_user_code", "invalid_user_code", "invalid_binding_message", "invalid_client", "access_denied"}
+
+func FuzzCIBAAuthorize(f *testing.F) {
+	f.Add("alice", "Pay 20 EUR to shop", "openid", "", "", true)
+	f.Add("alice", "Sign in \u202eevil", "openid profile", "60", "", true)
+	f.Add("bob", "", "openid", "-1", "", false)
+	f.Add("", "x", "", "99999999999999999999", "eyJhbGciOiJub25lIn0.e30.", true)
+	f.Add(strings.Repeat("a", 300), strings.Repeat("é", 300), "openid", "1", "", true)
+	s := newCIBAFuzzServer(f)
+	f.Fuzz(func(t *testing.T, loginHint, message, scope, expiry, idTokenHint string, goodAuth bool) {
+		form := url.Values{}
+		for k, v := range map[string]string{"login_hint": loginHint, "binding_message": message, "scope": scope,
+			"requested_expiry": expiry, "id_token_hint": idTokenHint} {
+			if v != "" {
+				form.Set(k, v)
+			}
+		}
+		req := httptest.NewRequest("POST", "/oauth2/bc-authorize", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		secret := s.secret
+		if !goodAuth {
+			secret += "x"
+		}
+		req.SetBasicAuth(s.client, secret)
+		status, body := s.serve(t, req)
+		switch status {
+		case http.StatusOK:
+			id, _ := body["auth_req_id"].(string)
+			if _, err := hex.DecodeString(id); err != nil || len(id) < 32 {
+				t.Fatalf("auth_req_id %q", id)
+			}
+			if n, _ := body["expires_in"].(float64); n <= 0 {
+				t.Fatalf("expires_in %v", body["expires_in"])
+			}
+			if !goodAuth || loginHint != "alice" || idTokenHint != "" || !slices.Contains(strings.Fields(scope), "openid") ||
+				!ciba.ValidBindingMessage(message) {
+				t.Fatalf("accepted %v: %v", form, body)
+			}
+			// The device is shown the message exactly as the client sent it.
+			ps, err := s.CIBA().PendingFor(t.Context(), s.dev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(ps, func(p ciba.Pending) bool { return p.ID == id })
+			if i < 0 || ps[i].BindingMessage != message {
+				t.Fatalf("the device sees %+v for %q", ps, message)
+			}
+		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden:
+			code, _ := body["error"].(string)
+			if !slices.Contains(cibaAuthorizeErrors, code) {
+				t.Fatalf("%d with error %q", status, code)
+			}
+			if (status == http.StatusUnauthorized) != (code == "invalid_client") || (code == "invalid_client") == goodAuth {
+				t.Fatalf("%d %q with good client authentication %v", status, code, goodAuth)
+			}
+		default:
+			t.Fatalf("status %d: %v", status, body)
+		}
+	})
+}
+
+func FuzzDeviceAPI(f *testing.F) {
+	f.Add(true, "0123abcd", `{"answer":"eyJhbGciOiJFZERTQSJ9.e30.AAAA"}`, "")
+	f.Add(false, "x", `{}`, device.AuthScheme+" eyJhbGciOiJub25lIn0.e30.")
+	f.Add(false, "", "", "Bearer abc")
+	f.Add(true, "../../users", `{"answer":""}`, "")
+	f.Add(true, strings.Repeat("f", 64), "\x00\xff", "")
+	s := newCIBAFuzzServer(f)
+	f.Fuzz(func(t *testing.T, signed bool, id, body, rawAuth string) {
+		if id == "" || id == "." || id == ".." || strings.Contains(id, "/") {
+			// Another route, or the mux's path cleaning: not this endpoint.
+			id = "-" + hex.EncodeToString([]byte(id))
+		}
+		path := "/api/v1/device/requests/" + url.PathEscape(id)
+		req := httptest.NewRequest("POST", path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if signed {
+			h, err := device.SignRequest(s.key, s.dev.ID, "POST", req.URL.Path, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", h)
+		} else {
+			req.Header.Set("Authorization", rawAuth)
+		}
+		status, out := s.serve(t, req)
+		if status == http.StatusOK {
+			// Only a signature of the device's key over a real request
+			// can be accepted, and no request exists here.
+			t.Fatalf("answer accepted: %v", out)
+		}
+		if !signed && (status != http.StatusUnauthorized || out["error"] != "invalid_device") {
+			t.Fatalf("unsigned request: %d %v", status, out)
+		}
+		if out["error"] == nil || out["error"] == "" {
+			t.Fatalf("%d without an error code: %v", status, out)
+		}
+	})
+}
+
+func FuzzPairRequests(f *testing.F) {
+	f.Add(`{"token":"abc","code":"123456","public_key":"AAAA"}`)
+	f.Add(`{"token":"` + strings.Repeat("A", 43) + `"}`)
+	f.Add(`{"token":1}`)
+	f.Add(`[]`)
+	f.Add("\xef\xbb\xbf{}")
+	s := newCIBAFuzzServer(f)
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, path := range []string{"/api/v1/pair/info", "/api/v1/pair"} {
+			req := httptest.NewRequest("POST", path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			status, out := s.serve(t, req)
+			if status == http.StatusOK || out["error"] == nil {
+				// No pairing link was ever issued, so nothing pairs.
+				t.Fatalf("%s %q: %d %v", path, body, status, out)
+			}
+		}
+	})
+}
