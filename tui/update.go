@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"latchkey/core/agent"
 	"latchkey/core/label"
 	"latchkey/core/otp"
 	"latchkey/core/store"
@@ -58,6 +59,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.loadedAt = m.common.Now()
 		if msg.Reload {
 			m.reloading = false
+			if errors.Is(msg.Err, agent.ErrLocked) && (m.state == stateList || m.state == stateHelp) {
+				// The agent locked behind the UI (idle, 'latchkey lock',
+				// the session's lock): the codes go with it until the
+				// passphrase is typed again.
+				m.list.SetItems(nil)
+				m.unlocked = false
+				return m.askPassphrase(msg.Err)
+			}
 			if msg.Err != nil {
 				m.common.Logger.Warn("reload failed", "err", msg.Err)
 				return m, nil
@@ -205,6 +214,9 @@ func (m Model) opened(msg OpenedMsg) (tea.Model, tea.Cmd) {
 	m.store = msg.Store
 	if b, ok := msg.Store.(interface{ Backend() store.Backend }); ok {
 		m.opts.Backend = string(b.Backend())
+	}
+	if _, ok := msg.Store.(*agent.Client); ok {
+		m.unlocked = true // the agent holds the vault, unlocked
 	}
 	return m, loadCmd(m.common.Ctx, m.store)
 }

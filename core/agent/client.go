@@ -251,3 +251,6 @@ func (c *Client) Delete(ctx context.Context, id string) error {
 	_, err := c.call(ctx, &Request{Op: "delete", ID: id})
 	return err
 }
+
+// Backend is store.File: an agent serves the file store's vault.
+func (c *Client) Backend() store.Backend { return store.File }
