@@ -84,15 +84,16 @@ func SocketPath(home string, getenv func(string) string) (string, error) {
 // fields are its arguments, each used by the operations noted.
 type Request struct {
 	Op         string         `json:"op"`
-	ID         string         `json:"id,omitempty"`         // get, secret, devicekey, nexthotp, update, move, delete
+	ID         string         `json:"id,omitempty"`         // get, secret, devicekey, nexthotp, update, move, delete, setpairing, unpair
 	Query      string         `json:"query,omitempty"`      // find
 	Passphrase []byte         `json:"passphrase,omitempty"` // unlock
 	Account    *store.Account `json:"account,omitempty"`    // add; update: the account as it should be
 	Old        *store.Account `json:"old,omitempty"`        // update: the account as the client read it
-	Secret     []byte         `json:"secret,omitempty"`     // add
+	Secret     []byte         `json:"secret,omitempty"`     // add, setpairing
 	Items      []Item         `json:"items,omitempty"`      // addmany
 	Force      bool           `json:"force,omitempty"`      // add
 	Delta      int            `json:"delta,omitempty"`      // move
+	Pairing    *store.Pairing `json:"pairing,omitempty"`    // setpairing (its device key in Secret)
 }
 
 // Item is one account of an addmany request.

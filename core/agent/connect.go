@@ -19,10 +19,11 @@ type ConnectOptions struct {
 	Getenv func(string) string
 	// Passphrase unlocks a locked agent, or one just started. Its error
 	// ends Connect as it is (a UI's "ask me first", a script's "no
-	// terminal").
+	// terminal"). The bytes stay the caller's: Connect does not wipe
+	// them, since the caller may open the vault itself with them after.
 	Passphrase func() ([]byte, error)
 	// Exe names the latchkey binary that runs `latchkey agent` when none
-	// answers; nil starts none.
+	// answers; nil, or its error (no such binary here), starts none.
 	Exe func() (string, error)
 	// Warn hears why an agent was passed by (it could not be started, or
 	// does not answer); nil tells no one.
@@ -51,16 +52,15 @@ func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
 		if o.Exe == nil {
 			return nil, ErrNoAgent
 		}
+		exe, err := o.Exe()
+		if err != nil {
+			return nil, ErrNoAgent // no latchkey binary here to start one: nothing to warn about
+		}
 		pass, err := o.Passphrase()
 		if err != nil {
 			return nil, err
 		}
-		defer clear(pass)
-		exe, err := o.Exe()
-		if err == nil {
-			c, err = Start(ctx, exe, o.Home, path, o.Getenv)
-		}
-		if err != nil {
+		if c, err = Start(ctx, exe, o.Home, path, o.Getenv); err != nil {
 			warn("could not start the agent (%v); opening the vault without it", err)
 			return nil, ErrNoAgent
 		}
@@ -90,9 +90,7 @@ func Connect(ctx context.Context, o ConnectOptions) (*Client, error) {
 			c.Close()
 			return nil, err
 		}
-		err = c.Unlock(ctx, pass)
-		clear(pass)
-		if err != nil {
+		if err := c.Unlock(ctx, pass); err != nil {
 			c.Close()
 			return nil, err
 		}

@@ -319,6 +319,13 @@ func (s *Server) answer(ctx context.Context, req *Request) (*Response, error) {
 		return &Response{}, st.Move(ctx, req.ID, req.Delta)
 	case "delete":
 		return &Response{}, st.Delete(ctx, req.ID)
+	case "setpairing":
+		if req.Pairing == nil {
+			return nil, store.ErrInvalid
+		}
+		return &Response{}, st.SetPairing(ctx, req.ID, *req.Pairing, req.Secret)
+	case "unpair":
+		return &Response{}, st.Unpair(ctx, req.ID)
 	}
 	return nil, errors.New("agent: unknown operation " + req.Op)
 }

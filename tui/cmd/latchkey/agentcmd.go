@@ -79,11 +79,21 @@ func agentOff(e *env) bool { return strings.EqualFold(e.getenv("LATCHKEY_AGENT")
 // errNoPassphrase). With no agent running, start starts one (when this
 // binary can) and unlocks it; errNoAgentHere when none answers.
 func agentFor(ctx context.Context, e *env, home string, start bool) (*agent.Client, error) {
+	var asked [][]byte
+	defer func() {
+		for _, p := range asked {
+			clear(p)
+		}
+	}()
 	o := agent.ConnectOptions{
-		Home:       home,
-		Getenv:     e.getenv,
-		Passphrase: func() ([]byte, error) { return passphrase(e, false) },
-		Warn:       func(msg string) { fmt.Fprintln(e.stderr, "latchkey: warning: "+msg) },
+		Home:   home,
+		Getenv: e.getenv,
+		Passphrase: func() ([]byte, error) {
+			p, err := passphrase(e, false)
+			asked = append(asked, p)
+			return p, err
+		},
+		Warn: func(msg string) { fmt.Fprintln(e.stderr, "latchkey: warning: "+msg) },
 	}
 	if start {
 		o.Exe = e.agentExe
