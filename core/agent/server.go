@@ -77,6 +77,7 @@ func (s *Server) Serve(ctx context.Context, ln *net.UnixListener) error {
 	}
 	s.log.Info("agent started", "socket", path, "pid", os.Getpid(), "timeout", s.opts.Timeout.String())
 	go s.watch(ctx, cancel, path, mine)
+	go watchSessionLock(ctx, s.log, func() { s.Lock("session locked") })
 	go func() { <-ctx.Done(); ln.Close() }()
 	var wg sync.WaitGroup
 	defer wg.Wait()
