@@ -16,6 +16,10 @@ import (
 	"latchkey/core/store"
 )
 
+// arenaLimit bounds the locked memory of one unlocked vault: four times
+// the largest vault core/store reads.
+const arenaLimit = 64 << 20
+
 // DefaultTimeout is how long an unlocked agent waits for a request before
 // it locks itself.
 const DefaultTimeout = 15 * time.Minute
@@ -46,6 +50,7 @@ type Server struct {
 	mu       sync.RWMutex
 	st       *store.Store
 	free     func() // wipes and releases the passphrase's locked memory
+	arena    *arena // the vault's plaintext, secrets and device keys
 	unlocked atomic.Bool
 	last     atomic.Int64 // unix nanoseconds of the last request
 }
@@ -145,9 +150,10 @@ func (s *Server) Lock(reason string) {
 	if s.st == nil {
 		return
 	}
-	s.st.Close()
+	s.st.Close() // wipes what the store holds; then its memory goes
 	s.free()
-	s.st, s.free = nil, nil
+	s.arena.free()
+	s.st, s.free, s.arena = nil, nil, nil
 	s.unlocked.Store(false)
 	s.log.Info("locked", "reason", reason)
 }
@@ -171,7 +177,9 @@ func (s *Server) unlock(ctx context.Context, pass []byte) error {
 	// core/store keeps the slice the callback returns and clears it on
 	// Close, so the passphrase never leaves the locked pages.
 	give := func() ([]byte, error) { return buf, nil }
-	st, err := store.Open(ctx, store.Options{Home: s.opts.Home, Backend: store.File, Passphrase: give, NewPassphrase: give, WorkFactor: s.opts.WorkFactor})
+	ar := newArena(arenaLimit)
+	st, err := store.Open(ctx, store.Options{Home: s.opts.Home, Backend: store.File, Passphrase: give, NewPassphrase: give,
+		WorkFactor: s.opts.WorkFactor, Memory: ar.alloc})
 	if err == nil {
 		_, err = st.List(ctx) // decrypts the vault: checks the passphrase
 		if err != nil {
@@ -180,11 +188,13 @@ func (s *Server) unlock(ctx context.Context, pass []byte) error {
 	}
 	if err != nil {
 		free()
+		ar.free()
 		return err
 	}
-	s.st, s.free = st, free
+	s.st, s.free, s.arena = st, free, ar
 	s.unlocked.Store(true)
-	s.log.Info("unlocked", "mlocked", inRAM)
+	size, allRAM, refused := ar.stats()
+	s.log.Info("unlocked", "mlocked", inRAM && allRAM, "vault_bytes_mapped", size, "heap_fallback", refused)
 	return nil
 }
 
