@@ -94,6 +94,7 @@ type Request struct {
 	Force      bool           `json:"force,omitempty"`      // add
 	Delta      int            `json:"delta,omitempty"`      // move
 	Pairing    *store.Pairing `json:"pairing,omitempty"`    // setpairing (its device key in Secret)
+	Backend    store.Backend  `json:"backend,omitempty"`    // migrate
 }
 
 // Item is one account of an addmany request.

@@ -267,3 +267,10 @@ func (c *Client) Unpair(ctx context.Context, id string) error {
 	_, err := c.call(ctx, &Request{Op: "unpair", ID: id})
 	return err
 }
+
+// Migrate has the agent move its vault's accounts to the keyring
+// (store.Store.Migrate) and lock; to must be store.Keyring.
+func (c *Client) Migrate(ctx context.Context, to store.Backend) error {
+	_, err := c.call(ctx, &Request{Op: "migrate", Backend: to})
+	return err
+}

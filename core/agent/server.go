@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -198,6 +199,28 @@ func (s *Server) unlock(ctx context.Context, pass []byte) error {
 	return nil
 }
 
+// migrate moves the unlocked vault's accounts to the keyring
+// (store.Store.Migrate, with the vault's passphrase and secrets it
+// holds), then locks: there is no vault left to serve.
+func (s *Server) migrate(ctx context.Context, to store.Backend) error {
+	if to != store.Keyring {
+		return fmt.Errorf("agent: migrate: %w: the agent moves its vault to the keyring only", store.ErrInvalid)
+	}
+	s.mu.Lock()
+	st := s.st
+	if st == nil {
+		s.mu.Unlock()
+		return ErrLocked
+	}
+	err := st.Migrate(ctx, to, nil)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	s.Lock("the vault moved to the keyring")
+	return nil
+}
+
 func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
@@ -258,6 +281,8 @@ func (s *Server) answer(ctx context.Context, req *Request) (*Response, error) {
 	case "lock":
 		s.Lock("request")
 		return &Response{}, nil
+	case "migrate":
+		return &Response{}, s.migrate(ctx, req.Backend)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()

@@ -31,6 +31,7 @@ type accounts interface {
 	NextHOTP(ctx context.Context, id string) (string, store.Account, error)
 	Update(ctx context.Context, id string, fn func(*store.Account) error) (store.Account, error)
 	Delete(ctx context.Context, id string) error
+	SetPairing(ctx context.Context, id string, p store.Pairing, key []byte) error
 	Close() error
 }
 
