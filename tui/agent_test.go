@@ -128,6 +128,16 @@ func TestAgentStore(t *testing.T) {
 	if st, err := cli.Status(ctx); err != nil || st.Locked {
 		t.Fatalf("agent status %+v, %v; want unlocked by the UI", st, err)
 	}
+
+	// A change tried on a locked agent brings the prompt at once, and
+	// changes nothing.
+	if err := cli.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h.keys("d", "y")
+	h.wantView("Unlock the file store")
+	h.keys(agentPass, "enter")
+	h.wantView("3 accounts")
 }
 
 func socket(t *testing.T, co agent.ConnectOptions) string {
