@@ -18,6 +18,13 @@
 // [ErrLocked], at once; the caller unlocks it (Client.Unlock) with the
 // passphrase and asks again.
 //
+// It locks after its idle timeout, on request, and when logind emits Lock
+// for its session (Linux, where a system bus has logind). While unlocked
+// it holds the passphrase, the vault's plaintext while reading it, and
+// its secrets and device keys in mlock'ed pages outside the Go heap,
+// wiped and unmapped on lock. Connect is how the faces (the CLI, the
+// terminal UI, the desktop app) reach it, starting it when they can.
+//
 // The agent changes the vault through core/store, under the store's file
 // lock and with its atomic writes, so a command that opens the vault
 // itself (LATCHKEY_AGENT=off) and the agent never lose each other's
