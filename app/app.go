@@ -10,6 +10,7 @@
 //	LATCHKEY_STORE       keyring or file (default: the remembered choice, else the keyring)
 //	LATCHKEY_PASSPHRASE  the file store's passphrase, for tests and kiosks (default: asked)
 //	LATCHKEY_SERVER      an enrollment server URL whose Date header checks the clock
+//	LATCHKEY_AGENT       off: open the file store's vault here rather than through the agent
 package app
 
 import (
@@ -33,6 +34,7 @@ import (
 
 	"latchkey/app/ui"
 	"latchkey/assets"
+	"latchkey/core/agent"
 	"latchkey/core/enroll"
 	"latchkey/core/harden"
 	"latchkey/core/qr"
@@ -59,6 +61,8 @@ Environment:
   LATCHKEY_STORE       keyring or file (default: the remembered choice, else the keyring)
   LATCHKEY_PASSPHRASE  the file store's passphrase, for tests and kiosks (default: asked)
   LATCHKEY_SERVER      an enrollment server URL whose Date header checks the clock
+  LATCHKEY_AGENT       off: open the file store's vault here rather than through the
+                       agent (the latchkey command's, started from it when none runs)
 `
 
 // Run starts the desktop app and returns the process exit status. version
@@ -174,9 +178,18 @@ func newDeps(getenv func(string) string, log *slog.Logger) (ui.Deps, error) {
 		d.Passphrase = func() ([]byte, error) { return []byte(p), nil }
 	}
 	d.Open = func(ctx context.Context, b ui.Backend, p ui.Prompts) (ui.Store, error) {
-		s, err := store.Open(ctx, store.Options{Backend: b, Passphrase: p.Passphrase, NewPassphrase: p.NewPassphrase})
+		s, err := store.Open(ctx, store.Options{Home: home, Backend: b, Passphrase: p.Passphrase, NewPassphrase: p.NewPassphrase})
 		if err != nil {
 			return nil, err
+		}
+		// The file store goes through the agent, as the latchkey command
+		// does; LATCHKEY_AGENT=off opens the vault here.
+		if !strings.EqualFold(getenv("LATCHKEY_AGENT"), "off") {
+			a, ok, err := ui.ViaAgent(ctx, s, agent.ConnectOptions{Getenv: getenv, Passphrase: p.Passphrase, Exe: agent.Exe,
+				Warn: func(msg string) { log.Warn("agent passed by", "why", msg) }})
+			if ok || err != nil {
+				return a, err
+			}
 		}
 		return &releasing{Store: s}, nil
 	}

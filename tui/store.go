@@ -13,7 +13,8 @@ import (
 type Account = store.Account
 
 // Store is what the UI needs of the account store (core/store's *Store
-// satisfies it; tests use a fake). Every method may do I/O, so the UI
+// and the agent's client, core/agent's *Client, satisfy it; tests use a
+// fake). Every method may do I/O, so the UI
 // calls them from commands, never from Update or View.
 type Store interface {
 	List(ctx context.Context) ([]Account, error)

@@ -5,6 +5,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"latchkey/core/agent"
 	"latchkey/core/otpauth"
 	"latchkey/core/store"
 	"latchkey/tui/components/confirm"
@@ -29,7 +30,8 @@ type resume struct {
 // passphrase, or a new one.
 func locked(err error) bool {
 	return errors.Is(err, ErrNeedPassphrase) || errors.Is(err, ErrNeedNewPassphrase) ||
-		errors.Is(err, store.ErrNoPassphrase) || errors.Is(err, store.ErrBadPassphrase)
+		errors.Is(err, store.ErrNoPassphrase) || errors.Is(err, store.ErrBadPassphrase) ||
+		errors.Is(err, agent.ErrLocked)
 }
 
 func nonEmpty(s string) error {

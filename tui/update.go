@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
+	"latchkey/core/agent"
 	"latchkey/core/label"
 	"latchkey/core/otp"
 	"latchkey/core/store"
@@ -58,6 +59,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.loadedAt = m.common.Now()
 		if msg.Reload {
 			m.reloading = false
+			if errors.Is(msg.Err, agent.ErrLocked) && (m.state == stateList || m.state == stateHelp) {
+				return m.agentLocked()
+			}
 			if msg.Err != nil {
 				m.common.Logger.Warn("reload failed", "err", msg.Err)
 				return m, nil
@@ -84,6 +88,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case DeletedMsg:
+		if errors.Is(msg.Err, agent.ErrLocked) {
+			return m.agentLocked() // nothing was done; it is done again once unlocked
+		}
 		if msg.Err != nil {
 			m.setStatus(true, "Could not delete %s: %v", msg.Label, msg.Err)
 			return m, nil
@@ -99,6 +106,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.setStatus(false, "Deleted %s.", msg.Label)
 		return m, nil
 	case RenamedMsg:
+		if errors.Is(msg.Err, agent.ErrLocked) {
+			return m.agentLocked() // nothing was done; it is done again once unlocked
+		}
 		if msg.Err != nil {
 			m.setStatus(true, "Could not rename: %v", msg.Err)
 			return m, nil
@@ -109,6 +119,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case AddedMsg:
 		return m.added(msg)
 	case HOTPMsg:
+		if errors.Is(msg.Err, agent.ErrLocked) {
+			return m.agentLocked() // nothing was done; it is done again once unlocked
+		}
 		if msg.Err != nil {
 			m.setStatus(true, "Could not advance the counter: %v", msg.Err)
 			return m, nil
@@ -206,7 +219,19 @@ func (m Model) opened(msg OpenedMsg) (tea.Model, tea.Cmd) {
 	if b, ok := msg.Store.(interface{ Backend() store.Backend }); ok {
 		m.opts.Backend = string(b.Backend())
 	}
+	if _, ok := msg.Store.(*agent.Client); ok {
+		m.unlocked = true // the agent holds the vault, unlocked
+	}
 	return m, loadCmd(m.common.Ctx, m.store)
+}
+
+// agentLocked follows the agent locking behind the UI (idle, 'latchkey
+// lock', the session's lock): the codes go with it until the passphrase is
+// typed again, which unlocks the agent.
+func (m Model) agentLocked() (tea.Model, tea.Cmd) {
+	m.list.SetItems(nil)
+	m.unlocked = false
+	return m.askPassphrase(agent.ErrLocked)
 }
 
 // storeFailed shows the passphrase prompt for a locked (or not yet

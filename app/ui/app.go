@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
+	"latchkey/core/agent"
 	"latchkey/core/label"
 	"latchkey/core/otp"
 	"latchkey/core/store"
@@ -212,6 +213,10 @@ func (u *App) poll() {
 	u.async(func() {
 		accts, err := s.List(ctx)
 		fyne.Do(func() {
+			if u.store == s && errors.Is(err, agent.ErrLocked) {
+				u.lock() // the agent locked behind the window: idle, 'latchkey lock', the session's lock
+				return
+			}
 			if u.store != s || err != nil {
 				return // locked meanwhile, or a passing error: the next poll retries
 			}

@@ -174,15 +174,20 @@ func (u *App) idleExpired(now time.Time) bool {
 }
 
 // lock closes the store, forgets the generators and codes, clears a code
-// left on the clipboard and asks for the passphrase again.
+// left on the clipboard and asks for the passphrase again. An agent
+// behind the store is locked too (the other faces ask again as well), so
+// that unlocking checks the passphrase.
 func (u *App) lock() {
 	u.stopListening()
 	if u.stopTick != nil {
 		u.stopTick()
 	}
-	if u.store != nil {
-		_ = u.store.Close()
+	if s := u.store; s != nil {
 		u.store = nil
+		u.async(func() {
+			lockAgent(u.ctx, s)
+			_ = s.Close()
+		})
 	}
 	wipe(u.gens)
 	u.gens = map[string]*otp.Generator{}
@@ -221,7 +226,7 @@ func (u *App) lockScreen(w fyne.Window) fyne.CanvasObject {
 	unlock = widget.NewButton("Unlock", submit)
 	unlock.Importance = widget.HighImportance
 	title := widget.NewLabelWithStyle("Latchkey is locked", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	hint := widget.NewLabel("It locked after being idle. Enter the passphrase of the encrypted file store.")
+	hint := widget.NewLabel("It locked (idle, 'latchkey lock' or the session's lock). Enter the passphrase of the encrypted file store.")
 	hint.Wrapping = fyne.TextWrapWord
 	hint.Alignment = fyne.TextAlignCenter
 	box := container.NewVBox(title, hint, pass, unlock, msg)

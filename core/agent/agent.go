@@ -18,6 +18,13 @@
 // [ErrLocked], at once; the caller unlocks it (Client.Unlock) with the
 // passphrase and asks again.
 //
+// It locks after its idle timeout, on request, and when logind emits Lock
+// for its session (Linux, where a system bus has logind). While unlocked
+// it holds the passphrase, the vault's plaintext while reading it, and
+// its secrets and device keys in mlock'ed pages outside the Go heap,
+// wiped and unmapped on lock. Connect is how the faces (the CLI, the
+// terminal UI, the desktop app) reach it, starting it when they can.
+//
 // The agent changes the vault through core/store, under the store's file
 // lock and with its atomic writes, so a command that opens the vault
 // itself (LATCHKEY_AGENT=off) and the agent never lose each other's
@@ -84,15 +91,17 @@ func SocketPath(home string, getenv func(string) string) (string, error) {
 // fields are its arguments, each used by the operations noted.
 type Request struct {
 	Op         string         `json:"op"`
-	ID         string         `json:"id,omitempty"`         // get, secret, devicekey, nexthotp, update, move, delete
+	ID         string         `json:"id,omitempty"`         // get, secret, devicekey, nexthotp, update, move, delete, setpairing, unpair
 	Query      string         `json:"query,omitempty"`      // find
 	Passphrase []byte         `json:"passphrase,omitempty"` // unlock
 	Account    *store.Account `json:"account,omitempty"`    // add; update: the account as it should be
 	Old        *store.Account `json:"old,omitempty"`        // update: the account as the client read it
-	Secret     []byte         `json:"secret,omitempty"`     // add
+	Secret     []byte         `json:"secret,omitempty"`     // add, setpairing
 	Items      []Item         `json:"items,omitempty"`      // addmany
 	Force      bool           `json:"force,omitempty"`      // add
 	Delta      int            `json:"delta,omitempty"`      // move
+	Pairing    *store.Pairing `json:"pairing,omitempty"`    // setpairing (its device key in Secret)
+	Backend    store.Backend  `json:"backend,omitempty"`    // migrate
 }
 
 // Item is one account of an addmany request.

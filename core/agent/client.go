@@ -251,3 +251,26 @@ func (c *Client) Delete(ctx context.Context, id string) error {
 	_, err := c.call(ctx, &Request{Op: "delete", ID: id})
 	return err
 }
+
+// Backend is store.File: an agent serves the file store's vault.
+func (c *Client) Backend() store.Backend { return store.File }
+
+// SetPairing is store.Store.SetPairing: the account's pairing and its
+// device key.
+func (c *Client) SetPairing(ctx context.Context, id string, p store.Pairing, key []byte) error {
+	_, err := c.call(ctx, &Request{Op: "setpairing", ID: id, Pairing: &p, Secret: key})
+	return err
+}
+
+// Unpair is store.Store.Unpair.
+func (c *Client) Unpair(ctx context.Context, id string) error {
+	_, err := c.call(ctx, &Request{Op: "unpair", ID: id})
+	return err
+}
+
+// Migrate has the agent move its vault's accounts to the keyring
+// (store.Store.Migrate) and lock; to must be store.Keyring.
+func (c *Client) Migrate(ctx context.Context, to store.Backend) error {
+	_, err := c.call(ctx, &Request{Op: "migrate", Backend: to})
+	return err
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +16,10 @@ import (
 	"latchkey/core/otp"
 	"latchkey/core/store"
 )
+
+// arenaLimit bounds the locked memory of one unlocked vault: four times
+// the largest vault core/store reads.
+const arenaLimit = 64 << 20
 
 // DefaultTimeout is how long an unlocked agent waits for a request before
 // it locks itself.
@@ -46,6 +51,7 @@ type Server struct {
 	mu       sync.RWMutex
 	st       *store.Store
 	free     func() // wipes and releases the passphrase's locked memory
+	arena    *arena // the vault's plaintext, secrets and device keys
 	unlocked atomic.Bool
 	last     atomic.Int64 // unix nanoseconds of the last request
 }
@@ -77,6 +83,7 @@ func (s *Server) Serve(ctx context.Context, ln *net.UnixListener) error {
 	}
 	s.log.Info("agent started", "socket", path, "pid", os.Getpid(), "timeout", s.opts.Timeout.String())
 	go s.watch(ctx, cancel, path, mine)
+	go watchSessionLock(ctx, s.log, func() { s.Lock("session locked") })
 	go func() { <-ctx.Done(); ln.Close() }()
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -144,9 +151,10 @@ func (s *Server) Lock(reason string) {
 	if s.st == nil {
 		return
 	}
-	s.st.Close()
+	s.st.Close() // wipes what the store holds; then its memory goes
 	s.free()
-	s.st, s.free = nil, nil
+	s.arena.free()
+	s.st, s.free, s.arena = nil, nil, nil
 	s.unlocked.Store(false)
 	s.log.Info("locked", "reason", reason)
 }
@@ -170,7 +178,9 @@ func (s *Server) unlock(ctx context.Context, pass []byte) error {
 	// core/store keeps the slice the callback returns and clears it on
 	// Close, so the passphrase never leaves the locked pages.
 	give := func() ([]byte, error) { return buf, nil }
-	st, err := store.Open(ctx, store.Options{Home: s.opts.Home, Backend: store.File, Passphrase: give, NewPassphrase: give, WorkFactor: s.opts.WorkFactor})
+	ar := newArena(arenaLimit)
+	st, err := store.Open(ctx, store.Options{Home: s.opts.Home, Backend: store.File, Passphrase: give, NewPassphrase: give,
+		WorkFactor: s.opts.WorkFactor, Memory: ar.alloc})
 	if err == nil {
 		_, err = st.List(ctx) // decrypts the vault: checks the passphrase
 		if err != nil {
@@ -179,11 +189,35 @@ func (s *Server) unlock(ctx context.Context, pass []byte) error {
 	}
 	if err != nil {
 		free()
+		ar.free()
 		return err
 	}
-	s.st, s.free = st, free
+	s.st, s.free, s.arena = st, free, ar
 	s.unlocked.Store(true)
-	s.log.Info("unlocked", "mlocked", inRAM)
+	size, allRAM, refused := ar.stats()
+	s.log.Info("unlocked", "mlocked", inRAM && allRAM, "vault_bytes_mapped", size, "heap_fallback", refused)
+	return nil
+}
+
+// migrate moves the unlocked vault's accounts to the keyring
+// (store.Store.Migrate, with the vault's passphrase and secrets it
+// holds), then locks: there is no vault left to serve.
+func (s *Server) migrate(ctx context.Context, to store.Backend) error {
+	if to != store.Keyring {
+		return fmt.Errorf("agent: migrate: %w: the agent moves its vault to the keyring only", store.ErrInvalid)
+	}
+	s.mu.Lock()
+	st := s.st
+	if st == nil {
+		s.mu.Unlock()
+		return ErrLocked
+	}
+	err := st.Migrate(ctx, to, nil)
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	s.Lock("the vault moved to the keyring")
 	return nil
 }
 
@@ -247,6 +281,8 @@ func (s *Server) answer(ctx context.Context, req *Request) (*Response, error) {
 	case "lock":
 		s.Lock("request")
 		return &Response{}, nil
+	case "migrate":
+		return &Response{}, s.migrate(ctx, req.Backend)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -319,6 +355,13 @@ func (s *Server) answer(ctx context.Context, req *Request) (*Response, error) {
 		return &Response{}, st.Move(ctx, req.ID, req.Delta)
 	case "delete":
 		return &Response{}, st.Delete(ctx, req.ID)
+	case "setpairing":
+		if req.Pairing == nil {
+			return nil, store.ErrInvalid
+		}
+		return &Response{}, st.SetPairing(ctx, req.ID, *req.Pairing, req.Secret)
+	case "unpair":
+		return &Response{}, st.Unpair(ctx, req.ID)
 	}
 	return nil, errors.New("agent: unknown operation " + req.Op)
 }

@@ -97,7 +97,7 @@ func BenchmarkUnlock(b *testing.B) {
 				b.Fatal(err)
 			}
 			for b.Loop() {
-				if _, err := decrypt(data, []byte(testPass)); err != nil {
+				if _, err := decrypt(data, []byte(testPass), nil); err != nil {
 					b.Fatal(err)
 				}
 			}

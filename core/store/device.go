@@ -49,7 +49,7 @@ func (s *Store) SetPairing(ctx context.Context, id string, p Pairing, key []byte
 		pc := p
 		st.accounts[i].Pairing = &pc
 		if st.devKeys != nil {
-			st.devKeys[id] = slices.Clone(key)
+			st.devKeys[id] = s.keep(slices.Clone(key))
 		}
 		return nil
 	})

@@ -111,7 +111,14 @@ func (s *Store) load(locked bool) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	plain, err := decrypt(data, pass)
+	var into []byte
+	if s.opts.Memory != nil {
+		into = s.opts.Memory(len(data)) // the plaintext is shorter than the file
+		if len(into) < len(data) {
+			into = nil
+		}
+	}
+	plain, err := decrypt(data, pass, into)
 	if errors.Is(err, ErrWorkFactor) {
 		return nil, fmt.Errorf("store: %s: %w", name, err)
 	}
@@ -131,6 +138,12 @@ func (s *Store) load(locked bool) (*snapshot, error) {
 	clear(plain)
 	if err != nil {
 		return nil, s.corrupt(locked, name, fi, err)
+	}
+	for id, sec := range secrets {
+		secrets[id] = s.keep(sec)
+	}
+	for id, k := range devKeys {
+		devKeys[id] = s.keep(k)
 	}
 	s.checkGeneration(name, gen)
 	return &snapshot{accounts: as, secrets: secrets, devKeys: devKeys, info: fi, gen: gen}, nil
@@ -431,7 +444,7 @@ func (s *Store) migrateToFile(as []Account, secrets map[string]otp.Secret, passp
 	if err != nil {
 		return fail(err)
 	}
-	plain2, err := decrypt(back, pass)
+	plain2, err := decrypt(back, pass, nil)
 	if err != nil {
 		return fail(err)
 	}

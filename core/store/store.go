@@ -139,6 +139,13 @@ type Options struct {
 	// WorkFactor is the age scrypt work factor (log2 N) used when the vault
 	// is written; 0 keeps age's default (18). Tests lower it.
 	WorkFactor int
+	// Memory, when set, is where the file store keeps what it decrypts and
+	// holds: the vault's plaintext while it is read, every secret and
+	// device key of the vault, and the cache of fetched secrets. It
+	// returns n zeroed bytes (the agent's locked pages) or nil, and the
+	// store never hands them out (callers get copies) nor uses them after
+	// Close, which wipes them. nil keeps them on the Go heap.
+	Memory func(n int) []byte
 }
 
 // DefaultHome returns LATCHKEY_HOME, else os.UserConfigDir()/latchkey.
@@ -263,7 +270,7 @@ func (s *Store) Backend() Backend {
 	return s.backend
 }
 
-// Close forgets cached secrets.
+// Close forgets cached secrets and device keys: it wipes them.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -274,6 +281,9 @@ func (s *Store) Close() error {
 		for _, sec := range s.cache.secrets {
 			sec.Wipe()
 		}
+		for _, k := range s.cache.devKeys {
+			clear(k)
+		}
 	}
 	s.secrets = map[string]otp.Secret{}
 	s.cache = nil
@@ -283,6 +293,21 @@ func (s *Store) Close() error {
 }
 
 func (s *Store) path(name string) string { return filepath.Join(s.home, name) }
+
+// keep returns the copy of b the store holds: in Options.Memory when it
+// has room (b is wiped), else b itself.
+func (s *Store) keep(b []byte) []byte {
+	if s.opts.Memory == nil || len(b) == 0 {
+		return b
+	}
+	m := s.opts.Memory(len(b))
+	if len(m) != len(b) {
+		return b
+	}
+	copy(m, b)
+	clear(b)
+	return m
+}
 
 func exists(p string) bool {
 	_, err := os.Stat(p)
@@ -371,7 +396,7 @@ func (s *Store) Secret(ctx context.Context, id string) (otp.Secret, error) {
 		}
 	}
 	s.mu.Lock()
-	s.secrets[id] = slices.Clone(sec)
+	s.secrets[id] = s.keep(slices.Clone(sec))
 	s.mu.Unlock()
 	return slices.Clone(sec), nil
 }
@@ -488,7 +513,7 @@ func (s *Store) Secrets(ctx context.Context) (map[string]otp.Secret, error) {
 	}
 	s.mu.Lock()
 	for id, sec := range out {
-		s.secrets[id] = slices.Clone(sec)
+		s.secrets[id] = s.keep(slices.Clone(sec))
 	}
 	s.mu.Unlock()
 	if len(missing2) > 0 {
@@ -657,7 +682,7 @@ func nextOrder(as []Account) int {
 
 func (s *Store) remember(id string, sec otp.Secret) {
 	s.mu.Lock()
-	s.secrets[id] = append(otp.Secret(nil), sec...)
+	s.secrets[id] = s.keep(append(otp.Secret(nil), sec...))
 	s.mu.Unlock()
 }
 
@@ -817,7 +842,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // putSecret writes a secret into the backend for an account being added.
 func (s *Store) putSecret(st *snapshot, id string, sec otp.Secret) error {
 	if s.Backend() == File {
-		st.secrets[id] = append(otp.Secret(nil), sec...)
+		st.secrets[id] = s.keep(append(otp.Secret(nil), sec...))
 		return nil
 	}
 	if err := s.kr.Set(Service, id, sec.Base32()); err != nil {

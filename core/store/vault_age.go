@@ -21,7 +21,10 @@ const maxWorkFactor = 18
 // maxWorkFactor; the file is left where it is.
 var ErrWorkFactor = fmt.Errorf("the vault asks for more scrypt work than Latchkey allows (2^%d); it was not written by Latchkey", maxWorkFactor)
 
-func decrypt(data, pass []byte) ([]byte, error) {
+// decrypt opens an age file with the passphrase. The plaintext is read
+// into into when it is given (and at least as long as the plaintext,
+// which is shorter than data), else into a new buffer.
+func decrypt(data, pass, into []byte) ([]byte, error) {
 	if n, ok := scryptWorkFactor(data); ok && n > maxWorkFactor {
 		return nil, ErrWorkFactor
 	}
@@ -37,7 +40,22 @@ func decrypt(data, pass []byte) ([]byte, error) {
 		}
 		return nil, err
 	}
-	return io.ReadAll(io.LimitReader(r, maxFileSize))
+	if into == nil {
+		return io.ReadAll(io.LimitReader(r, maxFileSize))
+	}
+	n, err := io.ReadFull(r, into)
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return into[:n], nil
+	case err != nil:
+		clear(into)
+		return nil, err
+	}
+	if _, err := r.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		clear(into)
+		return nil, errors.New("the plaintext is longer than the file")
+	}
+	return into, nil
 }
 
 func encrypt(plain, pass []byte, workFactor int) ([]byte, error) {

@@ -419,3 +419,52 @@ func TestAgentTerminal(t *testing.T) {
 		t.Fatalf("screen:\n%s", s)
 	}
 }
+
+// TestAgentTUI runs the terminal UI on a real terminal (tmux) beside the
+// CLI: the UI asks for the passphrase once and starts the agent with it;
+// an account the UI adds is listed by the CLI at once without a
+// passphrase; one the CLI adds shows in the UI at its next reload; and
+// after `latchkey lock` the UI asks for the passphrase again.
+func TestAgentTUI(t *testing.T) {
+	bin := buildLatchkey(t)
+	h := newAgentHome(t)
+	tt := tuiTmux(t, append(h.with("NO_COLOR=1"), "LATCHKEY_STORE=file"), 100, 30, bin)
+	tt.waitFor("the UI's passphrase prompt", 30*time.Second, func(s string) bool { return strings.Contains(s, "Unlock the file store") })
+	if _, ok := h.status(t); ok {
+		t.Fatal("an agent runs before the passphrase was typed")
+	}
+	tt.key(agentPass)
+	tt.key("Enter")
+	tt.waitFor("alice", 30*time.Second, func(s string) bool { return strings.Contains(s, "alice") && strings.Contains(s, "1 account") })
+	if st, ok := h.status(t); !ok || st.Locked {
+		t.Fatalf("after the UI's unlock the agent is %+v (running %v); want one unlocked", st, ok)
+	}
+
+	tt.key("a")
+	tt.key("otpauth://totp/ACME:carol?secret=JBSWY3DPEHPK3PXP&issuer=ACME")
+	tt.key("Enter")
+	tt.waitFor("the UI's add", 30*time.Second, func(s string) bool { return strings.Contains(s, "Added ACME:carol.") })
+	out, errOut, code := binRun(t, bin, h.env, "list")
+	if code != 0 || !strings.Contains(out, "carol") {
+		t.Fatalf("latchkey list without a passphrase: %d %q %q; want carol, added in the UI", code, out, errOut)
+	}
+
+	if _, errOut, code := binRun(t, bin, h.env, "add", "--issuer", "Shell", "--name", "bob", "--secret", "JBSWY3DPEHPK3PXP"); code != 0 {
+		t.Fatalf("latchkey add: %d %s", code, errOut)
+	}
+	tt.waitFor("bob at the UI's reload", 30*time.Second, func(s string) bool { return strings.Contains(s, "bob") && strings.Contains(s, "3 accounts") })
+
+	if out, _, code := binRun(t, bin, h.env, "lock"); code != 0 || !strings.Contains(out, "locked") {
+		t.Fatalf("latchkey lock: %d %q", code, out)
+	}
+	s := tt.waitFor("the prompt after the lock", 30*time.Second, func(s string) bool { return strings.Contains(s, "Unlock the file store") })
+	if strings.Contains(s, "alice") {
+		t.Fatalf("the accounts stay on screen after the lock:\n%s", s)
+	}
+	tt.key(agentPass)
+	tt.key("Enter")
+	tt.waitFor("the accounts again", 30*time.Second, func(s string) bool { return strings.Contains(s, "3 accounts") })
+	if log := h.log(t); strings.Contains(log, agentPass) || strings.Contains(log, "JBSWY3DPEHPK3PXP") {
+		t.Fatalf("a secret in the agent's log:\n%s", log)
+	}
+}

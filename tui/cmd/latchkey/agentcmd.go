@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"latchkey/core/agent"
 	"latchkey/core/harden"
@@ -32,6 +31,7 @@ type accounts interface {
 	NextHOTP(ctx context.Context, id string) (string, store.Account, error)
 	Update(ctx context.Context, id string, fn func(*store.Account) error) (store.Account, error)
 	Delete(ctx context.Context, id string) error
+	SetPairing(ctx context.Context, id string, p store.Pairing, key []byte) error
 	Close() error
 }
 
@@ -74,108 +74,41 @@ var errNoAgentHere = errors.New("no agent")
 
 func agentOff(e *env) bool { return strings.EqualFold(e.getenv("LATCHKEY_AGENT"), "off") }
 
-// agentFor returns a client of the unlocked agent of the vault in home.
-// A locked agent is unlocked with the passphrase (LATCHKEY_PASSPHRASE or
-// the terminal; without either, the one-line errNoPassphrase). With no
-// agent running, start starts one (when this binary can) and unlocks it.
+// agentFor returns a client of the unlocked agent of the vault in home
+// (core/agent.Connect). A locked agent is unlocked with the passphrase
+// (LATCHKEY_PASSPHRASE or the terminal; without either, the one-line
+// errNoPassphrase). With no agent running, start starts one (when this
+// binary can) and unlocks it; errNoAgentHere when none answers.
 func agentFor(ctx context.Context, e *env, home string, start bool) (*agent.Client, error) {
-	path, err := agent.SocketPath(home, e.getenv)
-	if err != nil {
-		return nil, err
+	var asked [][]byte
+	defer func() {
+		for _, p := range asked {
+			clear(p)
+		}
+	}()
+	o := agent.ConnectOptions{
+		Home:   home,
+		Getenv: e.getenv,
+		Passphrase: func() ([]byte, error) {
+			p, err := passphrase(e, false)
+			asked = append(asked, p)
+			return p, err
+		},
+		Warn: func(msg string) { fmt.Fprintln(e.stderr, "latchkey: warning: "+msg) },
 	}
-	c, err := agent.Dial(ctx, path)
-	if err != nil {
-		if !start || e.agentExe == nil {
-			return nil, errNoAgentHere
-		}
-		pass, err := passphrase(e, false)
-		if err != nil {
-			return nil, err
-		}
-		defer clear(pass)
-		if c, err = launchAgent(ctx, e, home, path); err != nil {
-			fmt.Fprintf(e.stderr, "latchkey: warning: could not start the agent (%v); opening the vault without it\n", err)
-			return nil, errNoAgentHere
-		}
-		if err := c.Unlock(ctx, pass); err != nil {
-			c.Close()
-			return nil, storeError(err)
-		}
-		return c, nil
+	if start {
+		o.Exe = e.agentExe
 	}
-	// An agent that does not answer at once (stopped, wedged) is passed
-	// by: the command opens the vault itself rather than hang.
-	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	st, err := c.Status(pctx)
-	cancel()
-	if errors.Is(err, agent.ErrRefused) {
-		c.Close()
-		return nil, err
-	}
-	if err != nil {
-		c.Close()
-		fmt.Fprintf(e.stderr, "latchkey: warning: the agent does not answer (%v); opening the vault without it\n", err)
+	c, err := agent.Connect(ctx, o)
+	switch {
+	case errors.Is(err, agent.ErrNoAgent):
 		return nil, errNoAgentHere
-	}
-	if st.Locked {
-		pass, err := passphrase(e, false)
-		if err != nil {
-			c.Close()
-			return nil, err
-		}
-		err = c.Unlock(ctx, pass)
-		clear(pass)
-		if err != nil {
-			c.Close()
-			return nil, storeError(err)
-		}
+	case errors.Is(err, agent.ErrRefused), errors.Is(err, errNoPassphrase):
+		return nil, err
+	case err != nil:
+		return nil, storeError(err)
 	}
 	return c, nil
-}
-
-// launchAgent starts `latchkey agent` for home in its own session, its
-// log beside its socket, and waits until it answers.
-func launchAgent(ctx context.Context, e *env, home, path string) (*agent.Client, error) {
-	exe, err := e.agentExe()
-	if err != nil {
-		return nil, err
-	}
-	abs, err := filepath.Abs(home)
-	if err != nil {
-		return nil, err
-	}
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "LATCHKEY_PASSPHRASE", "LATCHKEY_HOME", "XDG_RUNTIME_DIR":
-			continue // the agent is unlocked over its socket, never from its environment
-		}
-		env = append(env, kv)
-	}
-	env = append(env, "LATCHKEY_HOME="+abs)
-	if d := e.getenv("XDG_RUNTIME_DIR"); d != "" {
-		env = append(env, "XDG_RUNTIME_DIR="+d)
-	}
-	log := strings.TrimSuffix(path, ".sock") + ".log"
-	if err := startDetached(exe, []string{"agent", "--log", log}, env); err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := agent.Dial(ctx, path)
-		if err == nil {
-			return c, nil
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("no answer after 10 s; see %s", log)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 func agentCommand() command {

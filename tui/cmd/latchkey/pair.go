@@ -39,7 +39,7 @@ func runPair(ctx context.Context, e *env, args []string) error {
 	if len(pos) == 2 {
 		query = pos[1]
 	}
-	s, err := openStore(ctx, e, *which)
+	s, err := openAccounts(ctx, e, *which)
 	if err != nil {
 		return err
 	}

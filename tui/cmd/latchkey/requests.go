@@ -49,7 +49,7 @@ type requestItem struct {
 	ExpiresIn      int    `json:"expires_in"`
 }
 
-func devices(ctx context.Context, e *env, s *store.Store) ([]enroll.Device, map[string]store.Account, error) {
+func devices(ctx context.Context, e *env, s accounts) ([]enroll.Device, map[string]store.Account, error) {
 	ds, err := enroll.Devices(ctx, enroll.Client{}, s, e.now)
 	if err != nil {
 		return nil, nil, storeError(err)
@@ -76,7 +76,7 @@ func runRequests(ctx context.Context, e *env, args []string) error {
 	if len(pos) != 0 {
 		return usageErrorf("requests: takes no arguments")
 	}
-	s, err := openStore(ctx, e, *which)
+	s, err := openAccounts(ctx, e, *which)
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func runAnswer(ctx context.Context, e *env, args []string, approve bool) error {
 	if len(pos) != 1 || pos[0] == "" {
 		return usageErrorf("%s: give one request ID (see latchkey requests)", c.name)
 	}
-	s, err := openStore(ctx, e, *which)
+	s, err := openAccounts(ctx, e, *which)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -278,6 +279,9 @@ func runStore(ctx context.Context, e *env, args []string) error {
 		}
 		defer s.Close()
 		from := s.Backend()
+		if done, err := migrateInAgent(ctx, e, s, dst); done || err != nil {
+			return err
+		}
 		as, err := s.List(ctx)
 		if err != nil {
 			return storeError(err)
@@ -289,6 +293,37 @@ func runStore(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	return usageErrorf("store: unknown subcommand %q (info, migrate, accept-rollback or doctor)", sub)
+}
+
+// migrateInAgent moves the file store to the keyring in the agent that
+// serves its vault, when one runs: it holds the vault unlocked (no
+// second scrypt here), and it must not go on serving a vault that moved
+// away (it locks after). done is false when no agent runs (none is
+// started for a one-off move): the caller migrates itself.
+func migrateInAgent(ctx context.Context, e *env, s *store.Store, dst store.Backend) (done bool, err error) {
+	if s.Backend() != store.File || dst != store.Keyring || agentOff(e) {
+		return false, nil
+	}
+	if _, err := os.Stat(filepath.Join(s.Home(), store.VaultFile)); err != nil {
+		return false, nil
+	}
+	c, err := agentFor(ctx, e, s.Home(), false)
+	if errors.Is(err, errNoAgentHere) {
+		return false, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	defer c.Close()
+	as, err := c.List(ctx)
+	if err != nil {
+		return true, storeError(err)
+	}
+	if err := c.Migrate(ctx, dst); err != nil {
+		return true, storeError(err)
+	}
+	fmt.Fprintf(e.stdout, "moved %s from %s to %s\n", nAccounts(len(as)), store.File, dst)
+	return true, nil
 }
 
 // confirm asks a yes/no question; only y or yes is yes.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/charmbracelet/x/term"
 	"github.com/muesli/termenv"
 
+	"latchkey/core/agent"
 	"latchkey/core/clipboard"
 	"latchkey/core/enroll"
 	"latchkey/core/harden"
@@ -155,7 +157,7 @@ func tuiOptions(e *env, which string, logger *slog.Logger) (tui.Options, error) 
 			if err != nil {
 				return nil, err
 			}
-			return s, nil
+			return tuiAgent(ctx, e, s, o, logger)
 		},
 		Enroll:    tuiEnroller(e),
 		Approvals: tuiApprovals(e, logger),
@@ -164,6 +166,36 @@ func tuiOptions(e *env, which string, logger *slog.Logger) (tui.Options, error) 
 		o.Passphrase = func() ([]byte, error) { return []byte(p), nil }
 	}
 	return o, nil
+}
+
+// tuiAgent hands the UI the agent in place of s when s is the file store
+// with a vault, as openAccounts does for the other commands: the running
+// agent (unlocked with the UI's passphrase if it is locked) or one started
+// now. The UI's passphrase callback says ErrNeedPassphrase until the user
+// typed one, which brings up the UI's prompt; a wrong one,
+// store.ErrBadPassphrase, brings it up again. No agent (LATCHKEY_AGENT=off,
+// none could start, one that does not answer): s itself.
+func tuiAgent(ctx context.Context, e *env, s *store.Store, o tui.OpenOptions, logger *slog.Logger) (tui.Store, error) {
+	if s.Backend() != store.File || agentOff(e) {
+		return s, nil
+	}
+	if _, err := os.Stat(filepath.Join(s.Home(), store.VaultFile)); err != nil {
+		return s, nil // no vault yet: the UI creates it, then uses the agent on its next open
+	}
+	c, err := agent.Connect(ctx, agent.ConnectOptions{
+		Home: s.Home(), Getenv: e.getenv, Passphrase: o.Passphrase, Exe: e.agentExe,
+		Warn: func(msg string) { logger.Warn("agent passed by", "why", msg) },
+	})
+	if errors.Is(err, agent.ErrNoAgent) {
+		logger.Info("no agent: the UI opens the vault itself")
+		return s, nil
+	}
+	s.Close()
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("using the agent")
+	return c, nil
 }
 
 // tuiEnroller redeems enrollment links for the UI with core/enroll, as

@@ -1,0 +1,173 @@
+package ui
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"latchkey/core/agent"
+	"latchkey/core/otp"
+	"latchkey/core/store"
+)
+
+const agentPass = "correct horse battery"
+
+// agentHome makes a file store holding Example:alice and runs a locked
+// agent for it (core/agent's server, in this process). It returns the
+// store's home and how to reach the agent.
+func agentHome(t *testing.T) (string, agent.ConnectOptions) {
+	t.Helper()
+	ctx := context.Background()
+	dir := func() string {
+		d, err := os.MkdirTemp("", "lk") // a socket's path must be short
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(d) })
+		return d
+	}
+	home, run := dir(), dir()
+	s, err := store.Open(ctx, store.Options{Home: home, Backend: store.File, WorkFactor: 2,
+		Passphrase: func() ([]byte, error) { return []byte(agentPass), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, _ := otp.NewSecret(otp.SHA1)
+	if _, err := s.Add(ctx, store.Account{Issuer: "Example", Name: "alice"}, sec, false); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	getenv := func(k string) string {
+		if k == "XDG_RUNTIME_DIR" {
+			return run
+		}
+		return ""
+	}
+	path, err := agent.SocketPath(home, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, release, err := agent.Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := agent.New(agent.Options{Home: home, Timeout: time.Hour, WorkFactor: 2, Logger: slog.New(slog.DiscardHandler)})
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(sctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		release()
+	})
+	return home, agent.ConnectOptions{Getenv: getenv}
+}
+
+// TestAgentStore: the desktop on the file store goes through the agent
+// (ViaAgent, as the app wires it): it unlocks a locked agent with the
+// passphrase; an account another process (the CLI) adds through the agent
+// shows at the next poll; one the desktop adds the other process reads at
+// once; when the agent locks behind the window the codes go and the lock
+// screen unlocks it again; and the desktop's own lock locks the agent.
+func TestAgentStore(t *testing.T) {
+	ctx := context.Background()
+	home, co := agentHome(t)
+	test.NewTempApp(t)
+	clock := &fakeClock{now: t0}
+	w := test.NewTempWindow(t, nil)
+	w.Resize(fyne.NewSize(420, 400))
+	u := New(w, Deps{
+		Clock:      clock,
+		Backend:    File,
+		Passphrase: func() ([]byte, error) { return []byte(agentPass), nil },
+		Open: func(ctx context.Context, b Backend, p Prompts) (Store, error) {
+			s, err := store.Open(ctx, store.Options{Home: home, Backend: b, Passphrase: p.Passphrase, NewPassphrase: p.NewPassphrase})
+			if err != nil {
+				return nil, err
+			}
+			o := co
+			o.Passphrase = p.Passphrase
+			a, ok, err := ViaAgent(ctx, s, o)
+			if ok || err != nil {
+				return a, err
+			}
+			return s, nil
+		},
+	})
+	u.async = func(f func()) { f() }
+	u.Start(ctx)
+	t.Cleanup(u.Stop)
+	rows := func() string { return strings.Join(listed(w), "\n") }
+	if !strings.Contains(rows(), "Example") {
+		t.Fatalf("rows after start:\n%s\nscreen:\n%s", rows(), texts(w.Content()))
+	}
+	if _, ok := u.store.(*agentStore); !ok {
+		t.Fatalf("the desktop's store is %T, not the agent", u.store)
+	}
+
+	path, _ := agent.SocketPath(home, co.Getenv)
+	cli, err := agent.Dial(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if st, err := cli.Status(ctx); err != nil || st.Locked {
+		t.Fatalf("agent %+v, %v; want unlocked by the desktop", st, err)
+	}
+	sec, _ := otp.NewSecret(otp.SHA1)
+	if _, err := cli.Add(ctx, store.Account{Issuer: "Shell", Name: "bob"}, sec, false); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(pollEvery)
+	if !strings.Contains(rows(), "Shell") {
+		t.Fatalf("the CLI's add is not listed after a poll:\n%s", rows())
+	}
+
+	f := u.newAddForm()
+	f.uri.SetText("otpauth://totp/Slack:dave?secret=JBSWY3DPEHPK3PXP&issuer=Slack")
+	f.submitURI()
+	as, err := cli.List(ctx)
+	if err != nil || len(as) != 3 || as[2].Label() != "Slack:dave" {
+		t.Fatalf("the CLI lists %v, %v; want dave, added in the desktop", as, err)
+	}
+
+	if err := cli.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(pollEvery)
+	if s := texts(w.Content()); !strings.Contains(s, "Latchkey is locked") {
+		t.Fatalf("no lock screen after the agent locked:\n%s", s)
+	}
+	if len(u.gens) != 0 || u.store != nil {
+		t.Fatalf("after the agent locked: %d generators, store %v", len(u.gens), u.store)
+	}
+	var pass *widget.Entry
+	for _, o := range test.LaidOutObjects(w.Content()) {
+		if e, ok := o.(*widget.Entry); ok && e.Password {
+			pass = e
+		}
+	}
+	if pass == nil {
+		t.Fatal("no passphrase field on the lock screen")
+	}
+	pass.SetText(agentPass)
+	test.Tap(button(t, w.Content(), "Unlock"))
+	if r := rows(); !strings.Contains(r, "Slack") || !strings.Contains(r, "Shell") {
+		t.Fatalf("rows after unlocking:\n%s\nscreen:\n%s", r, texts(w.Content()))
+	}
+	if st, err := cli.Status(ctx); err != nil || st.Locked {
+		t.Fatalf("agent %+v, %v; want unlocked from the lock screen", st, err)
+	}
+
+	u.lock()
+	if st, err := cli.Status(ctx); err != nil || !st.Locked {
+		t.Fatalf("agent %+v, %v; want locked with the desktop", st, err)
+	}
+}

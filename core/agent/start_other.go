@@ -1,0 +1,6 @@
+//go:build !unix
+
+package agent
+
+// startDetached: no agent runs on this OS.
+func startDetached(string, []string, []string) error { return ErrUnsupported }

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"latchkey/core/otpauth"
+	"latchkey/core/store"
+	"latchkey/core/testenv"
+)
+
+// TestAgentPairingCommands: with the agent unlocked, `pair`, `requests`,
+// `approve`, `deny` and `store migrate --to keyring` read and write the
+// vault through it: no passphrase, no terminal. Without the agent
+// (LATCHKEY_AGENT=off) the same command needs the passphrase.
+func TestAgentPairingCommands(t *testing.T) {
+	ctx := context.Background()
+	bin := buildLatchkey(t)
+	h := newAgentHome(t)
+	base, adm, id, secret := cibaServer(t)
+	if out, errOut, code := binRun(t, bin, h.with("LATCHKEY_PASSPHRASE="+agentPass), "unlock"); code != 0 {
+		t.Fatalf("unlock: %d %q %q", code, out, errOut)
+	}
+	run := func(args ...string) (string, string, int) { return binRun(t, bin, h.env, args...) }
+
+	bc, err := adm.Create(ctx, "bob", "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := otpauth.Parse(bc.OTPAuthURI)
+	g, _ := k.Generator()
+	// Confirmed with the previous step's code, so that the current one is
+	// left for pairing.
+	if err := adm.Confirm(ctx, "bob", bc.ID, g.At(time.Now().Add(-30*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := run("add", bc.OTPAuthURI); code != 0 {
+		t.Fatalf("add: %q", errOut)
+	}
+	req, _ := http.NewRequest("POST", base+"/api/v1/users/bob/credentials/"+bc.ID+"/pairing-link", nil)
+	req.Header.Set("Authorization", "Bearer cli-test-token-rWq8pZx3kLm5nB7vC9dF2gH4j")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pl struct {
+		Link string `json:"pairing_link"`
+	}
+	json.NewDecoder(resp.Body).Decode(&pl)
+	resp.Body.Close()
+	if out, errOut, code := run("pair", pl.Link); code != 0 || !strings.Contains(out, "paired Latchkey:bob") {
+		t.Fatalf("pair through the agent: %d %q %q", code, out, errOut)
+	}
+
+	ask := func(msg string) string {
+		m := cibaPost(t, base, "/oauth2/bc-authorize", id, secret, url.Values{"scope": {"openid"}, "login_hint": {"bob"}, "binding_message": {msg}})
+		rid, _ := m["auth_req_id"].(string)
+		if rid == "" {
+			t.Fatalf("bc-authorize: %v", m)
+		}
+		return rid
+	}
+	rid := ask("Order 7")
+	if _, errOut, code := binRun(t, bin, h.with("LATCHKEY_AGENT=off"), "requests"); code == 0 || !strings.Contains(errOut, "passphrase") {
+		t.Fatalf("requests without the agent or a passphrase: %d %q; want the passphrase asked for", code, errOut)
+	}
+	if out, errOut, code := run("requests"); code != 0 || !strings.Contains(out, rid) || !strings.Contains(out, `"Order 7"`) {
+		t.Fatalf("requests through the agent: %d %q %q", code, out, errOut)
+	}
+	if out, errOut, code := run("approve", rid); code != 0 || !strings.HasPrefix(out, "approved sign-in to Shop") {
+		t.Fatalf("approve through the agent: %d %q %q", code, out, errOut)
+	}
+	if m := cibaPost(t, base, "/oauth2/token", id, secret, url.Values{"grant_type": {"urn:openid:params:grant-type:ciba"}, "auth_req_id": {rid}}); m["id_token"] == nil {
+		t.Errorf("token after approve: %v", m)
+	}
+	rid = ask("Order 8")
+	if out, errOut, code := run("deny", rid); code != 0 || !strings.HasPrefix(out, "denied") {
+		t.Fatalf("deny through the agent: %d %q %q", code, out, errOut)
+	}
+
+	// The move to the keyring runs in the agent, which then locks.
+	testenv.Env(t, "LATCHKEY_TEST_SECRET_SERVICE")
+	out, errOut, code := run("store", "migrate", "--to", "keyring")
+	if code != 0 || out != "moved 2 accounts from file to keyring\n" {
+		t.Fatalf("store migrate through the agent: %d %q %q", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(h.home, store.VaultFile)); !os.IsNotExist(err) {
+		t.Fatalf("the vault is still there after the move: %v", err)
+	}
+	if st, ok := h.status(t); !ok || !st.Locked {
+		t.Fatalf("agent %+v (running %v) after the move; want locked", st, ok)
+	}
+	out, errOut, code = run("list")
+	if code != 0 || !strings.Contains(out, "alice") || !strings.Contains(out, "bob") {
+		t.Fatalf("list from the keyring: %d %q %q", code, out, errOut)
+	}
+	for _, name := range []string{"alice", "bob"} {
+		run("rm", name, "--yes") // the test keyring is shared
+	}
+}
