@@ -80,6 +80,11 @@ func (s *Store) DeviceKey(ctx context.Context, id string) ([]byte, error) {
 		}
 		return slices.Clone(k), nil
 	}
+	return s.keyringDeviceKey(id)
+}
+
+// keyringDeviceKey reads account id's device key item.
+func (s *Store) keyringDeviceKey(id string) ([]byte, error) {
 	v, err := s.kr.Get(Service, deviceItem(id))
 	if err != nil {
 		if isNotFound(err) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -357,22 +358,34 @@ func (s *Store) Migrate(ctx context.Context, to Backend, passphrase func() ([]by
 		if err != nil {
 			return err
 		}
-		secrets := snap.secrets
+		secrets, devKeys := snap.secrets, snap.devKeys
 		if from == Keyring {
 			secrets = make(map[string]otp.Secret, len(snap.accounts))
+			devKeys = map[string][]byte{}
 			for _, a := range snap.accounts {
 				sec, err := s.keyringGet(a.ID)
 				if err != nil {
 					return fmt.Errorf("secret of %s: %w", a.Label(), err)
 				}
 				secrets[a.ID] = sec
+				if a.Pairing != nil {
+					// A pairing whose key item is gone moves as it is:
+					// broken before and after (`latchkey pair` again).
+					k, err := s.keyringDeviceKey(a.ID)
+					if err != nil && !errors.Is(err, ErrNotFound) {
+						return fmt.Errorf("device key of %s: %w", a.Label(), err)
+					}
+					if err == nil {
+						devKeys[a.ID] = k
+					}
+				}
 			}
 		}
 		var dst *snapshot
 		if to == File {
-			dst, err = s.migrateToFile(snap.accounts, secrets, passphrase)
+			dst, err = s.migrateToFile(snap.accounts, secrets, devKeys, passphrase)
 		} else {
-			dst, err = s.migrateToKeyring(snap.accounts, secrets)
+			dst, err = s.migrateToKeyring(snap.accounts, secrets, devKeys)
 		}
 		if err != nil {
 			return err
@@ -390,6 +403,11 @@ func (s *Store) Migrate(ctx context.Context, to Backend, passphrase func() ([]by
 				if err := s.kr.Delete(Service, a.ID); err != nil && !isNotFound(err) {
 					return fmt.Errorf("accounts moved, but removing the old keyring items failed: %w", &keyringError{err})
 				}
+				if a.Pairing != nil {
+					if err := s.kr.Delete(Service, deviceItem(a.ID)); err != nil && !isNotFound(err) {
+						return fmt.Errorf("accounts moved, but removing the old keyring items failed: %w", &keyringError{err})
+					}
+				}
 			}
 			_ = s.kr.Delete(Service, s.generationUser()) // accounts.json's, which goes too
 			return os.Remove(s.path(AccountsFile))
@@ -405,7 +423,7 @@ func (s *Store) Migrate(ctx context.Context, to Backend, passphrase func() ([]by
 	return nil
 }
 
-func (s *Store) migrateToFile(as []Account, secrets map[string]otp.Secret, passphrase func() ([]byte, error)) (*snapshot, error) {
+func (s *Store) migrateToFile(as []Account, secrets map[string]otp.Secret, devKeys map[string][]byte, passphrase func() ([]byte, error)) (*snapshot, error) {
 	if exists(s.path(VaultFile)) {
 		return nil, fmt.Errorf("%w: %s already exists; move it away first", ErrInvalid, VaultFile)
 	}
@@ -423,7 +441,7 @@ func (s *Store) migrateToFile(as []Account, secrets map[string]otp.Secret, passp
 		return nil, fmt.Errorf("passphrase: %w", err)
 	}
 	gen := s.seenGeneration(VaultFile) + 1
-	plain, err := encodeVault(as, secrets, gen)
+	plain, err := encodeVaultWith(as, secrets, devKeys, gen)
 	if err != nil {
 		return nil, err
 	}
@@ -455,14 +473,21 @@ func (s *Store) migrateToFile(as []Account, secrets map[string]otp.Secret, passp
 	if err := compareAll(as, secrets, as2, sec2); err != nil {
 		return fail(err)
 	}
+	keys2 := vaultDeviceKeys(plain2)
+	if err := compareDeviceKeys(as, devKeys, keys2); err != nil {
+		return fail(err)
+	}
+	for id, k := range keys2 {
+		keys2[id] = s.keep(k)
+	}
 	s.mu.Lock()
 	s.pass = pass
 	s.mu.Unlock()
 	s.noteGeneration(VaultFile, gen)
-	return &snapshot{accounts: as2, secrets: sec2, info: fi, gen: gen}, nil
+	return &snapshot{accounts: as2, secrets: sec2, devKeys: keys2, info: fi, gen: gen}, nil
 }
 
-func (s *Store) migrateToKeyring(as []Account, secrets map[string]otp.Secret) (*snapshot, error) {
+func (s *Store) migrateToKeyring(as []Account, secrets map[string]otp.Secret, devKeys map[string][]byte) (*snapshot, error) {
 	if prev, err := os.ReadFile(s.path(AccountsFile)); err == nil {
 		if old, err := decodeAccounts(prev); err != nil || len(old) > 0 {
 			return nil, fmt.Errorf("%w: %s already holds accounts; move it away first", ErrInvalid, AccountsFile)
@@ -490,6 +515,28 @@ func (s *Store) migrateToKeyring(as []Account, secrets map[string]otp.Secret) (*
 	if err := compareAll(as, secrets, as, got); err != nil {
 		return undo(err)
 	}
+	// Paired accounts' device keys, in their own items (see SetPairing).
+	gotKeys := make(map[string][]byte, len(devKeys))
+	for _, a := range as {
+		k, ok := devKeys[a.ID]
+		if !ok || a.Pairing == nil {
+			continue
+		}
+		if err := s.kr.Set(Service, deviceItem(a.ID), base64.StdEncoding.EncodeToString(k)); err != nil {
+			return undo(&keyringError{err})
+		}
+		done = append(done, deviceItem(a.ID))
+		v, err := s.kr.Get(Service, deviceItem(a.ID))
+		if err != nil {
+			return undo(fmt.Errorf("read-back of the device key of %s: %w", a.Label(), &keyringError{err}))
+		}
+		if gotKeys[a.ID], err = base64.StdEncoding.DecodeString(v); err != nil {
+			return undo(fmt.Errorf("read-back of the device key of %s: %w", a.Label(), ErrCorrupt))
+		}
+	}
+	if err := compareDeviceKeys(as, devKeys, gotKeys); err != nil {
+		return undo(err)
+	}
 	gen := s.seenGeneration(AccountsFile) + 1
 	data, err := encodeAccounts(as, gen)
 	if err != nil {
@@ -515,6 +562,21 @@ func compareAll(as []Account, secrets map[string]otp.Secret, as2 []Account, sec2
 		x, y := secrets[a.ID], sec2[a.ID]
 		if len(x) == 0 || subtle.ConstantTimeCompare(x, y) != 1 {
 			return fmt.Errorf("the secret of %s differs after read-back", a.Label())
+		}
+	}
+	return nil
+}
+
+// compareDeviceKeys checks that every paired account's device key came
+// back as it was written.
+func compareDeviceKeys(as []Account, want, got map[string][]byte) error {
+	for _, a := range as {
+		x, ok := want[a.ID]
+		if !ok || a.Pairing == nil {
+			continue
+		}
+		if subtle.ConstantTimeCompare(x, got[a.ID]) != 1 {
+			return fmt.Errorf("the device key of %s differs after read-back", a.Label())
 		}
 	}
 	return nil

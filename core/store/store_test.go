@@ -768,6 +768,12 @@ func TestMigrate(t *testing.T) {
 	if _, _, err := s.NextHOTP(ctx, hotp); err != nil {
 		t.Fatal(err)
 	}
+	// A paired account's device key moves with it.
+	devKey := bytes.Repeat([]byte{7}, 32)
+	pairing := Pairing{Server: "https://id.example", User: "u", Credential: "c", Device: "d"}
+	if err := s.SetPairing(ctx, hotp, pairing, devKey); err != nil {
+		t.Fatal(err)
+	}
 	check := func(b Backend) {
 		t.Helper()
 		s2 := open(t, o)
@@ -786,6 +792,12 @@ func TestMigrate(t *testing.T) {
 		a, _ := s2.Get(ctx, hotp)
 		if a.Counter != 4 {
 			t.Fatalf("counter %d after migration", a.Counter)
+		}
+		if a.Pairing == nil || *a.Pairing != pairing {
+			t.Fatalf("pairing %+v after migration", a.Pairing)
+		}
+		if k, err := s2.DeviceKey(ctx, hotp); err != nil || !bytes.Equal(k, devKey) {
+			t.Fatalf("device key after migration: %v %x", err, k)
 		}
 	}
 	if err := s.Migrate(ctx, File, nil); err != nil {
@@ -811,7 +823,7 @@ func TestMigrate(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(Keyring)
-	if exists(filepath.Join(home, VaultFile)) || kr.len() != 3 {
+	if exists(filepath.Join(home, VaultFile)) || kr.len() != 4 { // 3 secrets, 1 device key
 		t.Fatal("vault source left behind")
 	}
 }
