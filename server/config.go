@@ -93,7 +93,8 @@ type Config struct {
 	// CIBAMaxExpiry caps its requested_expiry (10 min).
 	CIBAInterval, CIBAMaxExpiry time.Duration
 	// EmailOTP are the email code grant's settings (email_otp_ttl,
-	// email_otp_digits, email_otp_subject, email_otp_template).
+	// email_otp_digits, email_otp_subject, email_otp_template,
+	// email_otp_address_limit, email_otp_client_limit).
 	EmailOTP emailotp.Settings
 }
 

@@ -458,7 +458,7 @@ func TestEmailOTPLimits(t *testing.T) {
 
 func testEmailOTPLimits(t *testing.T, st Store) {
 	es := newEmailServer(t, st, func(c *Config) { c.EmailOTP.ClientLimit = 8 })
-	// Five challenges per address per hour, whatever the case.
+	// Five challenges per address per hour (the default), whatever the case.
 	for i := range emailotp.DefaultAddressLimit {
 		es.start([]string{"dave@example.com", "DAVE@example.com"}[i%2])
 	}
@@ -785,6 +785,11 @@ func TestServeEmailConfig(t *testing.T) {
 		{`{` + base + `,"smtp_security":"starttls-please"}`, env(), "smtp_security"},
 		{`{"smtp_host":"mail.example.com"}`, env(), "go together"},
 		{`{"email_otp_ttl":"5m"}`, env(), "need smtp_host"},
+		{`{` + base + `,"email_otp_address_limit":1000,"email_otp_client_limit":1000000}`, env(), ""},
+		{`{` + base + `,"email_otp_address_limit":-1}`, env(), "email_otp_address_limit -1: want 1 to 1000"},
+		{`{` + base + `,"email_otp_address_limit":1001}`, env(), "email_otp_address_limit"},
+		{`{` + base + `,"email_otp_client_limit":1000001}`, env(), "email_otp_client_limit"},
+		{`{"email_otp_client_limit":5}`, env(), "need smtp_host"},
 		{`{"smtp":"smtp://mail.example.com"}`, env(), "unknown field"},
 	} {
 		f := filepath.Join(dir, "c.json")
@@ -795,6 +800,26 @@ func TestServeEmailConfig(t *testing.T) {
 		}
 		if (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
 			t.Errorf("%s: %v, want %q", c.json, err, c.err)
+		}
+	}
+	// The limits reach the grant's settings (testEmailOTPLimits shows the
+	// grant keeping them); unset, they stay zero: the grant's defaults.
+	for json, want := range map[string][2]int{
+		`{` + base + `,"email_otp_address_limit":2,"email_otp_client_limit":30}`: {2, 30},
+		`{` + base + `}`: {0, 0},
+	} {
+		f := filepath.Join(dir, "c.json")
+		os.WriteFile(f, []byte(json), 0o600)
+		o, err := parseArgs("serve", []string{"--config", f}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, set, err := emailSettings(o.FileConfig, env())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := [2]int{set.AddressLimit, set.ClientLimit}; got != want {
+			t.Errorf("%s: limits %v, want %v", json, got, want)
 		}
 	}
 	// The colleague's flags are gone: the issue names config keys only.

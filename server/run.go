@@ -79,6 +79,9 @@ type FileConfig struct {
 	EmailOTPDigits   int    `json:"email_otp_digits,omitempty"`
 	EmailOTPSubject  string `json:"email_otp_subject,omitempty"`
 	EmailOTPTemplate string `json:"email_otp_template,omitempty"`
+	// Challenges an address and a client may start an hour (5, 1000).
+	EmailOTPAddressLimit int `json:"email_otp_address_limit,omitempty"`
+	EmailOTPClientLimit  int `json:"email_otp_client_limit,omitempty"`
 }
 
 // options are Run's settings after flags, config file and environment.
@@ -100,7 +103,7 @@ func parseArgs(name string, args []string, stdout io.Writer) (*options, error) {
 	fs.StringVar(&f.Addr, "addr", "127.0.0.1:8080", "listen on `ADDR` (host:port)")
 	fs.StringVar(&f.DB, "db", "", "SQLite file `PATH`, or a postgres:// URL (default: server.db in the data dir)")
 	fs.StringVar(&f.KeyFile, "key-file", "", "master key `FILE` (base64, 32 bytes); else LATCHKEY_MASTER_KEY, else master.key beside the database")
-	cfgFile := fs.String("config", "", "JSON config `FILE` (keys: addr, db, key_file, tls_cert, tls_key, window, max_failures, issuer, lock_base, lock_max, enroll_ttl, max_body, default_algorithm, default_digits, default_period, default_secret_length, helpdesk_password, public_url, signing_alg, smtp_host, smtp_port, smtp_from, smtp_username, smtp_password_file, smtp_security, email_otp_ttl, email_otp_digits, email_otp_subject, email_otp_template)")
+	cfgFile := fs.String("config", "", "JSON config `FILE` (keys: addr, db, key_file, tls_cert, tls_key, window, max_failures, issuer, lock_base, lock_max, enroll_ttl, max_body, default_algorithm, default_digits, default_period, default_secret_length, helpdesk_password, public_url, signing_alg, smtp_host, smtp_port, smtp_from, smtp_username, smtp_password_file, smtp_security, email_otp_ttl, email_otp_digits, email_otp_subject, email_otp_template, email_otp_address_limit, email_otp_client_limit)")
 	fs.StringVar(&f.TLSCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM)")
 	fs.StringVar(&f.TLSKey, "tls-key", "", "the TLS private key `FILE` (PEM)")
 	window := fs.Int("window", 1, "accept codes this many `STEPS` either side of now (0..2)")
@@ -615,7 +618,8 @@ func emailSettings(o FileConfig, getenv func(string) string) (emailotp.Mailer, e
 	var set emailotp.Settings
 	if o.SMTPHost == "" {
 		if o.SMTPPort != 0 || o.SMTPUsername != "" || o.SMTPPasswordFile != "" || o.SMTPSecurity != "" || o.EmailOTPTTL != "" ||
-			o.EmailOTPDigits != 0 || o.EmailOTPSubject != "" || o.EmailOTPTemplate != "" {
+			o.EmailOTPDigits != 0 || o.EmailOTPSubject != "" || o.EmailOTPTemplate != "" || o.EmailOTPAddressLimit != 0 ||
+			o.EmailOTPClientLimit != 0 {
 			return nil, set, errors.New("smtp_* and email_otp_* keys need smtp_host")
 		}
 		return nil, set, nil
@@ -648,6 +652,7 @@ func emailSettings(o FileConfig, getenv func(string) string) (emailotp.Mailer, e
 		}
 	}
 	set.Digits, set.Subject, set.Template = o.EmailOTPDigits, o.EmailOTPSubject, o.EmailOTPTemplate
+	set.AddressLimit, set.ClientLimit = o.EmailOTPAddressLimit, o.EmailOTPClientLimit
 	set, err = set.Check()
 	return m, set, err
 }

@@ -66,6 +66,8 @@ const (
 	DefaultMaxAttempts  = 5
 	DefaultAddressLimit = 5
 	DefaultClientLimit  = 1000
+	MaxAddressLimit     = 1000
+	MaxClientLimit      = 1_000_000
 	// LimitWindow is the window of the per-address and per-client limits.
 	LimitWindow        = time.Hour
 	DefaultMaxFailures = 10
@@ -186,8 +188,9 @@ type Settings struct {
 	// or {0} (email_otp_template; DefaultTemplate).
 	Template string
 	// AddressLimit and ClientLimit are the challenges an address and a
-	// client may start per LimitWindow (5 and 1000; fixed, not in the
-	// config file).
+	// client may start per LimitWindow (email_otp_address_limit, 5, at
+	// most MaxAddressLimit; email_otp_client_limit, 1000, at most
+	// MaxClientLimit).
 	AddressLimit, ClientLimit int
 }
 
@@ -204,6 +207,12 @@ func (s Settings) Check() (Settings, error) {
 	}
 	if s.Digits < MinDigits || s.Digits > MaxDigits {
 		return s, fmt.Errorf("emailotp: email_otp_digits %d: want %d to %d", s.Digits, MinDigits, MaxDigits)
+	}
+	if s.AddressLimit < 0 || s.AddressLimit > MaxAddressLimit {
+		return s, fmt.Errorf("emailotp: email_otp_address_limit %d: want 1 to %d challenges an hour", s.AddressLimit, MaxAddressLimit)
+	}
+	if s.ClientLimit < 0 || s.ClientLimit > MaxClientLimit {
+		return s, fmt.Errorf("emailotp: email_otp_client_limit %d: want 1 to %d challenges an hour", s.ClientLimit, MaxClientLimit)
 	}
 	if s.Subject == "" {
 		s.Subject = DefaultSubject
