@@ -72,18 +72,11 @@ type paired struct {
 	Credential string `json:"credential_id"`
 }
 
-// ParsePairingLink reads a pairing link (SERVER/pair#TOKEN).
+// ParsePairingLink reads a pairing link (SERVER/pair#TOKEN), as
+// ParseLink reads an enrollment link; its errors wrap
+// ErrInvalidPairingLink.
 func ParsePairingLink(s string) (Link, error) {
-	s = strings.Trim(strings.TrimSpace(s), `"'<>`)
-	base, tok, ok := strings.Cut(s, "/pair#")
-	if !ok {
-		return Link{}, fmt.Errorf("%w: the link must end in /pair#TOKEN", ErrInvalidPairingLink)
-	}
-	l, err := ParseLink(base + "/enroll#" + tok)
-	if err != nil {
-		return Link{}, fmt.Errorf("%w: %w", ErrInvalidPairingLink, errors.Unwrap(err))
-	}
-	return l, nil
+	return parseLink(s, "/pair", ErrInvalidPairingLink)
 }
 
 // PairingInfo names the credential a pairing link is for.
