@@ -60,7 +60,7 @@ func BenchmarkApprovalCard(b *testing.B) {
 	for i := range b.N * cardSamples {
 		// The command opens the vault (a scrypt unlock) before its
 		// long-poll; the pause covers that, and the app's listener's
-		// recheck after the previous answer.
+		// new long-poll after the previous answer.
 		cmd := exec.Command(cli, "requests", "--wait", "--json", "--timeout", "60s")
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + b.TempDir(), "LATCHKEY_HOME=" + storeHome,
 			"LATCHKEY_STORE=file", "LATCHKEY_PASSPHRASE=" + passphrase, "LATCHKEY_AGENT=off"}
