@@ -122,7 +122,7 @@ func start(tb testing.TB, bin, display, storeHome string) *proc {
 		"XDG_CACHE_HOME=" + filepath.Join(home, ".cache"),
 		"XDG_DATA_HOME=" + filepath.Join(home, ".local", "share"),
 		"DISPLAY=" + display,
-		"LANG=C.UTF-8", "FYNE_SCALE=" + os.Getenv("SCRATCH_SCALE"),
+		"LANG=C.UTF-8",
 	}
 	if xa := os.Getenv("XAUTHORITY"); xa != "" {
 		cmd.Env = append(cmd.Env, "XAUTHORITY="+xa)
