@@ -77,7 +77,7 @@ func TestDesktopApprovals(t *testing.T) {
 	}
 
 	// Expiry: a request left alone goes when its time is up.
-	id = srv.authorize("alice", "Checkout Otter 2719", 8*time.Second)
+	id = srv.authorize("alice", "Checkout Otter 2719", 15*time.Second) // long enough to be read on a loaded machine
 	p.readFrom(t, display, win, 0, 30*time.Second, "the card of the short-lived request", func(text string) bool {
 		return strings.Contains(text, "Otter 2719")
 	})
