@@ -24,7 +24,7 @@
 //	POST   /api/v1/users/{user}/credentials/{id}/pairing-link, GET /api/v1/users/{user}/devices,
 //	DELETE /api/v1/users/{user}/devices/{device}, GET|PUT /api/v1/clients/{id}/ciba {"ciba_require_otp"}
 //	POST   /api/v1/pair/info, /api/v1/pair                {"token", "code", "public_key"}
-//	GET    /api/v1/device/requests?wait=S, POST /api/v1/device/requests/{id}, DELETE /api/v1/device (device-signed)
+//	GET    /api/v1/device/requests?wait=S[&seen=ID,...], POST /api/v1/device/requests/{id}, DELETE /api/v1/device (device-signed)
 //	GET    /healthz, /metrics
 //
 // Running it (`latchkey serve`, or [Run] from an embedder):

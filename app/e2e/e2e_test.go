@@ -162,7 +162,7 @@ func issuerOrder(text string, issuers []string) []string {
 	return found
 }
 
-func xdotool(t *testing.T, display string, args ...string) {
+func xdotool(t testing.TB, display string, args ...string) {
 	t.Helper()
 	cmd := exec.Command("xdotool", args...)
 	cmd.Env = append(cmd.Environ(), "DISPLAY="+display)

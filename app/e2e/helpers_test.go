@@ -122,7 +122,7 @@ func start(tb testing.TB, bin, display, storeHome string) *proc {
 		"XDG_CACHE_HOME=" + filepath.Join(home, ".cache"),
 		"XDG_DATA_HOME=" + filepath.Join(home, ".local", "share"),
 		"DISPLAY=" + display,
-		"LANG=C.UTF-8", "FYNE_SCALE=" + os.Getenv("SCRATCH_SCALE"),
+		"LANG=C.UTF-8",
 	}
 	if xa := os.Getenv("XAUTHORITY"); xa != "" {
 		cmd.Env = append(cmd.Env, "XAUTHORITY="+xa)
@@ -215,11 +215,24 @@ const ocrScale = 3
 // merges with it.
 func ocr(tb testing.TB, img *image.NRGBA) string {
 	tb.Helper()
+	return tesseract(tb, img, darkBackground(img))
+}
+
+// darkBackground reports whether img is mostly dark (the dark theme).
+func darkBackground(img *image.NRGBA) bool {
+	bg, _ := dominant(img)
+	return int(bg.R)+int(bg.G)+int(bg.B) < 3*128
+}
+
+// tesseract returns the text tesseract reads in img prepared as ocr
+// says, inverted when invert is set.
+func tesseract(tb testing.TB, img *image.NRGBA, invert bool) string {
+	tb.Helper()
 	tess := testenv.Tool(tb, "tesseract")
 	b := img.Bounds()
 	grey := image.NewGray(image.Rect(0, 0, b.Dx()*ocrScale, b.Dy()*ocrScale))
 	draw.CatmullRom.Scale(grey, grey.Rect, img, b, draw.Src, nil)
-	if bg, _ := dominant(img); int(bg.R)+int(bg.G)+int(bg.B) < 3*128 {
+	if invert {
 		for i, v := range grey.Pix {
 			grey.Pix[i] = 255 - v
 		}
@@ -250,13 +263,20 @@ const avatarColumn = 46
 // fails the test) and returns the accepted text.
 func (p *proc) read(tb testing.TB, display, win string, timeout time.Duration, what string, ok func(text string) bool) string {
 	tb.Helper()
+	return p.readFrom(tb, display, win, avatarColumn, timeout, what, ok)
+}
+
+// readFrom is read of the part of the window right of x = left (0: the
+// whole width, as for a sign-in card, which spans it).
+func (p *proc) readFrom(tb testing.TB, display, win string, left int, timeout time.Duration, what string, ok func(text string) bool) string {
+	tb.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		img, err := screen(display, win)
 		var text string
 		if err == nil {
 			b := img.Bounds()
-			text = ocr(tb, crop(img, image.Rect(b.Min.X+avatarColumn, b.Min.Y, b.Max.X, b.Max.Y)))
+			text = ocr(tb, crop(img, image.Rect(b.Min.X+left, b.Min.Y, b.Max.X, b.Max.Y)))
 			if ok(text) {
 				return text
 			}

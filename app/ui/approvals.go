@@ -156,7 +156,10 @@ func (u *App) notify(s signin) {
 		u.deps.Approvals.Notify(n)
 		return
 	}
-	fyne.CurrentApp().SendNotification(n)
+	// Fyne's waits for the D-Bus answer on Linux: not on the UI
+	// goroutine, where a slow notification daemon would hold back the
+	// card (and every other frame) until it answered.
+	go fyne.CurrentApp().SendNotification(n)
 }
 
 func clientName(r enroll.Request) string {

@@ -71,27 +71,33 @@ type Link struct {
 // ParseLink reads an enrollment link (SERVER/enroll#TOKEN). Surrounding
 // spaces and quotes are ignored. Errors never repeat the token.
 func ParseLink(s string) (Link, error) {
+	return parseLink(s, "/enroll", ErrInvalidLink)
+}
+
+// parseLink reads a link SERVER+path+"#"+TOKEN; its errors wrap invalid
+// and add what is wrong, in one sentence.
+func parseLink(s, path string, invalid error) (Link, error) {
 	s = strings.Trim(strings.TrimSpace(s), `"'<>`)
 	if len(s) > 4096 {
-		return Link{}, fmt.Errorf("%w: too long", ErrInvalidLink)
+		return Link{}, fmt.Errorf("%w: too long", invalid)
 	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		return Link{}, fmt.Errorf("%w: not an http(s) link", ErrInvalidLink)
+		return Link{}, fmt.Errorf("%w: not an http(s) link", invalid)
 	}
 	if u.Scheme == "http" && !loopback(u.Hostname()) {
-		return Link{}, fmt.Errorf("%w: %w", ErrInvalidLink, ErrInsecure)
+		return Link{}, fmt.Errorf("%w: %w", invalid, ErrInsecure)
 	}
-	base, ok := strings.CutSuffix(u.EscapedPath(), "/enroll")
+	base, ok := strings.CutSuffix(u.EscapedPath(), path)
 	if !ok || u.RawQuery != "" {
-		return Link{}, fmt.Errorf("%w: the link must end in /enroll#TOKEN", ErrInvalidLink)
+		return Link{}, fmt.Errorf("%w: the link must end in %s#TOKEN", invalid, path)
 	}
 	tok := u.Fragment
 	if len(tok) != tokenLen {
-		return Link{}, fmt.Errorf("%w: the token is missing or cut short", ErrInvalidLink)
+		return Link{}, fmt.Errorf("%w: the token is missing or cut short", invalid)
 	}
 	if _, err := base64.RawURLEncoding.DecodeString(tok); err != nil {
-		return Link{}, fmt.Errorf("%w: the token is damaged", ErrInvalidLink)
+		return Link{}, fmt.Errorf("%w: the token is damaged", invalid)
 	}
 	return Link{Server: u.Scheme + "://" + u.Host + base, Token: tok}, nil
 }

@@ -56,6 +56,37 @@ func TestParseLink(t *testing.T) {
 	}
 }
 
+// TestParsePairingLink: a pairing link parses as an enrollment link does,
+// and each error is one sentence about the pairing link with what is
+// wrong (it once read "the pairing link is invalid...: the enrollment
+// link is invalid...", without the reason).
+func TestParsePairingLink(t *testing.T) {
+	l, err := ParsePairingLink(" 'https://auth.example.com/idp/pair#" + tok + "'\n")
+	if err != nil || l.Server != "https://auth.example.com/idp" || l.Token != tok {
+		t.Fatalf("got %+v, %v", l, err)
+	}
+	for _, tc := range []struct{ in, reason string }{
+		{"https://auth.example.com/enroll#" + tok, "the link must end in /pair#TOKEN"},
+		{"https://auth.example.com/pair#" + tok[:42], "the token is missing or cut short"},
+		{"https://auth.example.com/pair#" + tok[:42] + "*", "the token is damaged"},
+		{"http://auth.example.com/pair#" + tok, ErrInsecure.Error()},
+		{"otpauth://totp/x?secret=AAAA", "not an http(s) link"},
+		{"", "not an http(s) link"},
+	} {
+		_, err := ParsePairingLink(tc.in)
+		if !errors.Is(err, ErrInvalidPairingLink) || errors.Is(err, ErrInvalidLink) {
+			t.Errorf("%q: err = %v, want ErrInvalidPairingLink alone", tc.in, err)
+			continue
+		}
+		if want := ErrInvalidPairingLink.Error() + ": " + tc.reason; err.Error() != want {
+			t.Errorf("%q:\n got %q\nwant %q", tc.in, err, want)
+		}
+		if strings.Contains(err.Error(), tok[:20]) {
+			t.Errorf("error repeats the token: %v", err)
+		}
+	}
+}
+
 func FuzzParseLink(f *testing.F) {
 	f.Add("https://auth.example.com/enroll#" + tok)
 	f.Add("http://[::1]:80/a/b/enroll#" + tok)

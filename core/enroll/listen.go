@@ -2,7 +2,6 @@ package enroll
 
 import (
 	"context"
-	"slices"
 	"time"
 )
 
@@ -16,13 +15,10 @@ type Listener struct {
 	// the UI's store). It is called before each poll, so that accounts
 	// paired or unpaired meanwhile are picked up. Required.
 	Devices func(ctx context.Context) ([]Device, error)
-	// Wait is how long one long-poll waits for a request to arrive;
-	// 0 means 25 s.
+	// Wait is how long one long-poll waits for the pending requests to
+	// change (a new one, one answered elsewhere or expired); 0 means
+	// 25 s.
 	Wait time.Duration
-	// Recheck is the pause between polls while requests are pending
-	// (the server then answers at once), so that a request answered
-	// elsewhere disappears and a second one appears; 0 means 2 s.
-	Recheck time.Duration
 	// MaxBackoff caps the pause after failed polls, which starts at 1 s
 	// and doubles; 0 means 1 min.
 	MaxBackoff time.Duration
@@ -32,9 +28,6 @@ func (l Listener) defaults() Listener {
 	if l.Wait <= 0 {
 		l.Wait = 25 * time.Second
 	}
-	if l.Recheck <= 0 {
-		l.Recheck = 2 * time.Second
-	}
 	if l.MaxBackoff <= 0 {
 		l.MaxBackoff = time.Minute
 	}
@@ -43,17 +36,19 @@ func (l Listener) defaults() Listener {
 
 // Run polls until ctx ends. It calls seen with the pending requests
 // (cleaned for display, as Requests does) after the first poll and then
-// each time the set of request ids changes. A failed poll (offline, the
-// server down, a locked vault) goes to failed, when set, and is retried
-// after the back-off; seen is not called for it, so what the UI shows
-// stays until the server answers again.
+// each time the set of request ids changes; each poll tells the server
+// what was seen, so that it answers only when that changes
+// (ChangedRequests). A failed poll (offline, the server down, a locked
+// vault) goes to failed, when set, and is retried after the back-off;
+// seen is not called for it, so what the UI shows stays until the server
+// answers again.
 func (l Listener) Run(ctx context.Context, seen func([]Request), failed func(error)) {
 	l = l.defaults()
-	var last []string
+	var last []Request
 	first := true
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
-		rs, err := l.poll(ctx)
+		rs, err := l.poll(ctx, last)
 		if ctx.Err() != nil {
 			return
 		}
@@ -66,24 +61,17 @@ func (l Listener) Run(ctx context.Context, seen func([]Request), failed func(err
 			continue
 		}
 		backoff = 0
-		ids := make([]string, len(rs))
-		for i, r := range rs {
-			ids[i] = r.ID
-		}
-		if first || !slices.Equal(ids, last) {
+		if first || !sameRequests(rs, last) {
 			first = false
-			last = ids
 			seen(rs)
 		}
-		if len(rs) > 0 {
-			sleep(ctx, l.Recheck)
-		}
+		last = rs
 	}
 }
 
-// poll is one round: at once when something is pending, else waiting up
-// to Wait for a request to arrive.
-func (l Listener) poll(ctx context.Context) ([]Request, error) {
+// poll is one round: it returns when the pending requests differ from
+// last, or after Wait.
+func (l Listener) poll(ctx context.Context, last []Request) ([]Request, error) {
 	ds, err := l.Devices(ctx)
 	if err != nil {
 		return nil, err
@@ -93,7 +81,7 @@ func (l Listener) poll(ctx context.Context) ([]Request, error) {
 		sleep(ctx, l.Wait)
 		return nil, nil
 	}
-	return PendingRequests(ctx, ds, l.Wait)
+	return ChangedRequests(ctx, ds, last, l.Wait)
 }
 
 func sleep(ctx context.Context, d time.Duration) {

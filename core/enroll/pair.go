@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,18 +73,11 @@ type paired struct {
 	Credential string `json:"credential_id"`
 }
 
-// ParsePairingLink reads a pairing link (SERVER/pair#TOKEN).
+// ParsePairingLink reads a pairing link (SERVER/pair#TOKEN), as
+// ParseLink reads an enrollment link; its errors wrap
+// ErrInvalidPairingLink.
 func ParsePairingLink(s string) (Link, error) {
-	s = strings.Trim(strings.TrimSpace(s), `"'<>`)
-	base, tok, ok := strings.Cut(s, "/pair#")
-	if !ok {
-		return Link{}, fmt.Errorf("%w: the link must end in /pair#TOKEN", ErrInvalidPairingLink)
-	}
-	l, err := ParseLink(base + "/enroll#" + tok)
-	if err != nil {
-		return Link{}, fmt.Errorf("%w: %w", ErrInvalidPairingLink, errors.Unwrap(err))
-	}
-	return l, nil
+	return parseLink(s, "/pair", ErrInvalidPairingLink)
 }
 
 // PairingInfo names the credential a pairing link is for.
@@ -209,7 +203,7 @@ func clean(s string) string {
 // one to arrive; binding messages and client names are cleaned for
 // display with label.Clean.
 func (d Device) Requests(ctx context.Context, wait time.Duration) ([]Request, error) {
-	rs, err := d.rawRequests(ctx, wait)
+	rs, err := d.rawRequests(ctx, wait, nil)
 	for i := range rs {
 		rs[i].BindingMessage, rs[i].ClientName = clean(rs[i].BindingMessage), clean(rs[i].ClientName)
 	}
@@ -287,7 +281,7 @@ func listAll(ctx context.Context, ds []Device, wait time.Duration) (pending, err
 	var wg sync.WaitGroup
 	for i, d := range ds {
 		wg.Go(func() {
-			rs, err := d.rawRequests(ctx, wait)
+			rs, err := d.rawRequests(ctx, wait, nil)
 			out[i] = res{rs, err}
 		})
 	}
@@ -307,10 +301,15 @@ func listAll(ctx context.Context, ds []Device, wait time.Duration) (pending, err
 	return p, nil
 }
 
-func (d Device) rawRequests(ctx context.Context, wait time.Duration) ([]Request, error) {
+// rawRequests lists d's pending requests; with wait it long-polls until
+// there is one, or with seen (ids) until they differ from those.
+func (d Device) rawRequests(ctx context.Context, wait time.Duration, seen []string) ([]Request, error) {
 	q := ""
 	if wait > 0 {
 		q = "?wait=" + strconv.Itoa(int(wait.Seconds()))
+		if len(seen) > 0 {
+			q += "&seen=" + url.QueryEscape(strings.Join(seen, ","))
+		}
 	}
 	var out struct {
 		Requests []Request `json:"requests"`
@@ -329,19 +328,40 @@ func (d Device) rawRequests(ctx context.Context, wait time.Duration) ([]Request,
 // device long-polls its server, and the first that hears of a request
 // ends the wait for all.
 func PendingRequests(ctx context.Context, ds []Device, wait time.Duration) ([]Request, error) {
+	return ChangedRequests(ctx, ds, nil, wait)
+}
+
+// minRound is the shortest round of ChangedRequests' long-polls: a server
+// that does not know their seen parameter answers at once while a request
+// is pending, and is then asked again no sooner than this.
+const minRound = 2 * time.Second
+
+// ChangedRequests lists the pending requests of every paired account once
+// they differ from seen (a list an earlier call returned): a new request,
+// or one answered elsewhere or expired. It waits up to wait: each device
+// long-polls its server with the ids it has seen, and the first that
+// hears of a change ends the wait for all. After wait it returns the
+// list as it is.
+func ChangedRequests(ctx context.Context, ds []Device, seen []Request, wait time.Duration) ([]Request, error) {
 	p, err := listAll(ctx, ds, 0)
-	if err != nil || len(p.reqs) > 0 || wait <= 0 || len(ds) == 0 {
+	if err != nil || !sameRequests(p.reqs, seen) || wait <= 0 || len(ds) == 0 {
 		return p.reqs, err
 	}
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
+		round := time.Now()
 		wctx, cancel := context.WithCancel(ctx)
 		found := make(chan struct{}, len(ds))
 		var wg sync.WaitGroup
 		for _, d := range ds {
+			mine := slices.DeleteFunc(slices.Clone(seen), func(r Request) bool { return r.Account != d.Account.ID })
+			ids := make([]string, len(mine))
+			for i, r := range mine {
+				ids[i] = r.ID
+			}
 			wg.Go(func() {
-				rs, err := d.rawRequests(wctx, max(time.Second, time.Until(deadline).Round(time.Second)))
-				if err == nil && len(rs) > 0 {
+				rs, err := d.rawRequests(wctx, max(time.Second, time.Until(deadline).Round(time.Second)), ids)
+				if err == nil && !sameRequests(rs, mine) {
 					found <- struct{}{}
 				}
 			})
@@ -358,11 +378,25 @@ func PendingRequests(ctx context.Context, ds []Device, wait time.Duration) ([]Re
 			return nil, ctx.Err()
 		}
 		p, err = listAll(ctx, ds, 0)
-		if err != nil || len(p.reqs) > 0 {
+		if err != nil || !sameRequests(p.reqs, seen) {
 			return p.reqs, err
 		}
+		sleep(ctx, min(minRound-time.Since(round), time.Until(deadline)))
 	}
-	return nil, nil
+	return p.reqs, nil
+}
+
+// sameRequests reports whether a and b hold the same request ids.
+func sameRequests(a, b []Request) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, r := range a {
+		if !slices.ContainsFunc(b, func(q Request) bool { return q.ID == r.ID }) {
+			return false
+		}
+	}
+	return true
 }
 
 // AnswerRequest approves (approve true) or denies the pending request

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"latchkey/core/device"
@@ -128,10 +130,12 @@ func (s *Service) PendingFor(ctx context.Context, d Device) ([]Pending, error) {
 	return out, nil
 }
 
-// Wait returns d's pending requests as soon as there is one, or an empty
-// list after wait. A request made on this instance wakes it at once; one
-// made on another instance is seen within recheck.
-func (s *Service) Wait(ctx context.Context, d Device, wait time.Duration) ([]Pending, error) {
+// Wait returns d's pending requests as soon as their ids differ from
+// seen (the ids the device already has; none: as soon as there is a
+// request), or after wait (the same list). A request made on this
+// instance wakes it at once; one made on another instance, answered or
+// expired is seen within recheck.
+func (s *Service) Wait(ctx context.Context, d Device, wait time.Duration, seen []string) ([]Pending, error) {
 	deadline := time.NewTimer(min(wait, s.cfg.MaxWait))
 	defer deadline.Stop()
 	tick := time.NewTicker(recheck)
@@ -139,7 +143,7 @@ func (s *Service) Wait(ctx context.Context, d Device, wait time.Duration) ([]Pen
 	for {
 		woken := s.wake.wait(d.User)
 		ps, err := s.PendingFor(ctx, d)
-		if err != nil || len(ps) > 0 {
+		if err != nil || changed(ps, seen) {
 			return ps, err
 		}
 		select {
@@ -152,6 +156,22 @@ func (s *Service) Wait(ctx context.Context, d Device, wait time.Duration) ([]Pen
 		}
 	}
 }
+
+// changed reports whether the ids of ps differ from the set seen.
+func changed(ps []Pending, seen []string) bool {
+	if len(ps) != len(seen) {
+		return true
+	}
+	for _, p := range ps {
+		if !slices.Contains(seen, p.ID) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxSeen bounds the ids a long poll's seen parameter may list.
+const maxSeen = 100
 
 // Answer records a device's signed answer to request id. The signature
 // must be d's, over this request's id and binding message, fresh; the
@@ -223,8 +243,10 @@ func (s *Service) Answer(ctx context.Context, d Device, id, signed string) (stri
 // ErrCodeRequired is an approval without the code the client requires.
 var ErrCodeRequired = errors.New("this request needs the current code with the approval")
 
-// HandleRequests serves GET /api/v1/device/requests[?wait=SECONDS]: the
-// device's pending requests, waiting up to wait for one to arrive.
+// HandleRequests serves GET /api/v1/device/requests[?wait=SECONDS
+// [&seen=ID,ID...]]: the device's pending requests, waiting up to wait
+// for one to arrive, or with seen (the ids it already has) for the list
+// to differ from those: a new request, or one answered or expired.
 func (s *Service) HandleRequests() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d, err := s.AuthenticateDevice(r)
@@ -241,7 +263,15 @@ func (s *Service) HandleRequests() http.Handler {
 			}
 			wait = secondsOf(n)
 		}
-		ps, err := s.Wait(r.Context(), d, wait)
+		var seen []string
+		if v := r.URL.Query().Get("seen"); v != "" {
+			seen = slices.Compact(slices.Sorted(slices.Values(strings.Split(v, ","))))
+			if len(seen) > maxSeen || slices.ContainsFunc(seen, func(id string) bool { return id == "" || len(id) > 128 }) {
+				writeJSON(w, http.StatusBadRequest, apiError{"invalid_request", fmt.Sprintf("seen must be at most %d request ids, separated by commas", maxSeen)})
+				return
+			}
+		}
+		ps, err := s.Wait(r.Context(), d, wait, seen)
 		if err != nil {
 			s.deviceError(w, r, err)
 			return
