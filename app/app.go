@@ -6,7 +6,7 @@
 // Environment:
 //
 //	LATCHKEY_HOME        the store's folder (default: the user config dir's "latchkey"); it
-//	                     also holds desktop.json, the desktop app's settings (the theme)
+//	                     also holds desktop.json, the desktop app's settings (theme, clipboard, idle lock)
 //	LATCHKEY_STORE       keyring or file (default: the remembered choice, else the keyring)
 //	LATCHKEY_PASSPHRASE  the file store's passphrase, for tests and kiosks (default: asked)
 //	LATCHKEY_SERVER      an enrollment server URL whose Date header checks the clock
@@ -57,7 +57,7 @@ Options:
 
 Environment:
   LATCHKEY_HOME        the store's folder (default: the user config dir's "latchkey"); it
-                       also holds desktop.json, this app's settings (the theme)
+                       also holds desktop.json, this app's settings (theme, clipboard, idle lock)
   LATCHKEY_STORE       keyring or file (default: the remembered choice, else the keyring)
   LATCHKEY_PASSPHRASE  the file store's passphrase, for tests and kiosks (default: asked)
   LATCHKEY_SERVER      an enrollment server URL whose Date header checks the clock
@@ -167,7 +167,7 @@ func newDeps(getenv func(string) string, log *slog.Logger) (ui.Deps, error) {
 		}
 		d.Backend = b
 	}
-	// The desktop's own settings (the theme) sit beside the store.
+	// The desktop's own settings (theme, clipboard, idle lock) sit beside the store.
 	home, err := store.DefaultHome(getenv)
 	if err != nil {
 		return d, err

@@ -299,7 +299,7 @@ func (u *App) copyCode(a Account, code string) {
 	if u.stopClip != nil {
 		u.stopClip()
 	}
-	clear := clipboardClear(fyne.CurrentApp().Preferences())
+	clear := u.clipboardClear()
 	msg := fmt.Sprintf("Copied the code of %s.", a.Label())
 	if clear > 0 {
 		msg = fmt.Sprintf("Copied the code of %s; the clipboard clears in %d s.", a.Label(), int(clear.Seconds()))

@@ -20,16 +20,25 @@ import (
 type Settings struct {
 	// Theme is "system" (also when empty), "light" or "dark".
 	Theme string `json:"theme,omitempty"`
+	// ClipboardClear is the seconds after which a copied code leaves the
+	// clipboard (nil: the default, 30; 0 never).
+	ClipboardClear *int `json:"clipboard_clear_seconds,omitempty"`
+	// LockMinutes is the idle time before the file store locks (nil: the
+	// default, 5; 0 never).
+	LockMinutes *int `json:"lock_minutes,omitempty"`
 }
 
-// Preference keys and their defaults.
+// Where versions before Settings kept these settings, in Fyne's
+// preferences: each is read while Settings has none, and removed once
+// Settings holds it.
 const (
-	prefClipboard = "clipboardClearSeconds" // default 30; 0 never
-	prefLock      = "lockMinutes"           // default 5; 0 never (file store only)
-	// prefTheme is where versions before Settings kept the theme; it is
-	// read while Settings has none, and removed once Settings holds one.
-	prefTheme = "theme"
+	prefClipboard = "clipboardClearSeconds"
+	prefLock      = "lockMinutes"
+	prefTheme     = "theme"
+)
 
+// Defaults.
+const (
 	defaultClipboard = 30
 	defaultLock      = 5
 	// skewWarn is the clock offset from which the settings warn.
@@ -42,11 +51,29 @@ var (
 	themeChoices     = []string{"system", "light", "dark"}
 )
 
-func clipboardClear(p fyne.Preferences) time.Duration {
-	return time.Duration(p.IntWithFallback(prefClipboard, defaultClipboard)) * time.Second
+// clipboardClear is how long a copied code stays on the clipboard; 0
+// never clears it.
+func (u *App) clipboardClear() time.Duration {
+	return time.Duration(settingInt(u.settings.ClipboardClear, prefClipboard, clipboardChoices, defaultClipboard)) * time.Second
 }
 
-func lockMinutes(p fyne.Preferences) int { return p.IntWithFallback(prefLock, defaultLock) }
+// lockMinutes is the idle time before the file store locks; 0 never.
+func (u *App) lockMinutes() int {
+	return settingInt(u.settings.LockMinutes, prefLock, lockChoices, defaultLock)
+}
+
+// settingInt is a number setting: Settings' (v), else the one an earlier
+// version left in Fyne's preferences under pref, else def; only one of
+// choices counts.
+func settingInt(v *int, pref string, choices []int, def int) int {
+	if v != nil && slices.Contains(choices, *v) {
+		return *v
+	}
+	if n := fyne.CurrentApp().Preferences().IntWithFallback(pref, -1); slices.Contains(choices, n) {
+		return n
+	}
+	return def
+}
 
 // theme is the theme setting: Settings', else the one an earlier version
 // left in Fyne's preferences, else "system".
@@ -63,14 +90,20 @@ func (u *App) theme() string {
 // setTheme applies the theme name and saves it in Settings.
 func (u *App) setTheme(name string) {
 	applyTheme(name)
+	u.saveSetting("the theme", prefTheme, func(s *Settings) { s.Theme = name })
+}
+
+// saveSetting changes one setting with set and saves Settings; once
+// saved, the earlier version's preference pref goes.
+func (u *App) saveSetting(what, pref string, set func(*Settings)) {
 	s := u.settings
-	s.Theme = name
+	set(&s)
 	if err := u.deps.SaveSettings(s); err != nil {
-		u.showError("Could not save the theme", err)
+		u.showError("Could not save "+what, err)
 		return
 	}
 	u.settings = s
-	fyne.CurrentApp().Preferences().RemoveValue(prefTheme)
+	fyne.CurrentApp().Preferences().RemoveValue(pref)
 }
 
 func secondsLabel(n int) string {
@@ -97,11 +130,12 @@ func (u *App) showSettings() {
 // settingsScreen holds the store backend (with migration), the clipboard
 // clear time, the theme, the idle lock and the clock check.
 func (u *App) settingsScreen(w fyne.Window) fyne.CanvasObject {
-	prefs := fyne.CurrentApp().Preferences()
-
 	clip := widget.NewSelect(labels(clipboardChoices, secondsLabel), nil)
-	clip.SetSelectedIndex(max(slices.Index(clipboardChoices, int(clipboardClear(prefs).Seconds())), 0))
-	clip.OnChanged = func(string) { prefs.SetInt(prefClipboard, clipboardChoices[clip.SelectedIndex()]) }
+	clip.SetSelectedIndex(max(slices.Index(clipboardChoices, int(u.clipboardClear().Seconds())), 0))
+	clip.OnChanged = func(string) {
+		n := clipboardChoices[clip.SelectedIndex()]
+		u.saveSetting("the clipboard setting", prefClipboard, func(s *Settings) { s.ClipboardClear = &n })
+	}
 
 	th := widget.NewRadioGroup([]string{"System", "Light", "Dark"}, nil)
 	th.Horizontal = true
@@ -109,8 +143,11 @@ func (u *App) settingsScreen(w fyne.Window) fyne.CanvasObject {
 	th.OnChanged = func(s string) { u.setTheme(themeChoices[max(slices.Index(th.Options, s), 0)]) }
 
 	lock := widget.NewSelect(labels(lockChoices, minutesLabel), nil)
-	lock.SetSelectedIndex(max(slices.Index(lockChoices, lockMinutes(prefs)), 0))
-	lock.OnChanged = func(string) { prefs.SetInt(prefLock, lockChoices[lock.SelectedIndex()]) }
+	lock.SetSelectedIndex(max(slices.Index(lockChoices, u.lockMinutes()), 0))
+	lock.OnChanged = func(string) {
+		n := lockChoices[lock.SelectedIndex()]
+		u.saveSetting("the lock setting", prefLock, func(s *Settings) { s.LockMinutes = &n })
+	}
 	lockHint := "Locks the encrypted file store; the passphrase unlocks it."
 	backend := Backend("")
 	if u.store != nil {

@@ -44,9 +44,11 @@ func TestSettings(t *testing.T) {
 		t.Errorf("defaults: clipboard %q, lock %q (disabled %v)", clip.Selected, lock.Selected, lock.Disabled())
 	}
 	clip.SetSelected("After 10 s")
-	prefs := fyne.CurrentApp().Preferences()
-	if got := clipboardClear(prefs); got != 10*time.Second {
-		t.Errorf("clipboard preference %s, want 10s", got)
+	if got := h.app.clipboardClear(); got != 10*time.Second {
+		t.Errorf("clipboard setting %s, want 10s", got)
+	}
+	if c := h.app.settings.ClipboardClear; c == nil || *c != 10 {
+		t.Errorf("the clipboard setting is not in Settings: %v", c)
 	}
 	for _, x := range test.LaidOutObjects(d) {
 		if r, ok := x.(*widget.RadioGroup); ok {
@@ -326,5 +328,60 @@ func TestThemeLivesInSettings(t *testing.T) {
 	}
 	if !found {
 		t.Error("no error shown for the failed save")
+	}
+}
+
+// The clipboard time and the idle lock live in Settings too (desktop.json
+// in LATCHKEY_HOME): what an earlier version left in Fyne's preferences
+// is shown and used until the user chooses, then saved and removed; a
+// saved "Never" (0) stays Never, not the default.
+func TestTimesLiveInSettings(t *testing.T) {
+	test.NewTempApp(t)
+	prefs := fyne.CurrentApp().Preferences()
+	prefs.SetInt(prefClipboard, 60) // left by an earlier version
+	prefs.SetInt(prefLock, 15)
+	var saved []Settings
+	start := func(loaded Settings) (*App, []*widget.Select) {
+		w := test.NewTempWindow(t, nil)
+		w.Resize(defaultSize)
+		s := newFakeStore(File)
+		u := New(w, Deps{
+			Clock:        &fakeClock{now: t0},
+			Open:         func(context.Context, Backend, Prompts) (Store, error) { return s, nil },
+			LoadSettings: func() (Settings, error) { return loaded, nil },
+			SaveSettings: func(s Settings) error { saved = append(saved, s); return nil },
+		})
+		u.async = func(f func()) { f() }
+		u.Start(context.Background())
+		t.Cleanup(u.Stop)
+		u.showSettings()
+		return u, selects(overlay(t, w))
+	}
+	u, s := start(Settings{})
+	if s[0].Selected != "After 60 s" || s[1].Selected != "After 15 min idle" || u.clipboardClear() != time.Minute {
+		t.Fatalf("the earlier version's settings are not used: %q, %q", s[0].Selected, s[1].Selected)
+	}
+	s[0].SetSelected("Never")
+	s[1].SetSelected("Never")
+	last := saved[len(saved)-1]
+	if last.ClipboardClear == nil || *last.ClipboardClear != 0 || last.LockMinutes == nil || *last.LockMinutes != 0 {
+		t.Fatalf("saved %+v", last)
+	}
+	if prefs.IntWithFallback(prefClipboard, -1) != -1 || prefs.IntWithFallback(prefLock, -1) != -1 {
+		t.Error("the settings are still in Fyne's preferences")
+	}
+	if u.idleExpired(t0.Add(24 * time.Hour)) {
+		t.Error("the file store locks although the lock is set to Never")
+	}
+
+	// The next start reads them from the saved settings.
+	u, s = start(last)
+	if s[0].Selected != "Never" || s[1].Selected != "Never" || u.clipboardClear() != 0 || u.lockMinutes() != 0 {
+		t.Errorf("after a restart: %q, %q", s[0].Selected, s[1].Selected)
+	}
+	// Unset, they are the defaults.
+	u, s = start(Settings{})
+	if s[0].Selected != "After 30 s" || s[1].Selected != "After 5 min idle" || u.lockMinutes() != 5 {
+		t.Errorf("defaults: %q, %q", s[0].Selected, s[1].Selected)
 	}
 }

@@ -164,12 +164,13 @@ func (u *App) passphraseDialog(title, hint string, confirm bool, problem string,
 	u.w.Canvas().Focus(p1)
 }
 
-// lockMinutes is the idle time before the file store locks; 0 never.
+// idleExpired reports whether the file store has been idle for the lock
+// setting's minutes (never on the keyring, or with the setting at 0).
 func (u *App) idleExpired(now time.Time) bool {
 	if u.store == nil || u.store.Backend() != File {
 		return false
 	}
-	m := lockMinutes(fyne.CurrentApp().Preferences())
+	m := u.lockMinutes()
 	return m > 0 && now.Sub(u.active) >= time.Duration(m)*time.Minute
 }
 
