@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"latchkey/core/label"
 	"latchkey/core/otp"
 )
 
@@ -121,13 +122,10 @@ func filterAccounts(all []Account, q string) []Account {
 	}
 	var exact, partial []Account
 	for _, a := range all {
-		issuer, name, label := strings.ToLower(a.Issuer), strings.ToLower(a.Name), strings.ToLower(a.Label())
-		switch {
-		case issuer == q || name == q || label == q:
+		switch label.Match(a.Issuer, a.Name, a.Tags, q) {
+		case label.ExactMatch:
 			exact = append(exact, a)
-		case strings.Contains(label, q) || slices.ContainsFunc(a.Tags, func(t string) bool {
-			return strings.Contains(strings.ToLower(t), q)
-		}):
+		case label.PartMatch:
 			partial = append(partial, a)
 		}
 	}

@@ -96,3 +96,25 @@ func FuzzLabel(f *testing.F) {
 		}
 	})
 }
+
+func TestMatch(t *testing.T) {
+	tags := []string{"Work", "bank"}
+	for _, c := range []struct {
+		issuer, name, q string
+		want            Rank
+	}{
+		{"GitHub", "alice", "github", ExactMatch},
+		{"GitHub", "alice", "alice", ExactMatch},
+		{"GitHub", "alice", "github:alice", ExactMatch},
+		{"GitHub", "alice", "hub:al", PartMatch},
+		{"GitHub", "alice", "wor", PartMatch}, // a tag
+		{"GitHub", "alice", "gtb", NoMatch},   // scattered letters
+		{"", "alice", "alice", ExactMatch},
+		{"", "alice", ":alice", NoMatch},
+		{"Ünïcode", "x", "ünï", PartMatch},
+	} {
+		if got := Match(c.issuer, c.name, tags, c.q); got != c.want {
+			t.Errorf("Match(%q, %q, %q) = %d, want %d", c.issuer, c.name, c.q, got, c.want)
+		}
+	}
+}

@@ -255,9 +255,9 @@ func (m *Model) applyFilter() {
 	for i := range m.items {
 		rank, at := match(&m.items[i], term)
 		switch rank {
-		case matchExact:
+		case label.ExactMatch:
 			exact = append(exact, i)
-		case matchPart:
+		case label.PartMatch:
 			partial = append(partial, i)
 		default:
 			continue
@@ -276,26 +276,12 @@ func (m *Model) applyFilter() {
 	m.clamp()
 }
 
-// How well an account matches the filter.
-const (
-	matchNone  = iota
-	matchPart  // the label or a tag contains the text
-	matchExact // the issuer, the name or the whole label is the text
-)
-
-// match ranks it against the filter text q as the desktop app's search
-// does (app/ui filterAccounts): case-insensitive, whole issuer, name or
-// "Issuer:Name" first, then the labels or tags that contain q (already
-// lower case); letters
-// scattered across a label match nothing. at is the byte offset of q in
-// issuer+" "+name as the row shows them (the marks), or -1 when only a
-// tag matched or the case folding changed the length.
-func match(it *Item, q string) (rank, at int) {
+// match ranks it against the filter text q (lower case) as every face
+// does (label.Match). at is the byte offset of q in issuer+" "+name as
+// the row shows them (the marks), or -1 when only a tag matched or the
+// case folding changed the length.
+func match(it *Item, q string) (rank label.Rank, at int) {
 	issuer, name := strings.ToLower(it.shownIssuer()), strings.ToLower(it.shownName())
-	full := name
-	if issuer != "" {
-		full = issuer + ":" + name
-	}
 	at = -1
 	if shown := it.shownIssuer() + " " + it.shownName(); len(shown) == len(issuer)+1+len(name) {
 		switch {
@@ -304,18 +290,18 @@ func match(it *Item, q string) (rank, at int) {
 				at = len(" ") + i
 			}
 		default:
-			at = strings.Index(full, q)
+			at = strings.Index(issuer+":"+name, q)
 		}
 	}
-	switch {
-	case issuer == q || name == q || full == q:
-		return matchExact, at
-	case strings.Contains(full, q):
-		return matchPart, at
-	case slices.ContainsFunc(it.Tags, func(t string) bool { return strings.Contains(strings.ToLower(label.Line(t)), q) }):
-		return matchPart, -1
+	tags := make([]string, len(it.Tags))
+	for i, t := range it.Tags {
+		tags[i] = label.Line(t)
 	}
-	return matchNone, -1
+	rank = label.Match(it.shownIssuer(), it.shownName(), tags, q)
+	if rank == label.NoMatch {
+		return rank, -1
+	}
+	return rank, at
 }
 
 // rowHeight is the number of lines one account takes.
