@@ -92,21 +92,33 @@ func FuzzParseLink(f *testing.F) {
 	f.Add("http://[::1]:80/a/b/enroll#" + tok)
 	f.Add("https://x/enroll#")
 	f.Add("%zz")
+	f.Add("https://auth.example.com/pair#" + tok)
+	f.Add("http://auth.example.com/pair#" + tok)
 	f.Fuzz(func(t *testing.T, s string) {
-		l, err := ParseLink(s)
-		if err != nil {
-			if !errors.Is(err, ErrInvalidLink) {
-				t.Fatalf("error %v does not wrap ErrInvalidLink", err)
+		// Enrollment and pairing links: one parser, two paths and errors.
+		for _, k := range []struct {
+			parse   func(string) (Link, error)
+			path    string
+			invalid error
+		}{{ParseLink, "/enroll", ErrInvalidLink}, {ParsePairingLink, "/pair", ErrInvalidPairingLink}} {
+			l, err := k.parse(s)
+			if err != nil {
+				if !errors.Is(err, k.invalid) {
+					t.Fatalf("error %v does not wrap %v", err, k.invalid)
+				}
+				if len(l.Token) > 0 {
+					t.Fatal("token returned with an error")
+				}
+				if strings.Contains(err.Error(), "%!") {
+					t.Fatalf("malformed message %q", err)
+				}
+				continue
 			}
-			if len(l.Token) > 0 {
-				t.Fatal("token returned with an error")
+			// What parses rebuilds into a link that parses to the same.
+			again, err := k.parse(l.Server + k.path + "#" + l.Token)
+			if err != nil || again != l {
+				t.Fatalf("round trip of %q: %+v, %v", s, again, err)
 			}
-			return
-		}
-		// What parses rebuilds into a link that parses to the same.
-		again, err := ParseLink(l.Server + "/enroll#" + l.Token)
-		if err != nil || again != l {
-			t.Fatalf("round trip of %q: %+v, %v", s, again, err)
 		}
 	})
 }
