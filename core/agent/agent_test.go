@@ -21,7 +21,7 @@ const pass = "correct horse battery"
 
 // shortDir is a temp dir with a short path: a socket's path must fit in
 // 108 bytes, and t.TempDir's names grow with the test's.
-func shortDir(t *testing.T) string {
+func shortDir(t testing.TB) string {
 	t.Helper()
 	d, err := os.MkdirTemp("", "lk")
 	if err != nil {
@@ -33,7 +33,7 @@ func shortDir(t *testing.T) string {
 
 // vault makes a file store with one TOTP account and returns its home and
 // the account's secret.
-func vault(t *testing.T) (string, otp.Secret) {
+func vault(t testing.TB) (string, otp.Secret) {
 	t.Helper()
 	home := shortDir(t)
 	s, err := store.Open(context.Background(), store.Options{Home: home, Backend: store.File, WorkFactor: 2,
@@ -68,7 +68,7 @@ func (s *syncBuffer) String() string {
 }
 
 // serve runs an agent for home and returns a client of it and its log.
-func serve(t *testing.T, home string, timeout time.Duration) (*Client, *syncBuffer, string) {
+func serve(t testing.TB, home string, timeout time.Duration) (*Client, *syncBuffer, string) {
 	t.Helper()
 	run := shortDir(t)
 	getenv := func(k string) string {
