@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -313,13 +314,17 @@ func enrollUsers(b *testing.B, s *Server, n int) *benchUsers {
 }
 
 // BenchmarkVerifyLoad is the bounded load run of POST /api/v1/verify:
-// 8 connections on loopback, 10 s per target, 1,000 enrolled users. The
-// targets are the floor (a bare net/http handler that decodes the same
-// JSON and does one in-memory verification), the server on SQLite and
-// the server on PostgreSQL. They take turns in 500 ms slices, so that
-// other load on a shared machine falls on all of them alike. Each
-// reports req/s, p50/p99 and its ratio to the floor, the figures to
-// quote.
+// 8 connections on loopback, 10 s per target (LATCHKEY_LOAD_DURATION),
+// 1,000 enrolled users. The targets are processes of their own: the
+// floor (internal/verifyfloor, a bare net/http handler that decodes the
+// same JSON and does one in-memory verification), `latchkey serve` on
+// SQLite and `latchkey serve` on PostgreSQL (LATCHKEY_LOAD_TARGETS
+// picks the servers, e.g. "sqlite"). The load generator is this process.
+// The targets take turns in 500 ms slices, so that other load on a
+// shared machine falls on all of them alike. Each reports req/s,
+// p50/p99, its ratio to the floor, its resident memory at the end and
+// at its peak (from /proc), and its own CPU time per request, which
+// other load on the machine does not change.
 //
 // wrong-code sends random wrong codes: every request is a real check
 // whose failure is counted durably (the issue's workload). The servers
@@ -330,16 +335,18 @@ func enrollUsers(b *testing.B, s *Server, n int) *benchUsers {
 // durable compare-and-set), later ones are replays. Each logs its
 // outcome mix.
 func BenchmarkVerifyLoad(b *testing.B) {
-	b.Run("wrong-code", func(b *testing.B) { verifyLoad(b, true) })
-	b.Run("current-code", func(b *testing.B) { verifyLoad(b, false) })
+	bin := b.TempDir()
+	latchkey := buildCommand(b, bin, "../tui/cmd/latchkey")
+	floor := buildCommand(b, bin, "./internal/verifyfloor")
+	b.Run("wrong-code", func(b *testing.B) { verifyLoad(b, latchkey, floor, true) })
+	b.Run("current-code", func(b *testing.B) { verifyLoad(b, latchkey, floor, false) })
 }
 
-func verifyLoad(b *testing.B, wrong bool) {
+func verifyLoad(b *testing.B, latchkey, floorBin string, wrong bool) {
 	const conns = 8
 	const slice = 500 * time.Millisecond
 	type target struct {
-		name string
-		url  string
+		*benchProc
 		a    auth
 		body func(*rand.Rand) []byte
 		res  loadResult
@@ -347,61 +354,27 @@ func verifyLoad(b *testing.B, wrong bool) {
 	}
 	var targets []*target
 
-	floorUsers := &benchUsers{}
-	gens := map[string]*otp.Generator{}
-	for i := range loadUsers {
-		secret, _ := otp.NewSecret(otp.SHA1)
-		g, _ := otp.NewGenerator(secret, otp.Options{})
-		name := fmt.Sprintf("user%04d@example.com", i)
-		floorUsers.names, floorUsers.gens = append(floorUsers.names, name), append(floorUsers.gens, g)
-		gens[name] = g
-	}
-	floorURL := serveLoopback(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req verifyRequest
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			http.Error(w, "bad", 400)
-			return
-		}
-		g := gens[req.User]
-		resp := verifyResponse{Reason: OutcomeNoCredential}
-		if g != nil {
-			if _, ok := g.Verify(req.Code, time.Now(), 1); ok {
-				resp = verifyResponse{Valid: true, Credential: "c"}
-			} else {
-				resp.Reason = OutcomeInvalid
-			}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(resp)
-	}))
-	targets = append(targets, &target{name: "floor", url: floorURL, a: noAuth, body: floorUsers.bodyFunc(wrong)})
-	for _, be := range backends {
+	fp, fu := startFloor(b, floorBin, loadUsers)
+	targets = append(targets, &target{benchProc: fp, a: noAuth, body: fu.bodyFunc(wrong)})
+	for _, be := range []struct{ name, db string }{
+		{"sqlite", filepath.Join(b.TempDir(), "server.db")},
+		{"postgres", ""},
+	} {
 		if only := os.Getenv("LATCHKEY_LOAD_TARGETS"); only != "" && !strings.Contains(only, be.name) {
 			continue // a quicker look at one backend
 		}
-		kr, _ := NewKeyring(testKey(9))
-		cfg := Config{Store: be.open(b), Keyring: kr, AdminToken: runToken}
-		if wrong {
-			cfg.MaxFailures, cfg.LockBase, cfg.LockMax = MaxFailuresLimit, time.Nanosecond, time.Nanosecond
+		if be.name == "postgres" {
+			be.db = newPostgresDB(b)
 		}
-		s, err := New(cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { s.Close() })
-		users := enrollUsers(b, s, loadUsers)
-		id, secret, _ := s.CreateClient(context.Background(), "bench")
-		targets = append(targets, &target{name: be.name, url: serveLoopback(b, s), a: basic(id, secret), body: users.bodyFunc(wrong)})
+		p, u, a := startLatchkey(b, be.name, latchkey, be.db, loadUsers)
+		targets = append(targets, &target{benchProc: p, a: a, body: u.bodyFunc(wrong)})
 	}
 
 	for range int(loadDuration() / slice) {
 		for _, t := range targets {
-			// Collect the previous target's garbage before this one's
-			// slice, so that neither is charged for the other.
-			runtime.GC()
-			c := cpuTime()
+			c := t.benchProc.cpu(b)
 			t.res.add(loadRun(b, t.url, "/api/v1/verify", t.a, conns, slice, t.body))
-			t.cpu += cpuTime() - c
+			t.cpu += t.benchProc.cpu(b) - c
 		}
 	}
 	floor := targets[0].res.rps()
@@ -413,9 +386,14 @@ func verifyLoad(b *testing.B, wrong bool) {
 			b.Fatalf("%s: outcomes %v; want every request an invalid_code", t.name, t.res.reasons)
 		}
 		report(b, t.name+"-", &t.res, floor)
-		// CPU per request (load generator and server together) does not
-		// depend on what else the machine runs.
+		rss, peak := t.mem(b)
+		b.ReportMetric(float64(rss)/(1<<20), t.name+"-rss-MB")
+		b.ReportMetric(float64(peak)/(1<<20), t.name+"-peak-rss-MB")
+		// The target's own CPU time per request, which does not depend
+		// on what else the machine runs.
 		b.ReportMetric(float64(t.cpu.Microseconds())/float64(len(t.res.lat)), t.name+"-cpu-us/req")
+		b.Logf("%s: RSS %.1f MB (peak %.1f MB), %.0f µs CPU a request", t.name, float64(rss)/(1<<20), float64(peak)/(1<<20),
+			float64(t.cpu.Microseconds())/float64(len(t.res.lat)))
 	}
 }
 

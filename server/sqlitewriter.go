@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"runtime"
-	"time"
 )
 
 // groupWriter is the SQLite store's writer for the writes on the
@@ -138,9 +137,12 @@ func (w *groupWriter) answer(batch []*writeReq, err error) {
 
 func (w *groupWriter) apply(batch []*writeReq) error {
 	// Not a request's context: one request going away must not undo the
-	// others' writes.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	// others' writes. Nor one with a deadline: for a context that can end,
+	// the driver starts a goroutine to watch it for every statement, a
+	// good part of a small statement's cost. What bounds a write is
+	// SQLite's busy timeout (see openSQLite); a disk that hangs a write
+	// would hang it under a deadline as well.
+	ctx := context.Background()
 	tx, err := w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
