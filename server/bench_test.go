@@ -351,6 +351,10 @@ func verifyLoad(b *testing.B, latchkey, floorBin string, wrong bool) {
 		body func(*rand.Rand) []byte
 		res  loadResult
 		cpu  time.Duration
+		// PostgreSQL: its backends' CPU time, read at the start and at
+		// the end (backends of the target's connection pool).
+		pgDSN   string
+		pgStart map[int]time.Duration
 	}
 	var targets []*target
 
@@ -367,7 +371,14 @@ func verifyLoad(b *testing.B, latchkey, floorBin string, wrong bool) {
 			be.db = newPostgresDB(b)
 		}
 		p, u, a := startLatchkey(b, be.name, latchkey, be.db, loadUsers)
-		targets = append(targets, &target{benchProc: p, a: a, body: u.bodyFunc(wrong)})
+		t := &target{benchProc: p, a: a, body: u.bodyFunc(wrong)}
+		if be.name == "postgres" {
+			t.pgDSN, t.pgStart = be.db, map[int]time.Duration{}
+			for _, pid := range pgBackends(b, be.db) {
+				t.pgStart[pid], _ = procCPU(pid)
+			}
+		}
+		targets = append(targets, t)
 	}
 
 	for range int(loadDuration() / slice) {
@@ -394,6 +405,16 @@ func verifyLoad(b *testing.B, latchkey, floorBin string, wrong bool) {
 		b.ReportMetric(float64(t.cpu.Microseconds())/float64(len(t.res.lat)), t.name+"-cpu-us/req")
 		b.Logf("%s: RSS %.1f MB (peak %.1f MB), %.0f µs CPU a request", t.name, float64(rss)/(1<<20), float64(peak)/(1<<20),
 			float64(t.cpu.Microseconds())/float64(len(t.res.lat)))
+		if t.pgDSN != "" {
+			var db time.Duration
+			for _, pid := range pgBackends(b, t.pgDSN) {
+				c, _ := procCPU(pid)
+				db += c - t.pgStart[pid]
+			}
+			perReq := float64(db.Microseconds()) / float64(len(t.res.lat))
+			b.ReportMetric(perReq, t.name+"-db-cpu-us/req")
+			b.Logf("%s: the database's backends %.0f µs CPU a request", t.name, perReq)
+		}
 	}
 }
 

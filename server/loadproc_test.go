@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -65,8 +67,12 @@ func startProc(b *testing.B, name string, env []string, bin string, args ...stri
 	}
 	p := &benchProc{name: name, cmd: cmd}
 	b.Cleanup(func() {
-		cmd.Process.Kill()
+		// SIGTERM: the server shuts down gracefully (and flushes its
+		// audit log) before its database goes away.
+		cmd.Process.Signal(syscall.SIGTERM)
+		t := time.AfterFunc(10*time.Second, func() { cmd.Process.Kill() })
 		cmd.Wait()
+		t.Stop()
 		logf.Close()
 	})
 	urlc := make(chan string, 1)
@@ -100,16 +106,11 @@ const clockTick = 10 * time.Millisecond
 // cpu is the process's CPU time so far, user and system.
 func (p *benchProc) cpu(b *testing.B) time.Duration {
 	b.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
-		b.Fatalf("%s: CPU time: %v", p.name, err)
+	t, ok := procCPU(p.cmd.Process.Pid)
+	if !ok {
+		b.Fatalf("%s: no CPU time in /proc", p.name)
 	}
-	// The fields after the command name, which is in parentheses and may
-	// hold spaces: state is field 3, utime 14, stime 15.
-	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * clockTick
+	return t
 }
 
 // mem returns the process's resident memory now (VmRSS) and at its peak
@@ -165,8 +166,14 @@ func startLatchkey(b *testing.B, name, bin, db string, n int) (*benchProc, *benc
 	if err := os.WriteFile(cfg, []byte(`{"max_failures": 100, "lock_base": "1ns", "lock_max": "1ns"}`), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	p := startProc(b, name, []string{"LATCHKEY_HOME=" + dir, "LATCHKEY_ADMIN_TOKEN=" + runToken},
-		bin, "serve", "--addr", "127.0.0.1:0", "--db", db, "--config", cfg)
+	env := []string{"LATCHKEY_HOME=" + dir, "LATCHKEY_ADMIN_TOKEN=" + runToken}
+	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--config", cfg}
+	if pf := os.Getenv("LK_PROF_DIR"); pf != "" {
+		a, _ := json.Marshal(args[1:])
+		env = append(env, childArgsEnv+"="+string(a), "LK_PROFILE="+pf+"/"+name+".prof")
+		bin, args = os.Args[0], nil
+	}
+	p := startProc(b, name, env, bin, args...)
 	var client struct {
 		ID     string `json:"client_id"`
 		Secret string `json:"client_secret"`
@@ -228,4 +235,44 @@ func benchCall(b *testing.B, url, path, body string, out any) int {
 		}
 	}
 	return resp.StatusCode
+}
+
+// pgBackends returns the process ids of the PostgreSQL backends
+// connected to the database of dsn, other than the caller's own.
+func pgBackends(b *testing.B, dsn string) []int {
+	b.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	var pids []int
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			b.Fatal(err)
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// procCPU is the CPU time of the process pid so far, user and system;
+// false for a process that is gone.
+func procCPU(pid int) (time.Duration, bool) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces: state is field 3, utime 14, stime 15.
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * clockTick, true
 }

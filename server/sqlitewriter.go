@@ -7,6 +7,27 @@ import (
 	"runtime"
 )
 
+// gather adds to batch, which holds a first request, the requests
+// waiting on ch, up to max. Yielding twice lets request goroutines that
+// are already runnable reach the writer and join this batch: fewer
+// commits per request (measured on SQLite: about a tenth less CPU per
+// wrong code under load), at the cost of a scheduler pass when idle.
+func gather[T any](ch chan T, batch []T, max int) []T {
+	for range 2 {
+		runtime.Gosched()
+	more:
+		for len(batch) < max {
+			select {
+			case r := <-ch:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+	}
+	return batch
+}
+
 // groupWriter is the SQLite store's writer for the writes on the
 // verification path (group commit). SQLite takes one writer at a time,
 // and most of a small transaction's cost is its commit; so one goroutine
@@ -75,22 +96,7 @@ func (w *groupWriter) loop() {
 		case <-w.quit:
 			return
 		}
-		// Yielding twice lets request goroutines that are already
-		// runnable reach the writer and join this batch: fewer commits
-		// per request (measured: about a tenth less CPU per wrong code
-		// under load), at the cost of a scheduler pass when idle.
-		for range 2 {
-			runtime.Gosched()
-		more:
-			for len(batch) < maxGroup {
-				select {
-				case r := <-w.ch:
-					batch = append(batch, r)
-				default:
-					break more
-				}
-			}
-		}
+		batch = gather(w.ch, batch, maxGroup)
 		w.run(batch)
 	}
 }

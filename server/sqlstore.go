@@ -37,6 +37,9 @@ type sqlStore struct {
 	// pipeline: Attempt runs in two pgx pipelines (PostgreSQL; see
 	// pgAttempt).
 	pipeline bool
+	// batcher sends verifications to PostgreSQL in shared round trips
+	// (see Record).
+	batcher *pgBatcher
 }
 
 // invalidate drops user's cached credentials and state after a write.
@@ -691,6 +694,9 @@ func (s *sqlStore) Ping(ctx context.Context) error {
 func (s *sqlStore) Close() error {
 	if s.writer != nil {
 		s.writer.close()
+	}
+	if s.batcher != nil {
+		s.batcher.close()
 	}
 	var err error
 	if s.checkpoints != nil {
