@@ -172,7 +172,7 @@ func (s *Server) Verify(ctx context.Context, client, user, code string) (Result,
 		}
 		break
 	}
-	s.metrics.verifications.WithLabelValues(res.Outcome).Inc()
+	s.metrics.verified(res.Outcome)
 	if res.Outcome != OutcomeValid { // a valid one was logged with its step
 		s.audit.add(Event{Time: now, User: user, Credential: res.Credential, Client: client, Action: "verify", Outcome: res.Outcome})
 	}
