@@ -344,13 +344,16 @@ func BenchmarkVerifyLoad(b *testing.B) {
 
 func verifyLoad(b *testing.B, latchkey, floorBin string, wrong bool) {
 	const conns = 8
-	const slice = 500 * time.Millisecond
+	slice := 500 * time.Millisecond
 	type target struct {
 		*benchProc
 		a    auth
 		body func(*rand.Rand) []byte
 		res  loadResult
 		cpu  time.Duration
+		// wrk: its script and what each slice measured.
+		script string
+		wrk    []wrkSlice
 		// PostgreSQL: its backends' CPU time, read at the start and at
 		// the end (backends of the target's connection pool).
 		pgDSN   string
@@ -358,8 +361,18 @@ func verifyLoad(b *testing.B, latchkey, floorBin string, wrong bool) {
 	}
 	var targets []*target
 
+	useWrk := os.Getenv("LATCHKEY_LOAD_TOOL") == "wrk"
+	if useWrk {
+		if !wrong {
+			b.Skip("wrk sends wrong codes only")
+		}
+		slice = time.Second // wrk runs whole seconds
+	}
 	fp, fu := startFloor(b, floorBin, loadUsers)
 	targets = append(targets, &target{benchProc: fp, a: noAuth, body: fu.bodyFunc(wrong)})
+	if useWrk {
+		targets[0].script = wrkScript(b, fu.names, "")
+	}
 	for _, be := range []struct{ name, db string }{
 		{"sqlite", filepath.Join(b.TempDir(), "server.db")},
 		{"postgres", ""},
@@ -372,6 +385,9 @@ func verifyLoad(b *testing.B, latchkey, floorBin string, wrong bool) {
 		}
 		p, u, a := startLatchkey(b, be.name, latchkey, be.db, loadUsers)
 		t := &target{benchProc: p, a: a, body: u.bodyFunc(wrong)}
+		if useWrk {
+			t.script = wrkScript(b, u.names, authHeader(a))
+		}
 		if be.name == "postgres" {
 			t.pgDSN, t.pgStart = be.db, map[int]time.Duration{}
 			for _, pid := range pgBackends(b, be.db) {
@@ -384,9 +400,35 @@ func verifyLoad(b *testing.B, latchkey, floorBin string, wrong bool) {
 	for range int(loadDuration() / slice) {
 		for _, t := range targets {
 			c := t.benchProc.cpu(b)
-			t.res.add(loadRun(b, t.url, "/api/v1/verify", t.a, conns, slice, t.body))
+			if useWrk {
+				t.wrk = append(t.wrk, wrkRun(b, t.url, t.script, conns, slice))
+			} else {
+				t.res.add(loadRun(b, t.url, "/api/v1/verify", t.a, conns, slice, t.body))
+			}
 			t.cpu += t.benchProc.cpu(b) - c
 		}
+	}
+	if useWrk {
+		_, _, floor, _, _ := wrkTotal(targets[0].wrk)
+		for _, t := range targets {
+			n, bad, rps, p50, p99 := wrkTotal(t.wrk)
+			if bad > 0 {
+				b.Fatalf("%s: %d of %d answers not 200", t.name, bad, n)
+			}
+			b.ReportMetric(rps, t.name+"-req/s")
+			b.ReportMetric(float64(p50.Microseconds())/1000, t.name+"-p50-ms")
+			b.ReportMetric(float64(p99.Microseconds())/1000, t.name+"-p99-ms")
+			if t != targets[0] {
+				b.ReportMetric(rps/floor, t.name+"-x-floor")
+			}
+			rss, peak := t.mem(b)
+			b.ReportMetric(float64(rss)/(1<<20), t.name+"-rss-MB")
+			b.ReportMetric(float64(peak)/(1<<20), t.name+"-peak-rss-MB")
+			b.ReportMetric(float64(t.cpu.Microseconds())/float64(n), t.name+"-cpu-us/req")
+			b.Logf("%s (wrk): %d requests, %.0f req/s (%.2fx the floor), p50 %v, p99 %v (medians of %d slices), RSS %.1f MB (peak %.1f MB), %.0f µs CPU a request",
+				t.name, n, rps, rps/floor, p50, p99, len(t.wrk), float64(rss)/(1<<20), float64(peak)/(1<<20), float64(t.cpu.Microseconds())/float64(n))
+		}
+		return
 	}
 	floor := targets[0].res.rps()
 	for _, t := range targets {
