@@ -166,14 +166,8 @@ func startLatchkey(b *testing.B, name, bin, db string, n int) (*benchProc, *benc
 	if err := os.WriteFile(cfg, []byte(`{"max_failures": 100, "lock_base": "1ns", "lock_max": "1ns"}`), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	env := []string{"LATCHKEY_HOME=" + dir, "LATCHKEY_ADMIN_TOKEN=" + runToken}
-	args := []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--config", cfg}
-	if pf := os.Getenv("LK_PROF_DIR"); pf != "" {
-		a, _ := json.Marshal(args[1:])
-		env = append(env, childArgsEnv+"="+string(a), "LK_PROFILE="+pf+"/"+name+".prof")
-		bin, args = os.Args[0], nil
-	}
-	p := startProc(b, name, env, bin, args...)
+	p := startProc(b, name, []string{"LATCHKEY_HOME=" + dir, "LATCHKEY_ADMIN_TOKEN=" + runToken},
+		bin, "serve", "--addr", "127.0.0.1:0", "--db", db, "--config", cfg)
 	var client struct {
 		ID     string `json:"client_id"`
 		Secret string `json:"client_secret"`

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"runtime/pprof"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -47,11 +46,6 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
-		if f := os.Getenv("LK_PROFILE"); f != "" {
-			pf, _ := os.Create(f)
-			pprof.StartCPUProfile(pf)
-			defer pprof.StopCPUProfile()
-		}
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 		err := Run(ctx, a, os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 		stop()
@@ -59,7 +53,6 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "serve:", err)
 			os.Exit(1)
 		}
-		pprof.StopCPUProfile()
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
