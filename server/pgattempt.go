@@ -115,13 +115,7 @@ func (s *sqlStore) pgAttempt(ctx context.Context, user string, now time.Time, l 
 			return rollback(pc, ErrStale)
 		}
 		// The state a failure leaves, should this attempt be one.
-		fail := r.State
-		fail.Failures++
-		newLock := fail.Failures >= l.MaxFailures
-		if newLock {
-			fail.Lockouts++
-			fail.LockedUntil = now.Add(l.duration(fail.Lockouts))
-		}
+		fail, newLock := l.fail(r.State, now)
 		ev := c.Event
 		b = pgx.Batch{}
 		b.Queue(pgRecord, user, ms(now), c.Credential, c.Step, c.Confirm,

@@ -474,12 +474,7 @@ func (s *sqlStore) attempt(ctx context.Context, tx *sql.Tx, ps [6]*sql.Stmt, use
 		}
 	}
 	r.Outcome = AttemptFailed
-	r.State.Failures++
-	if r.State.Failures >= l.MaxFailures {
-		r.State.Lockouts++
-		r.State.LockedUntil = now.Add(l.duration(r.State.Lockouts))
-		r.NewLock = true
-	}
+	r.State, r.NewLock = l.fail(r.State, now)
 	if _, err := tx.StmtContext(ctx, lock).ExecContext(ctx, r.State.Failures, ms(r.State.LockedUntil), r.State.Lockouts, user); err != nil {
 		return AttemptResult{}, s.errorf("attempt", err)
 	}
