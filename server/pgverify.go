@@ -22,6 +22,18 @@ CREATE OR REPLACE FUNCTION latchkey_verify(p_user TEXT, p_now BIGINT, p_ids TEXT
 	OUT o_outcome INTEGER, OUT o_failures INTEGER, OUT o_locked_until BIGINT, OUT o_lockouts INTEGER)
 LANGUAGE plpgsql AS $$
 BEGIN
+	-- Most wrong codes: one UPDATE, which takes the row lock itself.
+	IF p_cred = '' THEN
+		UPDATE user_state s SET failures = s.failures + 1
+			WHERE s.user_id = p_user AND s.locked_until <= p_now AND s.failures + 1 < p_max_failures
+			AND ARRAY(SELECT c.id FROM credentials c WHERE c.user_id = p_user AND c.verified = 1 ORDER BY c.created, c.id)
+				IS NOT DISTINCT FROM p_ids
+			RETURNING s.failures, s.locked_until, s.lockouts INTO o_failures, o_locked_until, o_lockouts;
+		IF FOUND THEN
+			o_outcome := 2;
+			RETURN;
+		END IF;
+	END IF;
 	SELECT s.failures, s.locked_until, s.lockouts INTO o_failures, o_locked_until, o_lockouts
 		FROM user_state s WHERE s.user_id = p_user FOR UPDATE;
 	IF NOT FOUND THEN

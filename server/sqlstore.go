@@ -507,12 +507,15 @@ func (s *sqlStore) audit(ctx context.Context, db execer, evs ...Event) error {
 	return nil
 }
 
-// maxAuditBatch keeps one multi-row insert under PostgreSQL's parameter
-// limit.
+// maxAuditBatch bounds the auditor's batches.
 const maxAuditBatch = 500
 
-// Audit writes events in one transaction. PostgreSQL takes multi-row
-// inserts (one round trip per batch); SQLite runs one prepared single-row
+// pgInsertAudit inserts the events whose columns are its arrays.
+const pgInsertAudit = `INSERT INTO audit (at, user_id, credential_id, client, action, outcome)
+	SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[])`
+
+// Audit writes events in one transaction. PostgreSQL takes them in one
+// statement (one round trip); SQLite runs one prepared single-row
 // insert per event, because it parses a statement with thousands of
 // parameters slowly (its parameter-name lookup is linear), through the
 // group writer.
@@ -521,12 +524,16 @@ func (s *sqlStore) Audit(ctx context.Context, evs ...Event) error {
 		return nil
 	}
 	if s.name != "sqlite" {
-		for len(evs) > 0 {
-			n := min(len(evs), maxAuditBatch)
-			if err := s.audit(ctx, s.wdb, evs[:n]...); err != nil {
-				return err
-			}
-			evs = evs[n:]
+		// One statement for any number of events, its columns as arrays:
+		// prepared once, where a multi-row VALUES list would be a new
+		// statement (parsed and planned anew) for each batch size.
+		at := make([]int64, len(evs))
+		user, cred, client, action, outcome := make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
+		for i, ev := range evs {
+			at[i], user[i], cred[i], client[i], action[i], outcome[i] = ms(ev.Time), ev.User, ev.Credential, ev.Client, ev.Action, ev.Outcome
+		}
+		if _, err := s.wdb.ExecContext(ctx, pgInsertAudit, at, user, cred, client, action, outcome); err != nil {
+			return s.errorf("audit", err)
 		}
 		return nil
 	}
