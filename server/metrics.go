@@ -37,7 +37,6 @@ func (m *metrics) verified(outcome string) {
 	m.verifications.WithLabelValues(outcome).Inc()
 }
 
-
 func newMetrics(reg *prometheus.Registry) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
