@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -105,4 +106,29 @@ func wrkTotal(ss []wrkSlice) (n, bad int, rps float64, p50, p99 time.Duration) {
 	slices.Sort(p50s)
 	slices.Sort(p99s)
 	return n, bad, float64(n) / elapsed.Seconds(), p50s[len(p50s)/2], p99s[len(p99s)/2]
+}
+
+// verifyStatuses reads a server's answers to POST /api/v1/verify by
+// status code from its /metrics.
+func verifyStatuses(b *testing.B, url string) map[string]int {
+	b.Helper()
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	codes := map[string]int{}
+	for line := range strings.Lines(string(data)) {
+		rest, ok := strings.CutPrefix(line, "latchkey_http_requests_total{")
+		labels, value, ok2 := strings.Cut(rest, "} ")
+		if !ok || !ok2 || !strings.Contains(labels, `route="POST /api/v1/verify"`) {
+			continue
+		}
+		_, code, _ := strings.Cut(labels, `code="`)
+		code, _, _ = strings.Cut(code, `"`)
+		n, _ := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		codes[code] += int(n)
+	}
+	return codes
 }
