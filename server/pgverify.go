@@ -6,8 +6,11 @@ import (
 )
 
 // pgVerifyFunction is a verification on PostgreSQL in one statement, so
-// in one round trip: it takes the user's state row (FOR UPDATE, making
-// it at the user's first attempt), refuses a user locked at p_now, and
+// in one round trip. A wrong code of a user who is unlocked, stays below
+// p_max_failures and has the credentials p_ids is counted by one UPDATE
+// (which takes the row lock itself). Otherwise it takes the user's state
+// row (FOR UPDATE, making it at the user's first attempt), refuses a
+// user locked at p_now, and
 // answers stale when the user's verified credentials are not p_ids, the
 // ones the code was checked against; else it records the check: the
 // compare-and-set of p_cred's step (with the reset of failures and the
