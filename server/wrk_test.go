@@ -95,17 +95,18 @@ func wrkRun(b *testing.B, url, script string, conns int, d time.Duration) wrkSli
 }
 
 // wrkTotal sums a target's slices: the requests and time of all, and the
-// median of the slices' p50 and p99 (wrk gives no single latencies).
-func wrkTotal(ss []wrkSlice) (n, bad int, rps float64, p50, p99 time.Duration) {
+// median of the slices' p50 and p99 (wrk gives no single latencies; the
+// worst slice's p99 is the last of p99s).
+func wrkTotal(ss []wrkSlice) (n, bad int, rps float64, p50, p99 time.Duration, p99s []time.Duration) {
 	var elapsed time.Duration
-	var p50s, p99s []time.Duration
+	var p50s []time.Duration
 	for _, s := range ss {
 		n, bad, elapsed = n+s.n, bad+s.bad, elapsed+s.elapsed
 		p50s, p99s = append(p50s, s.p50), append(p99s, s.p99)
 	}
 	slices.Sort(p50s)
 	slices.Sort(p99s)
-	return n, bad, float64(n) / elapsed.Seconds(), p50s[len(p50s)/2], p99s[len(p99s)/2]
+	return n, bad, float64(n) / elapsed.Seconds(), p50s[len(p50s)/2], p99s[len(p99s)/2], p99s
 }
 
 // verifyStatuses reads a server's answers to POST /api/v1/verify by
