@@ -52,7 +52,8 @@ func newPGBatcher(db *sql.DB) *pgBatcher {
 
 // verify runs latchkey_verify with args (the first is the user) in the
 // next batch and returns its answer once the batch is committed. A ctx
-// done before the batch is sent abandons the call.
+// done before the batch is sent abandons the call; one done later ends
+// the wait, not the call (as a request that times out after its commit).
 func (b *pgBatcher) verify(ctx context.Context, args ...any) (pgVerified, error) {
 	c := &pgCall{ctx: ctx, user: args[0].(string), args: args, errc: make(chan error, 1)}
 	select {
@@ -62,8 +63,12 @@ func (b *pgBatcher) verify(ctx context.Context, args ...any) (pgVerified, error)
 	case <-b.quit:
 		return pgVerified{}, errStoreClosed
 	}
-	err := <-c.errc
-	return c.out, err
+	select {
+	case err := <-c.errc:
+		return c.out, err
+	case <-ctx.Done():
+		return pgVerified{}, ctx.Err()
+	}
 }
 
 func (b *pgBatcher) loop() {
@@ -101,6 +106,10 @@ func (b *pgBatcher) run(batch []*pgCall) {
 		return
 	}
 	for _, c := range live {
+		if err := c.ctx.Err(); err != nil {
+			c.errc <- err
+			continue
+		}
 		c.errc <- b.send([]*pgCall{c})
 	}
 }
