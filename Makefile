@@ -8,6 +8,7 @@ STATICCHECK   := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FYNE_CLI      := fyne.io/tools/cmd/fyne@v1.7.4
 FUZZTIME      ?= 30s
 BENCHTIME     ?= 1s
+LOAD_DURATION ?= 3s
 
 .PHONY: all run tui serve build build-cli build-desktop test bench fuzz lint deps package clean
 
@@ -50,8 +51,10 @@ test: deps
 ## bench: Go benchmarks and the bounded load runs; figures go to stdout
 # -p 1: one package at a time, so that no benchmark shares the two cores
 # with another package's load run.
+# LOAD_DURATION: each target's share of a bounded load run (server's
+# BenchmarkVerifyLoad); 10s or more for figures to quote.
 bench: deps
-	CI=$${CI:-true} .ci/services $(GO) test -p 1 -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	CI=$${CI:-true} LATCHKEY_LOAD_DURATION=$(LOAD_DURATION) .ci/services $(GO) test -p 1 -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
 ## fuzz: run each fuzz target for FUZZTIME (30s)
 fuzz:

@@ -17,11 +17,13 @@ import (
 type auditor struct {
 	store Store
 	log   *slog.Logger
-	ch    chan Event
+	kick  chan struct{} // a full batch waits
 	done  chan struct{} // closed when loop has written everything
 
-	mu     sync.RWMutex // held for reading while sending on ch
-	closed bool
+	mu      sync.Mutex
+	room    *sync.Cond // signalled when loop takes the queue
+	pending []Event
+	closed  bool
 }
 
 const (
@@ -30,43 +32,65 @@ const (
 )
 
 func newAuditor(st Store, log *slog.Logger) *auditor {
-	a := &auditor{store: st, log: log, ch: make(chan Event, auditQueue), done: make(chan struct{})}
+	a := &auditor{store: st, log: log, kick: make(chan struct{}, 1), done: make(chan struct{})}
+	a.room = sync.NewCond(&a.mu)
 	go a.loop()
 	return a
 }
 
 // add queues ev; it blocks when the queue is full, which slows requests
-// down rather than dropping events.
+// down rather than dropping events. It wakes the writer only for a full
+// batch: a goroutine switch per event would cost a request more than
+// queueing it.
 func (a *auditor) add(ev Event) {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
+	a.mu.Lock()
+	for len(a.pending) >= auditQueue && !a.closed {
+		a.room.Wait()
+	}
 	if a.closed {
+		a.mu.Unlock()
 		a.write([]Event{ev})
 		return
 	}
-	a.ch <- ev
+	a.pending = append(a.pending, ev)
+	full := len(a.pending) == maxAuditBatch
+	a.mu.Unlock()
+	if full {
+		select {
+		case a.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take empties the queue and returns what it held.
+func (a *auditor) take(spare []Event) (evs []Event, closed bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	evs, a.pending = a.pending, spare[:0]
+	a.room.Broadcast()
+	return evs, a.closed
 }
 
 func (a *auditor) loop() {
-	batch := make([]Event, 0, maxAuditBatch)
+	defer close(a.done)
 	t := time.NewTicker(flushEvery)
 	defer t.Stop()
+	var spare []Event
 	for {
 		select {
-		case ev, ok := <-a.ch:
-			if !ok {
-				a.write(batch)
-				close(a.done)
-				return
-			}
-			batch = append(batch, ev)
-			if len(batch) == maxAuditBatch {
-				a.write(batch)
-				batch = batch[:0]
-			}
+		case <-a.kick:
 		case <-t.C:
-			a.write(batch)
-			batch = batch[:0]
+		}
+		evs, closed := a.take(spare)
+		for rest := evs; len(rest) > 0; {
+			n := min(len(rest), maxAuditBatch)
+			a.write(rest[:n])
+			rest = rest[n:]
+		}
+		spare = evs[:0]
+		if closed {
+			return
 		}
 	}
 }
@@ -82,14 +106,16 @@ func (a *auditor) write(batch []Event) {
 	}
 }
 
-// close flushes queued events and stops the writer.
+// close flushes queued events and stops the writer; events added
+// afterwards are written at once.
 func (a *auditor) close() error {
 	a.mu.Lock()
-	if !a.closed {
-		a.closed = true
-		close(a.ch)
-	}
+	a.closed = true
 	a.mu.Unlock()
+	select {
+	case a.kick <- struct{}{}:
+	default:
+	}
 	<-a.done
 	return nil
 }

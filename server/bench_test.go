@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -313,109 +314,167 @@ func enrollUsers(b *testing.B, s *Server, n int) *benchUsers {
 }
 
 // BenchmarkVerifyLoad is the bounded load run of POST /api/v1/verify:
-// 8 connections on loopback, 10 s per target, 1,000 enrolled users. The
-// targets are the floor (a bare net/http handler that decodes the same
-// JSON and does one in-memory verification), the server on SQLite and
-// the server on PostgreSQL. They take turns in 500 ms slices, so that
-// other load on a shared machine falls on all of them alike. Each
-// reports req/s, p50/p99 and its ratio to the floor, the figures to
-// quote.
+// 8 connections on loopback, 10 s per target (LATCHKEY_LOAD_DURATION),
+// 1,000 enrolled users. The targets are processes of their own: the
+// floor (internal/verifyfloor, a bare net/http handler that decodes the
+// same JSON and does one in-memory verification), `latchkey serve` on
+// SQLite and `latchkey serve` on PostgreSQL (LATCHKEY_LOAD_TARGETS
+// picks the servers, e.g. "sqlite"). The load generator is this process.
+// The targets take turns in 500 ms slices, so that other load on a
+// shared machine falls on all of them alike. Each reports req/s,
+// p50/p99, its ratio to the floor, its resident memory at the end and
+// at its peak (from /proc), and its own CPU time per request, which
+// other load on the machine does not change.
 //
 // wrong-code sends random wrong codes: every request is a real check
 // whose failure is counted durably (the issue's workload). The servers
 // allow 100 failures and lock for a nanosecond, so that past the 100th
 // failure each failure also locks (and audits the lock) without the
-// next request finding the user locked. current-code sends each random
+// next request finding the user locked; but a lock ends at the store's
+// millisecond, so a request recorded after a later one locked its user
+// in the next millisecond is answered locked: a few in a run whose users
+// pass 100 failures. current-code sends each random
 // user's current code: the user's first code in a step is valid (a
 // durable compare-and-set), later ones are replays. Each logs its
 // outcome mix.
 func BenchmarkVerifyLoad(b *testing.B) {
-	b.Run("wrong-code", func(b *testing.B) { verifyLoad(b, true) })
-	b.Run("current-code", func(b *testing.B) { verifyLoad(b, false) })
+	bin := b.TempDir()
+	latchkey := buildCommand(b, bin, "../tui/cmd/latchkey")
+	floor := buildCommand(b, bin, "./internal/verifyfloor")
+	b.Run("wrong-code", func(b *testing.B) { verifyLoad(b, latchkey, floor, true) })
+	b.Run("current-code", func(b *testing.B) { verifyLoad(b, latchkey, floor, false) })
 }
 
-func verifyLoad(b *testing.B, wrong bool) {
+func verifyLoad(b *testing.B, latchkey, floorBin string, wrong bool) {
 	const conns = 8
-	const slice = 500 * time.Millisecond
+	slice := 500 * time.Millisecond
 	type target struct {
-		name string
-		url  string
+		*benchProc
 		a    auth
 		body func(*rand.Rand) []byte
 		res  loadResult
 		cpu  time.Duration
+		// wrk: its script and what each slice measured.
+		script string
+		wrk    []wrkSlice
+		// PostgreSQL: its backends' CPU time, read at the start and at
+		// the end (backends of the target's connection pool).
+		pgDSN   string
+		pgStart map[int]time.Duration
 	}
 	var targets []*target
 
-	floorUsers := &benchUsers{}
-	gens := map[string]*otp.Generator{}
-	for i := range loadUsers {
-		secret, _ := otp.NewSecret(otp.SHA1)
-		g, _ := otp.NewGenerator(secret, otp.Options{})
-		name := fmt.Sprintf("user%04d@example.com", i)
-		floorUsers.names, floorUsers.gens = append(floorUsers.names, name), append(floorUsers.gens, g)
-		gens[name] = g
+	useWrk := os.Getenv("LATCHKEY_LOAD_TOOL") == "wrk"
+	if useWrk {
+		if !wrong {
+			b.Skip("wrk sends wrong codes only")
+		}
+		slice = time.Second // wrk runs whole seconds
 	}
-	floorURL := serveLoopback(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req verifyRequest
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			http.Error(w, "bad", 400)
-			return
-		}
-		g := gens[req.User]
-		resp := verifyResponse{Reason: OutcomeNoCredential}
-		if g != nil {
-			if _, ok := g.Verify(req.Code, time.Now(), 1); ok {
-				resp = verifyResponse{Valid: true, Credential: "c"}
-			} else {
-				resp.Reason = OutcomeInvalid
-			}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(resp)
-	}))
-	targets = append(targets, &target{name: "floor", url: floorURL, a: noAuth, body: floorUsers.bodyFunc(wrong)})
-	for _, be := range backends {
+	fp, fu := startFloor(b, floorBin, loadUsers)
+	targets = append(targets, &target{benchProc: fp, a: noAuth, body: fu.bodyFunc(wrong)})
+	if useWrk {
+		targets[0].script = wrkScript(b, fu.names, "")
+	}
+	for _, be := range []struct{ name, db string }{
+		{"sqlite", filepath.Join(b.TempDir(), "server.db")},
+		{"postgres", ""},
+	} {
 		if only := os.Getenv("LATCHKEY_LOAD_TARGETS"); only != "" && !strings.Contains(only, be.name) {
 			continue // a quicker look at one backend
 		}
-		kr, _ := NewKeyring(testKey(9))
-		cfg := Config{Store: be.open(b), Keyring: kr, AdminToken: runToken}
-		if wrong {
-			cfg.MaxFailures, cfg.LockBase, cfg.LockMax = MaxFailuresLimit, time.Nanosecond, time.Nanosecond
+		if be.name == "postgres" {
+			be.db = newPostgresDB(b)
 		}
-		s, err := New(cfg)
-		if err != nil {
-			b.Fatal(err)
+		p, u, a := startLatchkey(b, be.name, latchkey, be.db, loadUsers)
+		t := &target{benchProc: p, a: a, body: u.bodyFunc(wrong)}
+		if useWrk {
+			t.script = wrkScript(b, u.names, authHeader(a))
 		}
-		b.Cleanup(func() { s.Close() })
-		users := enrollUsers(b, s, loadUsers)
-		id, secret, _ := s.CreateClient(context.Background(), "bench")
-		targets = append(targets, &target{name: be.name, url: serveLoopback(b, s), a: basic(id, secret), body: users.bodyFunc(wrong)})
+		if be.name == "postgres" {
+			t.pgDSN, t.pgStart = be.db, map[int]time.Duration{}
+			for _, pid := range pgBackends(b, be.db) {
+				t.pgStart[pid], _ = procCPU(pid)
+			}
+		}
+		targets = append(targets, t)
 	}
 
 	for range int(loadDuration() / slice) {
 		for _, t := range targets {
-			// Collect the previous target's garbage before this one's
-			// slice, so that neither is charged for the other.
-			runtime.GC()
-			c := cpuTime()
-			t.res.add(loadRun(b, t.url, "/api/v1/verify", t.a, conns, slice, t.body))
-			t.cpu += cpuTime() - c
+			c := t.benchProc.cpu(b)
+			if useWrk {
+				t.wrk = append(t.wrk, wrkRun(b, t.url, t.script, conns, slice))
+			} else {
+				t.res.add(loadRun(b, t.url, "/api/v1/verify", t.a, conns, slice, t.body))
+			}
+			t.cpu += t.benchProc.cpu(b) - c
 		}
+	}
+	// dbCPU reports a PostgreSQL target's backends' CPU time a request.
+	dbCPU := func(t *target, n int) {
+		if t.pgDSN == "" {
+			return
+		}
+		var db time.Duration
+		for _, pid := range pgBackends(b, t.pgDSN) {
+			c, _ := procCPU(pid)
+			db += c - t.pgStart[pid]
+		}
+		perReq := float64(db.Microseconds()) / float64(n)
+		b.ReportMetric(perReq, t.name+"-db-cpu-us/req")
+		b.Logf("%s: the database's backends %.0f µs CPU a request", t.name, perReq)
+	}
+	if useWrk {
+		_, _, floor, _, _, _ := wrkTotal(targets[0].wrk)
+		for _, t := range targets {
+			n, bad, rps, p50, p99, p99s := wrkTotal(t.wrk)
+			if t != targets[0] {
+				// wrk counts a 429 (locked) as bad: the server's own
+				// counters tell them apart. They also count the requests
+				// wrk left unanswered when a slice ended, as 500s: the
+				// server's context ends when its client goes away.
+				codes := verifyStatuses(b, t.url)
+				bad -= codes["429"]
+				b.Logf("%s: answers by status %v (a 500 is a request wrk dropped at the end of a slice)", t.name, codes)
+			}
+			if bad > 0 {
+				b.Fatalf("%s: %d of %d answers neither 200 nor 429", t.name, bad, n)
+			}
+			b.ReportMetric(rps, t.name+"-req/s")
+			b.ReportMetric(float64(p50.Microseconds())/1000, t.name+"-p50-ms")
+			b.ReportMetric(float64(p99.Microseconds())/1000, t.name+"-p99-ms")
+			if t != targets[0] {
+				b.ReportMetric(rps/floor, t.name+"-x-floor")
+			}
+			rss, peak := t.mem(b)
+			b.ReportMetric(float64(rss)/(1<<20), t.name+"-rss-MB")
+			b.ReportMetric(float64(peak)/(1<<20), t.name+"-peak-rss-MB")
+			b.ReportMetric(float64(t.cpu.Microseconds())/float64(n), t.name+"-cpu-us/req")
+			b.Logf("%s (wrk): %d requests, %.0f req/s (%.2fx the floor), p50 %v, p99 %v (medians of %d slices; worst p99 %v), RSS %.1f MB (peak %.1f MB), %.0f µs CPU a request",
+				t.name, n, rps, rps/floor, p50, p99, len(t.wrk), p99s[len(p99s)-1], float64(rss)/(1<<20), float64(peak)/(1<<20), float64(t.cpu.Microseconds())/float64(n))
+			dbCPU(t, n)
+		}
+		return
 	}
 	floor := targets[0].res.rps()
 	for _, t := range targets {
 		if t.res.status[500] > 0 || t.res.status[200] == 0 {
 			b.Fatalf("%s: statuses %v", t.name, t.res.status)
 		}
-		if wrong && t.res.reasons[OutcomeInvalid] != len(t.res.lat) {
-			b.Fatalf("%s: outcomes %v; want every request an invalid_code", t.name, t.res.reasons)
+		if wrong && t.res.reasons[OutcomeInvalid]+t.res.reasons[OutcomeLocked] != len(t.res.lat) {
+			b.Fatalf("%s: outcomes %v; want every request an invalid_code (or locked)", t.name, t.res.reasons)
 		}
 		report(b, t.name+"-", &t.res, floor)
-		// CPU per request (load generator and server together) does not
-		// depend on what else the machine runs.
+		rss, peak := t.mem(b)
+		b.ReportMetric(float64(rss)/(1<<20), t.name+"-rss-MB")
+		b.ReportMetric(float64(peak)/(1<<20), t.name+"-peak-rss-MB")
+		// The target's own CPU time per request, which does not depend
+		// on what else the machine runs.
 		b.ReportMetric(float64(t.cpu.Microseconds())/float64(len(t.res.lat)), t.name+"-cpu-us/req")
+		b.Logf("%s: RSS %.1f MB (peak %.1f MB), %.0f µs CPU a request", t.name, float64(rss)/(1<<20), float64(peak)/(1<<20),
+			float64(t.cpu.Microseconds())/float64(len(t.res.lat)))
+		dbCPU(t, len(t.res.lat))
 	}
 }
 

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,18 @@ type metrics struct {
 	verifications *prometheus.CounterVec
 	lockouts      prometheus.Counter
 	enrollments   prometheus.Counter
+	// outcomes are verifications' series, looked up once (read only
+	// after newMetrics).
+	outcomes map[string]prometheus.Counter
+}
+
+// verified counts a verification with outcome.
+func (m *metrics) verified(outcome string) {
+	if c, ok := m.outcomes[outcome]; ok {
+		c.Inc()
+		return
+	}
+	m.verifications.WithLabelValues(outcome).Inc()
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -44,8 +57,9 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "latchkey_enrollments_total", Help: "Credentials created.",
 		}),
 	}
+	m.outcomes = map[string]prometheus.Counter{}
 	for _, o := range []string{OutcomeValid, OutcomeInvalid, OutcomeReplayed, OutcomeNoCredential, OutcomeLocked} {
-		m.verifications.WithLabelValues(o)
+		m.outcomes[o] = m.verifications.WithLabelValues(o)
 	}
 	reg.MustRegister(m.requests, m.latency, m.verifications, m.lockouts, m.enrollments)
 	// A second server on the same registry shares the process collectors.
@@ -81,9 +95,11 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// instrument counts and times requests of one route.
+// instrument counts and times requests of one route. The route's series
+// are looked up once (a label lookup hashes its values every time).
 func (m *metrics) instrument(route string, h http.Handler) http.Handler {
 	obs := m.latency.WithLabelValues(route)
+	var counts sync.Map // status code -> the route's prometheus.Counter
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -92,6 +108,10 @@ func (m *metrics) instrument(route string, h http.Handler) http.Handler {
 			sw.code = http.StatusOK
 		}
 		obs.Observe(time.Since(start).Seconds())
-		m.requests.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
+		c, ok := counts.Load(sw.code)
+		if !ok {
+			c, _ = counts.LoadOrStore(sw.code, m.requests.WithLabelValues(route, strconv.Itoa(sw.code)))
+		}
+		c.(prometheus.Counter).Inc()
 	})
 }

@@ -70,9 +70,9 @@ const pgLockUser = `INSERT INTO user_state (user_id, failures, locked_until, loc
 // between unless the user is locked, latchkey_record with COMMIT. The
 // row lock orders concurrent attempts for one user, also from other
 // instances, as before; database/sql's own transaction would take two
-// more round trips (BEGIN and COMMIT alone). With the credentials served
-// from memory (compared here with the database's, see Check.Credentials)
-// a verification takes these two round trips and no other.
+// more round trips (BEGIN and COMMIT alone). An enrollment confirmation
+// takes this way, as its code is checked under the lock; a verification
+// takes one round trip (see Record).
 func (s *sqlStore) pgAttempt(ctx context.Context, user string, now time.Time, l Lockout, check func() (Check, error)) (AttemptResult, error) {
 	conn, err := s.wdb.Conn(ctx)
 	if err != nil {
@@ -115,13 +115,7 @@ func (s *sqlStore) pgAttempt(ctx context.Context, user string, now time.Time, l 
 			return rollback(pc, ErrStale)
 		}
 		// The state a failure leaves, should this attempt be one.
-		fail := r.State
-		fail.Failures++
-		newLock := fail.Failures >= l.MaxFailures
-		if newLock {
-			fail.Lockouts++
-			fail.LockedUntil = now.Add(l.duration(fail.Lockouts))
-		}
+		fail, newLock := l.fail(r.State, now)
 		ev := c.Event
 		b = pgx.Batch{}
 		b.Queue(pgRecord, user, ms(now), c.Credential, c.Step, c.Confirm,

@@ -87,6 +87,7 @@ func OpenPostgres(ctx context.Context, dsn string) (Store, error) {
 	}
 	st := newSQLStore("postgres", db, db, func(q string) string { return q })
 	st.pipeline = true
+	st.batcher = newPGBatcher(db)
 	st.cache = newUserCache()
 	return st, nil
 }
@@ -122,6 +123,9 @@ func migratePostgres(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, pgRecordFunction); err != nil {
+		return fmt.Errorf("postgres: upgrade schema: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, pgVerifyFunction); err != nil {
 		return fmt.Errorf("postgres: upgrade schema: %w", err)
 	}
 	if err := tx.Commit(); err != nil {

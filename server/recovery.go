@@ -143,7 +143,7 @@ func (s *Server) verifyRecovery(ctx context.Context, client, user, code string) 
 	default:
 		v = verdict{Result: Result{Outcome: OutcomeInvalid}}
 	}
-	s.metrics.verifications.WithLabelValues(v.Outcome).Inc()
+	s.metrics.verified(v.Outcome)
 	if !v.recovery {
 		s.audit.add(Event{Time: now, User: user, Client: client, Action: "verify_recovery", Outcome: v.Outcome})
 	}

@@ -47,10 +47,11 @@
 // A code is accepted at most once per credential: the last accepted time
 // step is stored and advanced by one conditional UPDATE, so of concurrent
 // submissions exactly one wins, also across instances on one PostgreSQL.
-// The enrollment code's step is burned the same way. A code is checked
-// inside a transaction holding the user's throttling row, so at most
-// MaxFailures wrong codes are checked before a lock, however many arrive
-// at once; the back-off doubles per lock, up to LockMax (see
+// The enrollment code's step is burned the same way. A code's check is
+// recorded inside a transaction holding the user's throttling row, which
+// refuses it when the user is locked, so at most MaxFailures wrong codes
+// are answered and counted before a lock, however many arrive at once;
+// the back-off doubles per lock, up to LockMax (see
 // docs/server.md). Secrets are sealed with
 // AES-256-GCM (see [Keyring]) and shown once, at creation.
 package server

@@ -65,11 +65,34 @@ func (s *sqlStore) RecoveryCodesLeft(ctx context.Context, user string) (int, err
 // It returns the unused codes left after a success.
 func (s *sqlStore) UseRecoveryCode(ctx context.Context, user, id string, now time.Time, l Lockout, ev Event) (AttemptResult, int, error) {
 	defer s.invalidate(user)
+	var r AttemptResult
+	var left int
+	use := func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		r, left, err = s.useRecoveryCode(ctx, tx, user, id, now, l, ev)
+		return err
+	}
+	if s.writer != nil { // SQLite: in the verifications' group commit
+		err := s.writer.do(ctx, use, nil)
+		return r, left, err
+	}
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return AttemptResult{}, 0, s.errorf("recovery code", err)
 	}
 	defer tx.Rollback()
+	if err := use(ctx, tx); err != nil {
+		return AttemptResult{}, 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return AttemptResult{}, 0, s.errorf("recovery code", err)
+	}
+	return r, left, nil
+}
+
+// useRecoveryCode is UseRecoveryCode's work inside tx, which the caller
+// commits.
+func (s *sqlStore) useRecoveryCode(ctx context.Context, tx *sql.Tx, user, id string, now time.Time, l Lockout, ev Event) (AttemptResult, int, error) {
 	var r AttemptResult
 	var locked int64
 	if err := tx.QueryRowContext(ctx, s.q.lockUser, user).Scan(&r.State.Failures, &locked, &r.State.Lockouts); err != nil {
@@ -98,24 +121,13 @@ func (s *sqlStore) UseRecoveryCode(ctx context.Context, user, id string, now tim
 			if err := s.audit(ctx, tx, ev); err != nil {
 				return AttemptResult{}, 0, err
 			}
-			if err := tx.Commit(); err != nil {
-				return AttemptResult{}, 0, s.errorf("recovery code", err)
-			}
 			r.Outcome, r.State.Failures, r.State.Lockouts = AttemptAccepted, 0, 0
 			return r, left, nil
 		}
 	}
 	r.Outcome = AttemptFailed
-	r.State.Failures++
-	if r.State.Failures >= l.MaxFailures {
-		r.State.Lockouts++
-		r.State.LockedUntil = now.Add(l.duration(r.State.Lockouts))
-		r.NewLock = true
-	}
+	r.State, r.NewLock = l.fail(r.State, now)
 	if _, err := tx.ExecContext(ctx, s.q.lock, r.State.Failures, ms(r.State.LockedUntil), r.State.Lockouts, user); err != nil {
-		return AttemptResult{}, 0, s.errorf("recovery code", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return AttemptResult{}, 0, s.errorf("recovery code", err)
 	}
 	return r, 0, nil

@@ -37,6 +37,9 @@ type sqlStore struct {
 	// pipeline: Attempt runs in two pgx pipelines (PostgreSQL; see
 	// pgAttempt).
 	pipeline bool
+	// batcher sends verifications to PostgreSQL in shared round trips
+	// (see Record).
+	batcher *pgBatcher
 }
 
 // invalidate drops user's cached credentials and state after a write.
@@ -471,12 +474,7 @@ func (s *sqlStore) attempt(ctx context.Context, tx *sql.Tx, ps [6]*sql.Stmt, use
 		}
 	}
 	r.Outcome = AttemptFailed
-	r.State.Failures++
-	if r.State.Failures >= l.MaxFailures {
-		r.State.Lockouts++
-		r.State.LockedUntil = now.Add(l.duration(r.State.Lockouts))
-		r.NewLock = true
-	}
+	r.State, r.NewLock = l.fail(r.State, now)
 	if _, err := tx.StmtContext(ctx, lock).ExecContext(ctx, r.State.Failures, ms(r.State.LockedUntil), r.State.Lockouts, user); err != nil {
 		return AttemptResult{}, s.errorf("attempt", err)
 	}
@@ -509,12 +507,15 @@ func (s *sqlStore) audit(ctx context.Context, db execer, evs ...Event) error {
 	return nil
 }
 
-// maxAuditBatch keeps one multi-row insert under PostgreSQL's parameter
-// limit.
+// maxAuditBatch bounds the auditor's batches.
 const maxAuditBatch = 500
 
-// Audit writes events in one transaction. PostgreSQL takes multi-row
-// inserts (one round trip per batch); SQLite runs one prepared single-row
+// pgInsertAudit inserts the events whose columns are its arrays.
+const pgInsertAudit = `INSERT INTO audit (at, user_id, credential_id, client, action, outcome)
+	SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[])`
+
+// Audit writes events in one transaction. PostgreSQL takes them in one
+// statement (one round trip); SQLite runs one prepared single-row
 // insert per event, because it parses a statement with thousands of
 // parameters slowly (its parameter-name lookup is linear), through the
 // group writer.
@@ -523,12 +524,16 @@ func (s *sqlStore) Audit(ctx context.Context, evs ...Event) error {
 		return nil
 	}
 	if s.name != "sqlite" {
-		for len(evs) > 0 {
-			n := min(len(evs), maxAuditBatch)
-			if err := s.audit(ctx, s.wdb, evs[:n]...); err != nil {
-				return err
-			}
-			evs = evs[n:]
+		// One statement for any number of events, its columns as arrays:
+		// prepared once, where a multi-row VALUES list would be a new
+		// statement (parsed and planned anew) for each batch size.
+		at := make([]int64, len(evs))
+		user, cred, client, action, outcome := make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs)), make([]string, len(evs))
+		for i, ev := range evs {
+			at[i], user[i], cred[i], client[i], action[i], outcome[i] = ms(ev.Time), ev.User, ev.Credential, ev.Client, ev.Action, ev.Outcome
+		}
+		if _, err := s.wdb.ExecContext(ctx, pgInsertAudit, at, user, cred, client, action, outcome); err != nil {
+			return s.errorf("audit", err)
 		}
 		return nil
 	}
@@ -691,6 +696,9 @@ func (s *sqlStore) Ping(ctx context.Context) error {
 func (s *sqlStore) Close() error {
 	if s.writer != nil {
 		s.writer.close()
+	}
+	if s.batcher != nil {
+		s.batcher.close()
 	}
 	var err error
 	if s.checkpoints != nil {

@@ -93,6 +93,19 @@ func (l Lockout) duration(n int) time.Duration {
 	return min(d, l.Max)
 }
 
+// fail is the state a failure leaves after st at now, and whether that
+// failure locks the user: the one reaching MaxFailures and each after it
+// lock for the next step of the back-off.
+func (l Lockout) fail(st UserState, now time.Time) (UserState, bool) {
+	st.Failures++
+	if st.Failures < l.MaxFailures {
+		return st, false
+	}
+	st.Lockouts++
+	st.LockedUntil = now.Add(l.duration(st.Lockouts))
+	return st, true
+}
+
 // Check is what a code check found, for [Store.Attempt].
 type Check struct {
 	// Credential is the credential whose code matched; empty when none did.

@@ -65,13 +65,28 @@ func (s *Server) attempt(ctx context.Context, user, cred, actor string, now time
 	if err != nil {
 		return r, err
 	}
+	s.logLock(ctx, user, cred, actor, now, r)
+	return r, nil
+}
+
+// record is attempt for a code already checked (see checkedRecorder).
+func (s *Server) record(ctx context.Context, rec checkedRecorder, user, actor string, now time.Time, c Check) (AttemptResult, error) {
+	r, err := rec.Record(ctx, user, now, s.lockout(), c)
+	if err != nil {
+		return r, err
+	}
+	s.logLock(ctx, user, "", actor, now, r)
+	return r, nil
+}
+
+// logLock audits and logs the lock an attempt set, if it did.
+func (s *Server) logLock(ctx context.Context, user, cred, actor string, now time.Time, r AttemptResult) {
 	if r.NewLock {
 		s.metrics.lockouts.Inc()
 		s.audit.add(Event{Time: now, User: user, Credential: cred, Client: actor, Action: "lockout",
 			Outcome: "locked for " + r.State.LockedUntil.Sub(now).Round(time.Second).String()})
 		s.log.WarnContext(ctx, "user locked", "user", user, "lockouts", r.State.Lockouts, "until", r.State.LockedUntil.UTC())
 	}
-	return r, nil
 }
 
 // LockedError carries when a locked user may try again.
@@ -157,7 +172,7 @@ func (s *Server) Verify(ctx context.Context, client, user, code string) (Result,
 		}
 		break
 	}
-	s.metrics.verifications.WithLabelValues(res.Outcome).Inc()
+	s.metrics.verified(res.Outcome)
 	if res.Outcome != OutcomeValid { // a valid one was logged with its step
 		s.audit.add(Event{Time: now, User: user, Credential: res.Credential, Client: client, Action: "verify", Outcome: res.Outcome})
 	}
@@ -176,11 +191,21 @@ func (s *Server) verify(ctx context.Context, client, user, code string, now time
 		return Result{}, err
 	}
 	var match string
-	r, err := s.attempt(ctx, user, "", client, now, func() (Check, error) {
+	var r AttemptResult
+	if rec, ok := s.store.(checkedRecorder); ok {
+		// The code is checked before the user's state is locked, so that
+		// the store records it in one round trip; a locked user's answer
+		// is "locked" all the same.
 		c := s.match(gens, creds, client, user, code, now)
 		match = c.Credential
-		return c, nil
-	})
+		r, err = s.record(ctx, rec, user, client, now, c)
+	} else {
+		r, err = s.attempt(ctx, user, "", client, now, func() (Check, error) {
+			c := s.match(gens, creds, client, user, code, now)
+			match = c.Credential
+			return c, nil
+		})
+	}
 	if err != nil {
 		return Result{}, err
 	}
