@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -363,6 +364,14 @@ func testCIBA(t *testing.T, st Store) {
 	}
 	if _, m := ts.bcAuthorize(ts.url, id, secret, url.Values{"scope": {"openid"}, "login_hint": {"alice"}}); m["error"] != "unknown_user_id" {
 		t.Errorf("user without device: %v", m)
+	}
+
+	// The steps are counted for Prometheus.
+	metrics := string(ts.do("GET", "/metrics", noAuth, "").body)
+	for _, ev := range []string{"requested", "refused", "approved", "denied", "answer_refused", "token_issued", "paired", "unpaired"} {
+		if !regexp.MustCompile(`(?m)^latchkey_ciba_total\{event="` + ev + `"\} [1-9]`).MatchString(metrics) {
+			t.Errorf("metrics lack CIBA event %s", ev)
+		}
 	}
 
 	// Every step is in the audit log.

@@ -23,6 +23,7 @@ type metrics struct {
 	verifications *prometheus.CounterVec
 	lockouts      prometheus.Counter
 	enrollments   prometheus.Counter
+	ciba          *prometheus.CounterVec
 	// outcomes are verifications' series, looked up once (read only
 	// after newMetrics).
 	outcomes map[string]prometheus.Counter
@@ -35,6 +36,33 @@ func (m *metrics) verified(outcome string) {
 		return
 	}
 	m.verifications.WithLabelValues(outcome).Inc()
+}
+
+// cibaEvent counts a step of the CIBA service by its audit action and
+// outcome, under a few fixed event names.
+func (m *metrics) cibaEvent(action, outcome string) {
+	var ev string
+	switch action {
+	case "ciba_authorize":
+		ev = "refused"
+		if outcome == "pending" {
+			ev = "requested"
+		}
+	case "ciba_answer":
+		ev = "answer_refused"
+		if outcome == "approved" || outcome == "denied" {
+			ev = outcome
+		}
+	case "ciba_token":
+		ev = "token_issued"
+	case "device_pair":
+		ev = "paired"
+	case "device_revoke":
+		ev = "unpaired"
+	default:
+		return
+	}
+	m.ciba.WithLabelValues(ev).Inc()
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -56,12 +84,16 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		enrollments: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "latchkey_enrollments_total", Help: "Credentials created.",
 		}),
+		ciba: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latchkey_ciba_total",
+			Help: "CIBA sign-in approval events: requested, refused (at bc-authorize), approved, denied, answer_refused, token_issued, paired, unpaired.",
+		}, []string{"event"}),
 	}
 	m.outcomes = map[string]prometheus.Counter{}
 	for _, o := range []string{OutcomeValid, OutcomeInvalid, OutcomeReplayed, OutcomeNoCredential, OutcomeLocked} {
 		m.outcomes[o] = m.verifications.WithLabelValues(o)
 	}
-	reg.MustRegister(m.requests, m.latency, m.verifications, m.lockouts, m.enrollments)
+	reg.MustRegister(m.requests, m.latency, m.verifications, m.lockouts, m.enrollments, m.ciba)
 	// A second server on the same registry shares the process collectors.
 	for _, c := range []prometheus.Collector{collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		if err := reg.Register(c); err != nil {

@@ -172,6 +172,7 @@ func (s *Server) newCIBA() (*ciba.Service, error) {
 		MaxBody: s.cfg.MaxBody, CheckCode: s.deviceCode, InScope: s.inScope,
 		Audit: func(ev ciba.Event) {
 			s.audit.add(Event{Time: s.now(), User: ev.User, Credential: ev.Credential, Client: ev.Client, Action: ev.Action, Outcome: ev.Outcome})
+			s.metrics.cibaEvent(ev.Action, ev.Outcome)
 		}})
 }
 
