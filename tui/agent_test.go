@@ -2,70 +2,17 @@ package tui
 
 import (
 	"context"
-	"log/slog"
-	"os"
 	"testing"
-	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 
 	"latchkey/core/agent"
+	"latchkey/core/agent/agenttest"
 	"latchkey/core/otp"
 	"latchkey/core/store"
 )
 
 const agentPass = "correct horse battery"
-
-// agentVault makes a file store holding Example:alice and runs a locked
-// agent for it (core/agent's server, in this process); it returns what
-// reaches that agent.
-func agentVault(t *testing.T) agent.ConnectOptions {
-	t.Helper()
-	ctx := context.Background()
-	dir := func() string {
-		d, err := os.MkdirTemp("", "lk") // a socket's path must be short
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(d) })
-		return d
-	}
-	home, run := dir(), dir()
-	s, err := store.Open(ctx, store.Options{Home: home, Backend: store.File, WorkFactor: 2,
-		Passphrase: func() ([]byte, error) { return []byte(agentPass), nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sec, _ := otp.NewSecret(otp.SHA1)
-	if _, err := s.Add(ctx, store.Account{Issuer: "Example", Name: "alice"}, sec, false); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	getenv := func(k string) string {
-		if k == "XDG_RUNTIME_DIR" {
-			return run
-		}
-		return ""
-	}
-	path, err := agent.SocketPath(home, getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, release, err := agent.Listen(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := agent.New(agent.Options{Home: home, Timeout: time.Hour, WorkFactor: 2, Logger: slog.New(slog.DiscardHandler)})
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		release()
-	})
-	return agent.ConnectOptions{Home: home, Getenv: getenv}
-}
 
 // TestAgentStore: the UI on a locked agent asks for the passphrase and
 // unlocks the agent with it; then what another process (the CLI) adds
@@ -75,7 +22,7 @@ func agentVault(t *testing.T) agent.ConnectOptions {
 // back.
 func TestAgentStore(t *testing.T) {
 	ctx := context.Background()
-	co := agentVault(t)
+	co := agenttest.Vault(t, agentPass)
 	open := func(ctx context.Context, o OpenOptions) (Store, error) {
 		c := co
 		c.Passphrase = o.Passphrase

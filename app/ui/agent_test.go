@@ -2,73 +2,20 @@ package ui
 
 import (
 	"context"
-	"log/slog"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"latchkey/core/agent"
+	"latchkey/core/agent/agenttest"
 	"latchkey/core/otp"
 	"latchkey/core/store"
 )
 
 const agentPass = "correct horse battery"
-
-// agentHome makes a file store holding Example:alice and runs a locked
-// agent for it (core/agent's server, in this process). It returns the
-// store's home and how to reach the agent.
-func agentHome(t *testing.T) (string, agent.ConnectOptions) {
-	t.Helper()
-	ctx := context.Background()
-	dir := func() string {
-		d, err := os.MkdirTemp("", "lk") // a socket's path must be short
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(d) })
-		return d
-	}
-	home, run := dir(), dir()
-	s, err := store.Open(ctx, store.Options{Home: home, Backend: store.File, WorkFactor: 2,
-		Passphrase: func() ([]byte, error) { return []byte(agentPass), nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sec, _ := otp.NewSecret(otp.SHA1)
-	if _, err := s.Add(ctx, store.Account{Issuer: "Example", Name: "alice"}, sec, false); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	getenv := func(k string) string {
-		if k == "XDG_RUNTIME_DIR" {
-			return run
-		}
-		return ""
-	}
-	path, err := agent.SocketPath(home, getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, release, err := agent.Listen(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := agent.New(agent.Options{Home: home, Timeout: time.Hour, WorkFactor: 2, Logger: slog.New(slog.DiscardHandler)})
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		release()
-	})
-	return home, agent.ConnectOptions{Getenv: getenv}
-}
 
 // TestAgentStore: the desktop on the file store goes through the agent
 // (ViaAgent, as the app wires it): it unlocks a locked agent with the
@@ -78,7 +25,8 @@ func agentHome(t *testing.T) (string, agent.ConnectOptions) {
 // screen unlocks it again; and the desktop's own lock locks the agent.
 func TestAgentStore(t *testing.T) {
 	ctx := context.Background()
-	home, co := agentHome(t)
+	co := agenttest.Vault(t, agentPass)
+	home := co.Home
 	test.NewTempApp(t)
 	clock := &fakeClock{now: t0}
 	w := test.NewTempWindow(t, nil)
