@@ -16,8 +16,8 @@ import (
 )
 
 // verifiedCred enrolls a credential named Laptop for user through the
-// admin API and confirms it; the clock then moves one step on, so that
-// the next code is fresh.
+// admin API and confirms it; the fake clock then moves one step on, so
+// that its next code is fresh.
 func (h *hdServer) verifiedCred(t *testing.T, user string) (string, *otp.Generator) {
 	t.Helper()
 	c := h.createCred(t, user)
@@ -29,7 +29,7 @@ func (h *hdServer) verifiedCred(t *testing.T, user string) (string, *otp.Generat
 	if err != nil {
 		t.Fatal(err)
 	}
-	status, body := h.do(t, "POST", "/api/v1/users/"+user+"/credentials/"+c.ID+"/verify", hdAdminToken, map[string]string{"code": g.At(h.clock.Now())})
+	status, body := h.do(t, "POST", "/api/v1/users/"+user+"/credentials/"+c.ID+"/verify", hdAdminToken, map[string]string{"code": g.At(h.now())})
 	if status != http.StatusOK {
 		t.Fatalf("verify: %d %s", status, body)
 	}
