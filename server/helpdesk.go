@@ -27,7 +27,9 @@ import (
 // The helpdesk page (/helpdesk) is the web face of the admin API for
 // people: sign in with the admin token or the helpdesk password, type a
 // user, see their credentials, enroll one with a full-screen QR and
-// confirm it with the user's first code, rename or revoke.
+// confirm it with the user's first code, rename or revoke; give a
+// verified credential a pairing link and revoke paired devices
+// (helpdesk_pairing.go).
 //
 // Sessions live in the database: the cookie holds 256 random bits (in
 // their one canonical base64url form), the database their SHA-256 with an
