@@ -27,7 +27,9 @@ import (
 // The helpdesk page (/helpdesk) is the web face of the admin API for
 // people: sign in with the admin token or the helpdesk password, type a
 // user, see their credentials, enroll one with a full-screen QR and
-// confirm it with the user's first code, rename or revoke.
+// confirm it with the user's first code, rename or revoke; give a
+// verified credential a pairing link and revoke paired devices
+// (helpdesk_pairing.go).
 //
 // Sessions live in the database: the cookie holds 256 random bits (in
 // their one canonical base64url form), the database their SHA-256 with an
@@ -292,6 +294,8 @@ type view struct {
 	Policy        CredentialPolicy
 	LockedFor     string
 	RecoveryCodes []string
+	// The user's paired devices (helpdesk_pairing.go).
+	Devices []deviceRow
 }
 
 // clientRow is an OAuth client as the clients page lists it: never a
@@ -380,9 +384,10 @@ func seeOther(w http.ResponseWriter, r *http.Request, user, msg string) {
 // notices are the fixed messages a redirect can ask for by name, so that
 // nothing from the URL is reflected as text.
 var notices = map[string]string{
-	"renamed":  "The credential was renamed.",
-	"revoked":  "The credential was revoked.",
-	"unlocked": "The user was unlocked: the failure count starts again from zero.",
+	"renamed":        "The credential was renamed.",
+	"revoked":        "The credential was revoked.",
+	"unlocked":       "The user was unlocked: the failure count starts again from zero.",
+	"device-revoked": "The device was revoked: it no longer approves sign-ins.",
 }
 
 // handleIndex answers / (only /): a page that points to the helpdesk
@@ -499,6 +504,10 @@ func handleHelpdeskHome(h *helpdesk) http.Handler {
 			v.Credentials = append(v.Credentials, row)
 		}
 		if err := h.adminView(r, v); err != nil {
+			h.fail(w, r, err, v.User)
+			return
+		}
+		if err := h.devicesView(r, v, cs); err != nil {
 			h.fail(w, r, err, v.User)
 			return
 		}

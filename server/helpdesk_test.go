@@ -817,7 +817,8 @@ func FuzzHelpdeskForms(f *testing.F) {
 	r.AddCookie(sess)
 	r.AddCookie(csrf2)
 	token = csrfRE.FindStringSubmatch(serve(r).Body.String())[1]
-	paths := []string{"/helpdesk/enroll", "/helpdesk/confirm", "/helpdesk/rename", "/helpdesk/revoke", "/helpdesk/logout"}
+	paths := []string{"/helpdesk/enroll", "/helpdesk/confirm", "/helpdesk/rename", "/helpdesk/revoke", "/helpdesk/logout",
+		"/helpdesk/pairing-link", "/helpdesk/device-revoke"}
 
 	f.Add(uint8(0), "user=alice&name=Phone&qr=link")
 	f.Add(uint8(1), "user=alice&id=abc&code=123456")
@@ -825,6 +826,8 @@ func FuzzHelpdeskForms(f *testing.F) {
 	f.Add(uint8(3), "user=&id=")
 	f.Add(uint8(0), "user=%ff%fe&name="+strings.Repeat("x", 200))
 	f.Add(uint8(1), "code=1&code=2&user=a;b")
+	f.Add(uint8(5), "user=alice&id=abc")
+	f.Add(uint8(6), "user=alice&device=abc")
 	f.Fuzz(func(t *testing.T, which uint8, body string) {
 		path := paths[int(which)%len(paths)]
 		r := httptest.NewRequest("POST", path, strings.NewReader(body+"&csrf="+url.QueryEscape(token)))

@@ -89,6 +89,9 @@ func (s *Server) addRoutes(mux *http.ServeMux) {
 	route("GET /helpdesk/status", handleHelpdeskStatus(hd))
 	route("POST /helpdesk/unlock", handleHelpdeskUnlock(hd))                // helpdesk_admin.go
 	route("POST /helpdesk/recovery-codes", handleHelpdeskRecoveryCodes(hd)) // helpdesk_admin.go
+	route("POST /helpdesk/pairing-link", handleHelpdeskPairingLink(hd))     // helpdesk_pairing.go
+	route("GET /helpdesk/device-revoke", handleHelpdeskDeviceRevokeAsk(hd)) // helpdesk_pairing.go
+	route("POST /helpdesk/device-revoke", handleHelpdeskDeviceRevoke(hd))   // helpdesk_pairing.go
 	route("GET /helpdesk/static/", handleHelpdeskStatic(hd))
 	route("GET /helpdesk/clients", handleHelpdeskClients(hd)) // admin-token sessions only
 	// Only / (other unknown paths stay 404): points to /helpdesk and the docs.

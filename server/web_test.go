@@ -260,6 +260,58 @@ func TestHelpdeskChromium(t *testing.T) {
 		t.Errorf("listed as verified: %q", got)
 	}
 
+	// A pairing link for the verified credential: its QR holds the link
+	// the page prints, and the link pairs; the device is then listed and
+	// revoked from the page.
+	d.find("#no-devices")
+	d.click(d.find("button.pairing-link"))
+	plink := d.text(d.find("#pairing-link"))
+	if !strings.HasPrefix(plink, h.url+"/pair#") {
+		t.Fatalf("pairing link %q", plink)
+	}
+	png, err = base64.StdEncoding.DecodeString(strings.TrimPrefix(d.attr(d.find("img#qr"), "src"), "data:image/png;base64,"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if texts, err := qr.Decode(png); err != nil || len(texts) != 1 || texts[0] != plink {
+		t.Errorf("the pairing QR decodes to %q (%v), the page prints %q", texts, err, plink)
+	}
+	if got := d.text(d.find("#pair-command")); got != "latchkey pair '"+plink+"'" {
+		t.Errorf("the command reads %q", got)
+	}
+	if cd := d.text(d.find("#countdown")); !regexp.MustCompile(`pairing link expires in (10:00|9:[0-5]\d)`).MatchString(cd) {
+		t.Errorf("pairing countdown reads %q", cd)
+	}
+	d.shot("pairing-link")
+	tok := plink[strings.Index(plink, "#")+1:]
+	pub, _ := newDeviceKey(t)
+	// The confirmation used this step's code; the next step's is fresh.
+	status, body = h.do(t, "POST", "/api/v1/pair", "", map[string]string{"token": tok, "code": g.At(time.Now().Add(30 * time.Second)), "public_key": b64url(pub)})
+	var paired pairedResponse
+	if json.Unmarshal(body, &paired); status != http.StatusOK || paired.Device == "" {
+		t.Fatalf("pairing with the page's link: %d %s", status, body)
+	}
+	d.click(d.find("#back"))
+	dev := d.find(`#devices tr[data-id="` + paired.Device + `"]`)
+	if got := d.text(dev); !strings.Contains(got, paired.Device[:8]) || !strings.Contains(got, "Browser") {
+		t.Errorf("the device's row reads %q", got)
+	}
+	d.shot("devices")
+	// With Rename, Pairing link and Revoke… the credentials table still
+	// fits the page's column (its actions wrap).
+	if got := d.script("var m = document.querySelector('main').getBoundingClientRect(), c = document.getElementById('credentials').getBoundingClientRect(); return c.right <= m.right ? 'fits' : 'table ends at ' + c.right + ', main at ' + m.right"); got != "fits" {
+		t.Errorf("credentials table: %s", got)
+	}
+	d.click(d.find(`#devices tr[data-id="` + paired.Device + `"] a.danger`))
+	d.click(d.find("#revoke-device"))
+	d.find("#no-devices")
+	if got := d.text(d.find("#message")); !strings.Contains(got, "device was revoked") {
+		t.Errorf("after revoking the device the page says %q", got)
+	}
+	if _, body := h.do(t, "GET", "/api/v1/users/"+user+"/devices", hdAdminToken, nil); strings.Contains(string(body), paired.Device) {
+		t.Error("the device is still paired")
+	}
+
 	// The QR can carry an enrollment link instead: Latchkey redeems it and
 	// the open page sees the confirmation by itself.
 	d.click(d.find(`input[name="qr"][value="link"]`))
@@ -400,6 +452,16 @@ func TestHelpdeskPageFitsChromium(t *testing.T) {
 	}
 	if got := d.attr(d.find("#code"), "aria-describedby"); !strings.Contains(got, "message") {
 		t.Errorf("the code field is not described by the message: %q", got)
+	}
+
+	// A pairing link fits too.
+	id, _ := h.verifiedCred(t, "fit.user@example.com")
+	d.open(h.url + "/helpdesk?user=fit.user%40example.com")
+	d.click(d.find(`tr[data-id="` + id + `"] button.pairing-link`))
+	d.find("#pairing-link")
+	d.shot("pairing-link-1366x768")
+	if bad := d.outside("#qr", "#pair-command", "#pair-desktop", "#pairing-link", "#countdown", "#back"); len(bad) > 0 {
+		t.Errorf("pairing link, outside the 1366x768 viewport: %v", bad)
 	}
 
 	// Link mode: the QR and the link fit too.

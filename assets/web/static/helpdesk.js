@@ -5,12 +5,13 @@
   var cd = document.getElementById("countdown");
   if (cd) {
     var end = Date.now() + 1000 * Number(cd.dataset.remaining || 0);
+    var what = cd.dataset.what || "enrollment";
     var tick = function () {
       var left = Math.max(0, Math.round((end - Date.now()) / 1000));
       var m = Math.floor(left / 60), s = left % 60;
       cd.textContent = left > 0
-        ? "This enrollment expires in " + m + ":" + (s < 10 ? "0" : "") + s + "."
-        : "This enrollment has expired. Start a new one.";
+        ? "This " + what + " expires in " + m + ":" + (s < 10 ? "0" : "") + s + "."
+        : "This " + what + " has expired. Start a new one.";
       if (left > 0) { setTimeout(tick, 1000); }
     };
     tick();
