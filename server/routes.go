@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -11,7 +12,46 @@ import (
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	s.addRoutes(mux)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" && isAPIPath(r.URL.Path) {
+			// No route: the mux's own 404 or 405, in the API's JSON.
+			w = &apiMiss{ResponseWriter: w}
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// isAPIPath reports whether path belongs to the JSON API or the OAuth
+// endpoints, whose clients read errors as JSON.
+func isAPIPath(path string) bool {
+	return strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/oauth2/")
+}
+
+// apiMiss turns the mux's plain-text "404 page not found" and "405 method
+// not allowed" into the API's JSON error (the Allow header stays).
+type apiMiss struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *apiMiss) WriteHeader(code int) {
+	if w.wrote {
+		return
+	}
+	w.wrote = true
+	e := apiError{"not_found", "no such endpoint"}
+	if code == http.StatusMethodNotAllowed {
+		e = apiError{"method_not_allowed", "the endpoint does not take this method"}
+	}
+	encode(w.ResponseWriter, code, e)
+}
+
+// Write drops the mux's text: WriteHeader wrote the JSON.
+func (w *apiMiss) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusNotFound)
+	}
+	return len(b), nil
 }
 
 // addRoutes registers the API on mux. Later endpoint groups (OAuth

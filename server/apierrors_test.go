@@ -35,3 +35,29 @@ func TestClientGoneIsNoServerError(t *testing.T) {
 		t.Errorf("metrics:\n%s", m)
 	}
 }
+
+// Paths of the API that no route serves answer in the API's JSON, as
+// every other API error does; other paths keep the plain 404.
+func TestAPIMissIsJSON(t *testing.T) {
+	ts := newTestServer(t, openTestSQLite(t))
+	for _, c := range []struct {
+		method, path string
+		status       int
+		code, allow  string
+	}{
+		{"GET", "/api/v1/nope", 404, "not_found", ""},
+		{"POST", "/oauth2/nope", 404, "not_found", ""},
+		{"DELETE", "/api/v1/verify", 405, "method_not_allowed", "POST"},
+		{"GET", "/api/v1/device/requests/", 404, "not_found", ""},
+	} {
+		r := ts.do(c.method, c.path, noAuth, "")
+		var body apiError
+		if r.status != c.status || r.header.Get("Content-Type") != "application/json" ||
+			json.Unmarshal(r.body, &body) != nil || body.Error != c.code || !strings.Contains(r.header.Get("Allow"), c.allow) {
+			t.Errorf("%s %s: %d %q %q (Allow %q)", c.method, c.path, r.status, r.header.Get("Content-Type"), r.body, r.header.Get("Allow"))
+		}
+	}
+	if r := ts.do("GET", "/nope", noAuth, ""); r.status != 404 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
+		t.Errorf("GET /nope: %d %q", r.status, r.header.Get("Content-Type"))
+	}
+}
