@@ -109,8 +109,9 @@ func (p *proc) alive(tb testing.TB) {
 }
 
 // start runs bin with a fresh temporary HOME (Fyne keeps preferences and
-// caches there) on display; storeHome, when set, is the seeded store.
-func start(tb testing.TB, bin, display, storeHome string) *proc {
+// caches there) on display; storeHome, when set, is the seeded store;
+// env is more of the environment (KEY=VALUE).
+func start(tb testing.TB, bin, display, storeHome string, env ...string) *proc {
 	tb.Helper()
 	home := tb.TempDir()
 	p := &proc{out: &bytes.Buffer{}}
@@ -134,6 +135,7 @@ func start(tb testing.TB, bin, display, storeHome string) *proc {
 			"LATCHKEY_PASSPHRASE="+passphrase,
 		)
 	}
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	p.started = time.Now()
 	if err := cmd.Start(); err != nil {
