@@ -1,17 +1,12 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"latchkey/core/otpauth"
 	"latchkey/core/store"
 	"latchkey/core/testenv"
 )
@@ -21,7 +16,6 @@ import (
 // vault through it: no passphrase, no terminal. Without the agent
 // (LATCHKEY_AGENT=off) the same command needs the passphrase.
 func TestAgentPairingCommands(t *testing.T) {
-	ctx := context.Background()
 	bin := buildLatchkey(t)
 	h := newAgentHome(t)
 	base, adm, id, secret := cibaServer(t)
@@ -30,32 +24,8 @@ func TestAgentPairingCommands(t *testing.T) {
 	}
 	run := func(args ...string) (string, string, int) { return binRun(t, bin, h.env, args...) }
 
-	bc, err := adm.Create(ctx, "bob", "phone")
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, _ := otpauth.Parse(bc.OTPAuthURI)
-	g, _ := k.Generator()
-	// Confirmed with the previous step's code, so that the current one is
-	// left for pairing.
-	if err := adm.Confirm(ctx, "bob", bc.ID, g.At(time.Now().Add(-30*time.Second))); err != nil {
-		t.Fatal(err)
-	}
-	if _, errOut, code := run("add", bc.OTPAuthURI); code != 0 {
-		t.Fatalf("add: %q", errOut)
-	}
-	req, _ := http.NewRequest("POST", base+"/api/v1/users/bob/credentials/"+bc.ID+"/pairing-link", nil)
-	req.Header.Set("Authorization", "Bearer cli-test-token-rWq8pZx3kLm5nB7vC9dF2gH4j")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pl struct {
-		Link string `json:"pairing_link"`
-	}
-	json.NewDecoder(resp.Body).Decode(&pl)
-	resp.Body.Close()
-	if out, errOut, code := run("pair", pl.Link); code != 0 || !strings.Contains(out, "paired Latchkey:bob") {
+	link := pairingLinkFor(t, base, adm, "bob", run)
+	if out, errOut, code := run("pair", link); code != 0 || !strings.Contains(out, "paired Latchkey:bob") {
 		t.Fatalf("pair through the agent: %d %q %q", code, out, errOut)
 	}
 

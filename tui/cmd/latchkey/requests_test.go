@@ -170,32 +170,8 @@ func TestApproveCommands(t *testing.T) {
 	t.Logf("bc-authorize to `latchkey requests --wait` printing it: %v", r.at.Sub(start).Round(time.Millisecond))
 
 	// An account added by URI pairs with a pairing link.
-	bc, err := adm.Create(ctx, "bob", "phone")
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, _ := otpauth.Parse(bc.OTPAuthURI)
-	g, _ := k.Generator()
-	// Confirm with the previous step's code (inside the window), so that
-	// the current one is left for pairing.
-	if err := adm.Confirm(ctx, "bob", bc.ID, g.At(time.Now().Add(-30*time.Second))); err != nil {
-		t.Fatal(err)
-	}
-	if _, errOut, code := runCLI("add", bc.OTPAuthURI); code != 0 {
-		t.Fatalf("add: %q", errOut)
-	}
-	req, _ := http.NewRequest("POST", base+"/api/v1/users/bob/credentials/"+bc.ID+"/pairing-link", nil)
-	req.Header.Set("Authorization", "Bearer cli-test-token-rWq8pZx3kLm5nB7vC9dF2gH4j")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pl struct {
-		Link string `json:"pairing_link"`
-	}
-	json.NewDecoder(resp.Body).Decode(&pl)
-	resp.Body.Close()
-	out, errOut, code = runCLI("pair", pl.Link)
+	link := pairingLinkFor(t, base, adm, "bob", runCLI)
+	out, errOut, code = runCLI("pair", link)
 	if code != 0 || !strings.Contains(out, "paired Latchkey:bob") {
 		t.Fatalf("pair: %d %q %q", code, out, errOut)
 	}
@@ -208,4 +184,39 @@ func TestApproveCommands(t *testing.T) {
 	if m["error"] != "unknown_user_id" {
 		t.Errorf("bc-authorize after rm: %v", m)
 	}
+}
+
+// pairingLinkFor enrolls a credential of user on the test server,
+// confirmed with the previous step's code (inside the window) so that
+// the current one is left for pairing, adds it to the store with run
+// ("add URI"), and returns a pairing link for it from the admin API.
+func pairingLinkFor(t *testing.T, base string, adm enroll.Admin, user string, run func(args ...string) (string, string, int)) string {
+	t.Helper()
+	ctx := context.Background()
+	bc, err := adm.Create(ctx, user, "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := otpauth.Parse(bc.OTPAuthURI)
+	g, _ := k.Generator()
+	if err := adm.Confirm(ctx, user, bc.ID, g.At(time.Now().Add(-30*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := run("add", bc.OTPAuthURI); code != 0 {
+		t.Fatalf("add: %q", errOut)
+	}
+	req, _ := http.NewRequest("POST", base+"/api/v1/users/"+user+"/credentials/"+bc.ID+"/pairing-link", nil)
+	req.Header.Set("Authorization", "Bearer cli-test-token-rWq8pZx3kLm5nB7vC9dF2gH4j")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var pl struct {
+		Link string `json:"pairing_link"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&pl); err != nil || pl.Link == "" {
+		t.Fatalf("pairing link: %d %v", resp.StatusCode, err)
+	}
+	return pl.Link
 }
