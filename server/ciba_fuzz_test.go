@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"latchkey/core/device"
+	"latchkey/core/otp"
 	"latchkey/server/oidc"
 	"latchkey/server/oidc/grants/ciba"
 )
@@ -38,10 +40,25 @@ func newCIBAFuzzServer(f *testing.F) cibaFuzzServer {
 	if err != nil {
 		f.Fatal(err)
 	}
-	pub, key, _ := ed25519.GenerateKey(nil)
-	d, err := s.CIBA().RegisterDevice(f.Context(), "alice", "cred1", pub, "fuzz")
+	// alice's verified credential, paired with a device key.
+	e, err := s.CreateCredential(f.Context(), "alice", EnrollRequest{Name: "laptop"}, "fuzz")
 	if err != nil {
 		f.Fatal(err)
+	}
+	g, err := otp.NewGenerator(e.Secret, otp.Options{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	if err := s.ConfirmCredential(f.Context(), "alice", e.ID, g.At(time.Now()), "fuzz"); err != nil {
+		f.Fatal(err)
+	}
+	pub, key, _ := ed25519.GenerateKey(nil)
+	d, err := s.CIBA().RegisterDevice(f.Context(), "alice", e.ID, pub, "fuzz")
+	if err != nil {
+		f.Fatal(err)
+	}
+	if ds, err := s.CIBA().Devices(f.Context(), "alice"); err != nil || len(ds) != 1 {
+		f.Fatalf("alice's devices: %v %v", ds, err)
 	}
 	return cibaFuzzServer{Server: s, client: c.ID, secret: secret, dev: d, key: key}
 }
@@ -76,6 +93,15 @@ func FuzzCIBAAuthorize(f *testing.F) {
 	f.Add("", "x", "", "99999999999999999999", "eyJhbGciOiJub25lIn0.e30.", true)
 	f.Add(strings.Repeat("a", 300), strings.Repeat("é", 300), "openid", "1", "", true)
 	s := newCIBAFuzzServer(f)
+	// The setup accepts a valid request, so the 200 branch below is live.
+	ok := httptest.NewRequest("POST", "/oauth2/bc-authorize", strings.NewReader("login_hint=alice&scope=openid&binding_message=x"))
+	ok.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	ok.SetBasicAuth(s.client, s.secret)
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, ok)
+	if w.Code != http.StatusOK {
+		f.Fatalf("a valid bc-authorize: %d %s", w.Code, w.Body.Bytes())
+	}
 	f.Fuzz(func(t *testing.T, loginHint, message, scope, expiry, idTokenHint string, goodAuth bool) {
 		form := url.Values{}
 		for k, v := range map[string]string{"login_hint": loginHint, "binding_message": message, "scope": scope,
@@ -183,6 +209,42 @@ func FuzzPairRequests(f *testing.F) {
 				// No pairing link was ever issued, so nothing pairs.
 				t.Fatalf("%s %q: %d %v", path, body, status, out)
 			}
+		}
+	})
+}
+
+// FuzzDeviceRequestsQuery sends a paired device's signed long poll with an
+// arbitrary query (wait, seen). Properties: 200 with the device's (empty)
+// list, or 400 invalid_request; a long wait ends with the request.
+func FuzzDeviceRequestsQuery(f *testing.F) {
+	f.Add("wait=1")
+	f.Add("wait=-1")
+	f.Add("wait=99999999999999999999")
+	f.Add("seen=a,b,,a&wait=0")
+	f.Add("seen=" + strings.Repeat("x,", 101))
+	f.Add("%zz&wait=%00")
+	s := newCIBAFuzzServer(f)
+	f.Fuzz(func(t *testing.T, query string) {
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+		defer cancel()
+		req := httptest.NewRequestWithContext(ctx, "GET", "/api/v1/device/requests", nil)
+		req.URL.RawQuery = query
+		h, err := device.SignRequest(s.key, s.dev.ID, "GET", req.URL.Path, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", h)
+		switch status, out := s.serve(t, req); status {
+		case http.StatusOK:
+			if l, ok := out["requests"].([]any); !ok || len(l) != 0 || out["device_id"] != s.dev.ID {
+				t.Fatalf("%q: %v", query, out)
+			}
+		case http.StatusBadRequest:
+			if out["error"] != "invalid_request" {
+				t.Fatalf("%q: %v", query, out)
+			}
+		default:
+			t.Fatalf("%q: %d %v", query, status, out)
 		}
 	})
 }
