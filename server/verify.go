@@ -40,8 +40,12 @@ func (s *Server) generators(creds []Credential, now time.Time) ([]*otp.Generator
 // match checks code against every credential, so that the time taken
 // does not tell which one matched, and returns the check of the first
 // that did (no Credential when none), naming the credentials checked.
+// Its Event is the verification's audit record: valid with the matched
+// credential, else invalid_code (a store recording it names the outcome
+// it found; see checkedRecorder).
 func (s *Server) match(gens []*otp.Generator, creds []Credential, client, user, code string, now time.Time) Check {
-	c := Check{Credentials: make([]string, len(creds))}
+	c := Check{Credentials: make([]string, len(creds)),
+		Event: Event{Time: now, User: user, Client: client, Action: "verify", Outcome: OutcomeInvalid}}
 	for i := range creds {
 		c.Credentials[i] = creds[i].ID
 	}
@@ -156,6 +160,7 @@ type Result struct {
 func (s *Server) Verify(ctx context.Context, client, user, code string) (Result, error) {
 	now := s.now()
 	var res Result
+	var audited bool
 	// A second time when another instance changed the user's
 	// credentials after this one read them (ErrStale).
 	for try := 0; ; try++ {
@@ -163,7 +168,7 @@ func (s *Server) Verify(ctx context.Context, client, user, code string) (Result,
 		if err != nil {
 			return Result{}, err
 		}
-		res, err = s.verify(ctx, client, user, code, now, creds, st)
+		res, audited, err = s.verify(ctx, client, user, code, now, creds, st)
 		if errors.Is(err, ErrStale) && try == 0 {
 			continue
 		}
@@ -173,22 +178,25 @@ func (s *Server) Verify(ctx context.Context, client, user, code string) (Result,
 		break
 	}
 	s.metrics.verified(res.Outcome)
-	if res.Outcome != OutcomeValid { // a valid one was logged with its step
+	if res.Outcome != OutcomeValid && !audited { // a valid one was logged with its step
 		s.audit.add(Event{Time: now, User: user, Credential: res.Credential, Client: client, Action: "verify", Outcome: res.Outcome})
 	}
 	return res, nil
 }
 
-func (s *Server) verify(ctx context.Context, client, user, code string, now time.Time, creds []Credential, st UserState) (Result, error) {
+// verify is Verify's check against creds (the user's verified
+// credentials, read with the user's state st); audited tells whether the
+// store wrote the verification's audit record.
+func (s *Server) verify(ctx context.Context, client, user, code string, now time.Time, creds []Credential, st UserState) (res Result, audited bool, err error) {
 	if st.LockedUntil.After(now) {
-		return Result{Outcome: OutcomeLocked, RetryAfter: st.LockedUntil}, nil
+		return Result{Outcome: OutcomeLocked, RetryAfter: st.LockedUntil}, false, nil
 	}
 	if len(creds) == 0 {
-		return Result{Outcome: OutcomeNoCredential}, nil
+		return Result{Outcome: OutcomeNoCredential}, false, nil
 	}
 	gens, err := s.generators(creds, now)
 	if err != nil {
-		return Result{}, err
+		return Result{}, false, err
 	}
 	var match string
 	var r AttemptResult
@@ -207,15 +215,15 @@ func (s *Server) verify(ctx context.Context, client, user, code string, now time
 		})
 	}
 	if err != nil {
-		return Result{}, err
+		return Result{}, false, err
 	}
 	switch r.Outcome {
 	case AttemptLocked:
-		return Result{Outcome: OutcomeLocked, RetryAfter: r.State.LockedUntil}, nil
+		return Result{Outcome: OutcomeLocked, RetryAfter: r.State.LockedUntil}, r.Audited, nil
 	case AttemptAccepted:
-		return Result{Outcome: OutcomeValid, Credential: match}, nil
+		return Result{Outcome: OutcomeValid, Credential: match}, r.Audited, nil
 	case AttemptReplayed:
-		return Result{Outcome: OutcomeReplayed, Credential: match}, nil
+		return Result{Outcome: OutcomeReplayed, Credential: match}, r.Audited, nil
 	}
-	return Result{Outcome: OutcomeInvalid}, nil
+	return Result{Outcome: OutcomeInvalid}, r.Audited, nil
 }
