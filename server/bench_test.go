@@ -327,13 +327,14 @@ func enrollUsers(b *testing.B, s *Server, n int) *benchUsers {
 // other load on the machine does not change.
 //
 // wrong-code sends random wrong codes: every request is a real check
-// whose failure is counted durably (the workload). The servers
-// allow 100 failures and lock for a nanosecond, so that past the 100th
-// failure each failure also locks (and audits the lock) without the
-// next request finding the user locked; but a lock ends at the store's
-// millisecond, so a request recorded after a later one locked its user
-// in the next millisecond is answered locked: a few in a run whose users
-// pass 100 failures. current-code sends each random
+// whose failure is counted durably, with its audit record (the issue's
+// workload). The servers allow 100 failures (the most the config takes);
+// between slices, untimed, the run unlocks a target's users through the
+// admin API once it has sent them 40 wrong codes each on average, so
+// that none reaches the lock. (Should one do so anyway, the servers lock
+// for a nanosecond: its failure also locks and audits the lock, and the
+// next request does not find it locked, unless recorded in the same
+// store millisecond: then it is answered locked.) current-code sends each random
 // user's current code: the user's first code in a step is valid (a
 // durable compare-and-set), later ones are replays. Each logs its
 // outcome mix.
@@ -343,6 +344,32 @@ func BenchmarkVerifyLoad(b *testing.B) {
 	floor := buildCommand(b, bin, "./internal/verifyfloor")
 	b.Run("wrong-code", func(b *testing.B) { verifyLoad(b, latchkey, floor, true) })
 	b.Run("current-code", func(b *testing.B) { verifyLoad(b, latchkey, floor, false) })
+}
+
+// unlockEvery is how many wrong codes a user gets on average, in a load
+// run, before its target's users are unlocked: with 1,000 users picked
+// at random the most any gets stays well below 100.
+const unlockEvery = 40
+
+// unlockUsers resets the failures of users through the admin API of the
+// server at url, eight at a time.
+func unlockUsers(b *testing.B, url string, users []string) {
+	b.Helper()
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < len(users); i += 8 {
+				if status := benchCall(b, url, "/api/v1/users/"+users[i]+"/unlock", "", nil); status != http.StatusOK {
+					b.Errorf("unlock %s: status %d", users[i], status)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if b.Failed() {
+		b.FailNow()
+	}
 }
 
 func verifyLoad(b *testing.B, latchkey, floorBin string, wrong bool) {
@@ -361,6 +388,10 @@ func verifyLoad(b *testing.B, latchkey, floorBin string, wrong bool) {
 		// the end (backends of the target's connection pool).
 		pgDSN   string
 		pgStart map[int]time.Duration
+		// A Latchkey target's users, and the requests since they were
+		// last unlocked.
+		users       []string
+		sinceUnlock int
 	}
 	var targets []*target
 
@@ -387,7 +418,7 @@ func verifyLoad(b *testing.B, latchkey, floorBin string, wrong bool) {
 			be.db = newPostgresDB(b)
 		}
 		p, u, a := startLatchkey(b, be.name, latchkey, be.db, loadUsers)
-		t := &target{benchProc: p, a: a, body: u.bodyFunc(wrong)}
+		t := &target{benchProc: p, a: a, body: u.bodyFunc(wrong), users: u.names}
 		if useWrk {
 			t.script = wrkScript(b, u.names, authHeader(a))
 		}
@@ -403,12 +434,26 @@ func verifyLoad(b *testing.B, latchkey, floorBin string, wrong bool) {
 	for range int(loadDuration() / slice) {
 		for _, t := range targets {
 			c := t.benchProc.cpu(b)
+			var n int
 			if useWrk {
-				t.wrk = append(t.wrk, wrkRun(b, t.url, t.script, conns, slice))
+				w := wrkRun(b, t.url, t.script, conns, slice)
+				t.wrk, n = append(t.wrk, w), w.n
 			} else {
-				t.res.add(loadRun(b, t.url, "/api/v1/verify", t.a, conns, slice, t.body))
+				r := loadRun(b, t.url, "/api/v1/verify", t.a, conns, slice, t.body)
+				t.res.add(r)
+				n = len(r.lat)
 			}
 			t.cpu += t.benchProc.cpu(b) - c
+			// Between slices, untimed: the users of a Latchkey target are
+			// unlocked before any comes near max_failures (100), so that
+			// every wrong code stays a counted failure, as in the issue's
+			// run (about 80 a user in its 15 s), not a lock as well.
+			if t != targets[0] {
+				if t.sinceUnlock += n; t.sinceUnlock >= unlockEvery*loadUsers {
+					unlockUsers(b, t.url, t.users)
+					t.sinceUnlock = 0
+				}
+			}
 		}
 	}
 	// dbCPU reports a PostgreSQL target's backends' CPU time a request.
@@ -436,7 +481,7 @@ func verifyLoad(b *testing.B, latchkey, floorBin string, wrong bool) {
 				// server's context ends when its client goes away.
 				codes := verifyStatuses(b, t.url)
 				bad -= codes["429"]
-				b.Logf("%s: answers by status %v (a 500 is a request wrk dropped at the end of a slice)", t.name, codes)
+				b.Logf("%s: answers by status %v (a 499 is a request wrk dropped at the end of a slice)", t.name, codes)
 			}
 			if bad > 0 {
 				b.Fatalf("%s: %d of %d answers neither 200 nor 429", t.name, bad, n)
