@@ -319,7 +319,9 @@ func enrollUsers(b *testing.B, s *Server, n int) *benchUsers {
 // floor (internal/verifyfloor, a bare net/http handler that decodes the
 // same JSON and does one in-memory verification), `latchkey serve` on
 // SQLite and `latchkey serve` on PostgreSQL (LATCHKEY_LOAD_TARGETS
-// picks the servers, e.g. "sqlite"). The load generator is this process.
+// picks the servers, e.g. "sqlite"; LATCHKEY_LOAD_BASELINE=BINARY adds
+// an earlier build of latchkey on both, for a before/after in one run).
+// The load generator is this process (or wrk: LATCHKEY_LOAD_TOOL=wrk).
 // The targets take turns in 500 ms slices, so that other load on a
 // shared machine falls on all of them alike. Each reports req/s,
 // p50/p99, its ratio to the floor, its resident memory at the end and
@@ -407,22 +409,28 @@ func verifyLoad(b *testing.B, latchkey, floorBin string, wrong bool) {
 	if useWrk {
 		targets[0].script = wrkScript(b, fu.names, "")
 	}
-	for _, be := range []struct{ name, db string }{
-		{"sqlite", filepath.Join(b.TempDir(), "server.db")},
-		{"postgres", ""},
-	} {
-		if only := os.Getenv("LATCHKEY_LOAD_TARGETS"); only != "" && !strings.Contains(only, be.name) {
+	type server struct{ name, db, bin string }
+	servers := []server{{"sqlite", "", latchkey}, {"postgres", "", latchkey}}
+	if base := os.Getenv("LATCHKEY_LOAD_BASELINE"); base != "" {
+		// An earlier build beside this one, for a before/after in one run.
+		servers = append(servers, server{"sqlite-baseline", "", base}, server{"postgres-baseline", "", base})
+	}
+	for _, be := range servers {
+		if only := os.Getenv("LATCHKEY_LOAD_TARGETS"); only != "" && !strings.Contains(only, strings.TrimSuffix(be.name, "-baseline")) {
 			continue // a quicker look at one backend
 		}
-		if be.name == "postgres" {
+		backend, _, _ := strings.Cut(be.name, "-")
+		if backend == "postgres" {
 			be.db = newPostgresDB(b)
+		} else {
+			be.db = filepath.Join(b.TempDir(), "server.db")
 		}
-		p, u, a := startLatchkey(b, be.name, latchkey, be.db, loadUsers)
+		p, u, a := startLatchkey(b, be.name, be.bin, be.db, loadUsers)
 		t := &target{benchProc: p, a: a, body: u.bodyFunc(wrong), users: u.names}
 		if useWrk {
 			t.script = wrkScript(b, u.names, authHeader(a))
 		}
-		if be.name == "postgres" {
+		if backend == "postgres" {
 			t.pgDSN, t.pgStart = be.db, map[int]time.Duration{}
 			for _, pid := range pgBackends(b, be.db) {
 				t.pgStart[pid], _ = procCPU(pid)

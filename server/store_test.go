@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -392,6 +393,40 @@ func testStoreAudit(t *testing.T, st Store) {
 	if len(all) != 1200 {
 		t.Fatalf("all events = %d", len(all))
 	}
+
+	// Past several thousand records (SQLite's index groups them in
+	// blocks of 4,096): a user's records across blocks, newest first, and
+	// a user whose few records are all far back.
+	evs = evs[:0]
+	for i := range 9000 {
+		user := "busy"
+		switch {
+		case i < 3:
+			user = "quiet"
+		case i%7 == 0:
+			user = "spread"
+		}
+		evs = append(evs, Event{Time: t0.Add(time.Duration(i) * time.Millisecond), User: user, Action: "verify", Outcome: "invalid_code"})
+	}
+	if err := st.Audit(ctx, evs...); err != nil {
+		t.Fatal(err)
+	}
+	quiet, err := st.AuditLog(ctx, "quiet", 10)
+	if err != nil || len(quiet) != 3 || !quiet[0].Time.Equal(t0.Add(2*time.Millisecond)) || !quiet[2].Time.Equal(t0) {
+		t.Fatalf("quiet's records = %+v, %v; want its 3, newest first", quiet, err)
+	}
+	spread, err := st.AuditLog(ctx, "spread", 2000)
+	if err != nil || len(spread) != 1285 {
+		t.Fatalf("spread's records = %d, %v; want 1285", len(spread), err)
+	}
+	for i, ev := range spread {
+		if want := t0.Add(time.Duration(8995-7*i) * time.Millisecond); ev.User != "spread" || !ev.Time.Equal(want) {
+			t.Fatalf("spread's record %d = %+v; want the one at %v", i, ev, want)
+		}
+	}
+	if some, _ := st.AuditLog(ctx, "spread", 700); len(some) != 700 || !some[699].Time.Equal(spread[699].Time) {
+		t.Fatalf("spread's newest 700 = %d records", len(some))
+	}
 }
 
 func testStoreReseal(t *testing.T, st Store) {
@@ -492,4 +527,46 @@ func TestSQLiteOneServerPerFile(t *testing.T) {
 		t.Fatalf("open after close: %v", err)
 	}
 	b.Close()
+}
+
+// A database made with the first audit index (user_id, id) opens with
+// the block index instead, its records found by user as before.
+func TestSQLiteAuditIndexUpgrade(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	old, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Exec(`CREATE TABLE audit (
+		id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, user_id TEXT NOT NULL,
+		credential_id TEXT NOT NULL, client TEXT NOT NULL, action TEXT NOT NULL, outcome TEXT NOT NULL);
+		CREATE INDEX audit_user ON audit (user_id, id);
+		INSERT INTO audit (at, user_id, credential_id, client, action, outcome) VALUES
+			(1, 'alice', 'c1', 'app', 'verify', 'valid'), (2, 'bob', '', 'app', 'verify', 'invalid_code');`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	st, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var indexes []string
+	rows, err := st.(*sqlStore).rdb.Query(`SELECT name FROM pragma_index_list('audit') ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		indexes = append(indexes, n)
+	}
+	rows.Close()
+	if !slices.Equal(indexes, []string{"audit_user_block"}) {
+		t.Fatalf("indexes of audit = %v; want [audit_user_block]", indexes)
+	}
+	evs, err := st.AuditLog(context.Background(), "alice", 10)
+	if err != nil || len(evs) != 1 || evs[0].Credential != "c1" {
+		t.Fatalf("alice's records = %+v, %v", evs, err)
+	}
 }
