@@ -164,7 +164,11 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 	ckdb.SetMaxOpenConns(1)
-	st.writer = newGroupWriter(wdb)
+	if st.writer, err = newGroupWriter(ctx, wdb); err != nil {
+		ckdb.Close()
+		st.Close()
+		return nil, err
+	}
 	st.checkpoints = newCheckpointer(ckdb)
 	return st, nil
 }
