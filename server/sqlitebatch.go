@@ -49,30 +49,38 @@ func (b *writerBatch) stmt(ctx context.Context, st *sql.Stmt) *sql.Stmt {
 
 // flush writes the staged rows and records.
 func (b *writerBatch) flush(ctx context.Context, ps *writerStmts) error {
-	if len(b.dirty) > 0 {
-		err := b.insert(ctx, ps.upsertState, len(b.dirty), func(args []any, i int) []any {
-			user := b.dirty[i]
-			st := b.users[user]
-			st.dirty = false
-			b.users[user] = st
-			return append(args, user, st.st.Failures, ms(st.st.LockedUntil), st.st.Lockouts)
-		})
-		if err != nil {
-			return err
-		}
-		b.dirty = b.dirty[:0]
+	if err := b.flushStates(ctx, ps); err != nil {
+		return err
 	}
-	if len(b.events) > 0 {
-		err := b.insert(ctx, ps.insertAudit, len(b.events), func(args []any, i int) []any {
-			ev := &b.events[i]
-			return append(args, ms(ev.Time), ev.User, ev.Credential, ev.Client, ev.Action, ev.Outcome)
-		})
-		if err != nil {
-			return err
-		}
-		b.events = b.events[:0]
+	return b.flushEvents(ctx, ps)
+}
+
+func (b *writerBatch) flushStates(ctx context.Context, ps *writerStmts) error {
+	if len(b.dirty) == 0 {
+		return nil
 	}
-	return nil
+	err := b.insert(ctx, ps.upsertState, len(b.dirty), func(args []any, i int) []any {
+		user := b.dirty[i]
+		st := b.users[user]
+		st.dirty = false
+		b.users[user] = st
+		return append(args, user, st.st.Failures, ms(st.st.LockedUntil), st.st.Lockouts)
+	})
+	b.dirty = b.dirty[:0]
+	return err
+}
+
+func (b *writerBatch) flushEvents(ctx context.Context, ps *writerStmts) error {
+	if len(b.events) == 0 {
+		return nil
+	}
+	err := b.insert(ctx, ps.insertAudit, len(b.events), func(args []any, i int) []any {
+		ev := &b.events[i]
+		return append(args, ms(ev.Time), ev.User, ev.Credential, ev.Client, ev.Action, ev.Outcome)
+	})
+	clear(b.events) // no strings kept
+	b.events = b.events[:0]
+	return err
 }
 
 // insert writes n rows with m's statements, row appending the i-th

@@ -289,12 +289,11 @@ func (w *groupWriter) close() {
 }
 
 // tryReq is an attempt (Store.Attempt) on SQLite, applied by the writer
-// in its batch: check, or for a code checked already (Record) c.
+// in its batch.
 type tryReq struct {
 	user  string
 	now   time.Time
 	l     Lockout
-	check func() (Check, error) // nil for Record's
-	c     Check                 // Record's: its Event is audited whatever the outcome
-	r     AttemptResult         // the result
+	check func() (Check, error)
+	r     AttemptResult // the result
 }
