@@ -22,7 +22,7 @@ type writerBatch struct {
 
 // stagedState is a user's user_state row in a batch.
 type stagedState struct {
-	st    UserState
+	r     userRow
 	known bool // false: a write in SQL may have changed the row
 	dirty bool // st is to be written
 }
@@ -47,7 +47,10 @@ func (b *writerBatch) stmt(ctx context.Context, st *sql.Stmt) *sql.Stmt {
 	return ts
 }
 
-// flush writes the staged rows and records.
+// flush writes the staged rows and records: a row with a prepared
+// single-row UPDATE (or INSERT), which measured cheaper than a multi-row
+// upsert; the records, often hundreds at once (the auditor's), with a
+// multi-row INSERT.
 func (b *writerBatch) flush(ctx context.Context, ps *writerStmts) error {
 	if err := b.flushStates(ctx, ps); err != nil {
 		return err
@@ -59,15 +62,20 @@ func (b *writerBatch) flushStates(ctx context.Context, ps *writerStmts) error {
 	if len(b.dirty) == 0 {
 		return nil
 	}
-	err := b.insert(ctx, ps.upsertState, len(b.dirty), func(args []any, i int) []any {
-		user := b.dirty[i]
+	for _, user := range b.dirty {
 		st := b.users[user]
-		st.dirty = false
+		q := ps.updateState
+		if !st.r.row {
+			q = ps.insertState
+		}
+		if _, err := b.stmt(ctx, q).ExecContext(ctx, st.r.st.Failures, ms(st.r.st.LockedUntil), st.r.st.Lockouts, user); err != nil {
+			return err
+		}
+		st.dirty, st.r.row = false, true
 		b.users[user] = st
-		return append(args, user, st.st.Failures, ms(st.st.LockedUntil), st.st.Lockouts)
-	})
+	}
 	b.dirty = b.dirty[:0]
-	return err
+	return nil
 }
 
 func (b *writerBatch) flushEvents(ctx context.Context, ps *writerStmts) error {
@@ -162,8 +170,9 @@ func (m *multiRow) close() {
 
 // writerStmts are the group writer's statements, prepared once.
 type writerStmts struct {
-	readState, accept, confirm *sql.Stmt
-	upsertState, insertAudit   *multiRow
+	readState, updateState, insertState *sql.Stmt
+	accept, confirm                     *sql.Stmt
+	insertAudit                         *multiRow
 }
 
 func prepareWriter(ctx context.Context, db *sql.DB) (*writerStmts, error) {
@@ -178,15 +187,13 @@ func prepareWriter(ctx context.Context, db *sql.DB) (*writerStmts, error) {
 		return st
 	}
 	ps.readState = prep(`SELECT failures, locked_until, lockouts FROM user_state WHERE user_id = ?`)
+	ps.updateState = prep(`UPDATE user_state SET failures = ?, locked_until = ?, lockouts = ? WHERE user_id = ?`)
+	ps.insertState = prep(`INSERT INTO user_state (failures, locked_until, lockouts, user_id) VALUES (?, ?, ?, ?)`)
 	// The writer has checked the lock: no read of user_state.
 	ps.accept = prep(`UPDATE credentials SET last_step = ?1, last_used = ?2
 		WHERE id = ?3 AND user_id = ?4 AND verified = 1 AND last_step < ?1`)
 	ps.confirm = prep(`UPDATE credentials SET verified = 1, expires = 0, last_step = ?1, last_used = ?2
 		WHERE id = ?3 AND user_id = ?4 AND verified = 0 AND expires > ?2 AND last_step < ?1`)
-	if err == nil {
-		ps.upsertState, err = prepareMultiRow(ctx, db, `INSERT INTO user_state (user_id, failures, locked_until, lockouts)`,
-			`ON CONFLICT (user_id) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until, lockouts = excluded.lockouts`, 4)
-	}
 	if err == nil {
 		ps.insertAudit, err = prepareMultiRow(ctx, db, `INSERT INTO audit (at, user_id, credential_id, client, action, outcome)`, ``, 6)
 	}
@@ -198,14 +205,12 @@ func prepareWriter(ctx context.Context, db *sql.DB) (*writerStmts, error) {
 }
 
 func (ps *writerStmts) close() {
-	for _, st := range []*sql.Stmt{ps.readState, ps.accept, ps.confirm} {
+	for _, st := range []*sql.Stmt{ps.readState, ps.updateState, ps.insertState, ps.accept, ps.confirm} {
 		if st != nil {
 			st.Close()
 		}
 	}
-	for _, m := range []*multiRow{ps.upsertState, ps.insertAudit} {
-		if m != nil {
-			m.close()
-		}
+	if ps.insertAudit != nil {
+		ps.insertAudit.close()
 	}
 }

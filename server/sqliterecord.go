@@ -46,10 +46,11 @@ func (s *sqlStore) try(ctx context.Context, t *tryReq) (AttemptResult, error) {
 // the Event audited), a replay, or a failure (which may lock).
 func (w *groupWriter) try(ctx context.Context, t *tryReq) error {
 	t.r = AttemptResult{}
-	st, err := w.state(ctx, t.user)
+	cur, err := w.state(ctx, t.user)
 	if err != nil {
 		return err
 	}
+	st := cur.st
 	r := AttemptResult{State: st}
 	if st.LockedUntil.After(t.now) {
 		r.Outcome = AttemptLocked
@@ -76,7 +77,7 @@ func (w *groupWriter) try(ctx context.Context, t *tryReq) error {
 		if n == 1 {
 			if st.Failures > 0 || st.Lockouts > 0 {
 				st.Failures, st.Lockouts = 0, 0
-				w.setState(t.user, st)
+				w.setState(t.user, cur, st)
 			}
 			w.b.events = append(w.b.events, c.Event)
 			r.Outcome, r.State = AttemptAccepted, st
@@ -91,7 +92,7 @@ func (w *groupWriter) try(ctx context.Context, t *tryReq) error {
 	}
 	r.Outcome = AttemptFailed
 	r.State, r.NewLock = t.l.fail(st, t.now)
-	w.setState(t.user, r.State)
+	w.setState(t.user, cur, r.State)
 	t.r = r
 	return nil
 }

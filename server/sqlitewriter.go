@@ -56,7 +56,7 @@ type groupWriter struct {
 	ps   *writerStmts
 
 	// Owned by loop.
-	states map[string]UserState // committed user_state rows, LockedUntil in ms
+	states map[string]userRow // committed user_state rows
 	b      writerBatch          // the batch being applied
 }
 
@@ -90,7 +90,7 @@ func newGroupWriter(ctx context.Context, db *sql.DB) (*groupWriter, error) {
 		return nil, err
 	}
 	w := &groupWriter{db: db, ch: make(chan *writeReq), quit: make(chan struct{}), done: make(chan struct{}), ps: ps,
-		states: map[string]UserState{}, b: newWriterBatch()}
+		states: map[string]userRow{}, b: newWriterBatch()}
 	go w.loop()
 	return w, nil
 }
@@ -198,7 +198,7 @@ func (w *groupWriter) apply(batch []*writeReq) error {
 	}
 	for user, st := range w.b.users {
 		if st.known {
-			w.states[user] = st.st
+			w.states[user] = st.r
 		} else {
 			delete(w.states, user)
 		}
@@ -247,34 +247,44 @@ func (w *groupWriter) applyTx(batch []*writeReq) error {
 	return tx.Commit()
 }
 
-// state returns user's user_state row as the batch left it so far: from
-// the batch, the writer's states, or the database.
-func (w *groupWriter) state(ctx context.Context, user string) (UserState, error) {
-	if st, ok := w.b.users[user]; ok && st.known {
-		return st.st, nil
-	} else if !ok {
-		if st, ok := w.states[user]; ok {
-			return st, nil
-		}
-	}
-	var st UserState
-	var locked int64
-	err := w.b.stmt(ctx, w.ps.readState).QueryRowContext(ctx, user).Scan(&st.Failures, &locked, &st.Lockouts)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) { // none: no failure yet
-		return UserState{}, err
-	}
-	st.LockedUntil = fromMS(locked)
-	w.b.users[user] = stagedState{st: st, known: true}
-	return st, nil
+// userRow is a user's row of user_state as the writer knows it.
+type userRow struct {
+	st  UserState // LockedUntil in the database's milliseconds
+	row bool      // the table has the row (else st is zero)
 }
 
-// setState stages user's new row, to be written before the commit.
-func (w *groupWriter) setState(user string, st UserState) {
+// state returns user's user_state row as the batch left it so far: from
+// the batch, the writer's states, or the database.
+func (w *groupWriter) state(ctx context.Context, user string) (userRow, error) {
+	if st, ok := w.b.users[user]; ok && st.known {
+		return st.r, nil
+	} else if !ok {
+		if r, ok := w.states[user]; ok {
+			return r, nil
+		}
+	}
+	var r userRow
+	var locked int64
+	err := w.b.stmt(ctx, w.ps.readState).QueryRowContext(ctx, user).Scan(&r.st.Failures, &locked, &r.st.Lockouts)
+	switch {
+	case err == nil:
+		r.row = true
+	case !errors.Is(err, sql.ErrNoRows): // none: no failure yet
+		return userRow{}, err
+	}
+	r.st.LockedUntil = fromMS(locked)
+	w.b.users[user] = stagedState{r: r, known: true}
+	return r, nil
+}
+
+// setState stages st as user's row after cur (what state returned), to
+// be written before the commit.
+func (w *groupWriter) setState(user string, cur userRow, st UserState) {
 	st.LockedUntil = fromMS(ms(st.LockedUntil)) // as the database keeps it
 	if prev, ok := w.b.users[user]; !ok || !prev.dirty {
 		w.b.dirty = append(w.b.dirty, user)
 	}
-	w.b.users[user] = stagedState{st: st, known: true, dirty: true}
+	w.b.users[user] = stagedState{r: userRow{st: st, row: cur.row}, known: true, dirty: true}
 }
 
 // close stops the writer; writes sent afterwards get errStoreClosed.
