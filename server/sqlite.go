@@ -82,7 +82,8 @@ CREATE TABLE IF NOT EXISTS health (
 // a pool; verification attempts and audit records share transactions
 // through one ordered writer (group commit, see groupWriter). The file serves one Store at a time (PATH.lock holds an
 // exclusive lock; a second opener gets ErrInUse), which lets the store
-// serve users' verified credentials from memory between writes.
+// serve users' verified credentials from memory between writes, and its
+// writer keep users' failure counts and locks.
 func OpenSQLite(ctx context.Context, path string) (Store, error) {
 	// One server per file: the store caches what it reads and relies on
 	// being the only writer.

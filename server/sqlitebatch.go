@@ -9,8 +9,7 @@ import (
 
 // writerBatch is what the group writer stages during a batch: the
 // user_state rows it read or changed and the audit records, written
-// with a few multi-row statements before a write in SQL and before the
-// commit (flush).
+// before a write in SQL and before the commit (flush).
 type writerBatch struct {
 	tx     *sql.Tx
 	txs    map[*sql.Stmt]*sql.Stmt // the writer's statements on tx
@@ -24,7 +23,7 @@ type writerBatch struct {
 type stagedState struct {
 	r     userRow
 	known bool // false: a write in SQL may have changed the row
-	dirty bool // st is to be written
+	dirty bool // r is to be written
 }
 
 func newWriterBatch() writerBatch {
@@ -126,7 +125,8 @@ type multiRow struct {
 	stmts map[int]*sql.Stmt
 }
 
-// multiRowSizes are the chunks: a batch's rows are mostly fewer than 16.
+// multiRowSizes are the chunks: a batch holds a few records, or the
+// auditor's hundreds.
 var multiRowSizes = []int{1, 4, 16, 64}
 
 // prepareMultiRow prepares "head SELECT ... FROM (VALUES ...) WHERE

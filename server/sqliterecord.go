@@ -14,10 +14,10 @@ func (s *sqlStore) sqliteAttempt(ctx context.Context, user string, now time.Time
 // sqliteRecord is Record on SQLite: Attempt for a code checked already.
 // SQLite never answers ErrStale: the store's cache holds the credentials
 // as the database does. A refusal's audit record is left to the caller
-// (the server's auditor, which writes them in batches): written in the
-// attempt's batch, each record would dirty a page of the audit log's
-// index of its own in that batch's commit, measured to cost a wrong code
-// more CPU than the batch saves.
+// (the server's auditor, which writes them in batches every 50 ms):
+// written in the attempt's batch, each record dirties a page of the
+// audit log's index of its own in that batch's commit, which measured
+// about a third more CPU a wrong code under load (105 against 80 µs).
 func (s *sqlStore) sqliteRecord(ctx context.Context, user string, now time.Time, l Lockout, c Check) (AttemptResult, error) {
 	return s.try(ctx, &tryReq{user: user, now: now, l: l, check: func() (Check, error) { return c, nil }})
 }

@@ -42,12 +42,12 @@ func gather[T any](ch chan T, batch []T, max int) []T {
 //
 // The writer owns the user_state table: it keeps the committed row of
 // each user it read or wrote (states), so that a verification reads no
-// row, and writes a batch's rows and audit records with a few multi-row
-// statements before its commit (see writerBatch). This holds because one
-// process has the file (OpenSQLite) and every statement that writes
-// user_state runs through the writer: attempts (try), and the writes
-// sent with doUser, which drop the user's entry. A batch that fails
-// changes no entry (they are set after the commit) and empties states.
+// row, and writes a batch's changed rows and audit records before its
+// commit (see writerBatch). This holds because one process has the file
+// (OpenSQLite) and every statement that writes user_state runs through
+// the writer: attempts (try), and the writes sent with doUser, which
+// drop the user's entry. A batch that fails changes no entry (they are
+// set after the commit) and empties states.
 type groupWriter struct {
 	db   *sql.DB
 	ch   chan *writeReq // unbuffered: a send succeeds only while loop runs
@@ -57,7 +57,7 @@ type groupWriter struct {
 
 	// Owned by loop.
 	states map[string]userRow // committed user_state rows
-	b      writerBatch          // the batch being applied
+	b      writerBatch        // the batch being applied
 }
 
 // writeReq is one write, one of: fn, a write in SQL that runs inside the

@@ -106,6 +106,9 @@ func newSQLStore(name string, rdb, wdb *sql.DB, rebind func(string) string) *sql
 		accept: r(`UPDATE credentials SET last_step = $1, last_used = $2
 			WHERE id = $3 AND user_id = $4 AND verified = 1 AND last_step < $1
 			AND NOT EXISTS (SELECT 1 FROM user_state WHERE user_id = $4 AND locked_until > $2)`),
+		// On SQLite every statement that writes user_state runs through
+		// the group writer (its attempts, or doUser), which keeps the
+		// table's rows in memory.
 		resetFailures: r(`UPDATE user_state SET failures = 0, lockouts = 0 WHERE user_id = $1 AND (failures > 0 OR lockouts > 0)`),
 		userState:     r(`SELECT failures, locked_until, lockouts FROM user_state WHERE user_id = $1`),
 		// lockUser reads a user's state and, being an upsert, locks the
