@@ -111,7 +111,7 @@ type checkedRecorder interface {
 // one round trip and one transaction (see pgBatcher); on SQLite Attempt.
 func (s *sqlStore) Record(ctx context.Context, user string, now time.Time, l Lockout, c Check) (AttemptResult, error) {
 	if !s.pipeline { // SQLite: its writer takes no round trip
-		return s.Attempt(ctx, user, now, l, func() (Check, error) { return c, nil })
+		return s.sqliteRecord(ctx, user, now, l, c)
 	}
 	ev := c.Event
 	v, err := s.batcher.verify(ctx, user, ms(now), c.Credentials, c.Credential, c.Step,

@@ -75,25 +75,37 @@ func migrateAdminPostgres(ctx context.Context, tx *sql.Tx) error {
 }
 
 // Unlock resets user's failures, lock and back-off in one statement and
-// returns the state it replaced.
+// returns the state it replaced (SQLite: in the group writer's batch).
 func (s *sqlStore) Unlock(ctx context.Context, user string) (UserState, error) {
 	defer s.invalidate(user)
+	var st UserState
+	unlock := func(ctx context.Context, tx *sql.Tx) error {
+		var locked int64
+		// The upsert also takes PostgreSQL's row lock, so an Attempt running
+		// now finishes before or after the reset, not across it.
+		err := tx.QueryRowContext(ctx, s.q.lockUser, user).Scan(&st.Failures, &locked, &st.Lockouts)
+		if err != nil {
+			return s.errorf("unlock", err)
+		}
+		st.LockedUntil = fromMS(locked)
+		if _, err := tx.ExecContext(ctx, s.q.lock, 0, 0, 0, user); err != nil {
+			return s.errorf("unlock", err)
+		}
+		return nil
+	}
+	if s.writer != nil {
+		if err := s.writer.doUser(ctx, user, unlock, nil); err != nil {
+			return UserState{}, err
+		}
+		return st, nil
+	}
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return UserState{}, s.errorf("unlock", err)
 	}
 	defer tx.Rollback()
-	var st UserState
-	var locked int64
-	// The upsert also takes PostgreSQL's row lock, so an Attempt running
-	// now finishes before or after the reset, not across it.
-	err = tx.QueryRowContext(ctx, s.q.lockUser, user).Scan(&st.Failures, &locked, &st.Lockouts)
-	if err != nil {
-		return UserState{}, s.errorf("unlock", err)
-	}
-	st.LockedUntil = fromMS(locked)
-	if _, err := tx.ExecContext(ctx, s.q.lock, 0, 0, 0, user); err != nil {
-		return UserState{}, s.errorf("unlock", err)
+	if err := unlock(ctx, tx); err != nil {
+		return UserState{}, err
 	}
 	if err := tx.Commit(); err != nil {
 		return UserState{}, s.errorf("unlock", err)

@@ -87,7 +87,8 @@ CREATE TABLE IF NOT EXISTS health (
 // a pool; verification attempts and audit records share transactions
 // through one ordered writer (group commit, see groupWriter). The file serves one Store at a time (PATH.lock holds an
 // exclusive lock; a second opener gets ErrInUse), which lets the store
-// serve users' verified credentials from memory between writes.
+// serve users' verified credentials from memory between writes, and its
+// writer keep users' failure counts and locks.
 func OpenSQLite(ctx context.Context, path string) (Store, error) {
 	// One server per file: the store caches what it reads and relies on
 	// being the only writer.
@@ -118,7 +119,10 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 	}
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
-	wdb, err := sql.Open("sqlite", dsn)
+	// The writer's statement journals (multi-row statements keep one, to
+	// undo a statement that fails half-way) stay in memory: in a file they
+	// cost a system call per page.
+	wdb, err := sql.Open("sqlite", dsn+"&_pragma=temp_store(MEMORY)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -169,7 +173,11 @@ func openSQLite(ctx context.Context, path string) (*sqlStore, error) {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 	ckdb.SetMaxOpenConns(1)
-	st.writer = newGroupWriter(wdb)
+	if st.writer, err = newGroupWriter(ctx, wdb); err != nil {
+		ckdb.Close()
+		st.Close()
+		return nil, err
+	}
 	st.checkpoints = newCheckpointer(ckdb)
 	return st, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"runtime"
+	"time"
 )
 
 // gather adds to batch, which holds a first request, the requests
@@ -38,34 +39,60 @@ func gather[T any](ch chan T, batch []T, max int) []T {
 // had its own transaction, so a burst of wrong codes for one user still
 // has at most MaxFailures checked. An answer leaves after the commit, so
 // an acknowledged write is in the WAL when the client hears of it.
+//
+// The writer owns the user_state table: it keeps the committed row of
+// each user it read or wrote (states), so that a verification reads no
+// row, and writes a batch's changed rows and audit records before its
+// commit (see writerBatch). This holds because one process has the file
+// (OpenSQLite) and every statement that writes user_state runs through
+// the writer: attempts (try), and the writes sent with doUser, which
+// drop the user's entry. A batch that fails changes no entry (they are
+// set after the commit) and empties states.
 type groupWriter struct {
 	db   *sql.DB
 	ch   chan *writeReq // unbuffered: a send succeeds only while loop runs
 	quit chan struct{}
 	done chan struct{}
+	ps   *writerStmts
+
+	// Owned by loop.
+	states map[string]userRow // committed user_state rows
+	b      writerBatch        // the batch being applied
 }
 
-// writeReq is one write: fn runs inside the batch's transaction (with
-// the batch's context) and may run a second time, alone, if another
-// write of its batch failed.
+// writeReq is one write, one of: fn, a write in SQL that runs inside the
+// batch's transaction (with the batch's context) and may run a second
+// time, alone, if another write of its batch failed; try, an attempt;
+// events, audit records.
 type writeReq struct {
-	ctx   context.Context
-	fn    func(ctx context.Context, tx *sql.Tx) error
-	after func() // maybe nil
-	errc  chan error
+	ctx    context.Context
+	fn     func(ctx context.Context, tx *sql.Tx) error
+	user   string // fn may change this user's row of user_state
+	try    *tryReq
+	events []Event
+	after  func() // maybe nil
+	errc   chan error
 }
 
 // maxGroup bounds one batch, so that a batch's commit is not held back
 // by an endless stream of writes.
 const maxGroup = 256
 
+// maxWriterUsers bounds the writer's states; past it, they start over.
+const maxWriterUsers = 100_000
+
 // errStoreClosed answers writes sent after Close.
 var errStoreClosed = errors.New("store closed")
 
-func newGroupWriter(db *sql.DB) *groupWriter {
-	w := &groupWriter{db: db, ch: make(chan *writeReq), quit: make(chan struct{}), done: make(chan struct{})}
+func newGroupWriter(ctx context.Context, db *sql.DB) (*groupWriter, error) {
+	ps, err := prepareWriter(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	w := &groupWriter{db: db, ch: make(chan *writeReq), quit: make(chan struct{}), done: make(chan struct{}), ps: ps,
+		states: map[string]userRow{}, b: newWriterBatch()}
 	go w.loop()
-	return w
+	return w, nil
 }
 
 // do runs fn in the next batch's transaction and returns once that
@@ -73,13 +100,28 @@ func newGroupWriter(db *sql.DB) *groupWriter {
 // kept). after, if not nil, runs once the batch is committed, in the
 // order of the batch's writes (for what must follow the commits in
 // their order, such as the store's cache). A ctx done before the batch
-// starts abandons the write.
+// starts abandons the write. fn must not write user_state (see doUser).
 func (w *groupWriter) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error, after func()) error {
-	r := &writeReq{ctx: ctx, fn: fn, after: after, errc: make(chan error, 1)}
+	return w.send(&writeReq{ctx: ctx, fn: fn, after: after})
+}
+
+// doUser is do for an fn that may write user's row of user_state: the
+// writer reads the row again after it.
+func (w *groupWriter) doUser(ctx context.Context, user string, fn func(ctx context.Context, tx *sql.Tx) error, after func()) error {
+	return w.send(&writeReq{ctx: ctx, fn: fn, user: user, after: after})
+}
+
+// audit writes evs in the next batch.
+func (w *groupWriter) audit(ctx context.Context, evs []Event) error {
+	return w.send(&writeReq{ctx: ctx, events: evs})
+}
+
+func (w *groupWriter) send(r *writeReq) error {
+	r.errc = make(chan error, 1)
 	select {
 	case w.ch <- r:
-	case <-ctx.Done():
-		return ctx.Err()
+	case <-r.ctx.Done():
+		return r.ctx.Err()
 	case <-w.quit:
 		return errStoreClosed
 	}
@@ -141,7 +183,31 @@ func (w *groupWriter) answer(batch []*writeReq, err error) {
 	}
 }
 
+// apply runs a batch in one transaction. The user_state rows it read or
+// wrote become the writer's states once it committed; when it fails, the
+// states are dropped, as the database may not hold what they say.
 func (w *groupWriter) apply(batch []*writeReq) error {
+	w.b.reset()
+	if err := w.applyTx(batch); err != nil {
+		w.b.reset()
+		clear(w.states)
+		return err
+	}
+	if len(w.states)+len(w.b.users) > maxWriterUsers {
+		clear(w.states)
+	}
+	for user, st := range w.b.users {
+		if st.known {
+			w.states[user] = st.r
+		} else {
+			delete(w.states, user)
+		}
+	}
+	w.b.reset()
+	return nil
+}
+
+func (w *groupWriter) applyTx(batch []*writeReq) error {
 	// Not a request's context: one request going away must not undo the
 	// others' writes. Nor one with a deadline: for a context that can end,
 	// the driver starts a goroutine to watch it for every statement, a
@@ -154,12 +220,71 @@ func (w *groupWriter) apply(batch []*writeReq) error {
 		return err
 	}
 	defer tx.Rollback()
+	w.b.tx = tx
+	defer func() { w.b.tx = nil }()
 	for _, r := range batch {
-		if err := r.fn(ctx, tx); err != nil {
+		switch {
+		case r.try != nil:
+			err = w.try(ctx, r.try)
+		case r.fn != nil:
+			// A write in SQL sees the batch's staged rows.
+			if err = w.b.flush(ctx, w.ps); err == nil {
+				err = r.fn(ctx, tx)
+			}
+			if r.user != "" {
+				w.b.users[r.user] = stagedState{}
+			}
+		default:
+			w.b.events = append(w.b.events, r.events...)
+		}
+		if err != nil {
 			return err
 		}
 	}
+	if err := w.b.flush(ctx, w.ps); err != nil {
+		return err
+	}
 	return tx.Commit()
+}
+
+// userRow is a user's row of user_state as the writer knows it.
+type userRow struct {
+	st  UserState // LockedUntil in the database's milliseconds
+	row bool      // the table has the row (else st is zero)
+}
+
+// state returns user's user_state row as the batch left it so far: from
+// the batch, the writer's states, or the database.
+func (w *groupWriter) state(ctx context.Context, user string) (userRow, error) {
+	if st, ok := w.b.users[user]; ok && st.known {
+		return st.r, nil
+	} else if !ok {
+		if r, ok := w.states[user]; ok {
+			return r, nil
+		}
+	}
+	var r userRow
+	var locked int64
+	err := w.b.stmt(ctx, w.ps.readState).QueryRowContext(ctx, user).Scan(&r.st.Failures, &locked, &r.st.Lockouts)
+	switch {
+	case err == nil:
+		r.row = true
+	case !errors.Is(err, sql.ErrNoRows): // none: no failure yet
+		return userRow{}, err
+	}
+	r.st.LockedUntil = fromMS(locked)
+	w.b.users[user] = stagedState{r: r, known: true}
+	return r, nil
+}
+
+// setState stages st as user's row after cur (what state returned), to
+// be written before the commit.
+func (w *groupWriter) setState(user string, cur userRow, st UserState) {
+	st.LockedUntil = fromMS(ms(st.LockedUntil)) // as the database keeps it
+	if prev, ok := w.b.users[user]; !ok || !prev.dirty {
+		w.b.dirty = append(w.b.dirty, user)
+	}
+	w.b.users[user] = stagedState{r: userRow{st: st, row: cur.row}, known: true, dirty: true}
 }
 
 // close stops the writer; writes sent afterwards get errStoreClosed.
@@ -170,4 +295,15 @@ func (w *groupWriter) close() {
 		close(w.quit)
 	}
 	<-w.done
+	w.ps.close()
+}
+
+// tryReq is an attempt (Store.Attempt) on SQLite, applied by the writer
+// in its batch.
+type tryReq struct {
+	user  string
+	now   time.Time
+	l     Lockout
+	check func() (Check, error)
+	r     AttemptResult // the result
 }

@@ -73,7 +73,7 @@ func (s *sqlStore) UseRecoveryCode(ctx context.Context, user, id string, now tim
 		return err
 	}
 	if s.writer != nil { // SQLite: in the verifications' group commit
-		err := s.writer.do(ctx, use, nil)
+		err := s.writer.doUser(ctx, user, use, nil)
 		return r, left, err
 	}
 	tx, err := s.wdb.BeginTx(ctx, nil)

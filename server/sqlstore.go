@@ -78,8 +78,8 @@ type queries struct {
 	insertCred, getCred, listCreds, verifiedCreds   string
 	renameCred, deleteCred, deleteExpired           string
 	confirm, accept, resetFailures, userState, lock string
-	lockUser, insertLock                            string
-	insertAudit, insertAudit1, auditUser, auditAll  string
+	lockUser                                        string
+	insertAudit, auditUser, auditAll                string
 	auditUserBlock                                  string
 	resealList, resealUpdate                        string
 }
@@ -107,21 +107,21 @@ func newSQLStore(name string, rdb, wdb *sql.DB, rebind func(string) string) *sql
 		accept: r(`UPDATE credentials SET last_step = $1, last_used = $2
 			WHERE id = $3 AND user_id = $4 AND verified = 1 AND last_step < $1
 			AND NOT EXISTS (SELECT 1 FROM user_state WHERE user_id = $4 AND locked_until > $2)`),
+		// On SQLite every statement that writes user_state runs through
+		// the group writer (its attempts, or doUser), which keeps the
+		// table's rows in memory.
 		resetFailures: r(`UPDATE user_state SET failures = 0, lockouts = 0 WHERE user_id = $1 AND (failures > 0 OR lockouts > 0)`),
 		userState:     r(`SELECT failures, locked_until, lockouts FROM user_state WHERE user_id = $1`),
 		// lockUser reads a user's state and, being an upsert, locks the
-		// row until the transaction ends (PostgreSQL). SQLite reads it
-		// with userState: its writer is one connection in BEGIN
-		// IMMEDIATE transactions, and a read writes nothing.
+		// row until the transaction ends (PostgreSQL). On SQLite the
+		// group writer's writes run one at a time.
 		lockUser: r(`INSERT INTO user_state (user_id, failures, locked_until, lockouts) VALUES ($1, 0, 0, 0)
 			ON CONFLICT (user_id) DO UPDATE SET failures = user_state.failures
 			RETURNING failures, locked_until, lockouts`),
-		lock:         r(`UPDATE user_state SET failures = $1, locked_until = $2, lockouts = $3 WHERE user_id = $4`),
-		insertLock:   r(`INSERT INTO user_state (failures, locked_until, lockouts, user_id) VALUES ($1, $2, $3, $4)`),
-		insertAudit:  `INSERT INTO audit (at, user_id, credential_id, client, action, outcome) VALUES `,
-		insertAudit1: r(`INSERT INTO audit (at, user_id, credential_id, client, action, outcome) VALUES ($1, $2, $3, $4, $5, $6)`),
-		auditUser:    r(`SELECT at, user_id, credential_id, client, action, outcome FROM audit WHERE user_id = $1 ORDER BY id DESC LIMIT $2`),
-		auditAll:     r(`SELECT at, user_id, credential_id, client, action, outcome FROM audit ORDER BY id DESC LIMIT $1`),
+		lock:        r(`UPDATE user_state SET failures = $1, locked_until = $2, lockouts = $3 WHERE user_id = $4`),
+		insertAudit: `INSERT INTO audit (at, user_id, credential_id, client, action, outcome) VALUES `,
+		auditUser:   r(`SELECT at, user_id, credential_id, client, action, outcome FROM audit WHERE user_id = $1 ORDER BY id DESC LIMIT $2`),
+		auditAll:    r(`SELECT at, user_id, credential_id, client, action, outcome FROM audit ORDER BY id DESC LIMIT $1`),
 		// SQLite: one block of audit_user_block.
 		auditUserBlock: r(`SELECT at, user_id, credential_id, client, action, outcome FROM audit
 			WHERE (id >> 12) = $1 AND user_id = $2 ORDER BY id DESC LIMIT $3`),
@@ -316,7 +316,8 @@ func (s *sqlStore) DeleteExpired(ctx context.Context, now time.Time) (int, error
 }
 
 // change runs q (an UPDATE of one credential) and, if it changed a row,
-// resets user's failures and writes ev, all in one transaction.
+// resets user's failures and writes ev, all in one transaction (SQLite:
+// in the group writer's batch).
 func (s *sqlStore) change(ctx context.Context, op, q, user string, ev Event, args ...any) (bool, error) {
 	defer s.invalidate(user)
 	upd, err := s.stmt(ctx, s.wdb, q)
@@ -327,22 +328,34 @@ func (s *sqlStore) change(ctx context.Context, op, q, user string, ev Event, arg
 	if err != nil {
 		return false, s.errorf(op, err)
 	}
+	var changed bool
+	write := func(ctx context.Context, tx *sql.Tx) error {
+		changed = false
+		res, err := tx.StmtContext(ctx, upd).ExecContext(ctx, args...)
+		if err != nil {
+			return s.errorf(op, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		if _, err := tx.StmtContext(ctx, reset).ExecContext(ctx, user); err != nil {
+			return s.errorf(op, err)
+		}
+		changed = true
+		return s.audit(ctx, tx, ev)
+	}
+	if s.writer != nil {
+		if err := s.writer.doUser(ctx, user, write, nil); err != nil {
+			return false, err
+		}
+		return changed, nil
+	}
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return false, s.errorf(op, err)
 	}
 	defer tx.Rollback()
-	res, err := tx.StmtContext(ctx, upd).ExecContext(ctx, args...)
-	if err != nil {
-		return false, s.errorf(op, err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return false, err
-	}
-	if _, err := tx.StmtContext(ctx, reset).ExecContext(ctx, user); err != nil {
-		return false, s.errorf(op, err)
-	}
-	if err := s.audit(ctx, tx, ev); err != nil {
+	if err := write(ctx, tx); err != nil || !changed {
 		return false, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -381,108 +394,7 @@ func (s *sqlStore) Attempt(ctx context.Context, user string, now time.Time, l Lo
 	if s.pipeline {
 		return s.pgAttempt(ctx, user, now, l, check)
 	}
-	// Prepared before a transaction takes SQLite's one write connection.
-	var ps [6]*sql.Stmt
-	read := s.q.lockUser
-	if s.writer != nil {
-		read = s.q.userState
-	}
-	for i, q := range []string{read, s.q.accept, s.q.confirm, s.q.resetFailures, s.q.lock, s.q.insertLock} {
-		var err error
-		if ps[i], err = s.stmt(ctx, s.wdb, q); err != nil {
-			return AttemptResult{}, s.errorf("attempt", err)
-		}
-	}
-	var r AttemptResult
-	if s.writer != nil {
-		err := s.writer.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-			var err error
-			r, err = s.attempt(ctx, tx, ps, user, now, l, check)
-			return err
-		}, func() {
-			// A failure changed the user's state alone: the cache keeps
-			// the user's credentials and takes the new state, so a wrong
-			// code does not cost the next request a read.
-			switch r.Outcome {
-			case AttemptAccepted:
-				s.invalidate(user)
-			case AttemptFailed, AttemptLocked:
-				s.cache.setState(user, r.State)
-			}
-		})
-		return r, err
-	}
-	defer s.invalidate(user)
-	tx, err := s.wdb.BeginTx(ctx, nil)
-	if err != nil {
-		return AttemptResult{}, s.errorf("attempt", err)
-	}
-	defer tx.Rollback()
-	if r, err = s.attempt(ctx, tx, ps, user, now, l, check); err != nil {
-		return AttemptResult{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return AttemptResult{}, s.errorf("attempt", err)
-	}
-	return r, nil
-}
-
-// attempt is Attempt's work inside tx, which the caller commits, with
-// Attempt's statements ps: the read of the user's state, accept,
-// confirm, resetFailures, lock and insertLock (for a user without a row).
-func (s *sqlStore) attempt(ctx context.Context, tx *sql.Tx, ps [6]*sql.Stmt, user string, now time.Time, l Lockout, check func() (Check, error)) (AttemptResult, error) {
-	read, accept, confirm, reset, lock := ps[0], ps[1], ps[2], ps[3], ps[4]
-	var r AttemptResult
-	var locked int64
-	err := tx.StmtContext(ctx, read).QueryRowContext(ctx, user).Scan(&r.State.Failures, &locked, &r.State.Lockouts)
-	if errors.Is(err, sql.ErrNoRows) { // no failure yet
-		lock = ps[5]
-	} else if err != nil {
-		return AttemptResult{}, s.errorf("attempt", err)
-	}
-	r.State.LockedUntil = fromMS(locked)
-	if r.State.LockedUntil.After(now) {
-		r.Outcome = AttemptLocked
-		return r, nil
-	}
-	c, err := check()
-	if err != nil {
-		return AttemptResult{}, err
-	}
-	if c.Credential != "" {
-		upd := accept
-		if c.Confirm {
-			upd = confirm
-		}
-		res, err := tx.StmtContext(ctx, upd).ExecContext(ctx, c.Step, ms(now), c.Credential, user)
-		if err != nil {
-			return AttemptResult{}, s.errorf("attempt", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return AttemptResult{}, s.errorf("attempt", err)
-		}
-		if n == 1 {
-			if _, err := tx.StmtContext(ctx, reset).ExecContext(ctx, user); err != nil {
-				return AttemptResult{}, s.errorf("attempt", err)
-			}
-			if err := s.audit(ctx, tx, c.Event); err != nil {
-				return AttemptResult{}, err
-			}
-			r.Outcome, r.State.Failures, r.State.Lockouts = AttemptAccepted, 0, 0
-			return r, nil
-		}
-		if !c.Confirm {
-			r.Outcome = AttemptReplayed
-			return r, nil
-		}
-	}
-	r.Outcome = AttemptFailed
-	r.State, r.NewLock = l.fail(r.State, now)
-	if _, err := tx.StmtContext(ctx, lock).ExecContext(ctx, r.State.Failures, ms(r.State.LockedUntil), r.State.Lockouts, user); err != nil {
-		return AttemptResult{}, s.errorf("attempt", err)
-	}
-	return r, nil
+	return s.sqliteAttempt(ctx, user, now, l, check)
 }
 
 // execer is a *sql.DB or a *sql.Tx.
@@ -519,10 +431,8 @@ const pgInsertAudit = `INSERT INTO audit (at, user_id, credential_id, client, ac
 	SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[])`
 
 // Audit writes events in one transaction. PostgreSQL takes them in one
-// statement (one round trip); SQLite runs one prepared single-row
-// insert per event, because it parses a statement with thousands of
-// parameters slowly (its parameter-name lookup is linear), through the
-// group writer.
+// statement (one round trip); SQLite stages them in the group writer's
+// batch, which writes a batch's records with a few multi-row inserts.
 func (s *sqlStore) Audit(ctx context.Context, evs ...Event) error {
 	if len(evs) == 0 {
 		return nil
@@ -541,20 +451,11 @@ func (s *sqlStore) Audit(ctx context.Context, evs ...Event) error {
 		}
 		return nil
 	}
-	ins, err := s.stmt(ctx, s.wdb, s.q.insertAudit1)
-	if err != nil {
+	// With the verifications' writes, in their group commit.
+	if err := s.writer.audit(ctx, evs); err != nil {
 		return s.errorf("audit", err)
 	}
-	// With the verifications' writes, in their group commit.
-	return s.writer.do(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		st := tx.StmtContext(ctx, ins)
-		for _, ev := range evs {
-			if _, err := st.ExecContext(ctx, ms(ev.Time), ev.User, ev.Credential, ev.Client, ev.Action, ev.Outcome); err != nil {
-				return s.errorf("audit", err)
-			}
-		}
-		return nil
-	}, nil)
+	return nil
 }
 
 func (s *sqlStore) AuditLog(ctx context.Context, user string, limit int) ([]Event, error) {
