@@ -3,47 +3,42 @@ package server
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
-// pgBatcher is the PostgreSQL store's way to record verifications (see
-// Record): one goroutine takes the calls waiting at that moment and sends
-// them as one call of latchkey_verify_batch, one statement, so one round
-// trip and one transaction, committed once; each request is answered
+// pgBatcher is the PostgreSQL store's way to latchkey_verify_audited (see
+// Record): one goroutine takes the verifications waiting at that moment
+// and sends them in one pgx pipeline, one write and one round trip, which
+// PostgreSQL runs as one transaction (the calls before a pipeline's Sync
+// share an implicit one) and commits once; each request is answered
 // after that commit. A call sees what the calls before it in the batch
 // did, as if each had its transaction, so a burst for one user keeps the
 // burst rule. The calls are sorted by user (keeping their order for one
-// user), the order in which the function takes the users' rows, so two
-// instances' batches never deadlock on them. When a batch fails (another
-// transaction deadlocked with it, say), each call is sent again alone.
+// user), so two instances' batches take user rows in one order and never
+// deadlock on them. When a batch fails (another transaction deadlocked
+// with it, say), each call is sent again alone.
 type pgBatcher struct {
 	db   *sql.DB
 	ch   chan *pgCall // unbuffered: a send succeeds only while loop runs
 	quit chan struct{}
 	done chan struct{}
-	args pgBatchArgs // send's, reused
 }
 
-// pgCall is one verification to record and its answer.
+// pgCall is one latchkey_verify_audited call and its answer.
 type pgCall struct {
 	ctx  context.Context
 	user string
-	now  time.Time
-	l    Lockout
-	ids  string // the credentials checked, as pgIDs encodes them
-	cred string // the matched credential, or ""
-	step int64
-	ev   Event
+	args []any
 	out  pgVerified
 	errc chan error
 }
 
-// pgVerified is latchkey_verify_batch's answer to a call.
+// pgVerified is latchkey_verify_audited's answer.
 type pgVerified struct {
 	outcome, failures, lockouts int
 	lockedUntil                 int64
@@ -55,12 +50,13 @@ func newPGBatcher(db *sql.DB) *pgBatcher {
 	return b
 }
 
-// verify records c in the next batch and returns its answer once the
-// batch is committed. A ctx done before the batch is sent abandons the
-// call; one done later ends the wait, not the call (as a request that
-// times out after its commit).
-func (b *pgBatcher) verify(ctx context.Context, c *pgCall) (pgVerified, error) {
-	c.ctx, c.errc = ctx, make(chan error, 1)
+// verify runs latchkey_verify_audited with args (the first is the
+// user) in the next batch and returns its answer once the batch is
+// committed. A ctx done before the batch is sent abandons the call; one
+// done later ends the wait, not the call (as a request that times out
+// after its commit).
+func (b *pgBatcher) verify(ctx context.Context, args ...any) (pgVerified, error) {
+	c := &pgCall{ctx: ctx, user: args[0].(string), args: args, errc: make(chan error, 1)}
 	select {
 	case b.ch <- c:
 	case <-ctx.Done():
@@ -119,7 +115,7 @@ func (b *pgBatcher) run(batch []*pgCall) {
 	}
 }
 
-// send records calls, sorted by user, in one statement.
+// send runs calls in one pipeline and one transaction.
 func (b *pgBatcher) send(calls []*pgCall) error {
 	// Not a request's context: one request going away must not undo the
 	// others' calls.
@@ -130,75 +126,15 @@ func (b *pgBatcher) send(calls []*pgCall) error {
 		return err
 	}
 	defer conn.Close()
-	args := b.args.set(calls)
 	return conn.Raw(func(dc any) error {
-		rows, err := dc.(*stdlib.Conn).Conn().Query(ctx, pgVerifyBatch, args...)
-		if err != nil {
-			return err
+		var batch pgx.Batch
+		for _, c := range calls {
+			batch.Queue(pgVerify, c.args...).QueryRow(func(row pgx.Row) error {
+				return row.Scan(&c.out.outcome, &c.out.failures, &c.out.lockedUntil, &c.out.lockouts)
+			})
 		}
-		defer rows.Close()
-		n := 0
-		for rows.Next() {
-			if n == len(calls) {
-				return errors.New("latchkey_verify_batch: more answers than calls")
-			}
-			o := &calls[n].out
-			if err := rows.Scan(&o.outcome, &o.failures, &o.lockedUntil, &o.lockouts); err != nil {
-				return err
-			}
-			n++
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if n != len(calls) {
-			return errors.New("latchkey_verify_batch: fewer answers than calls")
-		}
-		return nil
+		return dc.(*stdlib.Conn).Conn().SendBatch(ctx, &batch).Close()
 	})
-}
-
-// pgBatchArgs are latchkey_verify_batch's arguments, one array per
-// parameter.
-type pgBatchArgs struct {
-	users                                     []string
-	who                                       []int32
-	now, sub, step, base, lmax, at            []int64
-	ids, cred, evUser, evCred, client, action []string
-	outcome                                   []string
-	max                                       []int32
-}
-
-// set fills a from calls (sorted by user) and returns them as arguments.
-func (a *pgBatchArgs) set(calls []*pgCall) []any {
-	a.users, a.who = a.users[:0], a.who[:0]
-	a.now, a.sub, a.step, a.base, a.lmax, a.at = a.now[:0], a.sub[:0], a.step[:0], a.base[:0], a.lmax[:0], a.at[:0]
-	a.ids, a.cred, a.evUser, a.evCred, a.client, a.action = a.ids[:0], a.cred[:0], a.evUser[:0], a.evCred[:0], a.client[:0], a.action[:0]
-	a.outcome, a.max = a.outcome[:0], a.max[:0]
-	for i, c := range calls {
-		if i == 0 || c.user != calls[i-1].user {
-			a.users = append(a.users, c.user)
-		}
-		nowMS := ms(c.now)
-		a.who = append(a.who, int32(len(a.users)))
-		a.now = append(a.now, nowMS)
-		a.sub = append(a.sub, int64(c.now.Sub(time.UnixMilli(nowMS))))
-		a.ids = append(a.ids, c.ids)
-		a.cred = append(a.cred, c.cred)
-		a.step = append(a.step, c.step)
-		a.max = append(a.max, int32(c.l.MaxFailures))
-		a.base = append(a.base, int64(c.l.Base))
-		a.lmax = append(a.lmax, int64(c.l.Max))
-		a.at = append(a.at, ms(c.ev.Time))
-		a.evUser = append(a.evUser, c.ev.User)
-		a.evCred = append(a.evCred, c.ev.Credential)
-		a.client = append(a.client, c.ev.Client)
-		a.action = append(a.action, c.ev.Action)
-		a.outcome = append(a.outcome, c.ev.Outcome)
-	}
-	return []any{a.users, a.who, a.now, a.sub, a.ids, a.cred, a.step, a.max, a.base, a.lmax,
-		a.at, a.evUser, a.evCred, a.client, a.action, a.outcome}
 }
 
 // close stops the batcher; calls sent afterwards get errStoreClosed.

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// TestPGBatcher: concurrent verifications share round trips and
+// TestPGBatcher: concurrent latchkey_verify_audited calls share round trips and
 // transactions, and a call that fails fails alone: the others of its
 // batch are kept.
 func TestPGBatcher(t *testing.T) {
@@ -24,13 +24,14 @@ func TestPGBatcher(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			c := &pgCall{user: fmt.Sprintf("user%02d", i), now: now, l: l, ids: pgIDs(nil)}
+			sub, base, lmax := int64(0), int64(l.Base), int64(l.Max)
 			if i == 7 {
 				// Its lock would end past bigint's range: PostgreSQL
 				// refuses the arithmetic.
-				c.now, c.l.Base, c.l.Max = now.Add(time.Nanosecond), math.MaxInt64, math.MaxInt64
+				sub, base, lmax = 1, math.MaxInt64, math.MaxInt64
 			}
-			outs[i], errs[i] = st.batcher.verify(ctx, c)
+			outs[i], errs[i] = st.batcher.verify(ctx, fmt.Sprintf("user%02d", i), ms(now), sub, []string{}, "", int64(0),
+				l.MaxFailures, base, lmax, ms(now), "", "", "", "", "")
 		})
 	}
 	wg.Wait()
@@ -52,7 +53,7 @@ func TestPGBatcher(t *testing.T) {
 		}
 	}
 	st.Close()
-	if _, err := st.batcher.verify(ctx, &pgCall{user: "user00"}); !errors.Is(err, errStoreClosed) {
+	if _, err := st.batcher.verify(ctx, "user00"); !errors.Is(err, errStoreClosed) {
 		t.Fatalf("after close: %v", err)
 	}
 }
