@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
-// pgBatcher is the PostgreSQL store's way to latchkey_verify_audited (see
+// pgBatcher is the PostgreSQL store's way to latchkey_verify (see
 // Record): one goroutine takes the verifications waiting at that moment
 // and sends them in one pgx pipeline, one write and one round trip, which
 // PostgreSQL runs as one transaction (the calls before a pipeline's Sync
@@ -29,7 +29,7 @@ type pgBatcher struct {
 	done chan struct{}
 }
 
-// pgCall is one latchkey_verify_audited call and its answer.
+// pgCall is one latchkey_verify call and its answer.
 type pgCall struct {
 	ctx  context.Context
 	user string
@@ -38,7 +38,7 @@ type pgCall struct {
 	errc chan error
 }
 
-// pgVerified is latchkey_verify_audited's answer.
+// pgVerified is latchkey_verify's answer.
 type pgVerified struct {
 	outcome, failures, lockouts int
 	lockedUntil                 int64
@@ -50,11 +50,10 @@ func newPGBatcher(db *sql.DB) *pgBatcher {
 	return b
 }
 
-// verify runs latchkey_verify_audited with args (the first is the
-// user) in the next batch and returns its answer once the batch is
-// committed. A ctx done before the batch is sent abandons the call; one
-// done later ends the wait, not the call (as a request that times out
-// after its commit).
+// verify runs latchkey_verify with args (the first is the user) in the
+// next batch and returns its answer once the batch is committed. A ctx
+// done before the batch is sent abandons the call; one done later ends
+// the wait, not the call (as a request that times out after its commit).
 func (b *pgBatcher) verify(ctx context.Context, args ...any) (pgVerified, error) {
 	c := &pgCall{ctx: ctx, user: args[0].(string), args: args, errc: make(chan error, 1)}
 	select {

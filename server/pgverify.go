@@ -7,44 +7,31 @@ import (
 
 // pgVerifyFunction is a verification on PostgreSQL in one statement, so
 // in one round trip. A wrong code of a user who is unlocked, stays below
-// p_max and has the credentials p_ids is counted by one UPDATE (which
-// takes the row lock itself). Otherwise it takes the user's state row
-// (FOR UPDATE, making it at the user's first attempt), refuses a user
-// locked at p_now, and answers stale when the user's verified
-// credentials are not p_ids, the ones the code was checked against; else
-// it records the check: the compare-and-set of p_cred's step (with the
-// reset of failures), a replay, or a failure, the one reaching p_max and
-// each after it locking the user for the back-off's next step (p_base
-// doubled per lockout up to p_lmax, in nanoseconds after the call's
-// time: p_now milliseconds and p_sub nanoseconds; Lockout.duration). In
-// every case but stale it writes the verification's audit record (p_at...
-// p_outcome), its outcome naming what happened. It returns the outcome as
-// Attempt numbers it (0 accepted, 1 replayed, 2 failed, 3 locked; 4
+// p_max_failures and has the credentials p_ids is counted by one UPDATE
+// (which takes the row lock itself). Otherwise it takes the user's state
+// row (FOR UPDATE, making it at the user's first attempt), refuses a
+// user locked at p_now, and
+// answers stale when the user's verified credentials are not p_ids, the
+// ones the code was checked against; else it records the check: the
+// compare-and-set of p_cred's step (with the reset of failures and the
+// audit row), a replay, or a failure, the one reaching p_max_failures
+// and each after it locking the user until p_lock_ends[lockouts] (the
+// last element for any lockout past the array). It returns the outcome
+// as Attempt numbers it (0 accepted, 1 replayed, 2 failed, 3 locked; 4
 // stale) and the user's state after it.
 const pgVerifyFunction = `
-CREATE OR REPLACE FUNCTION latchkey_verify_audited(p_user TEXT, p_now BIGINT, p_sub BIGINT, p_ids TEXT[], p_cred TEXT,
-	p_step BIGINT, p_max INTEGER, p_base BIGINT, p_lmax BIGINT,
-	p_at BIGINT, p_ev_user TEXT, p_ev_cred TEXT, p_client TEXT, p_action TEXT, p_outcome TEXT,
+CREATE OR REPLACE FUNCTION latchkey_verify(p_user TEXT, p_now BIGINT, p_ids TEXT[], p_cred TEXT, p_step BIGINT,
+	p_max_failures INTEGER, p_lock_ends BIGINT[], p_client TEXT, p_action TEXT, p_outcome TEXT,
 	OUT o_outcome INTEGER, OUT o_failures INTEGER, OUT o_locked_until BIGINT, OUT o_lockouts INTEGER)
 LANGUAGE plpgsql AS $$
-DECLARE
-	v_d BIGINT;
-	v_k INTEGER;
 BEGIN
-	-- Most wrong codes: one statement, whose UPDATE takes the row lock
-	-- itself.
+	-- Most wrong codes: one UPDATE, which takes the row lock itself.
 	IF p_cred = '' THEN
-		WITH counted AS (
-			UPDATE user_state s SET failures = s.failures + 1
-				WHERE s.user_id = p_user AND s.locked_until <= p_now AND s.failures + 1 < p_max
-				AND ARRAY(SELECT c.id FROM credentials c WHERE c.user_id = p_user AND c.verified = 1 ORDER BY c.created, c.id)
-					IS NOT DISTINCT FROM p_ids
-				RETURNING s.failures, s.locked_until, s.lockouts
-		), audited AS (
-			INSERT INTO audit (at, user_id, credential_id, client, action, outcome)
-				SELECT p_at, p_ev_user, p_ev_cred, p_client, p_action, '` + OutcomeInvalid + `' FROM counted
-		)
-		SELECT * INTO o_failures, o_locked_until, o_lockouts FROM counted;
+		UPDATE user_state s SET failures = s.failures + 1
+			WHERE s.user_id = p_user AND s.locked_until <= p_now AND s.failures + 1 < p_max_failures
+			AND ARRAY(SELECT c.id FROM credentials c WHERE c.user_id = p_user AND c.verified = 1 ORDER BY c.created, c.id)
+				IS NOT DISTINCT FROM p_ids
+			RETURNING s.failures, s.locked_until, s.lockouts INTO o_failures, o_locked_until, o_lockouts;
 		IF FOUND THEN
 			o_outcome := 2;
 			RETURN;
@@ -58,8 +45,6 @@ BEGIN
 			RETURNING s.failures, s.locked_until, s.lockouts INTO o_failures, o_locked_until, o_lockouts;
 	END IF;
 	IF o_locked_until > p_now THEN
-		INSERT INTO audit (at, user_id, credential_id, client, action, outcome)
-			VALUES (p_at, p_ev_user, '', p_client, p_action, '` + OutcomeLocked + `');
 		o_outcome := 3;
 		RETURN;
 	END IF;
@@ -72,8 +57,6 @@ BEGIN
 		UPDATE credentials c SET last_step = p_step, last_used = p_now
 			WHERE c.id = p_cred AND c.user_id = p_user AND c.verified = 1 AND c.last_step < p_step;
 		IF NOT FOUND THEN
-			INSERT INTO audit (at, user_id, credential_id, client, action, outcome)
-				VALUES (p_at, p_ev_user, p_ev_cred, p_client, p_action, '` + OutcomeReplayed + `');
 			o_outcome := 1;
 			RETURN;
 		END IF;
@@ -81,34 +64,25 @@ BEGIN
 			UPDATE user_state s SET failures = 0, lockouts = 0 WHERE s.user_id = p_user;
 		END IF;
 		INSERT INTO audit (at, user_id, credential_id, client, action, outcome)
-			VALUES (p_at, p_ev_user, p_ev_cred, p_client, p_action, p_outcome);
+			VALUES (p_now, p_user, p_cred, p_client, p_action, p_outcome);
 		o_outcome := 0;
 		o_failures := 0;
 		o_lockouts := 0;
 		RETURN;
 	END IF;
 	o_failures := o_failures + 1;
-	IF o_failures >= p_max THEN
+	IF o_failures >= p_max_failures THEN
 		o_lockouts := o_lockouts + 1;
-		v_d := p_base;
-		v_k := 1;
-		WHILE v_k < o_lockouts AND v_d < p_lmax LOOP
-			v_d := CASE WHEN v_d > p_lmax / 2 THEN p_lmax ELSE v_d * 2 END;
-			v_k := v_k + 1;
-		END LOOP;
-		v_d := p_sub + LEAST(v_d, p_lmax);
-		o_locked_until := p_now + v_d / 1000000 - (v_d % 1000000 < 0)::INTEGER;
+		o_locked_until := p_lock_ends[LEAST(o_lockouts, cardinality(p_lock_ends))];
 	END IF;
 	UPDATE user_state s SET failures = o_failures, locked_until = o_locked_until, lockouts = o_lockouts
 		WHERE s.user_id = p_user;
-	INSERT INTO audit (at, user_id, credential_id, client, action, outcome)
-		VALUES (p_at, p_ev_user, p_ev_cred, p_client, p_action, '` + OutcomeInvalid + `');
 	o_outcome := 2;
 END
 $$`
 
 const pgVerify = `SELECT o_outcome, o_failures, o_locked_until, o_lockouts
-	FROM latchkey_verify_audited($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`
+	FROM latchkey_verify($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 
 // attemptStale is pgVerify's answer for credentials that changed.
 const attemptStale = 4
@@ -133,21 +107,19 @@ type checkedRecorder interface {
 }
 
 // Record is checkedRecorder's: on PostgreSQL one statement,
-// latchkey_verify_audited, which writes the audit record too, sent with
-// the other verifications of the moment in one round trip and one
-// transaction (see pgBatcher); on SQLite Attempt.
+// latchkey_verify, sent with the other verifications of the moment in
+// one round trip and one transaction (see pgBatcher); on SQLite Attempt.
 func (s *sqlStore) Record(ctx context.Context, user string, now time.Time, l Lockout, c Check) (AttemptResult, error) {
 	if !s.pipeline { // SQLite: its writer takes no round trip
 		return s.Attempt(ctx, user, now, l, func() (Check, error) { return c, nil })
 	}
 	ev := c.Event
-	nowMS := ms(now)
-	v, err := s.batcher.verify(ctx, user, nowMS, int64(now.Sub(time.UnixMilli(nowMS))), c.Credentials, c.Credential, c.Step,
-		l.MaxFailures, int64(l.Base), int64(l.Max), ms(ev.Time), ev.User, ev.Credential, ev.Client, ev.Action, ev.Outcome)
+	v, err := s.batcher.verify(ctx, user, ms(now), c.Credentials, c.Credential, c.Step,
+		l.MaxFailures, lockEnds(now, l), ev.Client, ev.Action, ev.Outcome)
 	if err != nil {
 		return AttemptResult{}, s.errorf("verify", err)
 	}
-	r := AttemptResult{Outcome: v.outcome, Audited: true, State: UserState{Failures: v.failures, LockedUntil: fromMS(v.lockedUntil), Lockouts: v.lockouts}}
+	r := AttemptResult{Outcome: v.outcome, State: UserState{Failures: v.failures, LockedUntil: fromMS(v.lockedUntil), Lockouts: v.lockouts}}
 	switch r.Outcome {
 	case attemptStale:
 		s.invalidate(user)
@@ -161,4 +133,18 @@ func (s *sqlStore) Record(ctx context.Context, user string, now time.Time, l Loc
 		s.cache.setState(user, r.State)
 	}
 	return r, nil
+}
+
+// lockEnds lists when each consecutive lock from now would end, in the
+// store's milliseconds: the first, the second... up to the first that
+// lasts l.Max, which every later lock lasts too.
+func lockEnds(now time.Time, l Lockout) []int64 {
+	var ends []int64
+	for n := 1; ; n++ {
+		d := l.duration(n)
+		ends = append(ends, ms(now.Add(d)))
+		if d >= l.Max || n >= 64 {
+			return ends
+		}
+	}
 }
