@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
 )
 
-// TestPGBatcher: concurrent latchkey_verify calls share round trips and
+// TestPGBatcher: concurrent verifications share round trips and
 // transactions, and a call that fails fails alone: the others of its
 // batch are kept.
 func TestPGBatcher(t *testing.T) {
@@ -23,12 +24,13 @@ func TestPGBatcher(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			ends := lockEnds(now, l)
+			c := &pgCall{user: fmt.Sprintf("user%02d", i), now: now, l: l, ids: pgIDs(nil)}
 			if i == 7 {
-				ends = nil // no lock end: its failure's lock breaks locked_until's NOT NULL
+				// Its lock would end past bigint's range: PostgreSQL
+				// refuses the arithmetic.
+				c.now, c.l.Base, c.l.Max = now.Add(time.Nanosecond), math.MaxInt64, math.MaxInt64
 			}
-			outs[i], errs[i] = st.batcher.verify(ctx, fmt.Sprintf("user%02d", i), ms(now), []string{}, "", int64(0),
-				l.MaxFailures, ends, "", "", "")
+			outs[i], errs[i] = st.batcher.verify(ctx, c)
 		})
 	}
 	wg.Wait()
@@ -50,7 +52,7 @@ func TestPGBatcher(t *testing.T) {
 		}
 	}
 	st.Close()
-	if _, err := st.batcher.verify(ctx, "user00"); !errors.Is(err, errStoreClosed) {
+	if _, err := st.batcher.verify(ctx, &pgCall{user: "user00"}); !errors.Is(err, errStoreClosed) {
 		t.Fatalf("after close: %v", err)
 	}
 }
