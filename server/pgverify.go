@@ -130,7 +130,8 @@ func pgIDs(ids []string) string {
 	return string(b)
 }
 
-// attemptStale is pgVerify's answer for credentials that changed.
+// attemptStale is latchkey_verify_calls' answer for credentials that
+// changed.
 const attemptStale = 4
 
 // checkedRecorder is a Store that records a code checked before the
