@@ -3,42 +3,47 @@ package server
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
-// pgBatcher is the PostgreSQL store's way to latchkey_verify (see
-// Record): one goroutine takes the verifications waiting at that moment
-// and sends them in one pgx pipeline, one write and one round trip, which
-// PostgreSQL runs as one transaction (the calls before a pipeline's Sync
-// share an implicit one) and commits once; each request is answered
+// pgBatcher is the PostgreSQL store's way to record verifications (see
+// Record): one goroutine takes the calls waiting at that moment and sends
+// them as one call of latchkey_verify_calls, one statement, so one round
+// trip and one transaction, committed once; each request is answered
 // after that commit. A call sees what the calls before it in the batch
 // did, as if each had its transaction, so a burst for one user keeps the
 // burst rule. The calls are sorted by user (keeping their order for one
-// user), so two instances' batches take user rows in one order and never
-// deadlock on them. When a batch fails (another transaction deadlocked
-// with it, say), each call is sent again alone.
+// user), the order in which the function takes the users' rows, so two
+// instances' batches never deadlock on them. When a batch fails (another
+// transaction deadlocked with it, say), each call is sent again alone.
 type pgBatcher struct {
 	db   *sql.DB
 	ch   chan *pgCall // unbuffered: a send succeeds only while loop runs
 	quit chan struct{}
 	done chan struct{}
+	args pgBatchArgs // send's, reused
 }
 
-// pgCall is one latchkey_verify call and its answer.
+// pgCall is one verification to record and its answer.
 type pgCall struct {
 	ctx  context.Context
 	user string
-	args []any
+	now  time.Time
+	l    Lockout
+	ids  string // the credentials checked, as pgIDs encodes them
+	cred string // the matched credential, or ""
+	step int64
+	ev   Event
 	out  pgVerified
 	errc chan error
 }
 
-// pgVerified is latchkey_verify's answer.
+// pgVerified is latchkey_verify_calls's answer to a call.
 type pgVerified struct {
 	outcome, failures, lockouts int
 	lockedUntil                 int64
@@ -50,12 +55,12 @@ func newPGBatcher(db *sql.DB) *pgBatcher {
 	return b
 }
 
-// verify runs latchkey_verify with args (the first is the user) in the
-// next batch and returns its answer once the batch is committed. A ctx
-// done before the batch is sent abandons the call; one done later ends
-// the wait, not the call (as a request that times out after its commit).
-func (b *pgBatcher) verify(ctx context.Context, args ...any) (pgVerified, error) {
-	c := &pgCall{ctx: ctx, user: args[0].(string), args: args, errc: make(chan error, 1)}
+// verify records c in the next batch and returns its answer once the
+// batch is committed. A ctx done before the batch is sent abandons the
+// call; one done later ends the wait, not the call (as a request that
+// times out after its commit).
+func (b *pgBatcher) verify(ctx context.Context, c *pgCall) (pgVerified, error) {
+	c.ctx, c.errc = ctx, make(chan error, 1)
 	select {
 	case b.ch <- c:
 	case <-ctx.Done():
@@ -114,7 +119,7 @@ func (b *pgBatcher) run(batch []*pgCall) {
 	}
 }
 
-// send runs calls in one pipeline and one transaction.
+// send records calls, sorted by user, in one statement.
 func (b *pgBatcher) send(calls []*pgCall) error {
 	// Not a request's context: one request going away must not undo the
 	// others' calls.
@@ -125,15 +130,57 @@ func (b *pgBatcher) send(calls []*pgCall) error {
 		return err
 	}
 	defer conn.Close()
+	args := b.args.set(calls)
 	return conn.Raw(func(dc any) error {
-		var batch pgx.Batch
-		for _, c := range calls {
-			batch.Queue(pgVerify, c.args...).QueryRow(func(row pgx.Row) error {
-				return row.Scan(&c.out.outcome, &c.out.failures, &c.out.lockedUntil, &c.out.lockouts)
-			})
+		rows, err := dc.(*stdlib.Conn).Conn().Query(ctx, pgVerifyCalls, args...)
+		if err != nil {
+			return err
 		}
-		return dc.(*stdlib.Conn).Conn().SendBatch(ctx, &batch).Close()
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			if n == len(calls) {
+				return errors.New("latchkey_verify_calls: more answers than calls")
+			}
+			o := &calls[n].out
+			if err := rows.Scan(&o.outcome, &o.failures, &o.lockedUntil, &o.lockouts); err != nil {
+				return err
+			}
+			n++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if n != len(calls) {
+			return errors.New("latchkey_verify_calls: fewer answers than calls")
+		}
+		return nil
 	})
+}
+
+// pgBatchArgs are latchkey_verify_calls' arguments: each call's numbers
+// and texts, pgCallNums and pgCallTexts of them, one after the other.
+type pgBatchArgs struct {
+	nums  []int64
+	texts []string
+}
+
+const (
+	pgCallNums  = 6 // now (ms), sub-millisecond ns, step, max failures, lock base and max (ns)
+	pgCallTexts = 6 // user, ids (pgIDs), matched credential, client, action, outcome
+)
+
+// set fills a from calls and returns them as arguments.
+func (a *pgBatchArgs) set(calls []*pgCall) []any {
+	a.nums, a.texts = a.nums[:0], a.texts[:0]
+	for _, c := range calls {
+		nowMS := ms(c.now)
+		a.nums = append(a.nums, nowMS, int64(c.now.Sub(time.UnixMilli(nowMS))), c.step,
+			int64(c.l.MaxFailures), int64(c.l.Base), int64(c.l.Max))
+		a.texts = append(a.texts, c.user, c.ids, c.cred, c.ev.Client, c.ev.Action, c.ev.Outcome)
+	}
+	return []any{a.nums, a.texts}
 }
 
 // close stops the batcher; calls sent afterwards get errStoreClosed.
