@@ -144,12 +144,6 @@ type checkedRecorder interface {
 	// c.Credentials; else it records c as Attempt records check's result.
 	// So the burst rule holds as with Attempt: of concurrent wrong codes,
 	// at most l.MaxFailures are answered as failures before the lock.
-	//
-	// A store that sets AttemptResult.Audited wrote c.Event in the same
-	// transaction, whatever the outcome (but ErrStale), its Outcome
-	// naming what happened: as given (valid) when accepted,
-	// OutcomeReplayed, OutcomeInvalid when failed, OutcomeLocked (no
-	// credential) when locked. Otherwise the caller queues the record.
 	Record(ctx context.Context, user string, now time.Time, l Lockout, c Check) (AttemptResult, error)
 }
 

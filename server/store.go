@@ -116,9 +116,7 @@ type Check struct {
 	// (its first code); a confirmation that does not take counts as a
 	// failure.
 	Confirm bool
-	// Event goes to the audit log with an accepted step, in its
-	// transaction. A checkedRecorder also writes it for the other
-	// outcomes of Record, with the outcome's name (see Record).
+	// Event goes to the audit log with an accepted step, in its transaction.
 	Event Event
 	// Credentials, when set, are the ids of the verified credentials the
 	// code was checked against, as VerifiedCredentials returned them. A
@@ -151,10 +149,6 @@ type AttemptResult struct {
 	State UserState
 	// NewLock is set when this attempt's failure locked the user.
 	NewLock bool
-	// Audited is set when the store wrote the attempt's audit record in
-	// the attempt's transaction (see checkedRecorder), so the caller does
-	// not queue one.
-	Audited bool
 }
 
 // Store is the server's persistent state. Two implementations pass one

@@ -40,12 +40,8 @@ func (s *Server) generators(creds []Credential, now time.Time) ([]*otp.Generator
 // match checks code against every credential, so that the time taken
 // does not tell which one matched, and returns the check of the first
 // that did (no Credential when none), naming the credentials checked.
-// Its Event is the verification's audit record: valid with the matched
-// credential, else invalid_code (a store recording it names the outcome
-// it found; see checkedRecorder).
 func (s *Server) match(gens []*otp.Generator, creds []Credential, client, user, code string, now time.Time) Check {
-	c := Check{Credentials: make([]string, len(creds)),
-		Event: Event{Time: now, User: user, Client: client, Action: "verify", Outcome: OutcomeInvalid}}
+	c := Check{Credentials: make([]string, len(creds))}
 	for i := range creds {
 		c.Credentials[i] = creds[i].ID
 	}
@@ -160,7 +156,6 @@ type Result struct {
 func (s *Server) Verify(ctx context.Context, client, user, code string) (Result, error) {
 	now := s.now()
 	var res Result
-	var audited bool
 	// A second time when another instance changed the user's
 	// credentials after this one read them (ErrStale).
 	for try := 0; ; try++ {
@@ -168,7 +163,7 @@ func (s *Server) Verify(ctx context.Context, client, user, code string) (Result,
 		if err != nil {
 			return Result{}, err
 		}
-		res, audited, err = s.verify(ctx, client, user, code, now, creds, st)
+		res, err = s.verify(ctx, client, user, code, now, creds, st)
 		if errors.Is(err, ErrStale) && try == 0 {
 			continue
 		}
@@ -178,25 +173,22 @@ func (s *Server) Verify(ctx context.Context, client, user, code string) (Result,
 		break
 	}
 	s.metrics.verified(res.Outcome)
-	if res.Outcome != OutcomeValid && !audited { // a valid one was logged with its step
+	if res.Outcome != OutcomeValid { // a valid one was logged with its step
 		s.audit.add(Event{Time: now, User: user, Credential: res.Credential, Client: client, Action: "verify", Outcome: res.Outcome})
 	}
 	return res, nil
 }
 
-// verify is Verify's check against creds (the user's verified
-// credentials, read with the user's state st); audited tells whether the
-// store wrote the verification's audit record.
-func (s *Server) verify(ctx context.Context, client, user, code string, now time.Time, creds []Credential, st UserState) (res Result, audited bool, err error) {
+func (s *Server) verify(ctx context.Context, client, user, code string, now time.Time, creds []Credential, st UserState) (Result, error) {
 	if st.LockedUntil.After(now) {
-		return Result{Outcome: OutcomeLocked, RetryAfter: st.LockedUntil}, false, nil
+		return Result{Outcome: OutcomeLocked, RetryAfter: st.LockedUntil}, nil
 	}
 	if len(creds) == 0 {
-		return Result{Outcome: OutcomeNoCredential}, false, nil
+		return Result{Outcome: OutcomeNoCredential}, nil
 	}
 	gens, err := s.generators(creds, now)
 	if err != nil {
-		return Result{}, false, err
+		return Result{}, err
 	}
 	var match string
 	var r AttemptResult
@@ -215,15 +207,15 @@ func (s *Server) verify(ctx context.Context, client, user, code string, now time
 		})
 	}
 	if err != nil {
-		return Result{}, false, err
+		return Result{}, err
 	}
 	switch r.Outcome {
 	case AttemptLocked:
-		return Result{Outcome: OutcomeLocked, RetryAfter: r.State.LockedUntil}, r.Audited, nil
+		return Result{Outcome: OutcomeLocked, RetryAfter: r.State.LockedUntil}, nil
 	case AttemptAccepted:
-		return Result{Outcome: OutcomeValid, Credential: match}, r.Audited, nil
+		return Result{Outcome: OutcomeValid, Credential: match}, nil
 	case AttemptReplayed:
-		return Result{Outcome: OutcomeReplayed, Credential: match}, r.Audited, nil
+		return Result{Outcome: OutcomeReplayed, Credential: match}, nil
 	}
-	return Result{Outcome: OutcomeInvalid}, r.Audited, nil
+	return Result{Outcome: OutcomeInvalid}, nil
 }
