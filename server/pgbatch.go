@@ -173,7 +173,8 @@ const (
 
 // set fills a from calls and returns them as arguments.
 func (a *pgBatchArgs) set(calls []*pgCall) []any {
-	a.nums, a.texts = a.nums[:0], a.texts[:0]
+	a.nums = slices.Grow(a.nums[:0], pgCallNums*len(calls))
+	a.texts = slices.Grow(a.texts[:0], pgCallTexts*len(calls))
 	for _, c := range calls {
 		nowMS := ms(c.now)
 		a.nums = append(a.nums, nowMS, int64(c.now.Sub(time.UnixMilli(nowMS))), c.step,
