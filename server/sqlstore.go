@@ -488,29 +488,22 @@ func (s *sqlStore) auditBlocks(ctx context.Context, out []Event, user string, li
 	if err := s.rdb.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM audit`).Scan(&last); err != nil {
 		return nil, err
 	}
-	q, err := s.stmt(ctx, s.rdb, s.q.auditUserBlock)
-	if err != nil {
-		return nil, err
-	}
 	for block := last / auditBlock; block >= 0 && len(out) < limit; block-- {
-		if out, err = s.auditRows(ctx, out, q, block, user, limit-len(out)); err != nil {
+		var err error
+		if out, err = s.auditRows(ctx, out, s.q.auditUserBlock, block, user, limit-len(out)); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// auditRows appends the records q (a query string or a prepared
-// statement) selects.
-func (s *sqlStore) auditRows(ctx context.Context, out []Event, q any, args ...any) ([]Event, error) {
-	var rows *sql.Rows
-	var err error
-	switch q := q.(type) {
-	case *sql.Stmt:
-		rows, err = q.QueryContext(ctx, args...)
-	case string:
-		rows, err = s.rdb.QueryContext(ctx, q, args...)
+// auditRows appends the records query q (prepared once) selects.
+func (s *sqlStore) auditRows(ctx context.Context, out []Event, q string, args ...any) ([]Event, error) {
+	st, err := s.stmt(ctx, s.rdb, q)
+	if err != nil {
+		return nil, err
 	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
