@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,14 +28,7 @@ func TestAgentPairingCommands(t *testing.T) {
 		t.Fatalf("pair through the agent: %d %q %q", code, out, errOut)
 	}
 
-	ask := func(msg string) string {
-		m := cibaPost(t, base, "/oauth2/bc-authorize", id, secret, url.Values{"scope": {"openid"}, "login_hint": {"bob"}, "binding_message": {msg}})
-		rid, _ := m["auth_req_id"].(string)
-		if rid == "" {
-			t.Fatalf("bc-authorize: %v", m)
-		}
-		return rid
-	}
+	ask := func(msg string) string { return cibaAsk(t, base, id, secret, "bob", msg, nil) }
 	rid := ask("Order 7")
 	if _, errOut, code := binRun(t, bin, h.with("LATCHKEY_AGENT=off"), "requests"); code == 0 || !strings.Contains(errOut, "passphrase") {
 		t.Fatalf("requests without the agent or a passphrase: %d %q; want the passphrase asked for", code, errOut)
@@ -47,7 +39,7 @@ func TestAgentPairingCommands(t *testing.T) {
 	if out, errOut, code := run("approve", rid); code != 0 || !strings.HasPrefix(out, "approved sign-in to Shop") {
 		t.Fatalf("approve through the agent: %d %q %q", code, out, errOut)
 	}
-	if m := cibaPost(t, base, "/oauth2/token", id, secret, url.Values{"grant_type": {"urn:openid:params:grant-type:ciba"}, "auth_req_id": {rid}}); m["id_token"] == nil {
+	if m := cibaPoll(t, base, id, secret, rid); m["id_token"] == nil {
 		t.Errorf("token after approve: %v", m)
 	}
 	rid = ask("Order 8")

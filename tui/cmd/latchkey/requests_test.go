@@ -58,6 +58,29 @@ func cibaServer(t *testing.T) (string, enroll.Admin, string, string) {
 	return base, enroll.Admin{Server: base, Token: "cli-test-token-rWq8pZx3kLm5nB7vC9dF2gH4j"}, c.ClientID, c.ClientSecret
 }
 
+// cibaAsk sends a backchannel authentication request for user with the
+// binding message msg (and the extra form fields) as client id and
+// returns its auth_req_id.
+func cibaAsk(t *testing.T, base, id, secret, user, msg string, extra url.Values) string {
+	t.Helper()
+	form := url.Values{"scope": {"openid"}, "login_hint": {user}, "binding_message": {msg}}
+	for k, v := range extra {
+		form[k] = v
+	}
+	m := cibaPost(t, base, "/oauth2/bc-authorize", id, secret, form)
+	rid, _ := m["auth_req_id"].(string)
+	if rid == "" {
+		t.Fatalf("bc-authorize: %v", m)
+	}
+	return rid
+}
+
+// cibaPoll is the client's token request for the auth_req_id rid.
+func cibaPoll(t *testing.T, base, id, secret, rid string) map[string]any {
+	t.Helper()
+	return cibaPost(t, base, "/oauth2/token", id, secret, url.Values{"grant_type": {"urn:openid:params:grant-type:ciba"}, "auth_req_id": {rid}})
+}
+
 func cibaPost(t *testing.T, base, path, id, secret string, form url.Values) map[string]any {
 	t.Helper()
 	req, _ := http.NewRequest("POST", base+path, strings.NewReader(form.Encode()))
@@ -105,17 +128,8 @@ func TestApproveCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "paired: it approves sign-ins for "+base) {
 		t.Fatalf("enroll: %d %q %q", code, out, errOut)
 	}
-	ask := func(msg string) string {
-		m := cibaPost(t, base, "/oauth2/bc-authorize", id, secret, url.Values{"scope": {"openid"}, "login_hint": {"alice"}, "binding_message": {msg}})
-		rid, _ := m["auth_req_id"].(string)
-		if rid == "" {
-			t.Fatalf("bc-authorize: %v", m)
-		}
-		return rid
-	}
-	poll := func(rid string) map[string]any {
-		return cibaPost(t, base, "/oauth2/token", id, secret, url.Values{"grant_type": {"urn:openid:params:grant-type:ciba"}, "auth_req_id": {rid}})
-	}
+	ask := func(msg string) string { return cibaAsk(t, base, id, secret, "alice", msg, nil) }
+	poll := func(rid string) map[string]any { return cibaPoll(t, base, id, secret, rid) }
 	rid := ask("Order 42")
 	out, errOut, code = runCLI("requests", "--json")
 	var items []map[string]any

@@ -40,22 +40,8 @@ func TestTUIApprovalEndToEnd(t *testing.T) {
 
 	tt := tuiTmux(t, env, 100, 30, bin, "--log", filepath.Join(dir, "tui.log"))
 	tt.waitFor("the accounts", 60*time.Second, func(s string) bool { return strings.Contains(s, "1 account") })
-	ask := func(msg string, extra url.Values) string {
-		t.Helper()
-		form := url.Values{"scope": {"openid"}, "login_hint": {"alice"}, "binding_message": {msg}}
-		for k, v := range extra {
-			form[k] = v
-		}
-		m := cibaPost(t, base, "/oauth2/bc-authorize", id, secret, form)
-		rid, _ := m["auth_req_id"].(string)
-		if rid == "" {
-			t.Fatalf("bc-authorize: %v", m)
-		}
-		return rid
-	}
-	poll := func(rid string) map[string]any {
-		return cibaPost(t, base, "/oauth2/token", id, secret, url.Values{"grant_type": {"urn:openid:params:grant-type:ciba"}, "auth_req_id": {rid}})
-	}
+	ask := func(msg string, extra url.Values) string { return cibaAsk(t, base, id, secret, "alice", msg, extra) }
+	poll := func(rid string) map[string]any { return cibaPoll(t, base, id, secret, rid) }
 	// Let the listener settle into its long-poll first.
 	time.Sleep(time.Second)
 
