@@ -21,6 +21,11 @@ import (
 // the largest vault core/store reads.
 const arenaLimit = 64 << 20
 
+// renewAt is the arena size past which the agent moves an unlocked vault
+// to fresh memory (see renew): half the limit, or twice what the vault
+// took when it was opened, whichever is more.
+func renewAt(base int) int { return max(arenaLimit/2, 2*base) }
+
 // DefaultTimeout is how long an unlocked agent waits for a request before
 // it locks itself.
 const DefaultTimeout = 15 * time.Minute
@@ -49,11 +54,27 @@ type Server struct {
 	// writing by unlock and lock, so that a store is never wiped under a
 	// request.
 	mu       sync.RWMutex
-	st       *store.Store
-	free     func() // wipes and releases the passphrase's locked memory
-	arena    *arena // the vault's plaintext, secrets and device keys
+	v        *openVault // nil when locked
 	unlocked atomic.Bool
 	last     atomic.Int64 // unix nanoseconds of the last request
+}
+
+// openVault is an unlocked vault: its store and the locked memory it lives
+// in.
+type openVault struct {
+	st    *store.Store
+	pass  []byte // the passphrase, in locked memory the store clears on Close
+	free  func() // wipes and releases pass's memory
+	arena *arena // the vault's plaintext, secrets and device keys
+	base  int    // the arena's size once the vault was read
+	stuck bool   // a renewal failed: no other is tried
+}
+
+// close wipes what the store holds, then its memory goes.
+func (v *openVault) close() {
+	v.st.Close()
+	v.free()
+	v.arena.free()
 }
 
 // New returns a locked server.
@@ -148,13 +169,11 @@ func (s *Server) watch(ctx context.Context, stop func(), path string, mine os.Fi
 func (s *Server) Lock(reason string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.st == nil {
+	if s.v == nil {
 		return
 	}
-	s.st.Close() // wipes what the store holds; then its memory goes
-	s.free()
-	s.arena.free()
-	s.st, s.free, s.arena = nil, nil, nil
+	s.v.close()
+	s.v = nil
 	s.unlocked.Store(false)
 	s.log.Info("locked", "reason", reason)
 }
@@ -167,12 +186,26 @@ func (s *Server) unlock(ctx context.Context, pass []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.st != nil {
+	if s.v != nil {
 		return nil
 	}
-	buf, inRAM, free, err := lockedBytes(len(pass))
+	v, inRAM, err := s.open(ctx, pass)
 	if err != nil {
 		return err
+	}
+	s.v = v
+	s.unlocked.Store(true)
+	_, allRAM, refused := v.arena.stats()
+	s.log.Info("unlocked", "mlocked", inRAM && allRAM, "vault_bytes_mapped", v.base, "heap_fallback", refused)
+	return nil
+}
+
+// open reads the vault with pass, copied to locked memory for the writes
+// to come, into an arena of its own.
+func (s *Server) open(ctx context.Context, pass []byte) (*openVault, bool, error) {
+	buf, inRAM, free, err := lockedBytes(len(pass))
+	if err != nil {
+		return nil, false, err
 	}
 	copy(buf, pass)
 	// core/store keeps the slice the callback returns and clears it on
@@ -190,13 +223,46 @@ func (s *Server) unlock(ctx context.Context, pass []byte) error {
 	if err != nil {
 		free()
 		ar.free()
-		return err
+		return nil, false, err
 	}
-	s.st, s.free, s.arena = st, free, ar
-	s.unlocked.Store(true)
-	size, allRAM, refused := ar.stats()
-	s.log.Info("unlocked", "mlocked", inRAM && allRAM, "vault_bytes_mapped", size, "heap_fallback", refused)
-	return nil
+	size, _, _ := ar.stats()
+	return &openVault{st: st, pass: buf, free: free, arena: ar, base: size}, inRAM, nil
+}
+
+// renew moves the unlocked vault to fresh locked memory once its arena
+// is past renewAt. The store reads the vault again whenever another
+// process rewrote it, each time into new bytes of the arena, which gives
+// nothing back before it is freed; an agent that stays unlocked beside a
+// vault written elsewhere would otherwise fill it, and keep what it reads
+// after that on the heap. The vault is opened anew, then the old store
+// and its memory are wiped and released.
+func (s *Server) renew(ctx context.Context) {
+	s.mu.RLock()
+	v := s.v
+	full := v != nil && !v.stuck
+	if full {
+		size, _, _ := v.arena.stats()
+		full = size >= renewAt(v.base)
+	}
+	s.mu.RUnlock()
+	if !full {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.v != v { // locked, or renewed, meanwhile
+		return
+	}
+	old, _, _ := v.arena.stats()
+	nv, _, err := s.open(ctx, v.pass)
+	if err != nil {
+		v.stuck = true
+		s.log.Warn("could not move the vault to fresh memory; it stays where it is until the agent locks", "err", err)
+		return
+	}
+	v.close()
+	s.v = nv
+	s.log.Info("vault memory renewed", "vault_bytes_mapped", nv.base, "released", old)
 }
 
 // migrate moves the unlocked vault's accounts to the keyring
@@ -207,11 +273,11 @@ func (s *Server) migrate(ctx context.Context, to store.Backend) error {
 		return fmt.Errorf("agent: migrate: %w: the agent moves its vault to the keyring only", store.ErrInvalid)
 	}
 	s.mu.Lock()
-	st := s.st
-	if st == nil {
+	if s.v == nil {
 		s.mu.Unlock()
 		return ErrLocked
 	}
+	st := s.v.st
 	err := st.Migrate(ctx, to, nil)
 	s.mu.Unlock()
 	if err != nil {
@@ -265,6 +331,7 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 func (s *Server) do(ctx context.Context, req *Request) *Response {
 	s.log.Debug("request", "op", req.Op, "id", req.ID)
 	resp, err := s.answer(ctx, req)
+	s.renew(ctx)
 	if err != nil {
 		s.log.Debug("request failed", "op", req.Op, "id", req.ID, "err", err)
 		return &Response{Error: err.Error(), Kind: kindOf(err)}
@@ -286,10 +353,10 @@ func (s *Server) answer(ctx context.Context, req *Request) (*Response, error) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	st := s.st
-	if st == nil {
+	if s.v == nil {
 		return nil, ErrLocked
 	}
+	st := s.v.st
 	switch req.Op {
 	case "list":
 		as, err := st.List(ctx)
