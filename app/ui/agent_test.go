@@ -2,8 +2,12 @@ package ui
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -117,5 +121,88 @@ func TestAgentStore(t *testing.T) {
 	u.lock()
 	if st, err := cli.Status(ctx); err != nil || !st.Locked {
 		t.Fatalf("agent %+v, %v; want locked with the desktop", st, err)
+	}
+}
+
+// TestAgentCannotStartAsksOnce: when the agent cannot start (its binary
+// ends at once), the desktop opens the vault itself, with the passphrase
+// already typed for the agent: one prompt, not two, and no wait for an
+// agent that is gone.
+func TestAgentCannotStartAsksOnce(t *testing.T) {
+	ctx := context.Background()
+	home := t.TempDir()
+	run, err := os.MkdirTemp("", "lk") // a socket's path must be short
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(run) })
+	seed, err := store.Open(ctx, store.Options{Home: home, Backend: store.File, WorkFactor: 2,
+		Passphrase: func() ([]byte, error) { return []byte(agentPass), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, _ := otp.NewSecret(otp.SHA1)
+	if _, err := seed.Add(ctx, store.Account{Issuer: "Example", Name: "alice"}, sec, false); err != nil {
+		t.Fatal(err)
+	}
+	seed.Close()
+	broken, err := exec.LookPath("false") // a "latchkey" that ends at once
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warned []string
+	test.NewTempApp(t)
+	w := newPromptWindow(t)
+	u := New(w, Deps{
+		Clock:   &fakeClock{now: t0},
+		Backend: File,
+		Open: func(ctx context.Context, b Backend, p Prompts) (Store, error) {
+			s, err := store.Open(ctx, store.Options{Home: home, Backend: b, Passphrase: p.Passphrase, NewPassphrase: p.NewPassphrase})
+			if err != nil {
+				return nil, err
+			}
+			a, ok, err := ViaAgent(ctx, s, agent.ConnectOptions{Home: home, Passphrase: p.Passphrase,
+				Getenv: func(k string) string {
+					if k == "XDG_RUNTIME_DIR" {
+						return run
+					}
+					return ""
+				},
+				Exe:  func() (string, error) { return broken, nil },
+				Warn: func(msg string) { warned = append(warned, msg) }})
+			if ok || err != nil {
+				return a, err
+			}
+			return s, nil
+		},
+	})
+	var wg sync.WaitGroup
+	u.async = func(f func()) { wg.Add(1); go func() { defer wg.Done(); f() }() }
+	returns(t, "Start", func() { u.Start(ctx) })
+	t.Cleanup(u.Stop)
+	d := w.prompt(t, "unlock dialog")
+	e := passwordEntries(d)
+	if len(e) != 1 {
+		t.Fatalf("the unlock dialog:\n%s", texts(d))
+	}
+	test.Type(e[0], agentPass)
+	returns(t, "Enter in the passphrase field", func() { e[0].OnSubmitted(e[0].Text) })
+	opened := make(chan struct{})
+	go func() { wg.Wait(); close(opened) }()
+	select {
+	case <-opened:
+	case <-w.prompted:
+		t.Fatalf("the passphrase is asked again after the agent could not start:\n%s", texts(overlay(t, w)))
+	case <-time.After(30 * time.Second):
+		t.Fatalf("not opened; the window shows:\n%s", texts(w.Content()))
+	}
+	if u.store == nil || len(u.all) != 1 {
+		t.Fatalf("not unlocked; the window shows:\n%s", texts(w.Content()))
+	}
+	if _, ok := u.store.(*agentStore); ok {
+		t.Fatal("the desktop uses an agent that could not start")
+	}
+	if len(warned) != 1 || !strings.Contains(warned[0], "ended at once (exit status 1)") {
+		t.Fatalf("warnings %q; want one saying the agent ended at once", warned)
 	}
 }

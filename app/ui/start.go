@@ -22,10 +22,20 @@ func (u *App) open(b Backend) {
 	p := Prompts{Passphrase: u.deps.Passphrase, NewPassphrase: u.deps.Passphrase}
 	asked := false // the passphrase was typed, so a wrong one is asked again
 	wrong := ""    // why the last one typed was refused, shown in the dialog
+	var typed []byte
 	if p.Passphrase == nil {
+		// Asked once a try: when the agent could not start after it was
+		// given the passphrase, the store opens the vault with the same.
 		p.Passphrase = func() ([]byte, error) {
+			if typed != nil {
+				return typed, nil
+			}
 			asked = true
-			return u.askPassphrase("Unlock the encrypted file store", "Passphrase of your Latchkey file store", false, wrong)
+			b, err := u.askPassphrase("Unlock the encrypted file store", "Passphrase of your Latchkey file store", false, wrong)
+			if err == nil {
+				typed = b
+			}
+			return b, err
 		}
 		p.NewPassphrase = func() ([]byte, error) {
 			return u.askPassphrase("Choose a passphrase for the new file store", "At least 8 characters", true, "")
@@ -33,7 +43,7 @@ func (u *App) open(b Backend) {
 	}
 	l, err := u.openAndLoad(b, p)
 	for asked && errors.Is(err, store.ErrBadPassphrase) {
-		asked, wrong = false, "That passphrase is wrong. Try again."
+		asked, wrong, typed = false, "That passphrase is wrong. Try again.", nil
 		l, err = u.openAndLoad(b, p)
 	}
 	fyne.Do(func() {

@@ -122,16 +122,34 @@ func Start(ctx context.Context, exe, home, path string, getenv func(string) stri
 		env = append(env, "XDG_RUNTIME_DIR="+d)
 	}
 	log := strings.TrimSuffix(path, ".sock") + ".log"
-	if err := startDetached(exe, []string{"agent", "--log", log}, env); err != nil {
+	ended, release, err := startDetached(exe, []string{"agent", "--log", log}, env)
+	if err != nil {
 		return nil, err
 	}
+	defer release()
 	deadline := time.Now().Add(10 * time.Second)
+	why := "" // how the agent ended, once it did
 	for {
 		c, err := Dial(ctx, path)
 		if err == nil {
 			return c, nil
 		}
+		// One that could not listen (its folder not private, say) is
+		// not waited for long: only for an agent started at the same
+		// moment by another command, which has the socket if this one
+		// ended for that.
+		if why == "" {
+			if how, ok := ended(); ok {
+				why = how
+				if soon := time.Now().Add(time.Second); soon.Before(deadline) {
+					deadline = soon
+				}
+			}
+		}
 		if time.Now().After(deadline) {
+			if why != "" {
+				return nil, fmt.Errorf("it ended at once (%s); see %s", why, log)
+			}
 			return nil, fmt.Errorf("no answer after 10 s; see %s", log)
 		}
 		select {

@@ -69,7 +69,7 @@ func privateDir(dir string) error {
 		return fmt.Errorf("%w: %s", ErrRuntimeDir, dir)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		return fmt.Errorf("%w: %s is mode %v (want 0700)", ErrRuntimeDir, dir, fi.Mode().Perm())
+		return fmt.Errorf("%w: %s is mode %#o (want 0700)", ErrRuntimeDir, dir, fi.Mode().Perm())
 	}
 	return nil
 }

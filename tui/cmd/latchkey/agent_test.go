@@ -371,14 +371,12 @@ func TestAgentOtherUser(t *testing.T) {
 	}
 }
 
-// TestAgentTerminal runs the binary on a real terminal (tmux): the first
-// code asks for the passphrase and starts the agent, the second asks
-// nothing, and after `latchkey lock` the next one asks again.
-func TestAgentTerminal(t *testing.T) {
+// shellTmux runs script in sh on a real terminal (tmux, 150x30) until the
+// test ends, and returns what reads its screen, waits for the n-th text
+// on it, and types a line.
+func shellTmux(t *testing.T, script string) (screen func() string, waitFor func(text string, n int), typeLine func(string)) {
 	tmux := testenv.Tool(t, "tmux")
-	bin := buildLatchkey(t)
-	h := newAgentHome(t)
-	sock := fmt.Sprintf("latchkey-agent-%d", os.Getpid())
+	sock := fmt.Sprintf("latchkey-sh-%d-%d", os.Getpid(), time.Now().UnixNano())
 	tm := func(args ...string) string {
 		out, err := exec.Command(tmux, append([]string{"-L", sock}, args...)...).CombinedOutput()
 		if err != nil {
@@ -386,12 +384,10 @@ func TestAgentTerminal(t *testing.T) {
 		}
 		return string(out)
 	}
-	defer exec.Command(tmux, "-L", sock, "kill-server").Run()
-	script := fmt.Sprintf("export LATCHKEY_HOME=%s XDG_RUNTIME_DIR=%s; unset LATCHKEY_PASSPHRASE LATCHKEY_STORE LATCHKEY_AGENT; "+
-		"%[3]s code alice; echo ONE=$?; %[3]s code alice; echo TWO=$?; %[3]s lock; %[3]s code alice; echo THREE=$?; sleep 60", h.home, h.run, bin)
+	t.Cleanup(func() { exec.Command(tmux, "-L", sock, "kill-server").Run() })
 	tm("new-session", "-d", "-x", "150", "-y", "30", "sh", "-c", script)
-	screen := func() string { return tm("capture-pane", "-p", "-J") }
-	waitFor := func(text string, n int) {
+	screen = func() string { return tm("capture-pane", "-p", "-J") }
+	waitFor = func(text string, n int) {
 		t.Helper()
 		deadline := time.Now().Add(30 * time.Second)
 		for strings.Count(screen(), text) < n {
@@ -401,11 +397,22 @@ func TestAgentTerminal(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	typeLine := func(s string) {
+	typeLine = func(s string) {
 		tm("send-keys", "-l", s)
 		time.Sleep(50 * time.Millisecond)
 		tm("send-keys", "Enter")
 	}
+	return screen, waitFor, typeLine
+}
+
+// TestAgentTerminal runs the binary on a real terminal (tmux): the first
+// code asks for the passphrase and starts the agent, the second asks
+// nothing, and after `latchkey lock` the next one asks again.
+func TestAgentTerminal(t *testing.T) {
+	bin := buildLatchkey(t)
+	h := newAgentHome(t)
+	screen, waitFor, typeLine := shellTmux(t, fmt.Sprintf("export LATCHKEY_HOME=%s XDG_RUNTIME_DIR=%s; unset LATCHKEY_PASSPHRASE LATCHKEY_STORE LATCHKEY_AGENT; "+
+		"%[3]s code alice; echo ONE=$?; %[3]s code alice; echo TWO=$?; %[3]s lock; %[3]s code alice; echo THREE=$?; sleep 60", h.home, h.run, bin))
 	waitFor("Vault passphrase:", 1)
 	typeLine(agentPass)
 	waitFor("TWO=0", 1)
@@ -417,6 +424,45 @@ func TestAgentTerminal(t *testing.T) {
 	waitFor("THREE=0", 1)
 	if s := screen(); !strings.Contains(s, "locked") || strings.Contains(s, agentPass) {
 		t.Fatalf("screen:\n%s", s)
+	}
+}
+
+// TestAgentCannotStartTerminal: when the agent cannot start (its folder
+// in XDG_RUNTIME_DIR is open to others, which it refuses), a command on a
+// terminal says so, opens the vault itself with the passphrase typed
+// once, and prints the code, without waiting for the agent.
+func TestAgentCannotStartTerminal(t *testing.T) {
+	bin := buildLatchkey(t)
+	h := newAgentHome(t)
+	dir := filepath.Join(h.run, "latchkey")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755) // past the umask
+	screen, waitFor, typeLine := shellTmux(t, fmt.Sprintf("export LATCHKEY_HOME=%s XDG_RUNTIME_DIR=%s; unset LATCHKEY_PASSPHRASE LATCHKEY_STORE LATCHKEY_AGENT; "+
+		"%[3]s code alice; echo ONE=$?; sleep 60", h.home, h.run, bin))
+	waitFor("Vault passphrase:", 1)
+	typeLine(agentPass)
+	waitFor("ONE=", 1)
+	s := screen()
+	opts := otp.Options{Algorithm: otp.SHA1, Digits: 6, Period: 30}
+	code, err := otp.TOTPCode(h.secret, time.Now(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev, _ := otp.TOTPCode(h.secret, time.Now().Add(-30*time.Second), opts)
+	if !strings.Contains(s, "ONE=0") || strings.Count(s, "Vault passphrase:") != 1 || !strings.Contains(s, code) && !strings.Contains(s, prev) {
+		t.Fatalf("want the code after one prompt:\n%s", s)
+	}
+	if !strings.Contains(s, "could not start the agent") || !strings.Contains(s, "ended at once") {
+		t.Fatalf("no warning that the agent ended at once:\n%s", s)
+	}
+	if st, ok := h.status(t); ok {
+		t.Fatalf("an agent answers: %+v", st)
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, strings.TrimSuffix(filepath.Base(h.socket(t)), ".sock")+".log"))
+	if !strings.Contains(string(log), "agent not started") || !strings.Contains(string(log), "is mode 0755 (want 0700)") {
+		t.Errorf("the agent's log does not say why it did not start:\n%s", log)
 	}
 }
 

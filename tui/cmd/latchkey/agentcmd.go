@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -102,6 +103,11 @@ func agentFor(ctx context.Context, e *env, home string, start bool) (*agent.Clie
 	c, err := agent.Connect(ctx, o)
 	switch {
 	case errors.Is(err, agent.ErrNoAgent):
+		if n := len(asked); n > 0 && asked[n-1] != nil {
+			// The command opens the vault itself: with this passphrase,
+			// not a second prompt.
+			e.typed = bytes.Clone(asked[n-1])
+		}
 		return nil, errNoAgentHere
 	case errors.Is(err, agent.ErrRefused), errors.Is(err, errNoPassphrase):
 		return nil, err
@@ -149,22 +155,29 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, release, err := agent.Listen(path)
-	if err != nil {
-		return fmt.Errorf("agent: %w", err)
-	}
-	defer release()
+	ln, release, err := agent.Listen(path) // makes the folder the log goes in
 	var w io.Writer = e.stderr
 	if *logPath != "" {
-		f, err := os.OpenFile(*logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-		if err != nil {
-			ln.Close()
+		f, ferr := os.OpenFile(*logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if ferr != nil {
+			if err == nil {
+				ln.Close()
+				release()
+				err = ferr
+			}
 			return fmt.Errorf("agent: %w", err)
 		}
 		defer f.Close()
 		w = f
 	}
-	srv := agent.New(agent.Options{Home: home, Timeout: *timeout, Logger: slog.New(slog.NewTextHandler(w, nil))})
+	log := slog.New(slog.NewTextHandler(w, nil))
+	if err != nil {
+		// The command that started this agent points to its log.
+		log.Error("agent not started", "err", err)
+		return fmt.Errorf("agent: %w", err)
+	}
+	defer release()
+	srv := agent.New(agent.Options{Home: home, Timeout: *timeout, Logger: log})
 	return srv.Serve(ctx, ln)
 }
 

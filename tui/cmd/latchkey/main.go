@@ -137,6 +137,10 @@ type env struct {
 	// age's default (18). Only tests set it, to run fast under -race: no
 	// flag or variable can weaken a user's backup.
 	backupWorkFactor int
+	// typed is the passphrase typed for an agent that then could not
+	// start: the command opens the vault itself with it rather than ask
+	// again (passphrase hands it over once).
+	typed []byte
 }
 
 // command is one subcommand of latchkey.

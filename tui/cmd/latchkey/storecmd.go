@@ -93,11 +93,16 @@ func terminalIn(e *env) (uintptr, bool) {
 
 var errNoPassphrase = errors.New("the file store needs its passphrase: set LATCHKEY_PASSPHRASE or run on a terminal")
 
-// passphrase returns LATCHKEY_PASSPHRASE, or asks on the terminal (twice
-// for a new vault).
+// passphrase returns LATCHKEY_PASSPHRASE, or the one typed for an agent
+// that could not start (env.typed), or asks on the terminal (twice for a
+// new vault).
 func passphrase(e *env, create bool) ([]byte, error) {
 	if p := e.getenv("LATCHKEY_PASSPHRASE"); p != "" {
 		return []byte(p), nil
+	}
+	if p := e.typed; p != nil && !create {
+		e.typed = nil
+		return p, nil
 	}
 	fd, ok := terminalIn(e)
 	if !ok {
