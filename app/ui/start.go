@@ -46,6 +46,9 @@ func (u *App) open(b Backend) {
 		asked, wrong, typed = false, "That passphrase is wrong. Try again.", nil
 		l, err = u.openAndLoad(b, p)
 	}
+	if _, ok := l.store.(*agentStore); ok {
+		clear(typed) // the agent has it: the window keeps no copy
+	}
 	fyne.Do(func() {
 		if err != nil {
 			u.openFailed(b, err)
