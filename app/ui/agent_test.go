@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -130,22 +129,7 @@ func TestAgentStore(t *testing.T) {
 // agent that is gone.
 func TestAgentCannotStartAsksOnce(t *testing.T) {
 	ctx := context.Background()
-	home := t.TempDir()
-	run, err := os.MkdirTemp("", "lk") // a socket's path must be short
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(run) })
-	seed, err := store.Open(ctx, store.Options{Home: home, Backend: store.File, WorkFactor: 2,
-		Passphrase: func() ([]byte, error) { return []byte(agentPass), nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sec, _ := otp.NewSecret(otp.SHA1)
-	if _, err := seed.Add(ctx, store.Account{Issuer: "Example", Name: "alice"}, sec, false); err != nil {
-		t.Fatal(err)
-	}
-	seed.Close()
+	o := agenttest.Home(t, agentPass)
 	broken, err := exec.LookPath("false") // a "latchkey" that ends at once
 	if err != nil {
 		t.Fatal(err)
@@ -157,19 +141,15 @@ func TestAgentCannotStartAsksOnce(t *testing.T) {
 		Clock:   &fakeClock{now: t0},
 		Backend: File,
 		Open: func(ctx context.Context, b Backend, p Prompts) (Store, error) {
-			s, err := store.Open(ctx, store.Options{Home: home, Backend: b, Passphrase: p.Passphrase, NewPassphrase: p.NewPassphrase})
+			s, err := store.Open(ctx, store.Options{Home: o.Home, Backend: b, Passphrase: p.Passphrase, NewPassphrase: p.NewPassphrase})
 			if err != nil {
 				return nil, err
 			}
-			a, ok, err := ViaAgent(ctx, s, agent.ConnectOptions{Home: home, Passphrase: p.Passphrase,
-				Getenv: func(k string) string {
-					if k == "XDG_RUNTIME_DIR" {
-						return run
-					}
-					return ""
-				},
-				Exe:  func() (string, error) { return broken, nil },
-				Warn: func(msg string) { warned = append(warned, msg) }})
+			o := o
+			o.Passphrase = p.Passphrase
+			o.Exe = func() (string, error) { return broken, nil }
+			o.Warn = func(msg string) { warned = append(warned, msg) }
+			a, ok, err := ViaAgent(ctx, s, o)
 			if ok || err != nil {
 				return a, err
 			}

@@ -20,6 +20,32 @@ import (
 // returns what reaches that agent (its Home is the store's folder).
 func Vault(t testing.TB, pass string) agent.ConnectOptions {
 	t.Helper()
+	o := Home(t, pass)
+	path, err := agent.SocketPath(o.Home, o.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, release, err := agent.Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := agent.New(agent.Options{Home: o.Home, Timeout: time.Hour, WorkFactor: 2, Logger: slog.New(slog.DiscardHandler)})
+	sctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(sctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		release()
+	})
+	return o
+}
+
+// Home makes the file store of Vault, with no agent running for it: the
+// options reach where its agent would listen (a runtime folder of the
+// test's own).
+func Home(t testing.TB, pass string) agent.ConnectOptions {
+	t.Helper()
 	ctx := context.Background()
 	dir := func() string {
 		d, err := os.MkdirTemp("", "lk") // a socket's path must be short
@@ -46,22 +72,5 @@ func Vault(t testing.TB, pass string) agent.ConnectOptions {
 		}
 		return ""
 	}
-	path, err := agent.SocketPath(home, getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, release, err := agent.Listen(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := agent.New(agent.Options{Home: home, Timeout: time.Hour, WorkFactor: 2, Logger: slog.New(slog.DiscardHandler)})
-	sctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(sctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		release()
-	})
 	return agent.ConnectOptions{Home: home, Getenv: getenv}
 }
