@@ -33,7 +33,9 @@ func (s freshVault) Add(ctx context.Context, a Account, sec otp.Secret, force bo
 func TestAddCreatesVault(t *testing.T) {
 	st := newFakeStore()
 	var created []string
+	var opens []OpenOptions
 	h := newHarness(t, harnessOpts{open: func(_ context.Context, o OpenOptions) (Store, error) {
+		opens = append(opens, o)
 		return freshVault{fakeStore: st, pass: o.NewPassphrase, created: &created}, nil
 	}})
 	h.wantView("0 accounts")
@@ -55,6 +57,15 @@ func TestAddCreatesVault(t *testing.T) {
 	if len(st.accounts) != 1 || st.accounts[0].Label() != "ACME:carol" {
 		t.Fatalf("stored %+v", st.accounts)
 	}
+	// Once the vault exists it is opened again, as an existing one is at
+	// start (the command line then hands the agent), with its passphrase.
+	if len(opens) != 3 {
+		t.Fatalf("the store was opened %d times; want 3 (at start, with the new passphrase, once the vault exists)", len(opens))
+	}
+	if p, err := opens[2].Passphrase(); err != nil || string(p) != "s3cret" {
+		t.Fatalf("opened again with %q, %v", p, err)
+	}
+	h.wantView("1 account ·")
 }
 
 // TestNoKeyringOffersFileStore is issue 14's "no automatic fallback": when

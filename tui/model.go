@@ -128,6 +128,10 @@ type Model struct {
 	unlocked bool          // a passphrase was typed (or LATCHKEY_PASSPHRASE set)
 	newPass  string        // the new vault's passphrase, until it is typed again
 	resume   *resume       // what to finish once the store opens unlocked
+	// reopen gives the passphrase of a vault being created, until the
+	// write that creates it is done: the store is then opened again, as
+	// an existing vault is (through the agent, when one can serve it).
+	reopen func() ([]byte, error)
 
 	status    string
 	statusErr bool

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"errors"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -109,6 +110,10 @@ func (m Model) passphraseTyped(msg prompt.SubmitMsg) (tea.Model, tea.Cmd) {
 		m.newPass = ""
 		m.unlocked = true
 		give := func() ([]byte, error) { return pass, nil }
+		// A copy of its own: the store that creates the vault clears
+		// pass when it is closed.
+		again := bytes.Clone(pass)
+		m.reopen = func() ([]byte, error) { return again, nil }
 		m.wait("Creating the vault…")
 		return m, m.open(OpenOptions{Passphrase: give, NewPassphrase: give})
 	}

@@ -292,7 +292,19 @@ func (m Model) added(msg AddedMsg) (tea.Model, tea.Cmd) {
 	m.list.Select(msg.Item.ID)
 	m.state = stateList
 	m.setStatus(false, "Added %s.", msg.Label)
-	return m, nil
+	return m, m.reopenVault()
+}
+
+// reopenVault opens the store again once the vault it was creating
+// exists: the command line's Open then hands the agent, as for a vault
+// that was there at start, so that the other commands find it unlocked.
+func (m *Model) reopenVault() tea.Cmd {
+	give := m.reopen
+	if give == nil {
+		return nil
+	}
+	m.reopen = nil
+	return m.open(OpenOptions{Passphrase: give, NewPassphrase: give})
 }
 
 // enrolled shows the account an enrollment link brought, or why there is
@@ -319,7 +331,7 @@ func (m Model) enrolled(msg EnrolledMsg) (tea.Model, tea.Cmd) {
 	} else {
 		m.setStatus(false, "Enrolled and confirmed %s.", msg.Label)
 	}
-	return m, nil
+	return m, m.reopenVault()
 }
 
 func (m Model) promptDone(msg prompt.SubmitMsg) (tea.Model, tea.Cmd) {

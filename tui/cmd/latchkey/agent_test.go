@@ -34,12 +34,7 @@ type agentHome struct {
 
 func newAgentHome(t *testing.T) *agentHome {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "lka")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &agentHome{home: filepath.Join(dir, "home"), run: filepath.Join(dir, "run")}
-	os.Mkdir(h.run, 0o700)
+	h := emptyAgentHome(t)
 	s, err := store.Open(context.Background(), store.Options{Home: h.home, Backend: store.File, WorkFactor: 10,
 		Passphrase: func() ([]byte, error) { return []byte(agentPass), nil }})
 	if err != nil {
@@ -50,6 +45,19 @@ func newAgentHome(t *testing.T) *agentHome {
 		t.Fatal(err)
 	}
 	s.Close()
+	return h
+}
+
+// emptyAgentHome is newAgentHome before any vault: a home and a runtime
+// folder of their own, and the environment that names them.
+func emptyAgentHome(t *testing.T) *agentHome {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "lka")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &agentHome{home: filepath.Join(dir, "home"), run: filepath.Join(dir, "run")}
+	os.Mkdir(h.run, 0o700)
 	h.env = []string{"LATCHKEY_HOME=" + h.home, "XDG_RUNTIME_DIR=" + h.run, "LATCHKEY_STORE=", "LATCHKEY_AGENT=", "LATCHKEY_PASSPHRASE="}
 	t.Cleanup(func() {
 		h.stop(t)
@@ -463,6 +471,33 @@ func TestAgentCannotStartTerminal(t *testing.T) {
 	log, _ := os.ReadFile(filepath.Join(dir, strings.TrimSuffix(filepath.Base(h.socket(t)), ".sock")+".log"))
 	if !strings.Contains(string(log), "agent not started") || !strings.Contains(string(log), "is mode 0755 (want 0700)") {
 		t.Errorf("the agent's log does not say why it did not start:\n%s", log)
+	}
+}
+
+// TestAgentTUINewVault: a new user creates the file store's vault in the
+// terminal UI (its first add); from then on the UI goes through an agent
+// it started, unlocked, so a command in another terminal lists the
+// account without asking for the passphrase. (TestAgentTUI shows the rest
+// of the UI on the agent.)
+func TestAgentTUINewVault(t *testing.T) {
+	bin := buildLatchkey(t)
+	h := emptyAgentHome(t)
+	tt := tuiTmux(t, append(h.with("NO_COLOR=1"), "LATCHKEY_STORE=file"), 100, 30, bin)
+	tt.waitText("the empty list", "0 accounts · file store")
+	addFirstAccount(t, tt, agentPass)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if st, ok := h.status(t); ok && !st.Locked {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no unlocked agent after the vault was created; screen:\n%s", tt.screen())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	out, errOut, code := binRun(t, bin, h.env, "list")
+	if code != 0 || !strings.Contains(out, "carol") {
+		t.Fatalf("latchkey list without a passphrase: %d %q %q; want carol, added in the UI", code, out, errOut)
 	}
 }
 
