@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -26,11 +27,14 @@ type cibaFuzzServer struct {
 	client, secret string
 	dev            ciba.Device
 	key            ed25519.PrivateKey
+	logs           *syncBuffer // the server's log
 }
 
 func newCIBAFuzzServer(f testing.TB) cibaFuzzServer {
 	kr, _ := NewKeyring(testKey(5))
-	s, err := New(Config{Store: openTestSQLite(f), Keyring: kr, AdminToken: adminToken_, PublicURL: "http://127.0.0.1:1"})
+	logs := &syncBuffer{}
+	s, err := New(Config{Store: openTestSQLite(f), Keyring: kr, AdminToken: adminToken_, PublicURL: "http://127.0.0.1:1",
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -60,7 +64,7 @@ func newCIBAFuzzServer(f testing.TB) cibaFuzzServer {
 	if ds, err := s.CIBA().Devices(f.Context(), "alice"); err != nil || len(ds) != 1 {
 		f.Fatalf("alice's devices: %v %v", ds, err)
 	}
-	return cibaFuzzServer{Server: s, client: c.ID, secret: secret, dev: d, key: key}
+	return cibaFuzzServer{Server: s, client: c.ID, secret: secret, dev: d, key: key, logs: logs}
 }
 
 // serve runs one request through the server and decodes its JSON body;
@@ -219,43 +223,54 @@ func FuzzPairRequests(f *testing.F) {
 // FuzzDeviceRequestsQuery sends a paired device's signed long poll with an
 // arbitrary query (wait, seen). Properties: 200 with the device's (empty)
 // list, or 400 invalid_request; a long wait ends with the request.
-// TestDeviceRequestEnded: a device request whose context ends before its
-// answer (the app quit mid-poll, or a deadline) is neither a server error
-// nor a refusal of the device: 499 (nothing logged as failed) for a
-// client that went away, 503 with Retry-After for a deadline, as the
-// server's other endpoints answer.
-func TestDeviceRequestEnded(t *testing.T) {
+// TestRequestEnded: a request to the provider's endpoints (a device's
+// poll, bc-authorize, the token endpoint) whose context ends before its
+// answer is no server error: 499 for a client that went away (an app
+// quitting mid-poll; logged as info, not as a failure), 503 with
+// Retry-After for a deadline, as the server's own API answers them.
+func TestRequestEnded(t *testing.T) {
 	s := newCIBAFuzzServer(t)
-	for _, tc := range []struct {
-		name string
-		ctx  func() (context.Context, context.CancelFunc)
-		want int
-	}{
-		{"client gone", func() (context.Context, context.CancelFunc) {
-			ctx, cancel := context.WithCancel(t.Context())
-			cancel()
-			return ctx, cancel
-		}, 499},
-		{"deadline", func() (context.Context, context.CancelFunc) {
-			return context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
-		}, http.StatusServiceUnavailable},
-	} {
-		ctx, cancel := tc.ctx()
-		defer cancel()
-		req := httptest.NewRequestWithContext(ctx, "GET", "/api/v1/device/requests", nil)
-		h, err := device.SignRequest(s.key, s.dev.ID, "GET", req.URL.Path, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", h)
+	requests := map[string]func(ctx context.Context) *http.Request{
+		"device poll": func(ctx context.Context) *http.Request {
+			req := httptest.NewRequestWithContext(ctx, "GET", "/api/v1/device/requests", nil)
+			h, err := device.SignRequest(s.key, s.dev.ID, "GET", req.URL.Path, time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", h)
+			return req
+		},
+		"bc-authorize": func(ctx context.Context) *http.Request {
+			req := httptest.NewRequestWithContext(ctx, "POST", "/oauth2/bc-authorize", strings.NewReader("login_hint=alice&scope=openid&binding_message=x"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(s.client, s.secret)
+			return req
+		},
+		"token": func(ctx context.Context) *http.Request {
+			req := httptest.NewRequestWithContext(ctx, "POST", "/oauth2/token", strings.NewReader("grant_type="+url.QueryEscape(oidc.GrantCIBA)+"&auth_req_id=nope"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(s.client, s.secret)
+			return req
+		},
+	}
+	for name, request := range requests {
+		gone, cancel := context.WithCancel(t.Context())
+		cancel()
 		w := httptest.NewRecorder()
-		s.ServeHTTP(w, req)
-		if w.Code != tc.want {
-			t.Errorf("%s: %d %s; want %d", tc.name, w.Code, w.Body.Bytes(), tc.want)
+		s.ServeHTTP(w, request(gone))
+		if w.Code != 499 {
+			t.Errorf("%s, client gone: %d %s; want 499", name, w.Code, w.Body.Bytes())
 		}
-		if tc.want == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
-			t.Errorf("%s: no Retry-After", tc.name)
+		late, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+		w = httptest.NewRecorder()
+		s.ServeHTTP(w, request(late))
+		cancel()
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || !strings.Contains(w.Body.String(), "temporarily_unavailable") {
+			t.Errorf("%s, deadline: %d %q %s; want 503 temporarily_unavailable with Retry-After", name, w.Code, w.Header().Get("Retry-After"), w.Body.Bytes())
 		}
+	}
+	if l := s.logs.String(); strings.Contains(l, "failed") || !strings.Contains(l, "client closed the request") {
+		t.Errorf("log:\n%s", l)
 	}
 }
 

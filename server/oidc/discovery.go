@@ -3,6 +3,8 @@ package oidc
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
 	"sort"
 )
@@ -113,11 +115,14 @@ func (p *Provider) HandleJWKS() http.Handler {
 }
 
 // fail answers an error that is no OAuth error: 404 without an issuer,
-// else a logged 500.
+// Ended's answers for a request that ended first, else a logged 500.
 func (p *Provider) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if err == ErrNoIssuer {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found",
 			"error_description": "this server has no OpenID issuer configured (set public_url)"})
+		return
+	}
+	if Ended(w, r, p.log, err) {
 		return
 	}
 	p.log.ErrorContext(r.Context(), "oidc request failed", "path", r.URL.Path, "err", err)
@@ -128,4 +133,24 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// Ended answers a request that failed because its context ended before
+// the answer, and reports whether err was that: 499 (the status proxies
+// log for "client closed request"; nothing failed, nobody reads it) when
+// the client went away, 503 temporarily_unavailable with Retry-After on a
+// deadline, as the server's own API answers them.
+func Ended(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) bool {
+	switch {
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		log.InfoContext(r.Context(), "client closed the request", "path", r.URL.Path)
+		w.WriteHeader(499)
+	case errors.Is(err, context.DeadlineExceeded):
+		log.ErrorContext(r.Context(), "request timed out", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable", "error_description": "the server is busy; try again"})
+	default:
+		return false
+	}
+	return true
 }

@@ -127,11 +127,6 @@ func (p *Provider) HandleToken() http.Handler {
 			writeJSON(w, status, body)
 		default:
 			p.tokens.WithLabelValues(metricGrant(gt, p), "server_error").Inc()
-			if errors.Is(err, context.DeadlineExceeded) {
-				w.Header().Set("Retry-After", "1")
-				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable", "error_description": "the server is busy; try again"})
-				return
-			}
 			p.fail(w, r, err)
 		}
 	})

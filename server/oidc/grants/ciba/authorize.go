@@ -50,6 +50,7 @@ func (s *Service) HandleAuthorize() http.Handler {
 				w.Header().Set("WWW-Authenticate", `Basic realm="latchkey"`)
 			}
 			writeJSON(w, status, map[string]string{"error": te.Code, "error_description": te.Description})
+		case oidc.Ended(w, r, s.log, err):
 		default:
 			s.log.ErrorContext(r.Context(), "bc-authorize failed", "err", err)
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error", "error_description": "internal error"})

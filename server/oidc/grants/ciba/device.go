@@ -357,15 +357,7 @@ func (s *Service) deviceError(w http.ResponseWriter, r *http.Request, err error)
 		writeJSON(w, http.StatusBadRequest, apiError{"code_required", err.Error()})
 	case errors.As(err, &ce):
 		writeJSON(w, ce.Status, apiError{ce.Code, ce.Desc})
-	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-		// The device went away (an app quitting mid-poll): nothing
-		// failed here. 499, as the server's other endpoints record it.
-		s.log.InfoContext(r.Context(), "client closed the request", "path", r.URL.Path)
-		w.WriteHeader(499)
-	case errors.Is(err, context.DeadlineExceeded):
-		s.log.ErrorContext(r.Context(), "request timed out", "path", r.URL.Path, "err", err)
-		w.Header().Set("Retry-After", "1")
-		writeJSON(w, http.StatusServiceUnavailable, apiError{"temporarily_unavailable", "the server is busy; try again"})
+	case oidc.Ended(w, r, s.log, err): // the device went away mid-poll, or a deadline
 	default:
 		s.log.ErrorContext(r.Context(), "device request failed", "path", r.URL.Path, "err", err)
 		writeJSON(w, http.StatusInternalServerError, apiError{"server_error", "internal error"})
