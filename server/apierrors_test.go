@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"latchkey/server/oidc"
 )
 
 // A client that goes away before its answer is no server error: the
@@ -23,7 +25,7 @@ func TestClientGoneIsNoServerError(t *testing.T) {
 	ts.client()(req)
 	w := httptest.NewRecorder()
 	ts.Server.ServeHTTP(w, req)
-	if w.Code != statusClientClosed {
+	if w.Code != oidc.StatusClientClosed {
 		t.Fatalf("status %d %s, want 499", w.Code, w.Body.Bytes())
 	}
 	if l := ts.logs.String(); strings.Contains(l, "request failed") || !strings.Contains(l, "client closed the request") {

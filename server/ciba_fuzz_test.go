@@ -73,7 +73,7 @@ func (s cibaFuzzServer) serve(t *testing.T, req *http.Request) (int, map[string]
 	t.Helper()
 	w := httptest.NewRecorder()
 	s.ServeHTTP(w, req)
-	if req.Context().Err() != nil && (w.Code == 499 || w.Code == http.StatusServiceUnavailable) {
+	if req.Context().Err() != nil && (w.Code == oidc.StatusClientClosed || w.Code == http.StatusServiceUnavailable) {
 		return w.Code, nil // the request's context ended first (a loaded machine, a fuzz case's deadline)
 	}
 	if w.Code >= 500 {
@@ -258,7 +258,7 @@ func TestRequestEnded(t *testing.T) {
 		cancel()
 		w := httptest.NewRecorder()
 		s.ServeHTTP(w, request(gone))
-		if w.Code != 499 {
+		if w.Code != oidc.StatusClientClosed {
 			t.Errorf("%s, client gone: %d %s; want 499", name, w.Code, w.Body.Bytes())
 		}
 		late, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,25 +134,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		encode(w, http.StatusNotFound, apiError{"not_found", "no such credential (or it expired)"})
 	case errors.Is(err, ErrAlreadyVerified):
 		encode(w, http.StatusConflict, apiError{"already_verified", "the credential is already verified"})
-	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-		// The client went away (closed the connection) before its
-		// answer: nothing failed here. 499 is the status proxies log
-		// for it (nginx's "client closed request"); nobody reads it.
-		s.log.InfoContext(r.Context(), "client closed the request", "method", r.Method, "path", r.URL.Path)
-		w.WriteHeader(statusClientClosed)
-	case errors.Is(err, context.DeadlineExceeded):
-		s.log.ErrorContext(r.Context(), "request timed out", "method", r.Method, "path", r.URL.Path, "err", err)
-		setRetryAfter(w, time.Second)
-		encode(w, http.StatusServiceUnavailable, apiError{"temporarily_unavailable", "the server is busy; try again"})
+	case oidc.Ended(w, r, s.log, err): // the client went away (499), or a deadline (503)
 	default:
 		s.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		encode(w, http.StatusInternalServerError, apiError{"server_error", "internal error"})
 	}
 }
-
-// statusClientClosed is the status recorded (in metrics and the access
-// log) for a request whose client went away first.
-const statusClientClosed = 499
 
 func setRetryAfter(w http.ResponseWriter, d time.Duration) {
 	w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))

@@ -135,6 +135,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// StatusClientClosed is the status recorded (in metrics and the access
+// log) for a request whose client went away first.
+const StatusClientClosed = 499
+
 // Ended answers a request that failed because its context ended before
 // the answer, and reports whether err was that: 499 (the status proxies
 // log for "client closed request"; nothing failed, nobody reads it) when
@@ -143,10 +147,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func Ended(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) bool {
 	switch {
 	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
-		log.InfoContext(r.Context(), "client closed the request", "path", r.URL.Path)
-		w.WriteHeader(499)
+		log.InfoContext(r.Context(), "client closed the request", "method", r.Method, "path", r.URL.Path)
+		w.WriteHeader(StatusClientClosed)
 	case errors.Is(err, context.DeadlineExceeded):
-		log.ErrorContext(r.Context(), "request timed out", "path", r.URL.Path, "err", err)
+		log.ErrorContext(r.Context(), "request timed out", "method", r.Method, "path", r.URL.Path, "err", err)
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "temporarily_unavailable", "error_description": "the server is busy; try again"})
 	default:
