@@ -111,6 +111,9 @@ func TestVaultMemoryRenewed(t *testing.T) {
 		t.Fatal(err)
 	}
 	unlocked := vmLck(t) - before
+	if unlocked < arenaRegion/1024 {
+		t.Fatalf("locked memory grew by %d KiB on unlock: the vault is not in locked memory (RLIMIT_MEMLOCK?)", unlocked)
+	}
 	// Enough rewrites to pass renewAt (half the arena) once.
 	rewrites := renewAt(0) / 1024 * 6 / 5 / max(unlocked, 1)
 	peak := 0
