@@ -379,58 +379,29 @@ func TestAgentOtherUser(t *testing.T) {
 	}
 }
 
-// shellTmux runs script in sh on a real terminal (tmux, 150x30) until the
-// test ends, and returns what reads its screen, waits for the n-th text
-// on it, and types a line.
-func shellTmux(t *testing.T, script string) (screen func() string, waitFor func(text string, n int), typeLine func(string)) {
-	tmux := testenv.Tool(t, "tmux")
-	sock := fmt.Sprintf("latchkey-sh-%d-%d", os.Getpid(), time.Now().UnixNano())
-	tm := func(args ...string) string {
-		out, err := exec.Command(tmux, append([]string{"-L", sock}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("tmux %v: %v %s", args, err, out)
-		}
-		return string(out)
-	}
-	t.Cleanup(func() { exec.Command(tmux, "-L", sock, "kill-server").Run() })
-	tm("new-session", "-d", "-x", "150", "-y", "30", "sh", "-c", script)
-	screen = func() string { return tm("capture-pane", "-p", "-J") }
-	waitFor = func(text string, n int) {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for strings.Count(screen(), text) < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("waiting for %q; screen:\n%s", text, screen())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	typeLine = func(s string) {
-		tm("send-keys", "-l", s)
-		time.Sleep(50 * time.Millisecond)
-		tm("send-keys", "Enter")
-	}
-	return screen, waitFor, typeLine
-}
-
 // TestAgentTerminal runs the binary on a real terminal (tmux): the first
 // code asks for the passphrase and starts the agent, the second asks
 // nothing, and after `latchkey lock` the next one asks again.
 func TestAgentTerminal(t *testing.T) {
 	bin := buildLatchkey(t)
 	h := newAgentHome(t)
-	screen, waitFor, typeLine := shellTmux(t, fmt.Sprintf("export LATCHKEY_HOME=%s XDG_RUNTIME_DIR=%s; unset LATCHKEY_PASSPHRASE LATCHKEY_STORE LATCHKEY_AGENT; "+
-		"%[3]s code alice; echo ONE=$?; %[3]s code alice; echo TWO=$?; %[3]s lock; %[3]s code alice; echo THREE=$?; sleep 60", h.home, h.run, bin))
-	waitFor("Vault passphrase:", 1)
-	typeLine(agentPass)
-	waitFor("TWO=0", 1)
-	if before, _, _ := strings.Cut(screen(), "TWO=0"); !strings.Contains(before, "ONE=0") || strings.Count(before, "Vault passphrase:") != 1 {
+	script := fmt.Sprintf("%[1]s code alice; echo ONE=$?; %[1]s code alice; echo TWO=$?; %[1]s lock; %[1]s code alice; echo THREE=$?; sleep 60", bin)
+	tt := tuiTmux(t, h.env, 150, 30, "sh", "-c", script)
+	prompts := func(n int) func(string) bool {
+		return func(s string) bool { return strings.Count(s, "Vault passphrase:") >= n }
+	}
+	tt.waitFor("the passphrase prompt", 30*time.Second, prompts(1))
+	tt.key(agentPass)
+	tt.key("Enter")
+	s := tt.waitFor("TWO=0", 30*time.Second, func(s string) bool { return strings.Contains(s, "TWO=0") })
+	if before, _, _ := strings.Cut(s, "TWO=0"); !strings.Contains(before, "ONE=0") || strings.Count(before, "Vault passphrase:") != 1 {
 		t.Fatalf("want one prompt for two codes:\n%s", before)
 	}
-	waitFor("Vault passphrase:", 2)
-	typeLine(agentPass)
-	waitFor("THREE=0", 1)
-	if s := screen(); !strings.Contains(s, "locked") || strings.Contains(s, agentPass) {
+	tt.waitFor("the prompt after the lock", 30*time.Second, prompts(2))
+	tt.key(agentPass)
+	tt.key("Enter")
+	s = tt.waitFor("THREE=0", 30*time.Second, func(s string) bool { return strings.Contains(s, "THREE=0") })
+	if !strings.Contains(s, "locked") || strings.Contains(s, agentPass) {
 		t.Fatalf("screen:\n%s", s)
 	}
 }
@@ -447,12 +418,11 @@ func TestAgentCannotStartTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(dir, 0o755) // past the umask
-	screen, waitFor, typeLine := shellTmux(t, fmt.Sprintf("export LATCHKEY_HOME=%s XDG_RUNTIME_DIR=%s; unset LATCHKEY_PASSPHRASE LATCHKEY_STORE LATCHKEY_AGENT; "+
-		"%[3]s code alice; echo ONE=$?; sleep 60", h.home, h.run, bin))
-	waitFor("Vault passphrase:", 1)
-	typeLine(agentPass)
-	waitFor("ONE=", 1)
-	s := screen()
+	tt := tuiTmux(t, h.env, 150, 30, "sh", "-c", bin+" code alice; echo ONE=$?; sleep 60")
+	tt.waitText("the passphrase prompt", "Vault passphrase:")
+	tt.key(agentPass)
+	tt.key("Enter")
+	s := tt.waitText("the command's end", "ONE=")
 	opts := otp.Options{Algorithm: otp.SHA1, Digits: 6, Period: 30}
 	code, err := otp.TOTPCode(h.secret, time.Now(), opts)
 	if err != nil {
